@@ -1,0 +1,14 @@
+/**
+ * `npm run bench`: every suite registered here, one after another, each
+ * printing its figures beside a reference measured in the same run.
+ * `npm run bench -- <name>` runs only the suites whose name contains <name>.
+ */
+import { printFigures, type BenchSuite } from './harness.js';
+
+const suites: BenchSuite[] = [];
+
+const filter = process.argv[2];
+for (const suite of suites) {
+  if (filter && !suite.name.includes(filter)) continue;
+  printFigures(suite.name, await suite.run());
+}
