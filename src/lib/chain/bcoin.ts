@@ -1,0 +1,100 @@
+/**
+ * The one place that loads bcoin. bcoin 1.0.2 is CommonJS without types, so
+ * this module types the small part of it CloudCoin uses; everything else in
+ * src/ imports bcoin through here.
+ */
+import { createRequire } from 'node:module';
+import type { EventEmitter } from 'node:events';
+
+import './leveldown-compat.js';
+
+const require = createRequire(import.meta.url);
+
+export interface BcoinNetwork {
+  type: string;
+  magic: number;
+  port: number;
+  rpcPort: number;
+  walletPort: number;
+  genesis: { hash: string; bits: number; nonce: number; time: number };
+  genesisBlock: string;
+  addressPrefix: { bech32: string; pubkeyhash: number; scripthash: number };
+  keyPrefix: { privkey: number };
+}
+
+export interface BcoinPeer extends EventEmitter {
+  id: number;
+  hostname(): string;
+  outbound: boolean;
+  handshake: boolean;
+  destroyed: boolean;
+  banScore: number;
+  address: { host: string; port: number; hostname: string };
+  sendRaw(cmd: string, body: Buffer): void;
+  increaseBan(score: number): boolean;
+  destroy(): void;
+}
+
+export interface BcoinPool extends EventEmitter {
+  peers: { head(): BcoinPeer | null; size(): number; outbound: number; inbound: number };
+  hosts: { banned: Map<string, number>; isBanned(host: string): boolean };
+  options: { services: number };
+  connected: boolean;
+}
+
+export interface BcoinChainEntry { height: number; hash: Buffer | string; time: number }
+
+export interface BcoinChain extends EventEmitter {
+  height: number;
+  tip: BcoinChainEntry;
+  getEntry(height: number): Promise<BcoinChainEntry | null>;
+}
+
+export interface BcoinHTTP {
+  get(path: string, handler: (req: any, res: any) => unknown): void;
+  post(path: string, handler: (req: any, res: any) => unknown): void;
+  put(path: string, handler: (req: any, res: any) => unknown): void;
+  del(path: string, handler: (req: any, res: any) => unknown): void;
+}
+
+export interface BcoinFullNode extends EventEmitter {
+  network: BcoinNetwork;
+  chain: BcoinChain;
+  pool: BcoinPool;
+  mempool: EventEmitter & { map: Map<unknown, unknown>; getSize(): number };
+  http: BcoinHTTP;
+  rpc: { add(name: string, fn: (args: unknown[], help: boolean) => unknown): void };
+  plugins: Record<string, any>;
+  startTime: number;
+  logger: { info(...args: unknown[]): void; error(...args: unknown[]): void; warning(...args: unknown[]): void };
+  ensure(): Promise<void>;
+  open(): Promise<void>;
+  connect(): Promise<void>;
+  startSync(): void;
+  close(): Promise<void>;
+  use(plugin: { id: string; init(node: any): any }): any;
+  require(name: string): any;
+  uptime(): number;
+}
+
+export interface Bcoin {
+  FullNode: new (options: Record<string, unknown>) => BcoinFullNode;
+  Network: {
+    get(type: string): BcoinNetwork;
+    create(options: Record<string, unknown>): BcoinNetwork;
+  };
+  wallet: { plugin: { id: string; init(node: any): any } };
+  Address: any;
+  Block: any;
+  TX: any;
+  MTX: any;
+  Script: any;
+  KeyRing: any;
+  Coin: any;
+  consensus: any;
+}
+
+export const bcoin: Bcoin = require('bcoin');
+export const networks: any = require('bcoin/lib/protocol/networks.js');
+// bn.js is bcoin's own dependency: resolve it from bcoin so both use one copy.
+export const BN: any = createRequire(require.resolve('bcoin'))('bn.js');

@@ -1,0 +1,60 @@
+/**
+ * Starting a node in the background and stopping a running one. A detached
+ * node is the same `cloudcoin node start` in a child process whose output goes
+ * to node.log and whose pid is in node.pid; it is ready once it has written
+ * node.json.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { isAlive, liveRuntime, LOG_FILE, PID_FILE, readRuntime, type RuntimeInfo } from './datafiles.js';
+
+export async function startDetached(bin: string, args: string[], datadir: string, timeoutMs = 60_000): Promise<RuntimeInfo> {
+  const running = liveRuntime(datadir);
+  if (running) throw new CloudCoinError('ERUNNING', `a node is already running on ${datadir} (pid ${running.pid})`, ExitCode.conflict);
+  mkdirSync(datadir, { recursive: true, mode: 0o700 });
+  const logPath = join(datadir, LOG_FILE);
+  const log = openSync(logPath, 'a');
+  const child = spawn(process.execPath, [bin, ...args], { detached: true, stdio: ['ignore', log, log], env: process.env });
+  closeSync(log);
+  const pid = child.pid;
+  if (pid === undefined) throw new CloudCoinError('ESPAWN', 'could not start the node process');
+  let exitCode: number | null = null;
+  child.once('exit', (code) => { exitCode = code ?? 1; });
+  child.unref();
+  writeFileSync(join(datadir, PID_FILE), `${pid}\n`);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const info = readRuntime(datadir);
+    if (info && info.pid === pid) return info;
+    if (exitCode !== null) {
+      rmSync(join(datadir, PID_FILE), { force: true });
+      throw new CloudCoinError('ESTART', lastError(logPath) ?? `the node exited with code ${exitCode}; see ${logPath}`, exitCode === ExitCode.conflict ? ExitCode.conflict : ExitCode.failure);
+    }
+    await sleep(100);
+  }
+  process.kill(pid, 'SIGTERM');
+  throw new CloudCoinError('ESTART', `the node did not become ready within ${timeoutMs / 1000} s; see ${logPath}`);
+}
+
+/** The last `error: …` line the child wrote, which is the CLI's one-line error. */
+function lastError(logPath: string): string | null {
+  const lines = readFileSync(logPath, 'utf8').split('\n').filter((l) => l.startsWith('error: '));
+  return lines.length ? lines[lines.length - 1].slice('error: '.length) : null;
+}
+
+/** Asks the node to shut down (SIGTERM: it closes its databases) and waits until its process is gone. */
+export async function stopNode(datadir: string, timeoutMs = 60_000): Promise<RuntimeInfo> {
+  const info = liveRuntime(datadir);
+  if (!info) throw new CloudCoinError('ENOTRUNNING', `the node is not running on ${datadir}`, ExitCode.nodeNotRunning);
+  process.kill(info.pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(info.pid)) {
+    if (Date.now() > deadline) throw new CloudCoinError('ESTOP', `the node (pid ${info.pid}) did not stop within ${timeoutMs / 1000} s`);
+    await sleep(100);
+  }
+  rmSync(join(datadir, PID_FILE), { force: true });
+  return info;
+}

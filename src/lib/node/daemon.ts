@@ -1,0 +1,163 @@
+/**
+ * The CloudCoin daemon: a bcoin full node on a CloudCoin network, with bcoin's
+ * wallet, the extension host, and the extensions asked for. The CLI's
+ * `node start` is a thin shell around startDaemon().
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { bcoin, type BcoinFullNode } from '../chain/bcoin.js';
+import { bcoinType, networkSpec, type NetworkName } from '../chain/networks.js';
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { ExtensionHost } from '../ext/host.js';
+import { loadExtension } from '../ext/loader.js';
+import { ensureApiKey, liveRuntime, removeRuntime, writeRuntime, type RuntimeInfo } from './datafiles.js';
+
+export interface DaemonOptions {
+  datadir: string;
+  network: NetworkName;
+  /** Address the P2P port binds to. */
+  host?: string;
+  port?: number;
+  httpPort?: number;
+  walletPort?: number;
+  peers?: string[];
+  listen?: boolean;
+  apiKey?: string;
+  extensions?: string[];
+  /** Asked only at first start, to encrypt the new wallet. */
+  passphrase?: () => Promise<string | undefined>;
+  logLevel?: string;
+}
+
+export interface Daemon {
+  node: BcoinFullNode;
+  host: ExtensionHost;
+  info: RuntimeInfo;
+  apiKey: string;
+  stop(): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+async function checkPortFree(port: number, host: string, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE'
+        ? new CloudCoinError('EPORTINUSE', `${what} port ${port} is already in use`, ExitCode.conflict)
+        : new CloudCoinError('EPORT', `cannot bind ${what} port ${port}: ${err.message}`, ExitCode.failure));
+    });
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
+/**
+ * On the dev network every node is on 127.0.0.1, so banning a misbehaving
+ * peer's address would cut the whole devnet apart: there a ban disconnects
+ * the peer but does not blacklist loopback.
+ */
+function keepLoopbackUnbanned(node: BcoinFullNode): void {
+  const hosts = node.pool.hosts as any;
+  const ban = hosts.ban.bind(hosts);
+  hosts.ban = (host: string) => (LOOPBACK.test(host) ? undefined : ban(host));
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const spec = networkSpec(opts.network);
+  const datadir = opts.datadir;
+  const running = liveRuntime(datadir);
+  if (running) throw new CloudCoinError('ERUNNING', `a node is already running on ${datadir} (pid ${running.pid})`, ExitCode.conflict);
+
+  const dev = opts.network === 'dev';
+  const bind = opts.host ?? (dev ? '127.0.0.1' : '0.0.0.0');
+  const port = opts.port ?? spec.port;
+  const httpPort = opts.httpPort ?? spec.httpPort;
+  const walletPort = opts.walletPort ?? spec.walletPort;
+  const listen = opts.listen ?? true;
+  if (listen) await checkPortFree(port, bind, 'P2P');
+  await checkPortFree(httpPort, '127.0.0.1', 'HTTP');
+  await checkPortFree(walletPort, '127.0.0.1', 'wallet HTTP');
+
+  const walletDir = join(datadir, 'wallet');
+  const firstStart = !existsSync(walletDir);
+  let passphrase: string | undefined;
+  if (firstStart) {
+    passphrase = await opts.passphrase?.();
+    if (!passphrase) {
+      throw new CloudCoinError('ENOPASSPHRASE', 'a passphrase is needed to create the wallet: set CLOUDCOIN_PASSPHRASE or run on a terminal', ExitCode.auth);
+    }
+  }
+  const apiKey = ensureApiKey(datadir, opts.apiKey);
+  const extensions = await Promise.all((opts.extensions ?? []).map(loadExtension));
+
+  const node = new bcoin.FullNode({
+    network: bcoinType(opts.network),
+    prefix: datadir,
+    memory: false,
+    workers: false,
+    listen,
+    host: bind,
+    publicHost: dev ? '127.0.0.1' : undefined,
+    port,
+    nodes: opts.peers ?? [],
+    httpHost: '127.0.0.1',
+    httpPort,
+    apiKey,
+    walletHttpPort: walletPort,
+    walletPrefix: datadir,
+    walletWitness: true,
+    logLevel: opts.logLevel ?? 'info',
+    logConsole: false,
+    logFile: true,
+  });
+  if (dev) keepLoopbackUnbanned(node);
+  const host = ExtensionHost.attach(node, datadir);
+  node.use(bcoin.wallet.plugin);
+  for (const ext of extensions) {
+    node.use(ext);
+    host.markLoaded(ext.id);
+  }
+  // bcoin reports failures of background work as 'error' events; unhandled they would end the process.
+  node.on('error', () => {});
+
+  await node.ensure();
+  mkdirSync(walletDir, { recursive: true, mode: 0o700 });
+  try {
+    await node.open();
+  } catch (err) {
+    await host.close().catch(() => {});
+    const message = (err as Error).message;
+    if (/lock/i.test(message)) throw new CloudCoinError('ERUNNING', `another process holds the databases in ${datadir}`, ExitCode.conflict);
+    throw new CloudCoinError('EOPEN', `cannot open the node: ${message}`, ExitCode.failure);
+  }
+  if (passphrase) await node.plugins.walletdb.wdb.primary.setPassphrase(passphrase);
+  await node.connect();
+  node.startSync();
+
+  const info: RuntimeInfo = {
+    pid: process.pid,
+    network: opts.network,
+    host: bind,
+    port,
+    httpPort,
+    walletPort,
+    startedAt: new Date().toISOString(),
+    extensions: [...host.extensions],
+  };
+  writeRuntime(datadir, info);
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      try {
+        await node.close();
+        await host.close();
+      } finally {
+        removeRuntime(datadir);
+      }
+    })();
+    return stopping;
+  };
+  return { node, host, info, apiKey, stop };
+}

@@ -1,0 +1,87 @@
+/**
+ * `node start`: settings merged (flags over config.json over the network's
+ * defaults), then the daemon in this process until a signal stops it, or in a
+ * detached child.
+ */
+import type { Location } from '../config/settings.js';
+import { writeFileConfig } from '../config/settings.js';
+import { startDaemon } from './daemon.js';
+import { startDetached } from './control.js';
+import type { RuntimeInfo } from './datafiles.js';
+
+export interface StartFlags {
+  port?: number;
+  httpPort?: number;
+  walletPort?: number;
+  host?: string;
+  peers?: string[];
+  listen?: boolean;
+  apiKey?: string;
+  extensions?: string[];
+  logLevel?: string;
+}
+
+export interface StartResult extends RuntimeInfo {
+  datadir: string;
+  height: number;
+}
+
+export interface StartRequest {
+  location: Location;
+  flags: StartFlags;
+  detach?: boolean;
+  /** Path of bin/run.js, to start the detached child with. */
+  bin: string;
+  /** The command's own arguments, passed on to the detached child. */
+  argv: string[];
+  passphrase: () => Promise<string | undefined>;
+  onReady: (result: StartResult) => void;
+}
+
+/** Built-in extensions every node loads unless the config names its own list. */
+export const DEFAULT_EXTENSIONS: string[] = [];
+
+export async function startNodeCommand(req: StartRequest): Promise<StartResult> {
+  const { datadir, network, config } = req.location;
+  if (!config.network) writeFileConfig(datadir, { ...config, network });
+
+  if (req.detach) {
+    // The parent asks for the passphrase, so a detached first start works from a terminal too.
+    const env = process.env.CLOUDCOIN_PASSPHRASE ? undefined : await req.passphrase();
+    if (env) process.env.CLOUDCOIN_PASSPHRASE = env;
+    // The child resolves the same location from the same arguments and environment.
+    const args = ['node', 'start', ...req.argv.filter((a) => a !== '--detach' && a !== '--json')];
+    const info = await startDetached(req.bin, args, datadir);
+    const result = { ...info, datadir, height: -1 };
+    req.onReady(result);
+    return result;
+  }
+
+  const f = req.flags;
+  const daemon = await startDaemon({
+    datadir,
+    network,
+    host: f.host ?? config.host,
+    port: f.port ?? config.port,
+    httpPort: f.httpPort ?? config.httpPort,
+    walletPort: f.walletPort ?? config.walletPort,
+    peers: f.peers ?? config.peers,
+    listen: f.listen ?? config.listen,
+    apiKey: f.apiKey,
+    extensions: [...(config.extensions ?? DEFAULT_EXTENSIONS), ...(f.extensions ?? [])],
+    passphrase: req.passphrase,
+    logLevel: f.logLevel,
+  });
+  const result: StartResult = { ...daemon.info, datadir, height: daemon.node.chain.height };
+  req.onReady(result);
+  await new Promise<void>((resolve) => {
+    const shutdown = () => {
+      process.off('SIGINT', shutdown);
+      process.off('SIGTERM', shutdown);
+      daemon.stop().then(resolve, resolve);
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+  });
+  return result;
+}
