@@ -1,0 +1,26 @@
+/**
+ * The store engine's public surface: what `cloudcoin store` needs. Everything
+ * else in this directory is internal.
+ *
+ * @example
+ * await initKey(keyFile, passphrase);
+ * const keys = await openKey(keyFile, passphrase);
+ * const store = await Store.open({ keys, backends, stateDir });
+ * try {
+ *   const { snapshot } = await store.push('/home/me/docs', { tags: ['daily'] });
+ *   await store.pull(snapshot, '/tmp/restore');
+ * } finally {
+ *   await store.close();
+ * }
+ */
+export { initKey, openKey, exportKey, importKey, StoreKeys, DEFAULT_SCRYPT, type ScryptParams } from './keys.js';
+export { Store, defaultK, type StoreOptions, type PullSummary, type ForgetOptions } from './store.js';
+export { type Backend, BackendError, type BackendErrorKind, checkId } from './backend.js';
+export { LocalBackend } from './backends/local.js';
+export type { PushOptions, PushSummary } from './push.js';
+export type { PullOptions } from './restore.js';
+export type { SnapshotInfo, ForgetPolicy, Change, ChangeKind, ListEntry } from './history.js';
+export type { CheckResult, PruneResult } from './maintenance.js';
+export type { CorruptReport } from './shards.js';
+export type { ProgressEvent, ProgressFn } from './progress.js';
+export type { TreeEntry, EntryType } from './manifest.js';

@@ -1,0 +1,108 @@
+/**
+ * The local index: a LevelDB in the store's state directory that lets push skip
+ * chunks already stored and resume after an interruption. It is a cache: all it
+ * holds can be rebuilt from the manifests on the hosts.
+ *
+ * Layout (utf8 keys, JSON values):
+ *
+ *   c:<chunk id>   -> [sector id, offset, length]   chunk lives in a fully stored sector
+ *   s:<sector id>  -> SectorRecord                 every shard of the sector acknowledged
+ *   a:<shard id>   -> backend name                 this shard was acknowledged by that backend
+ *   m:<manifest id>-> Manifest                     decrypted copy of a manifest
+ */
+import { Level } from 'level';
+import type { Manifest } from './manifest.js';
+import type { SectorRecord } from './sector.js';
+
+export type ChunkLocation = [sectorId: string, offset: number, length: number];
+
+const _chunk = (id: string) => `c:${id}`;
+const _sector = (id: string) => `s:${id}`;
+const _ack = (id: string) => `a:${id}`;
+const _manifest = (id: string) => `m:${id}`;
+
+export class LocalIndex {
+  private readonly _db: Level<string, any>;
+
+  private constructor(db: Level<string, any>) {
+    this._db = db;
+  }
+
+  static async open(dir: string): Promise<LocalIndex> {
+    const db = new Level<string, any>(dir, { valueEncoding: 'json' });
+    await db.open();
+    return new LocalIndex(db);
+  }
+
+  close(): Promise<void> {
+    return this._db.close();
+  }
+
+  chunk(id: string): Promise<ChunkLocation | undefined> {
+    return this._db.get(_chunk(id));
+  }
+
+  sector(id: string): Promise<SectorRecord | undefined> {
+    return this._db.get(_sector(id));
+  }
+
+  acked(shardId: string): Promise<string | undefined> {
+    return this._db.get(_ack(shardId));
+  }
+
+  putAck(shardId: string, backend: string): Promise<void> {
+    return this._db.put(_ack(shardId), backend);
+  }
+
+  /** Records a fully stored sector and the chunks it holds, in one atomic batch. */
+  putSector(rec: SectorRecord, chunks: Iterable<[string, number, number]>): Promise<void> {
+    const ops: any[] = [{ type: 'put', key: _sector(rec.id), value: rec }];
+    for (const [id, off, len] of chunks) ops.push({ type: 'put', key: _chunk(id), value: [rec.id, off, len] });
+    return this._db.batch(ops);
+  }
+
+  /** Forgets sectors (after prune deleted them) with their chunks and shard acks. */
+  async dropSectors(ids: Set<string>): Promise<void> {
+    if (ids.size === 0) return;
+    const ops: any[] = [];
+    for await (const [key, loc] of this._db.iterator({ gte: 'c:', lt: 'c;' })) {
+      if (ids.has(loc[0])) ops.push({ type: 'del', key });
+    }
+    for (const id of ids) {
+      const rec: SectorRecord | undefined = await this.sector(id);
+      if (rec) for (const [shard] of rec.shards) ops.push({ type: 'del', key: _ack(shard) });
+      ops.push({ type: 'del', key: _sector(id) });
+    }
+    await this._db.batch(ops);
+  }
+
+  /** Every sector id the index knows. */
+  async sectorIds(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const key of this._db.keys({ gte: 's:', lt: 's;' })) out.push(key.slice(2));
+    return out;
+  }
+
+  /** Shard acks whose sector never completed: [shard id, backend]. */
+  async acks(): Promise<[string, string][]> {
+    const out: [string, string][] = [];
+    for await (const [key, backend] of this._db.iterator({ gte: 'a:', lt: 'a;' })) out.push([key.slice(2), backend]);
+    return out;
+  }
+
+  dropAcks(shardIds: string[]): Promise<void> {
+    return this._db.batch(shardIds.map((id) => ({ type: 'del' as const, key: _ack(id) })));
+  }
+
+  manifest(id: string): Promise<Manifest | undefined> {
+    return this._db.get(_manifest(id));
+  }
+
+  putManifest(id: string, m: Manifest): Promise<void> {
+    return this._db.put(_manifest(id), m);
+  }
+
+  delManifest(id: string): Promise<void> {
+    return this._db.del(_manifest(id));
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * prune and check: the operations that look at everything on the backends.
+ * Both start from the full set of readable manifests; prune refuses to run
+ * unless every backend answered and every manifest decrypted, since deleting
+ * on partial knowledge could delete data a snapshot still needs.
+ */
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { BackendError } from './backend.js';
+import { decodeShards } from './erasure.js';
+import type { StoreKeys } from './keys.js';
+import type { LocalIndex } from './localindex.js';
+import type { Manifest } from './manifest.js';
+import { type SectorRecord, openSector } from './sector.js';
+import type { CorruptReport, ShardIO } from './shards.js';
+
+/** Every snapshot the backends hold, as far as they could be read. */
+export interface Catalog {
+  manifests: Map<string, Manifest>;
+  /** Manifest ids listed but not readable from any backend, with the reason. */
+  unreadable: string[];
+  /** Backends that could not list. */
+  unavailable: string[];
+}
+
+export interface PruneResult {
+  /** Objects deleted from backends (shards and stray objects). */
+  deleted: number;
+  /** Sectors dropped from the local index. */
+  sectors: number;
+}
+
+export interface CheckResult {
+  snapshots: number;
+  sectors: number;
+  shards: number;
+  /** Shards a backend does not hold. */
+  missing: { backend: string; shard: string }[];
+  /** Shards returned with wrong bytes (only with readData). */
+  corrupt: CorruptReport[];
+  /** Backends that could not answer, with the reason. */
+  unavailable: string[];
+  /** Sectors that cannot be rebuilt and decrypted. */
+  unreadable: string[];
+  ok: boolean;
+}
+
+function _sectors(manifests: Iterable<Manifest>): Map<string, SectorRecord> {
+  const out = new Map<string, SectorRecord>();
+  for (const m of manifests) for (const s of m.sectors) out.set(s.id, s);
+  return out;
+}
+
+/** Deletes from backends and the local index everything no snapshot in `catalog` needs. */
+export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog): Promise<PruneResult> {
+  if (catalog.unavailable.length > 0 || catalog.unreadable.length > 0) {
+    const why = [...catalog.unavailable.map((b) => `backend ${b} unavailable`), ...catalog.unreadable.map((m) => `manifest ${m.slice(0, 8)} unreadable`)];
+    throw new CloudCoinError('EPRUNEUNSAFE', `prune needs every backend and manifest: ${why.join('; ')}`, ExitCode.partial);
+  }
+  const live = _sectors(catalog.manifests.values());
+  const keep = new Set<string>(catalog.manifests.keys());
+  for (const s of live.values()) for (const [shard] of s.shards) keep.add(shard);
+  let deleted = 0;
+  await Promise.all(
+    io.backends.map(async (b) => {
+      const doomed: string[] = [];
+      for await (const id of b.list()) if (!keep.has(id)) doomed.push(id);
+      for (const id of doomed) {
+        await b.delete(id);
+        deleted++;
+      }
+    }),
+  );
+  const dead = new Set((await index.sectorIds()).filter((id) => !live.has(id)));
+  await index.dropSectors(dead);
+  await index.dropAcks((await index.acks()).map(([id]) => id).filter((id) => !keep.has(id)));
+  return { deleted, sectors: dead.size };
+}
+
+/**
+ * Checks that every shard of every snapshot is on its backend; with `readData`,
+ * downloads every shard, verifies its hash, and decrypts every sector.
+ */
+export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, readData: boolean, parallel = 4): Promise<CheckResult> {
+  const sectors = [..._sectors(catalog.manifests.values()).values()];
+  const res: CheckResult = {
+    snapshots: catalog.manifests.size,
+    sectors: sectors.length,
+    shards: 0,
+    missing: [],
+    corrupt: [],
+    unavailable: [...catalog.unavailable],
+    unreadable: [...catalog.unreadable],
+    ok: false,
+  };
+  const one = async (rec: SectorRecord) => {
+    const got: (Uint8Array | null)[] = await Promise.all(
+      rec.shards.map(async ([id, name]) => {
+        res.shards++;
+        const b = io.backend(name);
+        if (!b) {
+          res.unavailable.push(`${name}: not configured`);
+          return null;
+        }
+        try {
+          if (readData) return await io.getShard(b, id);
+          if (!(await b.has(id))) res.missing.push({ backend: name, shard: id });
+        } catch (err) {
+          if (!(err instanceof BackendError)) throw err;
+          if (err.kind === 'not-found') res.missing.push({ backend: name, shard: id });
+          else if (err.kind === 'corrupt') res.corrupt.push({ backend: name, shard: id });
+          else res.unavailable.push(err.message);
+        }
+        return null;
+      }),
+    );
+    if (!readData) return;
+    try {
+      if (got.filter(Boolean).length < rec.k) throw new Error('too few shards');
+      openSector(keys, rec.id, decodeShards(got, rec.k, rec.size));
+    } catch {
+      res.unreadable.push(rec.id);
+    }
+  };
+  for (let i = 0; i < sectors.length; i += parallel) await Promise.all(sectors.slice(i, i + parallel).map(one));
+  res.ok = [res.missing, res.corrupt, res.unavailable, res.unreadable].every((l) => l.length === 0);
+  return res;
+}

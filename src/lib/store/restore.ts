@@ -1,0 +1,163 @@
+/**
+ * pull: a manifest's tree back onto disk (or into a tar stream). Every path is
+ * checked before anything is written; every write goes to a temp file in the
+ * final directory and is renamed into place, so a file is either its old self
+ * or complete. Directory modes and times are set last, deepest first, because
+ * creating children changes a directory's mtime and a read-only mode would stop them.
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, link, lutimes, mkdir, open, realpath, rename, symlink, unlink, utimes, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { CloudCoinError } from '../errors.js';
+import type { Manifest, TreeEntry } from './manifest.js';
+import { ProgressMeter, type ProgressFn } from './progress.js';
+import type { SnapshotReader } from './reader.js';
+import { UnsafePathError, checkRelPath, ensureDir, parentOf } from './safepath.js';
+
+export interface PullOptions {
+  /** Restore only these paths (and everything below them). */
+  include?: string[];
+  progress?: ProgressFn;
+}
+
+export interface PullResult {
+  files: number;
+  bytes: number;
+  seconds: number;
+  /** Entries not restored, with the reason (e.g. a path through a symlink). */
+  errors: string[];
+}
+
+/** Entries selected by `include`; hard links to files left out become those files' contents. */
+export function selectEntries(m: Manifest, include?: string[]): TreeEntry[] {
+  for (const e of m.tree) {
+    checkRelPath(e.path);
+    if (e.type === 'link') checkRelPath(e.target, `hard link target of ${JSON.stringify(e.path)}`);
+  }
+  if (!include || include.length === 0) return m.tree;
+  const inc = include.map((p) => p.replace(/^\.?\/+|\/+$/g, ''));
+  inc.forEach((p) => checkRelPath(p, 'include'));
+  const wanted = (p: string) => inc.some((i) => p === i || p.startsWith(`${i}/`));
+  const files = new Map(m.tree.filter((e) => e.type === 'file').map((e) => [e.path, e]));
+  const out: TreeEntry[] = [];
+  for (const e of m.tree) {
+    if (!wanted(e.path)) continue;
+    const first = e.type === 'link' ? files.get(e.target!) : undefined;
+    if (first && !wanted(first.path)) out.push({ ...first, path: e.path, mode: e.mode, mtime: e.mtime });
+    else out.push(e);
+  }
+  return out;
+}
+
+const _tmpName = (dir: string) => join(dir, `.cc-restore-${randomBytes(6).toString('hex')}.tmp`);
+const _seconds = (us: number) => us / 1e6;
+
+async function _place(tmp: string, final: string): Promise<void> {
+  const st = await lstat(final).catch(() => null);
+  if (st?.isDirectory()) throw new UnsafePathError(`${final} refused: a directory is in the way`);
+  await rename(tmp, final);
+}
+
+/** Restores the selected entries under `target` (created if missing). */
+export async function restoreToDir(reader: SnapshotReader, entries: TreeEntry[], target: string, progress?: ProgressFn): Promise<PullResult> {
+  const meter = new ProgressMeter('pull', progress);
+  meter.totalFiles = entries.length;
+  meter.totalBytes = entries.reduce((s, e) => s + (e.type === 'file' ? e.size! : 0), 0);
+  await mkdir(target, { recursive: true });
+  const root = await realpath(target);
+  const errors: string[] = [];
+  const dirs: TreeEntry[] = [];
+  for (const e of entries) {
+    const final = join(root, e.path);
+    const dir = join(root, parentOf(e.path));
+    let tmp: string | null = null;
+    try {
+      if (parentOf(e.path)) await ensureDir(root, parentOf(e.path));
+      if (e.type === 'directory') {
+        await ensureDir(root, e.path);
+        dirs.push(e);
+      } else if (e.type === 'file') {
+        tmp = _tmpName(dir);
+        const fh = await open(tmp, 'wx', 0o600);
+        try {
+          for await (const chunk of reader.content(e)) {
+            await fh.write(chunk);
+            meter.bytes += chunk.length;
+            meter.tick();
+          }
+          await fh.chmod(e.mode);
+          await fh.utimes(_seconds(e.mtime), _seconds(e.mtime));
+        } finally {
+          await fh.close();
+        }
+        await _place(tmp, final);
+      } else if (e.type === 'symlink') {
+        tmp = _tmpName(dir);
+        await symlink(e.target!, tmp);
+        await lutimes(tmp, _seconds(e.mtime), _seconds(e.mtime));
+        await _place(tmp, final);
+      } else {
+        const src = join(root, e.target!);
+        if (parentOf(e.target!)) await ensureDir(root, parentOf(e.target!));
+        const st = await lstat(src);
+        if (!st.isFile()) throw new UnsafePathError(`hard link ${JSON.stringify(e.path)} refused: target is not a regular file`);
+        tmp = _tmpName(dir);
+        await link(src, tmp);
+        await _place(tmp, final);
+      }
+      tmp = null;
+    } catch (err: any) {
+      if (tmp) await unlink(tmp).catch(() => undefined);
+      // Refusals, unreadable sectors and file-system errors spoil one entry, not the restore;
+      // anything else is a bug and stops it.
+      if (!(err instanceof CloudCoinError) && typeof err?.syscall !== 'string') throw err;
+      errors.push(`${e.path}: ${err.message}`);
+      continue;
+    }
+    meter.files++;
+    meter.tick();
+  }
+  for (const d of dirs.reverse()) {
+    const abs = join(root, d.path);
+    try {
+      await chmod(abs, d.mode);
+      await utimes(abs, _seconds(d.mtime), _seconds(d.mtime));
+    } catch (err: any) {
+      errors.push(`${d.path}: ${err.message}`);
+    }
+  }
+  meter.tick(true);
+  return { files: meter.files, bytes: meter.bytes, seconds: meter.seconds, errors };
+}
+
+/** Writes the selected entries as a POSIX tar stream to `out`. */
+export async function restoreToTar(reader: SnapshotReader, entries: TreeEntry[], out: Writable, progress?: ProgressFn): Promise<PullResult> {
+  const meter = new ProgressMeter('pull', progress);
+  meter.totalFiles = entries.length;
+  const pack = tar.pack();
+  const done = pipeline(pack, out);
+  for (const e of entries) {
+    const header = { name: e.path, mode: e.mode, mtime: new Date(e.mtime / 1000) };
+    if (e.type === 'file') {
+      const stream = pack.entry({ ...header, type: 'file', size: e.size });
+      for await (const chunk of reader.content(e)) {
+        if (!stream.write(chunk)) await new Promise<void>((r) => stream.once('drain', () => r()));
+        meter.bytes += chunk.length;
+        meter.tick();
+      }
+      await new Promise<void>((res, rej) => stream.end((err?: Error | null) => (err ? rej(err) : res())));
+    } else if (e.type === 'directory') {
+      pack.entry({ ...header, type: 'directory' });
+    } else {
+      pack.entry({ ...header, type: e.type, linkname: e.target });
+    }
+    meter.files++;
+  }
+  pack.finalize();
+  await done;
+  meter.tick(true);
+  return { files: meter.files, bytes: meter.bytes, seconds: meter.seconds, errors: [] };
+}

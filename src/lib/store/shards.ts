@@ -1,0 +1,154 @@
+/**
+ * Moving shards between the engine and the backends: placement (one shard per
+ * backend), uploads with retries that skip shards a backend already
+ * acknowledged, and reads that take any k verified shards, moving on to other
+ * backends when one is down or returns bytes whose hash is wrong, and remember
+ * which backend that was.
+ */
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { type Backend, BackendError } from './backend.js';
+import { decodeShards } from './erasure.js';
+import type { LocalIndex } from './localindex.js';
+import { type SectorRecord, shardId } from './sector.js';
+
+/** A backend that answered with bytes that do not match the requested id. */
+export interface CorruptReport {
+  backend: string;
+  shard: string;
+}
+
+export interface ShardIOOptions {
+  /** Attempts per shard upload for backends that are unavailable (default 3). */
+  retries?: number;
+  /** First retry delay in ms, doubled each time (default 200). */
+  retryDelayMs?: number;
+}
+
+const _sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class ShardIO {
+  readonly backends: Backend[];
+  /** Every corrupt answer seen, in order. */
+  readonly corrupt: CorruptReport[] = [];
+  /** Bytes sent and received, for progress and summaries. */
+  sent = 0;
+  received = 0;
+  private readonly _byName = new Map<string, Backend>();
+  private readonly _retries: number;
+  private readonly _delay: number;
+
+  constructor(backends: Backend[], options: ShardIOOptions = {}) {
+    if (!Array.isArray(backends) || backends.length === 0) throw new TypeError('at least one backend is needed');
+    for (const b of backends) {
+      if (this._byName.has(b.name)) throw new RangeError(`two backends are named ${JSON.stringify(b.name)}`);
+      this._byName.set(b.name, b);
+    }
+    this.backends = backends;
+    this._retries = options.retries ?? 3;
+    this._delay = options.retryDelayMs ?? 200;
+  }
+
+  backend(name: string): Backend | undefined {
+    return this._byName.get(name);
+  }
+
+  /**
+   * Backends for shards 0..n-1 of a sector: a rotation chosen by the sector id,
+   * so data shards (read first) spread evenly over the backends.
+   */
+  placement(sectorId: string, n: number): Backend[] {
+    const b = this.backends;
+    if (n > b.length) throw new RangeError(`n = ${n} shards need ${n} backends, have ${b.length}`);
+    const rot = parseInt(sectorId.slice(0, 8), 16) % b.length;
+    return Array.from({ length: n }, (_, i) => b[(rot + i) % b.length]);
+  }
+
+  /** Stores `data` under `id` on `backend`, retrying while it is unavailable. */
+  async put(backend: Backend, id: string, data: Uint8Array): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await backend.put(id, data);
+        this.sent += data.length;
+        return;
+      } catch (err) {
+        const retryable = err instanceof BackendError && err.kind === 'unavailable';
+        if (!retryable || attempt >= this._retries) throw err;
+        await _sleep(this._delay * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  /**
+   * Uploads a sector's shards in parallel, skipping those the index says were
+   * acknowledged, and records each acknowledgement as it arrives. Returns the
+   * bytes actually sent. Throws CloudCoinError EUPLOAD if any shard could not be stored.
+   */
+  async putSector(rec: SectorRecord, shards: Uint8Array[], index: LocalIndex): Promise<number> {
+    let bytes = 0;
+    const failures: string[] = [];
+    await Promise.all(
+      rec.shards.map(async ([id, name], i) => {
+        const backend = this._byName.get(name)!;
+        if ((await index.acked(id)) === name) return;
+        try {
+          await this.put(backend, id, shards[i]);
+          bytes += shards[i].length;
+          await index.putAck(id, name);
+        } catch (err: any) {
+          failures.push(`${name}: ${err.message}`);
+        }
+      }),
+    );
+    if (failures.length > 0) {
+      throw new CloudCoinError('EUPLOAD', `sector ${rec.id}: ${failures.length} shard(s) not stored (${failures.join('; ')})`, ExitCode.partial);
+    }
+    return bytes;
+  }
+
+  /** Fetches a shard and checks its hash; a mismatch is recorded and thrown as BackendError 'corrupt'. */
+  async getShard(backend: Backend, id: string): Promise<Uint8Array> {
+    const data = await backend.get(id);
+    this.received += data.length;
+    if (shardId(data) !== id) {
+      this.corrupt.push({ backend: backend.name, shard: id });
+      throw new BackendError('corrupt', backend.name, `returned wrong bytes for shard ${id}`, id);
+    }
+    return data;
+  }
+
+  /**
+   * Reads a sector's sealed bytes from any k shards. Data shards are asked for
+   * first (no decoding needed); each failure starts a request for one more shard.
+   * Throws CloudCoinError EUNAVAILABLE listing the reasons when fewer than k verify.
+   */
+  async getSector(rec: SectorRecord): Promise<Buffer> {
+    const n = rec.shards.length;
+    const got: (Uint8Array | null)[] = new Array(n).fill(null);
+    const reasons: string[] = [];
+    let next = 0;
+    let have = 0;
+    const tryOne = async (): Promise<void> => {
+      while (next < n && have < rec.k) {
+        const i = next++;
+        const [id, name] = rec.shards[i];
+        const backend = this._byName.get(name);
+        if (!backend) {
+          reasons.push(`shard ${i}: backend ${name} not configured`);
+          continue;
+        }
+        try {
+          got[i] = await this.getShard(backend, id);
+          have++;
+          return;
+        } catch (err: any) {
+          reasons.push(`shard ${i}: ${err.message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: rec.k }, tryOne));
+    if (have < rec.k) {
+      throw new CloudCoinError('EUNAVAILABLE', `sector ${rec.id}: only ${have} of ${rec.k} needed shards available (${reasons.join('; ')})`, ExitCode.partial);
+    }
+    return decodeShards(got, rec.k, rec.size);
+  }
+}

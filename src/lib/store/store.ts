@@ -1,0 +1,256 @@
+/**
+ * The Store: one repository (a key, a set of backends, a local state
+ * directory) and the operations `cloudcoin store` offers on it. Opening takes
+ * the state directory's lock; `close()` releases it.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { type Backend, BackendError } from './backend.js';
+import { Chunker, type ChunkerParams, gearTable } from './chunker.js';
+import { checkErasure } from './erasure.js';
+import { type Change, type ForgetPolicy, type ListEntry, type SnapshotInfo, diffTrees, keptByPolicy, listTree, snapshotInfo } from './history.js';
+import type { StoreKeys } from './keys.js';
+import { LocalIndex } from './localindex.js';
+import { StoreLock } from './lock.js';
+import { type Catalog, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
+import { type Manifest, decodeManifest, isManifestId } from './manifest.js';
+import type { ProgressFn } from './progress.js';
+import { type PushOptions, type PushSummary, push } from './push.js';
+import { SnapshotReader } from './reader.js';
+import { type PullOptions, type PullResult, restoreToDir, restoreToTar, selectEntries } from './restore.js';
+import { SECTOR_PLAIN_MAX } from './sector.js';
+import { type CorruptReport, ShardIO } from './shards.js';
+
+export interface StoreOptions {
+  keys: StoreKeys;
+  /** One per host; shard i of a sector goes to a different backend than shard j. */
+  backends: Backend[];
+  /** Local state: the index (LevelDB) and the lock file. Created if missing. */
+  stateDir: string;
+  /** Shards per sector (default: one per backend). */
+  n?: number;
+  /** Shards needed to rebuild (default: about n / 1.5, so ~1.5x overhead). */
+  k?: number;
+  /** Sectors uploading at once during push (default 4). */
+  parallel?: number;
+  /** Upload attempts for unavailable backends (default 3) and the first delay (default 200 ms). */
+  retries?: number;
+  retryDelayMs?: number;
+  /** Chunk sizes; the defaults suit real data, tests may use smaller ones. */
+  chunker?: Partial<ChunkerParams>;
+}
+
+export const DEFAULT_CHUNKER: ChunkerParams = { minSize: 512 * 1024, avgBits: 20, maxSize: SECTOR_PLAIN_MAX };
+
+/** k for n shards at about 1.5x storage overhead. */
+export function defaultK(n: number): number {
+  return Math.max(1, Math.round(n / 1.5));
+}
+
+export interface PullSummary extends PullResult {
+  snapshot: string;
+  /** Backends that returned wrong bytes; their shards were replaced by others. */
+  corrupt: CorruptReport[];
+}
+
+export interface ForgetOptions extends ForgetPolicy {
+  /** Snapshots to forget by id, prefix or 'latest' (in addition to the policy). */
+  snapshots?: string[];
+}
+
+export class Store {
+  readonly keys: StoreKeys;
+  readonly k: number;
+  readonly n: number;
+  private readonly _io: ShardIO;
+  private readonly _index: LocalIndex;
+  private readonly _lock: StoreLock;
+  private readonly _chunker: Chunker;
+  private readonly _parallel: number;
+
+  private constructor(o: StoreOptions, index: LocalIndex, lock: StoreLock, k: number, n: number) {
+    this.keys = o.keys;
+    this.k = k;
+    this.n = n;
+    this._io = new ShardIO(o.backends, { retries: o.retries, retryDelayMs: o.retryDelayMs });
+    this._index = index;
+    this._lock = lock;
+    this._chunker = new Chunker(gearTable(o.keys.gear), { ...DEFAULT_CHUNKER, ...o.chunker });
+    this._parallel = o.parallel ?? 4;
+  }
+
+  /** Opens the repository; throws CloudCoinError ELOCKED if another run holds it. */
+  static async open(o: StoreOptions): Promise<Store> {
+    if (!o || typeof o !== 'object') throw new TypeError('options are required');
+    if (!Array.isArray(o.backends) || o.backends.length === 0) throw new TypeError('at least one backend is needed');
+    if (typeof o.stateDir !== 'string' || o.stateDir.length === 0) throw new TypeError('stateDir must be a path');
+    const n = o.n ?? o.backends.length;
+    const k = o.k ?? defaultK(n);
+    checkErasure(k, n);
+    if (n > o.backends.length) throw new RangeError(`n = ${n} needs ${n} backends, have ${o.backends.length}`);
+    if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1)) throw new RangeError('parallel must be a positive integer');
+    await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
+    const lock = await StoreLock.acquire(join(o.stateDir, 'lock'));
+    try {
+      const index = await LocalIndex.open(join(o.stateDir, 'index'));
+      return new Store(o, index, lock, k, n);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this._index.close();
+    await this._lock.release();
+  }
+
+  /** Pushes `source` as a new snapshot; its parent defaults to the latest snapshot of the same source. */
+  async push(source: string, options: PushOptions = {}): Promise<PushSummary> {
+    let parent = options.parent;
+    if (parent === undefined) {
+      const same = (await this.snapshots()).filter((s) => s.source === resolve(source));
+      parent = same.length > 0 ? same[same.length - 1].id : null;
+    }
+    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, k: this.k, n: this.n, parallel: this._parallel };
+    return push(ctx, source, { ...options, parent });
+  }
+
+  /** Reads every manifest the backends list (newest copy cached locally). */
+  async catalog(): Promise<Catalog> {
+    const holders = new Map<string, string[]>();
+    const unavailable: string[] = [];
+    await Promise.all(
+      this._io.backends.map(async (b) => {
+        try {
+          for await (const id of b.list()) {
+            if (!isManifestId(this.keys, id)) continue;
+            holders.set(id, [...(holders.get(id) ?? []), b.name]);
+          }
+        } catch (err: any) {
+          if (!(err instanceof BackendError)) throw err;
+          unavailable.push(b.name);
+        }
+      }),
+    );
+    if (unavailable.length === this._io.backends.length) {
+      throw new CloudCoinError('EUNAVAILABLE', `no backend answered (${unavailable.join(', ')})`, ExitCode.failure);
+    }
+    const manifests = new Map<string, Manifest>();
+    const unreadable: string[] = [];
+    for (const [id, names] of holders) {
+      const m = (await this._index.manifest(id)) ?? (await this._fetchManifest(id, names));
+      if (m) manifests.set(id, m);
+      else unreadable.push(id);
+    }
+    return { manifests, unreadable, unavailable };
+  }
+
+  private async _fetchManifest(id: string, names: string[]): Promise<Manifest | undefined> {
+    for (const name of names) {
+      const b = this._io.backend(name)!;
+      let blob: Uint8Array;
+      try {
+        blob = await b.get(id);
+      } catch (err) {
+        if (err instanceof BackendError) continue;
+        throw err;
+      }
+      try {
+        const m = decodeManifest(this.keys, id, blob);
+        await this._index.putManifest(id, m);
+        return m;
+      } catch (err) {
+        if (!(err instanceof CloudCoinError)) throw err;
+        this._io.corrupt.push({ backend: name, shard: id });
+      }
+    }
+    return undefined;
+  }
+
+  /** All readable snapshots, oldest first. */
+  async snapshots(): Promise<SnapshotInfo[]> {
+    const { manifests } = await this.catalog();
+    return [...manifests].map(([id, m]) => snapshotInfo(id, m)).sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+  }
+
+  /** The full id for 'latest' or a unique id prefix (at least 4 hex characters). */
+  async resolve(ref: string): Promise<string> {
+    if (typeof ref !== 'string' || !(ref === 'latest' || /^[0-9a-f]{4,64}$/.test(ref))) {
+      throw new CloudCoinError('ENOSNAPSHOT', `${JSON.stringify(ref)} is not a snapshot id, prefix or "latest"`, ExitCode.usage);
+    }
+    const snaps = await this.snapshots();
+    const hits = ref === 'latest' ? snaps.slice(-1) : snaps.filter((s) => s.id.startsWith(ref));
+    if (hits.length === 0) throw new CloudCoinError('ENOSNAPSHOT', `no snapshot ${ref}`, ExitCode.usage);
+    if (hits.length > 1) throw new CloudCoinError('ENOSNAPSHOT', `snapshot prefix ${ref} is ambiguous`, ExitCode.usage);
+    return hits[0].id;
+  }
+
+  /** The decrypted manifest of a snapshot (id, prefix or 'latest'). */
+  async manifest(ref: string): Promise<{ id: string; manifest: Manifest }> {
+    const id = await this.resolve(ref);
+    const m = await this._index.manifest(id);
+    if (!m) throw new CloudCoinError('ENOSNAPSHOT', `snapshot ${id} is not readable`, ExitCode.failure);
+    return { id, manifest: m };
+  }
+
+  /** Restores a snapshot into `target`, never writing outside it. */
+  async pull(ref: string, target: string, options: PullOptions = {}): Promise<PullSummary> {
+    if (typeof target !== 'string' || target.length === 0) throw new TypeError('target must be a directory path');
+    return this._pull(ref, options, (r, e, p) => restoreToDir(r, e, target, p));
+  }
+
+  /** Writes a snapshot as a tar stream to `out` (for `--stdout`). */
+  async pullTar(ref: string, out: Writable, options: PullOptions = {}): Promise<PullSummary> {
+    return this._pull(ref, options, (r, e, p) => restoreToTar(r, e, out, p));
+  }
+
+  private async _pull(
+    ref: string,
+    options: PullOptions,
+    write: (r: SnapshotReader, e: ReturnType<typeof selectEntries>, p?: ProgressFn) => Promise<PullResult>,
+  ): Promise<PullSummary> {
+    const { id, manifest } = await this.manifest(ref);
+    const entries = selectEntries(manifest, options.include);
+    const seen = this._io.corrupt.length;
+    const result = await write(new SnapshotReader(this.keys, this._io, manifest), entries, options.progress);
+    return { snapshot: id, ...result, corrupt: this._io.corrupt.slice(seen) };
+  }
+
+  async ls(ref: string, path?: string): Promise<ListEntry[]> {
+    return listTree((await this.manifest(ref)).manifest, path);
+  }
+
+  async diff(a: string, b: string): Promise<Change[]> {
+    return diffTrees((await this.manifest(a)).manifest, (await this.manifest(b)).manifest);
+  }
+
+  /**
+   * Forgets the named snapshots and, if a keep rule is given, every snapshot it
+   * does not keep; deletes their manifests from all backends. Data goes with `prune()`.
+   */
+  async forget(options: ForgetOptions): Promise<{ removed: string[]; kept: string[] }> {
+    const snaps = await this.snapshots();
+    const named = new Set(await Promise.all((options.snapshots ?? []).map((r) => this.resolve(r))));
+    const hasPolicy = options.keepLast !== undefined || options.keepDaily !== undefined;
+    const kept = keptByPolicy(snaps, options);
+    const removed = snaps.filter((s) => named.has(s.id) || (hasPolicy && !kept.has(s.id))).map((s) => s.id);
+    for (const id of removed) {
+      await Promise.all(this._io.backends.map((b) => b.delete(id)));
+      await this._index.delManifest(id);
+    }
+    return { removed, kept: snaps.map((s) => s.id).filter((id) => !removed.includes(id)) };
+  }
+
+  /** Deletes every shard no snapshot needs. Refuses while a backend or manifest cannot be read. */
+  async prune(): Promise<PruneResult> {
+    return prune(this._io, this._index, await this.catalog());
+  }
+
+  /** Every shard of every snapshot present; with readData, downloaded, verified and decrypted. */
+  async check(options: { readData?: boolean } = {}): Promise<CheckResult> {
+    return check(this.keys, this._io, await this.catalog(), options.readData ?? false);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Walks a source directory into tar-style entries (tar-stream's types: file,
+ * directory, symlink, link), in sorted pre-order so the same tree always packs
+ * the same chunks in the same order. Symlinks are recorded, never followed. A
+ * file seen before through another name (same device and inode) becomes a hard
+ * link to the first name. Sockets, FIFOs and devices are skipped and counted.
+ */
+import { type BigIntStats } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EntryType } from './manifest.js';
+
+export interface WalkEntry {
+  path: string;
+  abs: string;
+  type: EntryType;
+  mode: number;
+  mtime: number;
+  size: number;
+  target?: string;
+}
+
+export interface WalkResult {
+  entries: WalkEntry[];
+  /** Paths of entries that are neither files, directories nor links. */
+  skipped: string[];
+}
+
+function _micros(st: BigIntStats): number {
+  return Number(st.mtimeNs / 1000n);
+}
+
+/** All entries below `root` (not `root` itself). */
+export async function walk(root: string): Promise<WalkResult> {
+  const entries: WalkEntry[] = [];
+  const skipped: string[] = [];
+  const inodes = new Map<string, string>();
+  const visit = async (dirAbs: string, dirRel: string): Promise<void> => {
+    const names = (await readdir(dirAbs)).sort();
+    for (const name of names) {
+      const abs = join(dirAbs, name);
+      const path = dirRel ? `${dirRel}/${name}` : name;
+      const st = await lstat(abs, { bigint: true });
+      const base = { path, abs, mode: Number(st.mode & 0o7777n), mtime: _micros(st), size: 0 };
+      if (st.isDirectory()) {
+        entries.push({ ...base, type: 'directory' });
+        await visit(abs, path);
+      } else if (st.isSymbolicLink()) {
+        entries.push({ ...base, type: 'symlink', target: await readlink(abs) });
+      } else if (st.isFile()) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = st.nlink > 1n ? inodes.get(key) : undefined;
+        if (first !== undefined) {
+          entries.push({ ...base, type: 'link', target: first });
+        } else {
+          if (st.nlink > 1n) inodes.set(key, path);
+          entries.push({ ...base, type: 'file', size: Number(st.size) });
+        }
+      } else {
+        skipped.push(path);
+      }
+    }
+  };
+  await visit(root, '');
+  return { entries, skipped };
+}
