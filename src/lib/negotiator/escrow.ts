@@ -206,3 +206,16 @@ export function refundWitness(mtx: BMTX, index: number, terms: Terms, kind: Escr
     escrowScript(terms, kind).toRaw(),
   ]);
 }
+
+/**
+ * Contextual check of a transaction carrying a contract record: its outputs
+ * 1 and 2 must be exactly the escrow the terms call for. A record without
+ * its money locked is not a funded contract.
+ */
+export function locksEscrow(tx: BTX, terms: Terms): boolean {
+  if (tx.outputs.length < 3) return false;
+  return (['payment', 'collateral'] as const).every((kind) => {
+    const out = tx.outputs[kind === 'payment' ? FundingOutput.PAYMENT : FundingOutput.COLLATERAL];
+    return out.value === escrowValue(terms, kind) && out.value >= MIN_ESCROW_VALUE && out.script.equals(escrowOutputScript(terms, kind));
+  });
+}
