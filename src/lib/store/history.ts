@@ -3,7 +3,7 @@
  * changed between two trees, what a tree holds under a path. No I/O here, so
  * each is tested directly.
  */
-import type { Manifest, TreeEntry } from './manifest.js';
+import type { Snapshot, TreeEntry } from './manifest.js';
 
 export interface SnapshotInfo {
   id: string;
@@ -18,17 +18,9 @@ export interface SnapshotInfo {
   bytes: number;
 }
 
-export function snapshotInfo(id: string, m: Manifest): SnapshotInfo {
-  return {
-    id,
-    time: m.time,
-    hostname: m.hostname,
-    source: m.source,
-    tags: m.tags,
-    parent: m.parent,
-    files: m.tree.length,
-    bytes: m.tree.reduce((s, e) => s + (e.size ?? 0), 0),
-  };
+export function snapshotInfo(s: Snapshot): SnapshotInfo {
+  const h = s.header;
+  return { id: s.id, time: h.time, hostname: h.hostname, source: h.source, tags: h.tags, parent: h.parent, files: h.files, bytes: h.bytes };
 }
 
 export interface ForgetPolicy {
@@ -77,7 +69,7 @@ function _sameContent(a: TreeEntry, b: TreeEntry): boolean {
 }
 
 /** What changed from tree `a` to tree `b`, by path, sorted. */
-export function diffTrees(a: Manifest, b: Manifest): Change[] {
+export function diffTrees(a: Snapshot, b: Snapshot): Change[] {
   const before = new Map(a.tree.map((e) => [e.path, e]));
   const after = new Map(b.tree.map((e) => [e.path, e]));
   const out: Change[] = [];
@@ -95,7 +87,7 @@ export function diffTrees(a: Manifest, b: Manifest): Change[] {
 export type ListEntry = Omit<TreeEntry, 'chunks'>;
 
 /** Entries at or below `path` ('' or undefined: the whole tree). */
-export function listTree(m: Manifest, path?: string): ListEntry[] {
+export function listTree(m: Snapshot, path?: string): ListEntry[] {
   const p = (path ?? '').replace(/^\.?\/+|\/+$/g, '');
   return m.tree
     .filter((e) => p === '' || e.path === p || e.path.startsWith(`${p}/`))

@@ -23,4 +23,4 @@ export type { SnapshotInfo, ForgetPolicy, Change, ChangeKind, ListEntry } from '
 export type { CheckResult, PruneResult } from './maintenance.js';
 export type { CorruptReport } from './shards.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';
-export type { TreeEntry, EntryType } from './manifest.js';
+export type { Snapshot, ManifestHeader, TreeEntry, EntryType } from './manifest.js';

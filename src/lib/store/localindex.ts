@@ -8,10 +8,10 @@
  *   c:<chunk id>   -> [sector id, offset, length]   chunk lives in a fully stored sector
  *   s:<sector id>  -> SectorRecord                 every shard of the sector acknowledged
  *   a:<shard id>   -> backend name                 this shard was acknowledged by that backend
- *   m:<manifest id>-> Manifest                     decrypted copy of a manifest
+ *   m:<manifest id>-> Snapshot                     decrypted header and body of a snapshot
  */
 import { Level } from 'level';
-import type { Manifest } from './manifest.js';
+import type { Snapshot } from './manifest.js';
 import type { SectorRecord } from './sector.js';
 
 export type ChunkLocation = [sectorId: string, offset: number, length: number];
@@ -94,15 +94,15 @@ export class LocalIndex {
     return this._db.batch(shardIds.map((id) => ({ type: 'del' as const, key: _ack(id) })));
   }
 
-  manifest(id: string): Promise<Manifest | undefined> {
+  snapshot(id: string): Promise<Snapshot | undefined> {
     return this._db.get(_manifest(id));
   }
 
-  putManifest(id: string, m: Manifest): Promise<void> {
-    return this._db.put(_manifest(id), m);
+  putSnapshot(s: Snapshot): Promise<void> {
+    return this._db.put(_manifest(s.id), s);
   }
 
-  delManifest(id: string): Promise<void> {
+  delSnapshot(id: string): Promise<void> {
     return this._db.del(_manifest(id));
   }
 }

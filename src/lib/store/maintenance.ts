@@ -9,13 +9,13 @@ import { BackendError } from './backend.js';
 import { decodeShards } from './erasure.js';
 import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
-import type { Manifest } from './manifest.js';
+import type { Snapshot } from './manifest.js';
 import { type SectorRecord, openSector } from './sector.js';
 import type { CorruptReport, ShardIO } from './shards.js';
 
 /** Every snapshot the backends hold, as far as they could be read. */
 export interface Catalog {
-  manifests: Map<string, Manifest>;
+  snapshots: Map<string, Snapshot>;
   /** Manifest ids listed but not readable from any backend, with the reason. */
   unreadable: string[];
   /** Backends that could not list. */
@@ -44,9 +44,10 @@ export interface CheckResult {
   ok: boolean;
 }
 
-function _sectors(manifests: Iterable<Manifest>): Map<string, SectorRecord> {
+/** Every sector the snapshots need: those of their bodies and those their trees use. */
+function _sectors(snapshots: Iterable<Snapshot>): Map<string, SectorRecord> {
   const out = new Map<string, SectorRecord>();
-  for (const m of manifests) for (const s of m.sectors) out.set(s.id, s);
+  for (const snap of snapshots) for (const s of [...snap.header.sectors, ...snap.sectors]) out.set(s.id, s);
   return out;
 }
 
@@ -56,8 +57,8 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog): P
     const why = [...catalog.unavailable.map((b) => `backend ${b} unavailable`), ...catalog.unreadable.map((m) => `manifest ${m.slice(0, 8)} unreadable`)];
     throw new CloudCoinError('EPRUNEUNSAFE', `prune needs every backend and manifest: ${why.join('; ')}`, ExitCode.partial);
   }
-  const live = _sectors(catalog.manifests.values());
-  const keep = new Set<string>(catalog.manifests.keys());
+  const live = _sectors(catalog.snapshots.values());
+  const keep = new Set<string>(catalog.snapshots.keys());
   for (const s of live.values()) for (const [shard] of s.shards) keep.add(shard);
   let deleted = 0;
   await Promise.all(
@@ -81,9 +82,9 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog): P
  * downloads every shard, verifies its hash, and decrypts every sector.
  */
 export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, readData: boolean, parallel = 4): Promise<CheckResult> {
-  const sectors = [..._sectors(catalog.manifests.values()).values()];
+  const sectors = [..._sectors(catalog.snapshots.values()).values()];
   const res: CheckResult = {
-    snapshots: catalog.manifests.size,
+    snapshots: catalog.snapshots.size,
     sectors: sectors.length,
     shards: 0,
     missing: [],

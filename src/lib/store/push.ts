@@ -4,8 +4,8 @@
  *
  * Memory stays bounded: one chunker buffer (2 x max chunk), one sector
  * plaintext buffer, and at most `parallel` sealed sectors being uploaded. What
- * grows with the data is the manifest (one entry per path, one reference per
- * chunk), which is kept in memory and written last.
+ * grows is the tree (one entry per path, one reference per chunk), held in
+ * memory and stored last, as the snapshot body (see manifest.ts).
  */
 import { createHmac } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -16,7 +16,7 @@ import { CloudCoinError, ExitCode } from '../errors.js';
 import type { Chunker } from './chunker.js';
 import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
-import { type ChunkRef, type Manifest, type TreeEntry, encodeManifest, newManifestId } from './manifest.js';
+import { type ChunkRef, type ManifestHeader, type TreeEntry, encodeBody, encodeHeader, newManifestId } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import { SECTOR_PLAIN_MAX, type SectorRecord, sealSector, shardSector } from './sector.js';
 import type { ShardIO } from './shards.js';
@@ -53,7 +53,10 @@ export interface PushContext {
   keys: StoreKeys;
   index: LocalIndex;
   io: ShardIO;
+  /** Chunks file contents. */
   chunker: Chunker;
+  /** Chunks the snapshot body (smaller chunks: a changed entry should cost little). */
+  bodyChunker: Chunker;
   k: number;
   n: number;
   /** Sectors sealed and uploading at once. */
@@ -61,18 +64,19 @@ export interface PushContext {
 }
 
 interface OpenSector {
-  idx: number;
   used: number;
-  chunks: [string, number, number][];
+  /** The references handed out for this sector's chunks; their sector id is filled in when it is sealed. */
+  refs: ChunkRef[];
 }
 
+/** Dedups chunks and packs new ones into sectors, sealing and uploading each as it fills. */
 class _Packer {
-  readonly sectors: SectorRecord[] = [];
+  /** Every sector referenced so far, in order of first use. */
+  readonly used = new Map<string, SectorRecord>();
   newBytes = 0;
   newSectors = 0;
   private readonly _ctx: PushContext;
-  private readonly _table = new Map<string, number>();
-  private readonly _pending = new Map<string, [number, number, number]>();
+  private readonly _pending = new Map<string, ChunkRef>();
   private readonly _buf = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
   private readonly _inflight = new Set<Promise<void>>();
   private _open: OpenSector | null = null;
@@ -87,30 +91,24 @@ class _Packer {
     if (this._error) throw this._error;
     const id = createHmac('sha256', this._ctx.keys.ids).update(chunk).digest('hex');
     const pending = this._pending.get(id);
-    if (pending) return [id, ...pending];
+    if (pending) return pending;
     const loc = await this._ctx.index.chunk(id);
     if (loc) {
-      const idx = await this._tableIndex(loc[0]);
-      if (idx !== undefined) return [id, idx, loc[1], loc[2]];
+      const rec = this.used.get(loc[0]) ?? (await this._ctx.index.sector(loc[0]));
+      if (rec) {
+        if (!this.used.has(rec.id)) this.used.set(rec.id, rec);
+        return [id, ...loc];
+      }
     }
     if (this._open && this._open.used + chunk.length > SECTOR_PLAIN_MAX) await this.flush();
-    const open = (this._open ??= { idx: this.sectors.push(null as unknown as SectorRecord) - 1, used: 0, chunks: [] });
+    const open = (this._open ??= { used: 0, refs: [] });
     chunk.copy(this._buf, open.used);
-    const ref: [number, number, number] = [open.idx, open.used, chunk.length];
-    open.chunks.push([id, open.used, chunk.length]);
+    const ref: ChunkRef = [id, '', open.used, chunk.length];
+    open.refs.push(ref);
     open.used += chunk.length;
     this._pending.set(id, ref);
     this.newBytes += chunk.length;
-    return [id, ...ref];
-  }
-
-  private async _tableIndex(sectorId: string): Promise<number | undefined> {
-    const known = this._table.get(sectorId);
-    if (known !== undefined) return known;
-    const rec = await this._ctx.index.sector(sectorId);
-    if (!rec) return undefined;
-    this._table.set(sectorId, this.sectors.push(rec) - 1);
-    return this.sectors.length - 1;
+    return ref;
   }
 
   /** Seals the open sector and starts its upload, waiting first if `parallel` are in flight. */
@@ -125,13 +123,13 @@ class _Packer {
     const { ids, shards } = shardSector(sealed, k, n);
     const placed = io.placement(id, n);
     const rec: SectorRecord = { id, size: sealed.length, k, shards: ids.map((sid, i) => [sid, placed[i].name]) };
-    this.sectors[open.idx] = rec;
-    this._table.set(id, open.idx);
+    for (const ref of open.refs) ref[1] = id;
+    this.used.set(id, rec);
     this.newSectors++;
     const task = (async () => {
       await io.putSector(rec, shards, index);
-      await index.putSector(rec, open.chunks);
-      for (const [cid] of open.chunks) this._pending.delete(cid);
+      await index.putSector(rec, open.refs.map((r) => [r[0], r[2], r[3]]));
+      for (const ref of open.refs) this._pending.delete(ref[0]);
     })()
       .catch((err) => {
         this._error ??= err;
@@ -167,6 +165,20 @@ async function _storeFile(packer: _Packer, chunker: Chunker, abs: string, meter:
   }
 }
 
+/** Stores the body through the packer with the body chunker; returns its chunk references. */
+async function _storeBody(packer: _Packer, chunker: Chunker, body: Buffer): Promise<ChunkRef[]> {
+  let pos = 0;
+  const read = async (buf: Uint8Array, off: number, len: number) => {
+    const n = Math.min(len, body.length - pos);
+    buf.set(body.subarray(pos, pos + n), off);
+    pos += n;
+    return n;
+  };
+  const refs: ChunkRef[] = [];
+  for await (const chunk of chunker.chunks(read)) refs.push(await packer.add(chunk));
+  return refs;
+}
+
 /** Pushes `source` as a new snapshot. */
 export async function push(ctx: PushContext, source: string, options: PushOptions = {}): Promise<PushSummary> {
   if (typeof source !== 'string' || source.length === 0) throw new TypeError('source must be a directory path');
@@ -194,7 +206,8 @@ export async function push(ctx: PushContext, source: string, options: PushOption
       try {
         Object.assign(entry, await _storeFile(packer, ctx.chunker, e.abs, meter));
       } catch (err: any) {
-        if (err instanceof CloudCoinError || !err.code) throw err;
+        // A file that vanished or cannot be read is reported, not fatal; upload errors are.
+        if (err instanceof CloudCoinError || typeof err?.syscall !== 'string') throw err;
         skipped.push(`${e.path}: ${err.code}`);
         continue;
       }
@@ -207,26 +220,32 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   // A hard link whose first name could not be read has nothing to link to.
   const stored = new Set(tree.filter((e) => e.type === 'file').map((e) => e.path));
   const finalTree = tree.filter((e) => e.type !== 'link' || stored.has(e.target!));
+  // Seal the last data sector first: the body names data sectors by id, known only once sealed.
+  await packer.flush();
+  const body = encodeBody(finalTree, [...packer.used.values()]);
+  const bodyRefs = await _storeBody(packer, ctx.bodyChunker, body);
   await packer.finish();
-  const manifest: Manifest = {
+  const header: ManifestHeader = {
     version: 1,
     time,
     hostname: hostname(),
     source: root,
     tags,
     parent: options.parent ?? null,
-    sectors: packer.sectors,
-    tree: finalTree,
+    files: finalTree.length,
+    bytes: meter.bytes,
+    body: { size: body.length, chunks: bodyRefs },
+    sectors: [...new Set(bodyRefs.map((r) => r[1]))].map((sid) => packer.used.get(sid)!),
   };
   const id = newManifestId(ctx.keys);
-  const blob = encodeManifest(ctx.keys, id, manifest);
+  const blob = encodeHeader(ctx.keys, id, header);
   const warnings: string[] = [];
   const results = await Promise.allSettled(ctx.io.backends.map((b) => ctx.io.put(b, id, blob)));
   results.forEach((r, i) => {
     if (r.status === 'rejected') warnings.push(`${ctx.io.backends[i].name}: manifest not stored: ${r.reason?.message ?? r.reason}`);
   });
   if (warnings.length === results.length) throw new CloudCoinError('EUPLOAD', `no backend stored the manifest (${warnings.join('; ')})`, ExitCode.failure);
-  await ctx.index.putManifest(id, manifest);
+  await ctx.index.putSnapshot({ id, header, tree: finalTree, sectors: [...packer.used.values()] });
   meter.transferred = ctx.io.sent - sentBefore;
   meter.tick(true);
   return {

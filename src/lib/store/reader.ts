@@ -6,55 +6,55 @@
 import { createHmac } from 'node:crypto';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type { StoreKeys } from './keys.js';
-import type { ChunkRef, Manifest, TreeEntry } from './manifest.js';
-import { openSector } from './sector.js';
+import type { ChunkRef } from './manifest.js';
+import { type SectorRecord, openSector } from './sector.js';
 import type { ShardIO } from './shards.js';
 
 export class SnapshotReader {
   private readonly _keys: StoreKeys;
   private readonly _io: ShardIO;
-  private readonly _manifest: Manifest;
-  private readonly _cache = new Map<number, Promise<Buffer>>();
+  private readonly _sectors: Map<string, SectorRecord>;
+  private readonly _cache = new Map<string, Promise<Buffer>>();
   private readonly _capacity: number;
 
   /** `capacity` decrypted sectors are kept (each at most 4 MiB). */
-  constructor(keys: StoreKeys, io: ShardIO, manifest: Manifest, capacity = 8) {
+  constructor(keys: StoreKeys, io: ShardIO, sectors: Iterable<SectorRecord>, capacity = 8) {
     this._keys = keys;
     this._io = io;
-    this._manifest = manifest;
+    this._sectors = new Map([...sectors].map((s) => [s.id, s]));
     this._capacity = capacity;
   }
 
-  /** The decrypted plaintext of sector `idx` of the manifest. */
-  sector(idx: number): Promise<Buffer> {
-    let p = this._cache.get(idx);
+  /** The decrypted plaintext of a sector. */
+  sector(sid: string): Promise<Buffer> {
+    let p = this._cache.get(sid);
     if (p) {
       // Re-insert: Map keeps insertion order, so the first key is the least recently used.
-      this._cache.delete(idx);
-      this._cache.set(idx, p);
+      this._cache.delete(sid);
+      this._cache.set(sid, p);
       return p;
     }
-    const rec = this._manifest.sectors[idx];
+    const rec = this._sectors.get(sid);
+    if (!rec) return Promise.reject(new CloudCoinError('EMANIFEST', `sector ${sid} is not listed in the snapshot`, ExitCode.failure));
     p = this._io.getSector(rec).then((sealed) => openSector(this._keys, rec.id, sealed));
-    p.catch(() => this._cache.delete(idx));
-    this._cache.set(idx, p);
+    p.catch(() => this._cache.delete(sid));
+    this._cache.set(sid, p);
     if (this._cache.size > this._capacity) this._cache.delete(this._cache.keys().next().value!);
     return p;
   }
 
   /** One chunk's bytes, checked against its id. */
   async chunk(ref: ChunkRef): Promise<Buffer> {
-    const [id, idx, off, len] = ref;
-    const plain = await this.sector(idx);
+    const [id, sid, off, len] = ref;
+    const plain = await this.sector(sid);
     const bytes = plain.subarray(off, off + len);
     const ok = off + len <= plain.length && createHmac('sha256', this._keys.ids).update(bytes).digest('hex') === id;
     if (!ok) throw new CloudCoinError('ECORRUPT', `chunk ${id.slice(0, 16)} does not match its reference in the manifest`, ExitCode.failure);
     return bytes;
   }
 
-  /** The file's chunks in order; the next sector is fetched while the current chunk is consumed. */
-  async *content(entry: TreeEntry): AsyncGenerator<Buffer> {
-    const chunks = entry.chunks ?? [];
+  /** The chunks in order; the next sector is fetched while the current chunk is consumed. */
+  async *content(chunks: ChunkRef[]): AsyncGenerator<Buffer> {
     for (let i = 0; i < chunks.length; i++) {
       const cur = this.chunk(chunks[i]);
       if (i + 1 < chunks.length) this.sector(chunks[i + 1][1]).catch(() => undefined);

@@ -12,7 +12,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CloudCoinError } from '../errors.js';
-import type { Manifest, TreeEntry } from './manifest.js';
+import type { TreeEntry } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SnapshotReader } from './reader.js';
 import { UnsafePathError, checkRelPath, ensureDir, parentOf } from './safepath.js';
@@ -32,18 +32,18 @@ export interface PullResult {
 }
 
 /** Entries selected by `include`; hard links to files left out become those files' contents. */
-export function selectEntries(m: Manifest, include?: string[]): TreeEntry[] {
-  for (const e of m.tree) {
+export function selectEntries(tree: TreeEntry[], include?: string[]): TreeEntry[] {
+  for (const e of tree) {
     checkRelPath(e.path);
     if (e.type === 'link') checkRelPath(e.target, `hard link target of ${JSON.stringify(e.path)}`);
   }
-  if (!include || include.length === 0) return m.tree;
+  if (!include || include.length === 0) return tree;
   const inc = include.map((p) => p.replace(/^\.?\/+|\/+$/g, ''));
   inc.forEach((p) => checkRelPath(p, 'include'));
   const wanted = (p: string) => inc.some((i) => p === i || p.startsWith(`${i}/`));
-  const files = new Map(m.tree.filter((e) => e.type === 'file').map((e) => [e.path, e]));
+  const files = new Map(tree.filter((e) => e.type === 'file').map((e) => [e.path, e]));
   const out: TreeEntry[] = [];
-  for (const e of m.tree) {
+  for (const e of tree) {
     if (!wanted(e.path)) continue;
     const first = e.type === 'link' ? files.get(e.target!) : undefined;
     if (first && !wanted(first.path)) out.push({ ...first, path: e.path, mode: e.mode, mtime: e.mtime });
@@ -83,7 +83,7 @@ export async function restoreToDir(reader: SnapshotReader, entries: TreeEntry[],
         tmp = _tmpName(dir);
         const fh = await open(tmp, 'wx', 0o600);
         try {
-          for await (const chunk of reader.content(e)) {
+          for await (const chunk of reader.content(e.chunks!)) {
             await fh.write(chunk);
             meter.bytes += chunk.length;
             meter.tick();
@@ -143,7 +143,7 @@ export async function restoreToTar(reader: SnapshotReader, entries: TreeEntry[],
     const header = { name: e.path, mode: e.mode, mtime: new Date(e.mtime / 1000) };
     if (e.type === 'file') {
       const stream = pack.entry({ ...header, type: 'file', size: e.size });
-      for await (const chunk of reader.content(e)) {
+      for await (const chunk of reader.content(e.chunks!)) {
         if (!stream.write(chunk)) await new Promise<void>((r) => stream.once('drain', () => r()));
         meter.bytes += chunk.length;
         meter.tick();

@@ -15,12 +15,11 @@ import type { StoreKeys } from './keys.js';
 import { LocalIndex } from './localindex.js';
 import { StoreLock } from './lock.js';
 import { type Catalog, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
-import { type Manifest, decodeManifest, isManifestId } from './manifest.js';
+import { type Snapshot, decodeBody, decodeHeader, isManifestId } from './manifest.js';
 import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push } from './push.js';
 import { SnapshotReader } from './reader.js';
 import { type PullOptions, type PullResult, restoreToDir, restoreToTar, selectEntries } from './restore.js';
-import { SECTOR_PLAIN_MAX } from './sector.js';
 import { type CorruptReport, ShardIO } from './shards.js';
 
 export interface StoreOptions {
@@ -42,7 +41,14 @@ export interface StoreOptions {
   chunker?: Partial<ChunkerParams>;
 }
 
-export const DEFAULT_CHUNKER: ChunkerParams = { minSize: 512 * 1024, avgBits: 20, maxSize: SECTOR_PLAIN_MAX };
+/**
+ * File chunks: min 128 KiB, average ~256 KiB, max 1 MiB. Smaller than restic's
+ * 512 KiB / 1 MiB / 8 MiB because every stored byte is uploaded ~1.5x (erasure
+ * coding): a 1-byte change then costs ~0.5 MiB of uploads, not ~2 MiB.
+ */
+export const DEFAULT_CHUNKER: ChunkerParams = { minSize: 128 * 1024, avgBits: 18, maxSize: 1024 * 1024 };
+/** Body chunks: min 16 KiB, average ~64 KiB, max 256 KiB, so a changed tree entry costs little. */
+export const BODY_CHUNKER: ChunkerParams = { minSize: 16 * 1024, avgBits: 16, maxSize: 256 * 1024 };
 
 /** k for n shards at about 1.5x storage overhead. */
 export function defaultK(n: number): number {
@@ -68,6 +74,7 @@ export class Store {
   private readonly _index: LocalIndex;
   private readonly _lock: StoreLock;
   private readonly _chunker: Chunker;
+  private readonly _bodyChunker: Chunker;
   private readonly _parallel: number;
 
   private constructor(o: StoreOptions, index: LocalIndex, lock: StoreLock, k: number, n: number) {
@@ -77,7 +84,9 @@ export class Store {
     this._io = new ShardIO(o.backends, { retries: o.retries, retryDelayMs: o.retryDelayMs });
     this._index = index;
     this._lock = lock;
-    this._chunker = new Chunker(gearTable(o.keys.gear), { ...DEFAULT_CHUNKER, ...o.chunker });
+    const gear = gearTable(o.keys.gear);
+    this._chunker = new Chunker(gear, { ...DEFAULT_CHUNKER, ...o.chunker });
+    this._bodyChunker = new Chunker(gear, BODY_CHUNKER);
     this._parallel = o.parallel ?? 4;
   }
 
@@ -114,11 +123,11 @@ export class Store {
       const same = (await this.snapshots()).filter((s) => s.source === resolve(source));
       parent = same.length > 0 ? same[same.length - 1].id : null;
     }
-    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, k: this.k, n: this.n, parallel: this._parallel };
+    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, k: this.k, n: this.n, parallel: this._parallel };
     return push(ctx, source, { ...options, parent });
   }
 
-  /** Reads every manifest the backends list (newest copy cached locally). */
+  /** Reads every snapshot the backends list (each read once, then cached in the local index). */
   async catalog(): Promise<Catalog> {
     const holders = new Map<string, string[]>();
     const unavailable: string[] = [];
@@ -138,42 +147,46 @@ export class Store {
     if (unavailable.length === this._io.backends.length) {
       throw new CloudCoinError('EUNAVAILABLE', `no backend answered (${unavailable.join(', ')})`, ExitCode.failure);
     }
-    const manifests = new Map<string, Manifest>();
+    const snapshots = new Map<string, Snapshot>();
     const unreadable: string[] = [];
     for (const [id, names] of holders) {
-      const m = (await this._index.manifest(id)) ?? (await this._fetchManifest(id, names));
-      if (m) manifests.set(id, m);
+      const snap = (await this._index.snapshot(id)) ?? (await this._fetchSnapshot(id, names));
+      if (snap) snapshots.set(id, snap);
       else unreadable.push(id);
     }
-    return { manifests, unreadable, unavailable };
+    return { snapshots, unreadable, unavailable };
   }
 
-  private async _fetchManifest(id: string, names: string[]): Promise<Manifest | undefined> {
+  /** The header from the first backend that returns a valid one, then the body it points to. */
+  private async _fetchSnapshot(id: string, names: string[]): Promise<Snapshot | undefined> {
     for (const name of names) {
-      const b = this._io.backend(name)!;
-      let blob: Uint8Array;
+      let header;
       try {
-        blob = await b.get(id);
+        header = decodeHeader(this.keys, id, await this._io.backend(name)!.get(id));
       } catch (err) {
         if (err instanceof BackendError) continue;
-        throw err;
-      }
-      try {
-        const m = decodeManifest(this.keys, id, blob);
-        await this._index.putManifest(id, m);
-        return m;
-      } catch (err) {
         if (!(err instanceof CloudCoinError)) throw err;
         this._io.corrupt.push({ backend: name, shard: id });
+        continue;
       }
+      const parts: Buffer[] = [];
+      try {
+        for await (const part of new SnapshotReader(this.keys, this._io, header.sectors).content(header.body.chunks)) parts.push(Buffer.from(part));
+      } catch (err) {
+        if (err instanceof CloudCoinError) return undefined;
+        throw err;
+      }
+      const snap: Snapshot = { id, header, ...decodeBody(id, Buffer.concat(parts)) };
+      await this._index.putSnapshot(snap);
+      return snap;
     }
     return undefined;
   }
 
   /** All readable snapshots, oldest first. */
   async snapshots(): Promise<SnapshotInfo[]> {
-    const { manifests } = await this.catalog();
-    return [...manifests].map(([id, m]) => snapshotInfo(id, m)).sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+    const { snapshots } = await this.catalog();
+    return [...snapshots.values()].map(snapshotInfo).sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   }
 
   /** The full id for 'latest' or a unique id prefix (at least 4 hex characters). */
@@ -188,12 +201,12 @@ export class Store {
     return hits[0].id;
   }
 
-  /** The decrypted manifest of a snapshot (id, prefix or 'latest'). */
-  async manifest(ref: string): Promise<{ id: string; manifest: Manifest }> {
+  /** A snapshot (id, prefix or 'latest') with its tree. */
+  async snapshot(ref: string): Promise<Snapshot> {
     const id = await this.resolve(ref);
-    const m = await this._index.manifest(id);
-    if (!m) throw new CloudCoinError('ENOSNAPSHOT', `snapshot ${id} is not readable`, ExitCode.failure);
-    return { id, manifest: m };
+    const snap = await this._index.snapshot(id);
+    if (!snap) throw new CloudCoinError('ENOSNAPSHOT', `snapshot ${id} is not readable`, ExitCode.failure);
+    return snap;
   }
 
   /** Restores a snapshot into `target`, never writing outside it. */
@@ -212,19 +225,19 @@ export class Store {
     options: PullOptions,
     write: (r: SnapshotReader, e: ReturnType<typeof selectEntries>, p?: ProgressFn) => Promise<PullResult>,
   ): Promise<PullSummary> {
-    const { id, manifest } = await this.manifest(ref);
-    const entries = selectEntries(manifest, options.include);
+    const snap = await this.snapshot(ref);
+    const entries = selectEntries(snap.tree, options.include);
     const seen = this._io.corrupt.length;
-    const result = await write(new SnapshotReader(this.keys, this._io, manifest), entries, options.progress);
-    return { snapshot: id, ...result, corrupt: this._io.corrupt.slice(seen) };
+    const result = await write(new SnapshotReader(this.keys, this._io, snap.sectors), entries, options.progress);
+    return { snapshot: snap.id, ...result, corrupt: this._io.corrupt.slice(seen) };
   }
 
   async ls(ref: string, path?: string): Promise<ListEntry[]> {
-    return listTree((await this.manifest(ref)).manifest, path);
+    return listTree(await this.snapshot(ref), path);
   }
 
   async diff(a: string, b: string): Promise<Change[]> {
-    return diffTrees((await this.manifest(a)).manifest, (await this.manifest(b)).manifest);
+    return diffTrees(await this.snapshot(a), await this.snapshot(b));
   }
 
   /**
@@ -239,7 +252,7 @@ export class Store {
     const removed = snaps.filter((s) => named.has(s.id) || (hasPolicy && !kept.has(s.id))).map((s) => s.id);
     for (const id of removed) {
       await Promise.all(this._io.backends.map((b) => b.delete(id)));
-      await this._index.delManifest(id);
+      await this._index.delSnapshot(id);
     }
     return { removed, kept: snaps.map((s) => s.id).filter((id) => !removed.includes(id)) };
   }
