@@ -3,10 +3,11 @@
  *
  * bcoin delivers a command it does not know as an UnknownPacket (cmd + raw
  * bytes). `decode(cmd, bytes)` turns one of ours into a typed packet after
- * the stateless checks (size, version, layout, field ranges; the offer's own
- * signature), or throws a ProtocolError whose `score` goes to the peer's ban
- * score. Anything that needs state (expiry against the clock, replay,
- * negotiation signatures) is checked by the OfferPool and the Negotiator.
+ * the stateless checks (size, version, layout, field ranges), or throws a
+ * ProtocolError whose `score` goes to the peer's ban score. Signatures and
+ * everything else that needs state (expiry against the clock, duplicates,
+ * replay) are checked by the OfferPool and the Negotiation: the pool looks an
+ * offer up by hash before it spends time verifying its signature.
  */
 import { AcceptPacket } from './accept.js';
 import { CounterPacket } from './counter.js';
@@ -66,11 +67,8 @@ export function decode(cmd: string, data: Uint8Array): AnyPacket {
       return InvPacket.decode(data);
     case types.GETOFFER:
       return GetOfferPacket.decode(data);
-    case types.OFFER: {
-      const offer = OfferPacket.decode(data);
-      if (!offer.verify()) throw new ProtocolError('bad-signature', 'ccoffer: signature does not verify', BanScore.badSignature);
-      return offer;
-    }
+    case types.OFFER:
+      return OfferPacket.decode(data);
     case types.PROPOSE:
       return ProposePacket.decode(data);
     case types.COUNTER:

@@ -1,0 +1,237 @@
+/**
+ * The pool of known offers, the offer counterpart of bcoin's mempool.
+ *
+ * Offers arrive announced by hash (ccinv); the pool says which to fetch
+ * (ccgetoffer), then checks each ccoffer in context: known hash first (cheap
+ * dedup), then per-peer budget, expiry, sequence against the host's current
+ * offer, and only then the signature. A host has at most one entry: a newer
+ * sequence replaces it; a withdrawal replaces it with a tombstone that is
+ * never listed but keeps older offers of that host out until it expires.
+ *
+ * Bad input throws a ProtocolError whose score the node adds to the peer's
+ * ban score, and leaves the pool's offers untouched. Everything that is
+ * added should be relayed: announce `hash` to the other peers.
+ */
+import { BanScore, ProtocolError } from '../net/errors.js';
+import type { GetOfferPacket } from '../net/getoffer.js';
+import type { InvPacket } from '../net/inv.js';
+import { OfferPacket } from '../net/offer.js';
+import type { BatchOp, RegistryDB } from './undo.js';
+
+export interface OfferPoolOptions {
+  /** Most entries held (offers and tombstones). */
+  maxOffers?: number;
+  /** Furthest expiry accepted, in seconds from now. */
+  maxLifetime?: number;
+  /** Per-peer budget: offers and getoffer requests, refilled at `rate` a second up to `burst`. */
+  burst?: number;
+  rate?: number;
+  /** Optional persistence: a level@10 database or sublevel with Buffer keys and values. */
+  db?: RegistryDB;
+}
+
+export interface AddResult {
+  /** False for an offer the pool already has (nothing to relay). */
+  added: boolean;
+  hash: Buffer;
+  /** Hash of the host's earlier entry that this one replaced. */
+  replaced: Buffer | null;
+}
+
+/** An expired offer relayed within this many seconds of its expiry costs its peer nothing: it raced the clock. */
+export const EXPIRY_GRACE = 120;
+/** How long a requested hash stays reserved for the peer that announced it. */
+export const REQUEST_TIMEOUT = 60;
+const MAX_REJECTS = 10_000;
+
+/** Persisted offers live under 'o' + hash. */
+function _dbKey(hash: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from('o'), hash]);
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export class OfferPool {
+  private readonly maxOffers: number;
+  private readonly maxLifetime: number;
+  private readonly burst: number;
+  private readonly rate: number;
+  private readonly db: RegistryDB | null;
+  /** hex hash → offer (live or tombstone). */
+  private readonly byHash = new Map<string, OfferPacket>();
+  /** hex host key → hex hash of its current entry. */
+  private readonly byHost = new Map<string, string>();
+  /** hex hash → the error it was rejected with: a resend costs the same without a new verify. */
+  private readonly rejects = new Map<string, ProtocolError>();
+  /** hex hash → requesting peer and time. */
+  private readonly inFlight = new Map<string, { peer: string; at: number }>();
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(options: OfferPoolOptions = {}) {
+    this.maxOffers = options.maxOffers ?? 10_000;
+    this.maxLifetime = options.maxLifetime ?? 30 * 24 * 3600;
+    this.burst = options.burst ?? 200;
+    this.rate = options.rate ?? 10;
+    this.db = options.db ?? null;
+    for (const [name, v] of Object.entries({ maxOffers: this.maxOffers, maxLifetime: this.maxLifetime, burst: this.burst, rate: this.rate })) {
+      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a positive number, got ${v}`);
+    }
+  }
+
+  /** Loads persisted offers, dropping those expired by `now` (unix seconds). */
+  async open(now: number): Promise<void> {
+    if (!this.db) return;
+    await this.db.open();
+    const drop: Buffer[] = [];
+    for await (const [key, value] of this.db.iterator({ gte: Buffer.from('o'), lt: Buffer.from('p') })) {
+      const offer = OfferPacket.decode(value);
+      if (offer.expiry <= now) drop.push(key);
+      else this._insert(offer);
+    }
+    if (drop.length > 0) await this.db.batch(drop.map((key): BatchOp => ({ type: 'del', key })));
+  }
+
+  async close(): Promise<void> {
+    if (this.db) await this.db.close();
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  has(hash: Uint8Array): boolean {
+    return this.byHash.has(Buffer.from(hash).toString('hex'));
+  }
+
+  get(hash: Uint8Array): OfferPacket | null {
+    return this.byHash.get(Buffer.from(hash).toString('hex')) ?? null;
+  }
+
+  /** The host's live offer, or null (none, withdrawn or expired). */
+  offerOf(hostKey: Uint8Array, now: number): OfferPacket | null {
+    const hash = this.byHost.get(Buffer.from(hostKey).toString('hex'));
+    const offer = hash ? this.byHash.get(hash) : undefined;
+    return offer && !offer.withdrawn && offer.expiry > now ? offer : null;
+  }
+
+  /** Every live offer, cheapest first (ties by hash, so the order is stable). */
+  list(now: number): OfferPacket[] {
+    return [...this.byHash.values()]
+      .filter((o) => !o.withdrawn && o.expiry > now)
+      .sort((a, b) => a.price - b.price || Buffer.compare(a.hash(), b.hash()));
+  }
+
+  /** Spends one unit of `peer`'s budget or throws `flood`. */
+  private _spend(peer: string, now: number, cost = 1): void {
+    const b = this.buckets.get(peer) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + Math.max(0, now - b.at) * this.rate);
+    b.at = now;
+    this.buckets.set(peer, b);
+    if (b.tokens < cost) throw new ProtocolError('flood', `peer ${peer} exceeds ${this.rate} offers/s`, BanScore.flood);
+    b.tokens -= cost;
+  }
+
+  /** Forgets a disconnected peer's budget and requests. */
+  removePeer(peer: string): void {
+    this.buckets.delete(peer);
+    for (const [hash, req] of this.inFlight) if (req.peer === peer) this.inFlight.delete(hash);
+  }
+
+  /** ccinv from `peer`: the announced hashes to fetch from it with ccgetoffer. */
+  handleInv(peer: string, inv: InvPacket, now: number): Buffer[] {
+    const want: Buffer[] = [];
+    for (const h of inv.hashes) {
+      const hex = Buffer.from(h).toString('hex');
+      if (this.byHash.has(hex) || this.rejects.has(hex)) continue;
+      const req = this.inFlight.get(hex);
+      if (req && now - req.at < REQUEST_TIMEOUT) continue;
+      this.inFlight.set(hex, { peer, at: now });
+      want.push(Buffer.from(h));
+    }
+    return want;
+  }
+
+  /** ccgetoffer from `peer`: the offers to send back (unknown hashes are skipped). */
+  handleGetOffer(peer: string, req: GetOfferPacket, now: number): OfferPacket[] {
+    this._spend(peer, now, Math.ceil(req.hashes.length / 100));
+    return req.hashes.map((h) => this.get(h)).filter((o): o is OfferPacket => o !== null && o.expiry > now);
+  }
+
+  /**
+   * Adds an offer received from `peer` (or made locally, peer omitted).
+   * Throws ProtocolError: flood, expired, stale (an older sequence; score 0),
+   * pool-full (score 0), bad-signature.
+   */
+  async add(offer: OfferPacket, now: number, peer?: string): Promise<AddResult> {
+    const hash = offer.hash();
+    const hex = hash.toString('hex');
+    if (this.byHash.has(hex)) return { added: false, hash, replaced: null };
+    const rejected = this.rejects.get(hex);
+    if (rejected) throw rejected;
+    if (peer !== undefined) this._spend(peer, now);
+    this.inFlight.delete(hex);
+
+    offer.check();
+    if (offer.expiry <= now) {
+      const score = now - offer.expiry <= EXPIRY_GRACE ? BanScore.none : BanScore.expired;
+      throw new ProtocolError('expired', `offer expired at ${offer.expiry}`, score);
+    }
+    if (offer.expiry > now + this.maxLifetime) throw new ProtocolError('expired', `offer expires more than ${this.maxLifetime}s ahead`, BanScore.expired);
+
+    const currentHex = this.byHost.get(Buffer.from(offer.hostKey).toString('hex'));
+    const current = currentHex ? this.byHash.get(currentHex) : undefined;
+    if (current && current.sequence >= offer.sequence) {
+      throw new ProtocolError('stale', `sequence ${offer.sequence} does not replace ${current.sequence}`, BanScore.none);
+    }
+    // A full pool makes room by dropping the entry that expires first, if it expires before this one.
+    const victim = current ?? (this.byHash.size >= this.maxOffers ? this._firstToExpire() : undefined);
+    if (!current && victim && victim.expiry >= offer.expiry) throw new ProtocolError('pool-full', 'offer pool is full', BanScore.none);
+
+    if (!offer.verify()) {
+      const err = new ProtocolError('bad-signature', 'ccoffer: signature does not verify', BanScore.badSignature);
+      if (this.rejects.size >= MAX_REJECTS) this.rejects.delete(this.rejects.keys().next().value!);
+      this.rejects.set(hex, err);
+      throw err;
+    }
+
+    const ops: BatchOp[] = [];
+    if (victim) ops.push({ type: 'del', key: this._drop(victim) });
+    this._insert(offer);
+    ops.push({ type: 'put', key: _dbKey(hash), value: offer.encode() });
+    if (this.db) await this.db.batch(ops);
+    return { added: true, hash, replaced: current ? current.hash() : null };
+  }
+
+  private _insert(offer: OfferPacket): void {
+    const hex = offer.hash().toString('hex');
+    this.byHash.set(hex, offer);
+    this.byHost.set(Buffer.from(offer.hostKey).toString('hex'), hex);
+  }
+
+  /** Removes an entry from memory; returns its database key. */
+  private _drop(offer: OfferPacket): Buffer {
+    const hash = offer.hash();
+    this.byHash.delete(hash.toString('hex'));
+    const hostHex = Buffer.from(offer.hostKey).toString('hex');
+    if (this.byHost.get(hostHex) === hash.toString('hex')) this.byHost.delete(hostHex);
+    return _dbKey(hash);
+  }
+
+  private _firstToExpire(): OfferPacket | undefined {
+    let first: OfferPacket | undefined;
+    for (const o of this.byHash.values()) if (!first || o.expiry < first.expiry) first = o;
+    return first;
+  }
+
+  /** Drops every entry expired by `now` (tombstones too); returns how many. */
+  async expire(now: number): Promise<number> {
+    const gone = [...this.byHash.values()].filter((o) => o.expiry <= now);
+    const ops: BatchOp[] = gone.map((o) => ({ type: 'del', key: this._drop(o) }));
+    if (this.db && ops.length > 0) await this.db.batch(ops);
+    for (const [hex, req] of this.inFlight) if (now - req.at >= REQUEST_TIMEOUT) this.inFlight.delete(hex);
+    return gone.length;
+  }
+}
