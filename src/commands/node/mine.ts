@@ -14,7 +14,7 @@ export default class NodeMine extends BaseCommand {
   async run(): Promise<{ blocks: string[]; address: string }> {
     const { args, flags } = await this.parse(NodeMine);
     const client = NodeClient.connect(this.location(flags).datadir);
-    if (flags.address) checkAddress(flags.address, client.runtime.network);
+    if (flags.address) await checkAddress(flags.address, client.runtime.network);
     const address = flags.address ?? (await receiveAddress(client));
     const blocks = await mine(client, args.count, address);
     this.say(`mined ${blocks.length} blocks to ${address}`);

@@ -15,12 +15,9 @@ import './policy.js';
 
 const base58: { encode(b: Buffer): string } = createRequire(createRequire(import.meta.url).resolve('bcoin'))('bstring').base58;
 
-export const NETWORK_NAMES = ['main', 'test', 'dev'] as const;
-export type NetworkName = (typeof NETWORK_NAMES)[number];
+import { NETWORK_NAMES, type NetworkName } from './names.js';
 
-export function isNetworkName(name: string): name is NetworkName {
-  return (NETWORK_NAMES as readonly string[]).includes(name);
-}
+export { NETWORK_NAMES, isNetworkName, type NetworkName } from './names.js';
 
 interface Spec {
   magic: number;

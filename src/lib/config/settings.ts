@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { isNetworkName, type NetworkName, NETWORK_NAMES } from '../chain/networks.js';
+import { isNetworkName, type NetworkName, NETWORK_NAMES } from '../chain/names.js';
 
 export const CONFIG_FILE = 'config.json';
 

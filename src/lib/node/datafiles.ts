@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NetworkName } from '../chain/networks.js';
+import type { NetworkName } from '../chain/names.js';
 
 export const API_KEY_FILE = 'api.key';
 export const RUNTIME_FILE = 'node.json';

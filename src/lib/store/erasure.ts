@@ -1,25 +1,55 @@
 /**
  * Reed-Solomon erasure coding over GF(2^8) (the reed-solomon-erasure Rust crate,
  * compiled to WebAssembly): k data shards plus m = n - k parity shards, any k of
- * which rebuild the data. The package's own Node loader looks for `__dirname`,
- * which ESM lacks, so the .wasm bytes are read here and handed to `fromBytes`.
+ * which rebuild the data.
+ *
+ * Only the package's .wasm is used, not its JS wrapper: the module's allocator
+ * (wee_alloc) corrupts its heap after a few calls of differing sizes ("memory
+ * access out of bounds" on the second 2-of-3 call with 50,001-byte shards), and
+ * its Node loader needs `__dirname`, which ESM lacks. Each call therefore runs in
+ * a fresh instance of the compiled module, so no heap outlives one call; the
+ * instance is tiny and creating it costs far less than coding a sector.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ReedSolomonErasure } from '@digitaldefiance/reed-solomon-erasure.wasm';
 
 /** The GF(2^8) codec allows at most 256 shards in all. */
 export const MAX_SHARDS = 256;
 
-let _rs: ReedSolomonErasure | null = null;
+interface _Exports {
+  memory: WebAssembly.Memory;
+  encode(ptr: number, len: number, k: number, m: number): number;
+  reconstruct(ptr: number, len: number, k: number, m: number, availPtr: number, availLen: number): number;
+  __wbindgen_malloc(len: number): number;
+}
 
-function _codec(): ReedSolomonErasure {
-  if (!_rs) {
+let _module: WebAssembly.Module | null = null;
+
+function _instance(): _Exports {
+  if (!_module) {
     const entry = createRequire(import.meta.url).resolve('@digitaldefiance/reed-solomon-erasure.wasm');
-    _rs = ReedSolomonErasure.fromBytes(readFileSync(join(dirname(entry), 'reed_solomon_erasure_bg.wasm')));
+    _module = new WebAssembly.Module(readFileSync(join(dirname(entry), 'reed_solomon_erasure_bg.wasm')));
   }
-  return _rs;
+  return new WebAssembly.Instance(_module).exports as unknown as _Exports;
+}
+
+/** Runs the codec over `all` (n shards back to back) in place; `avail` marks present shards for reconstruct. */
+function _run(all: Buffer, k: number, n: number, avail?: boolean[]): void {
+  const w = _instance();
+  const ptr = w.__wbindgen_malloc(all.length);
+  new Uint8Array(w.memory.buffer, ptr, all.length).set(all);
+  let rc: number;
+  if (avail) {
+    const aptr = w.__wbindgen_malloc(n);
+    new Uint8Array(w.memory.buffer, aptr, n).set(avail.map((a) => (a ? 1 : 0)));
+    rc = w.reconstruct(ptr, all.length, k, n - k, aptr, n);
+  } else {
+    rc = w.encode(ptr, all.length, k, n - k);
+  }
+  if (rc !== 0) throw new Error(`erasure ${avail ? 'reconstruct' : 'encode'} failed with code ${rc}`);
+  // Memory may have grown during the call: take a fresh view of it.
+  all.set(new Uint8Array(w.memory.buffer, ptr, all.length));
 }
 
 /** Checks a k-of-n choice; throws RangeError naming the bad value. */
@@ -42,10 +72,7 @@ export function encodeShards(data: Uint8Array, k: number, n: number): Buffer[] {
   const size = shardSize(data.length, k);
   const all = Buffer.alloc(size * n);
   all.set(data, 0);
-  if (n > k) {
-    const rc = _codec().encode(all, k, n - k);
-    if (rc !== ReedSolomonErasure.RESULT_OK) throw new Error(`erasure encode failed: ${ReedSolomonErasure.getResultMessage(rc)}`);
-  }
+  if (n > k) _run(all, k, n);
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) out.push(all.subarray(i * size, (i + 1) * size));
   return out;
@@ -68,9 +95,6 @@ export function decodeShards(shards: (Uint8Array | null)[], k: number, length: n
     all.set(s, i * size);
   });
   const dataMissing = present.slice(0, k).some((p) => !p);
-  if (dataMissing) {
-    const rc = _codec().reconstruct(all, k, n - k, present);
-    if (rc !== ReedSolomonErasure.RESULT_OK) throw new Error(`erasure reconstruct failed: ${ReedSolomonErasure.getResultMessage(rc)}`);
-  }
+  if (dataMissing) _run(all, k, n, present);
   return all.subarray(0, length);
 }

@@ -3,8 +3,7 @@
  * wallet HTTP API. Amounts are integers of the base unit here; the CLI shows
  * them in CC.
  */
-import { bcoin } from '../chain/bcoin.js';
-import { getNetwork, type NetworkName } from '../chain/networks.js';
+import type { NetworkName } from '../chain/names.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { NodeApiError, type NodeClient } from '../node/client.js';
 
@@ -32,7 +31,9 @@ export interface HistoryEntry {
   fee: number;
 }
 
-export function checkAddress(address: string, network: NetworkName): void {
+/** Loads bcoin only here: the other wallet calls need none of it. */
+export async function checkAddress(address: string, network: NetworkName): Promise<void> {
+  const [{ bcoin }, { getNetwork }] = await Promise.all([import('../chain/bcoin.js'), import('../chain/networks.js')]);
   try {
     bcoin.Address.fromString(address, getNetwork(network));
   } catch {
@@ -51,7 +52,7 @@ export async function getBalance(client: NodeClient): Promise<Balance> {
 }
 
 export async function send(client: NodeClient, address: string, amount: number, passphrase: string): Promise<SendResult> {
-  checkAddress(address, client.runtime.network);
+  await checkAddress(address, client.runtime.network);
   // bcoin keeps a decrypted key for a minute after use and then accepts any
   // passphrase; locking first makes every send prove the passphrase again.
   await client.wallet('POST', `${WALLET}/lock`);

@@ -1,0 +1,168 @@
+/**
+ * A whole dev network on this machine: one renter node and N host nodes, each
+ * a separate `cloudcoin node start --detach` process with its own data
+ * directory and free ports, connected to each other and mined past coinbase
+ * maturity so every wallet holds coins. devnet.json in the devnet directory
+ * records who is who; `down` stops exactly the processes `up` started.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { NodeClient } from '../node/client.js';
+import { startDetached, stopNode } from '../node/control.js';
+import { liveRuntime } from '../node/datafiles.js';
+import { receiveAddress, getBalance } from '../wallet/wallet.js';
+import { freePorts } from './ports.js';
+
+export const DEVNET_FILE = 'devnet.json';
+/** The devnet's wallets are throwaway keys on a private chain; this passphrase is documented, not secret. */
+export const DEVNET_PASSPHRASE = 'devnet';
+const COINBASE_MATURITY = 100;
+const BLOCKS_EACH = 2;
+
+export interface Participant {
+  name: string;
+  role: 'renter' | 'host';
+  datadir: string;
+  pid: number;
+  port: number;
+  httpPort: number;
+  walletPort: number;
+  address: string;
+}
+
+export interface Devnet {
+  dir: string;
+  network: 'dev';
+  participants: Participant[];
+  height: number;
+}
+
+export interface UpOptions {
+  dir?: string;
+  hosts: number;
+  /** Path of bin/run.js. */
+  bin: string;
+  extensions?: string[];
+}
+
+export function defaultDevnetDir(): string {
+  return join(homedir(), '.cloudcoin', 'devnet');
+}
+
+export function readDevnet(dir: string): Devnet | null {
+  const path = join(dir, DEVNET_FILE);
+  if (!existsSync(path)) return null;
+  return JSON.parse(readFileSync(path, 'utf8')) as Devnet;
+}
+
+function passphraseEnv(): void {
+  process.env.CLOUDCOIN_PASSPHRASE ??= DEVNET_PASSPHRASE;
+}
+
+async function startParticipant(bin: string, p: Omit<Participant, 'pid' | 'address'>, peers: string[], extensions: string[]): Promise<number> {
+  const args = [
+    'node', 'start', '--network', 'dev', '--datadir', p.datadir,
+    '--port', String(p.port), '--http-port', String(p.httpPort), '--wallet-port', String(p.walletPort),
+    ...(peers.length ? ['--peers', peers.join(',')] : []),
+    ...extensions.flatMap((e) => ['--ext', e]),
+  ];
+  return (await startDetached(bin, args, p.datadir)).pid;
+}
+
+/** Waits until every node has at least one peer and all agree on the tip. */
+async function waitConverged(participants: Participant[], timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const infos = await Promise.all(participants.map((p) => NodeClient.connect(p.datadir).node('GET', '/')));
+    const tips = new Set(infos.map((i) => i.chain.tip));
+    const connected = infos.every((i) => i.pool.inbound + i.pool.outbound > 0) || participants.length === 1;
+    if (tips.size === 1 && connected) return infos[0].chain.height;
+    if (Date.now() > deadline) throw new CloudCoinError('EDEVNET', 'the devnet nodes did not converge on one tip within 60 s');
+    await sleep(200);
+  }
+}
+
+export async function devnetUp(opts: UpOptions): Promise<Devnet> {
+  if (!Number.isInteger(opts.hosts) || opts.hosts < 0 || opts.hosts > 32) {
+    throw new CloudCoinError('EBADHOSTS', '--hosts must be from 0 to 32', ExitCode.usage);
+  }
+  passphraseEnv();
+  const dir = resolve(opts.dir ?? defaultDevnetDir());
+  const existing = readDevnet(dir);
+  if (existing?.participants.some((p) => liveRuntime(p.datadir))) {
+    throw new CloudCoinError('ERUNNING', `a devnet is already running in ${dir}; stop it with: cloudcoin devnet down --dir ${dir}`, ExitCode.conflict);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const names = ['renter', ...Array.from({ length: opts.hosts }, (_, i) => `host${i + 1}`)];
+  const ports = await freePorts(names.length * 3);
+  const planned = existing?.participants.length === names.length
+    ? existing.participants
+    : names.map((name, i) => ({
+      name,
+      role: (i === 0 ? 'renter' : 'host') as Participant['role'],
+      datadir: join(dir, name),
+      port: ports[i * 3],
+      httpPort: ports[i * 3 + 1],
+      walletPort: ports[i * 3 + 2],
+    }));
+  const extensions = opts.extensions ?? [];
+  const started: Participant[] = [];
+  try {
+    const [renter, ...hosts] = planned;
+    const renterPid = await startParticipant(opts.bin, renter, [], extensions);
+    started.push({ ...renter, pid: renterPid, address: '' });
+    const hostPids = await Promise.all(hosts.map((h, i) => {
+      const peers = [renter, ...hosts.slice(0, i)].map((p) => `127.0.0.1:${p.port}`);
+      return startParticipant(opts.bin, h, peers, extensions);
+    }));
+    hosts.forEach((h, i) => started.push({ ...h, pid: hostPids[i], address: '' }));
+    for (const p of started) p.address = await receiveAddress(NodeClient.connect(p.datadir));
+
+    const miner = NodeClient.connect(started[0].datadir);
+    const height = (await miner.node('GET', '/')).chain.height;
+    if (!existing || height < COINBASE_MATURITY) {
+      for (const p of started) await miner.rpc('generatetoaddress', [BLOCKS_EACH, p.address]);
+      await miner.rpc('generatetoaddress', [COINBASE_MATURITY, started[0].address]);
+    }
+    const devnet: Devnet = { dir, network: 'dev', participants: started, height: await waitConverged(started) };
+    writeFileSync(join(dir, DEVNET_FILE), JSON.stringify(devnet, null, 2) + '\n');
+    return devnet;
+  } catch (err) {
+    await Promise.allSettled(started.map((p) => stopNode(p.datadir)));
+    throw err;
+  }
+}
+
+export interface ParticipantStatus extends Participant {
+  running: boolean;
+  height: number | null;
+  peers: number | null;
+  balance: number | null;
+}
+
+export async function devnetStatus(dirOpt?: string): Promise<{ dir: string; participants: ParticipantStatus[] }> {
+  const dir = resolve(dirOpt ?? defaultDevnetDir());
+  const devnet = readDevnet(dir);
+  if (!devnet) throw new CloudCoinError('ENODEVNET', `no devnet in ${dir}; start one with: cloudcoin devnet up`, ExitCode.nodeNotRunning);
+  const participants = await Promise.all(devnet.participants.map(async (p): Promise<ParticipantStatus> => {
+    if (!liveRuntime(p.datadir)) return { ...p, running: false, height: null, peers: null, balance: null };
+    const client = NodeClient.connect(p.datadir);
+    const info = await client.node('GET', '/');
+    const balance = await getBalance(client);
+    return { ...p, running: true, height: info.chain.height, peers: info.pool.inbound + info.pool.outbound, balance: balance.confirmed };
+  }));
+  return { dir, participants };
+}
+
+export async function devnetDown(dirOpt?: string, clean = false): Promise<{ dir: string; stopped: string[] }> {
+  const dir = resolve(dirOpt ?? defaultDevnetDir());
+  const devnet = readDevnet(dir);
+  if (!devnet) throw new CloudCoinError('ENODEVNET', `no devnet in ${dir}`, ExitCode.nodeNotRunning);
+  const running = devnet.participants.filter((p) => liveRuntime(p.datadir));
+  await Promise.all(running.map((p) => stopNode(p.datadir)));
+  if (clean) rmSync(dir, { recursive: true, force: true });
+  return { dir, stopped: running.map((p) => p.name) };
+}

@@ -1,0 +1,85 @@
+/**
+ * The file server's one question to the outside world: "is this contract
+ * live, and whose key may write to it?". A ContractAuthority answers it; the
+ * Negotiator (local or remote, see authority-http.ts) is the real one, and
+ * caching is a wrapper (authority-cache.ts), as restic layers its backends.
+ */
+import { CloudCoinError } from '../errors.js';
+import { checkId, isId, isPubkeyHex } from './ids.js';
+
+export type ContractState = 'pending' | 'active' | 'expired' | 'closed' | 'failed';
+const STATES: readonly ContractState[] = ['pending', 'active', 'expired', 'closed', 'failed'];
+
+/** A contract as the file server needs it; the JSON shape of the Negotiator route. */
+export interface ContractRecord {
+  /** 64 hex. */
+  contractId: string;
+  /** The renter's compressed secp256k1 key, 66 hex: the only key that may sign requests. */
+  renterKey: string;
+  /** The host's key, 66 hex; a server started with a host key serves only its own contracts. */
+  hostKey?: string;
+  /** Bytes the renter bought; the contract's usage never exceeds it. */
+  sizeBytes: number;
+  state: ContractState;
+  /** Block height at which the contract ends (informational: the Negotiator sets `state`). */
+  expiresAtHeight?: number;
+  /** Unix time in seconds after which the server refuses the contract even if `state` is stale. */
+  expiresAtTime?: number;
+}
+
+export interface ContractAuthority {
+  /**
+   * The contract with this id, or null if the authority does not know it.
+   * Throws AuthorityUnavailableError when the authority cannot be asked
+   * (network, time-out, bad answer); never returns a record for another id.
+   */
+  lookup(contractId: string): Promise<ContractRecord | null>;
+}
+
+export class AuthorityUnavailableError extends CloudCoinError {
+  constructor(message: string) {
+    super('authority-unavailable', message);
+    this.name = 'AuthorityUnavailableError';
+  }
+}
+
+function _optionalNonNegative(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new RangeError(`${what} must be a non-negative integer`);
+  return v as number;
+}
+
+/**
+ * Checks an untrusted JSON value against the ContractRecord shape, ignoring
+ * unknown fields (so the Negotiator can add some). Throws a RangeError or
+ * TypeError naming the first bad field.
+ */
+export function parseContractRecord(value: unknown, expectedId: string): ContractRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('contract record must be a JSON object');
+  const v = value as Record<string, unknown>;
+  if (!isId(v.contractId)) throw new RangeError('contractId must be 64 lowercase hex characters');
+  if (v.contractId !== checkId(expectedId, 'expectedId')) throw new RangeError(`asked for contract ${expectedId}, got ${v.contractId}`);
+  if (!isPubkeyHex(v.renterKey)) throw new RangeError('renterKey must be a 66-hex compressed public key');
+  if (v.hostKey !== undefined && v.hostKey !== null && !isPubkeyHex(v.hostKey)) throw new RangeError('hostKey must be a 66-hex compressed public key');
+  if (!Number.isSafeInteger(v.sizeBytes) || (v.sizeBytes as number) < 0) throw new RangeError('sizeBytes must be a non-negative integer');
+  if (!STATES.includes(v.state as ContractState)) throw new RangeError(`state must be one of ${STATES.join(', ')}`);
+  const record: ContractRecord = {
+    contractId: v.contractId,
+    renterKey: v.renterKey,
+    sizeBytes: v.sizeBytes as number,
+    state: v.state as ContractState,
+  };
+  if (typeof v.hostKey === 'string') record.hostKey = v.hostKey;
+  const height = _optionalNonNegative(v.expiresAtHeight, 'expiresAtHeight');
+  if (height !== undefined) record.expiresAtHeight = height;
+  const time = _optionalNonNegative(v.expiresAtTime, 'expiresAtTime');
+  if (time !== undefined) record.expiresAtTime = time;
+  return record;
+}
+
+/** Why a contract may not be used now, or null if it is live. */
+export function notLiveReason(c: ContractRecord, nowMs = Date.now()): string | null {
+  if (c.state !== 'active') return `contract is ${c.state}`;
+  if (c.expiresAtTime !== undefined && c.expiresAtTime * 1000 <= nowMs) return 'contract has expired';
+  return null;
+}

@@ -1,0 +1,59 @@
+/**
+ * The checks every sector request passes before it touches storage, cheapest
+ * first, so that unsigned or replayed traffic never costs a Negotiator lookup:
+ * headers → clock skew → signature → replay → rate limit → contract → key → live.
+ */
+import type { IncomingMessage } from 'node:http';
+import { AuthorityUnavailableError, notLiveReason, type ContractAuthority, type ContractRecord } from './authority.js';
+import { HttpError } from './http-util.js';
+import type { RateLimiter } from './rate-limit.js';
+import { parseAuthHeaders, verifyAuth, type NonceCache, type Operation } from './request-auth.js';
+
+export interface AuthContext {
+  authority: ContractAuthority;
+  nonces: NonceCache;
+  limiter: RateLimiter;
+  /** Largest accepted difference between a request's timestamp and the server's clock. */
+  skewMs: number;
+  /** When set, only contracts whose hostKey is this key are served. */
+  hostKey?: string;
+}
+
+export interface Authorized {
+  contract: ContractRecord;
+  key: string;
+}
+
+/** Resolves with the contract and signing key, or throws the HttpError to answer. */
+export async function authorize(
+  ctx: AuthContext,
+  req: IncomingMessage,
+  target: { contractId: string; sectorId: string | null; operation: Operation },
+  onKey: (key: string) => void,
+): Promise<Authorized> {
+  const auth = parseAuthHeaders(req.headers, target);
+  if (auth === null) throw new HttpError(401, 'unsigned', 'request is not signed (see docs/server.md, Request signatures)');
+  if (typeof auth === 'string') throw new HttpError(401, 'bad-auth-header', auth);
+  if (Math.abs(Date.now() - auth.timestamp) > ctx.skewMs) {
+    throw new HttpError(401, 'clock-skew', `timestamp is more than ${ctx.skewMs / 1000}s away from the server's clock`);
+  }
+  if (!verifyAuth(auth)) throw new HttpError(401, 'bad-signature', 'signature does not verify');
+  onKey(auth.key);
+  if (!ctx.nonces.remember(auth.key, auth.nonce)) throw new HttpError(401, 'replay', 'nonce already used');
+  const wait = ctx.limiter.take(auth.key);
+  if (wait > 0) throw new HttpError(429, 'rate-limited', 'too many requests for this key', { 'retry-after': String(wait) });
+
+  let contract: ContractRecord | null;
+  try {
+    contract = await ctx.authority.lookup(target.contractId);
+  } catch (err) {
+    if (err instanceof AuthorityUnavailableError) throw new HttpError(503, 'authority-unavailable', err.message, { 'retry-after': '5' });
+    throw err;
+  }
+  if (contract === null) throw new HttpError(403, 'unknown-contract', 'no such contract');
+  if (contract.renterKey !== auth.key) throw new HttpError(403, 'wrong-key', "request not signed by the contract's renter key");
+  if (ctx.hostKey !== undefined && contract.hostKey !== ctx.hostKey) throw new HttpError(403, 'not-our-contract', 'contract is not with this host');
+  const why = notLiveReason(contract);
+  if (why !== null) throw new HttpError(403, 'contract-not-live', why);
+  return { contract, key: auth.key };
+}

@@ -1,0 +1,217 @@
+/**
+ * HTTP client of the file server: signs every request with the renter's
+ * key, retries with exponential backoff where a retry can help (network
+ * errors, 429, 500/502/503/504) and turns every refusal into a typed
+ * FileServerError. The store's Backend wraps this class.
+ *
+ * @example
+ *   const c = new FileServerClient({ url, contractId, secretKey });
+ *   await c.put(sectorId, bytes);
+ *   const back = await c.get(sectorId, { offset: 0, length: 64 });
+ */
+import { createHash } from 'node:crypto';
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { checkId, SEGMENT_SIZE } from './ids.js';
+import type { MerkleProof } from './merkle.js';
+import { EMPTY_SHA256, signRequest, type Operation } from './request-auth.js';
+import type { SectorInfo } from './sector-store.js';
+import type { ServerStatus } from './status-page.js';
+
+export interface FileServerClientOptions {
+  /** The server's base URL, e.g. http://host:port. */
+  url: string;
+  /** The contract the requests are for (64 hex). */
+  contractId: string;
+  /** The contract's renter secret key (32 bytes). */
+  secretKey: Uint8Array;
+  /** Retries after the first attempt (default 3). */
+  retries?: number;
+  /** First backoff delay; doubled each retry, with jitter (default 200 ms). */
+  backoffMs?: number;
+  /** Time-out of one attempt (default 30000 ms). */
+  timeoutMs?: number;
+}
+
+/** A refusal or failure; `code` is the server's error code, or 'unreachable' / 'bad-answer'. */
+export class FileServerError extends CloudCoinError {
+  constructor(
+    code: string,
+    message: string,
+    /** HTTP status, or null when no answer came. */
+    readonly status: number | null,
+    /** The server's Retry-After, capped, when it sent one. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(code, message, status === 401 || status === 403 ? ExitCode.auth : ExitCode.failure);
+    this.name = 'FileServerError';
+  }
+}
+
+export interface ContractListing {
+  contractId: string;
+  sizeBytes: number;
+  usedBytes: number;
+  sectors: SectorInfo[];
+}
+
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+const MAX_RETRY_AFTER_MS = 10_000;
+
+interface Call {
+  method: 'GET' | 'PUT' | 'DELETE';
+  path: string;
+  operation: Operation;
+  sectorId: string | null;
+  body?: Uint8Array;
+  headers?: Record<string, string>;
+}
+
+function _sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export class FileServerClient {
+  private readonly base: URL;
+  private readonly contractId: string;
+  private readonly secretKey: Uint8Array;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(options: FileServerClientOptions) {
+    this.base = new URL(options.url);
+    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new RangeError('url must be http: or https:');
+    this.contractId = checkId(options.contractId, 'contractId');
+    if (!(options.secretKey instanceof Uint8Array) || options.secretKey.length !== 32) throw new TypeError('secretKey must be a 32-byte Uint8Array');
+    this.secretKey = options.secretKey;
+    this.retries = options.retries ?? 3;
+    this.backoffMs = options.backoffMs ?? 200;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    if (!Number.isSafeInteger(this.retries) || this.retries < 0) throw new RangeError('retries must be a non-negative integer');
+    if (!(this.backoffMs >= 0) || !(this.timeoutMs > 0)) throw new RangeError('backoffMs must be >= 0 and timeoutMs > 0');
+  }
+
+  /** Stores a sector; resolves once the server has it durably on disk. */
+  async put(sectorId: string, data: Uint8Array): Promise<{ sectorId: string; size: number; sha256: string; created: boolean }> {
+    checkId(sectorId, 'sectorId');
+    if (!(data instanceof Uint8Array) || data.length === 0) throw new TypeError('data must be a non-empty Uint8Array');
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const res = await this._call({ method: 'PUT', path: this._sectorPath(sectorId), operation: 'PUT', sectorId, body: data });
+    const answer = (await this._json(res)) as { size: number; sha256: string };
+    if (answer.sha256 !== sha256 || answer.size !== data.length) throw new FileServerError('bad-answer', 'server stored something else than was sent', res.status);
+    return { sectorId, size: data.length, sha256, created: res.status === 201 };
+  }
+
+  /** A sector, or `length` bytes of it from `offset`. */
+  async get(sectorId: string, range?: { offset: number; length: number }): Promise<Uint8Array> {
+    checkId(sectorId, 'sectorId');
+    const headers: Record<string, string> = {};
+    if (range) {
+      if (!Number.isSafeInteger(range.offset) || range.offset < 0) throw new RangeError('range.offset must be a non-negative integer');
+      if (!Number.isSafeInteger(range.length) || range.length < 1) throw new RangeError('range.length must be a positive integer');
+      headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
+    }
+    const res = await this._call({ method: 'GET', path: this._sectorPath(sectorId), operation: 'GET', sectorId, headers });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const expected = Number(res.headers.get('content-length'));
+    if (bytes.length !== expected || (range && res.status !== 206)) throw new FileServerError('bad-answer', 'truncated or unranged answer', res.status);
+    return bytes;
+  }
+
+  /** Deletes a sector; false if the server had none. */
+  async delete(sectorId: string): Promise<boolean> {
+    checkId(sectorId, 'sectorId');
+    try {
+      await this._call({ method: 'DELETE', path: this._sectorPath(sectorId), operation: 'DELETE', sectorId });
+      return true;
+    } catch (err) {
+      if (err instanceof FileServerError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /** The contract's sectors and usage as the server counts them. */
+  async list(): Promise<ContractListing> {
+    const res = await this._call({ method: 'GET', path: `v1/contracts/${this.contractId}/sectors`, operation: 'LIST', sectorId: null });
+    return (await this._json(res)) as ContractListing;
+  }
+
+  /** The server's answer to a storage challenge; check it with verifyMerkleProof against the root you signed. */
+  async proof(sectorId: string, segmentIndex: number): Promise<MerkleProof> {
+    checkId(sectorId, 'sectorId');
+    if (!Number.isSafeInteger(segmentIndex) || segmentIndex < 0) throw new RangeError('segmentIndex must be a non-negative integer');
+    const path = `${this._sectorPath(sectorId)}/proof?segment=${segmentIndex}`;
+    const res = await this._call({ method: 'GET', path, operation: 'PROOF', sectorId });
+    const a = (await this._json(res)) as { sectorSize: unknown; segmentIndex: unknown; segment: unknown; proof: unknown };
+    const hex = (v: unknown, max: number) => typeof v === 'string' && v.length <= max * 2 && /^([0-9a-f]{2})*$/.test(v);
+    if (!hex(a.segment, SEGMENT_SIZE) || !Array.isArray(a.proof) || !a.proof.every((h) => hex(h, 32)) || typeof a.sectorSize !== 'number') {
+      throw new FileServerError('bad-answer', 'malformed proof', res.status);
+    }
+    return {
+      segmentIndex,
+      sectorSize: a.sectorSize,
+      segment: Buffer.from(a.segment as string, 'hex'),
+      proof: (a.proof as string[]).map((h) => Buffer.from(h, 'hex')),
+    };
+  }
+
+  /** The public status (no signature needed). */
+  async status(): Promise<ServerStatus> {
+    const res = await this._attempt(new URL('status', this.base), { headers: { accept: 'application/json' } });
+    return (await this._json(res)) as ServerStatus;
+  }
+
+  private _sectorPath(sectorId: string): string {
+    return `v1/contracts/${this.contractId}/sectors/${sectorId}`;
+  }
+
+  private async _json(res: Response): Promise<unknown> {
+    try {
+      return await res.json();
+    } catch {
+      throw new FileServerError('bad-answer', 'answer is not JSON', res.status);
+    }
+  }
+
+  private async _call(call: Call): Promise<Response> {
+    const url = new URL(call.path, this.base);
+    const bodySha256 = call.body ? createHash('sha256').update(call.body).digest('hex') : EMPTY_SHA256;
+    for (let attempt = 0; ; attempt++) {
+      // Each attempt is signed anew: the server refuses a nonce it has seen.
+      const auth = signRequest({ contractId: this.contractId, sectorId: call.sectorId, operation: call.operation, bodySha256 }, this.secretKey);
+      let res: Response;
+      try {
+        res = await this._attempt(url, { method: call.method, headers: { ...call.headers, ...auth }, body: call.body });
+      } catch (err) {
+        const retryable = err instanceof FileServerError && (err.status === null || RETRY_STATUS.has(err.status));
+        if (!retryable || attempt >= this.retries) throw err;
+        await _sleep(err.retryAfterMs ?? this.backoffMs * 2 ** attempt * (0.5 + Math.random()));
+        continue;
+      }
+      return res;
+    }
+  }
+
+  /** One request; any non-2xx answer becomes a FileServerError. */
+  private async _attempt(url: URL, init: RequestInit): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
+    } catch (err) {
+      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      throw new FileServerError('unreachable', `file server ${this.base.origin} unreachable: ${cause}`, null);
+    }
+    if (res.ok) return res;
+    let code = `http-${res.status}`;
+    let message = `file server answered HTTP ${res.status}`;
+    try {
+      const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+      if (typeof body.error?.code === 'string') code = body.error.code;
+      if (typeof body.error?.message === 'string') message = `${message}: ${body.error.message}`;
+    } catch {
+      // A body that is not our error JSON (a proxy's page, say) leaves the generic message.
+    }
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new FileServerError(code, message, res.status, retryAfter > 0 ? Math.min(retryAfter * 1000, MAX_RETRY_AFTER_MS) : undefined);
+  }
+}

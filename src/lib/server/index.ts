@@ -1,0 +1,22 @@
+/**
+ * The file server's public surface: the server, its client, the contract
+ * authorities, and the Merkle proofs both sides compute. See docs/server.md.
+ */
+export { startFileServer, type FileServer, type FileServerOptions } from './server.js';
+export { FileServerClient, FileServerError, type FileServerClientOptions, type ContractListing } from './client.js';
+export {
+  AuthorityUnavailableError,
+  notLiveReason,
+  parseContractRecord,
+  type ContractAuthority,
+  type ContractRecord,
+  type ContractState,
+} from './authority.js';
+export { HttpContractAuthority, type HttpAuthorityOptions } from './authority-http.js';
+export { CachingAuthority, type CacheOptions, type CacheStats } from './authority-cache.js';
+export { merkleProof, merkleRoot, segmentCount, verifyMerkleProof, type MerkleProof } from './merkle.js';
+export { MAX_SECTOR_SIZE, SEGMENT_SIZE } from './ids.js';
+export { parseSize } from './size.js';
+export type { LogFormat } from './request-log.js';
+export type { ServerStatus } from './status-page.js';
+export type { SectorInfo } from './sector-store.js';

@@ -1,0 +1,87 @@
+/**
+ * Entry point of the single-file bundle (dist/cloudcoin-serve.mjs), for hosts
+ * that run only the file server next to a remote Negotiator:
+ *
+ *     node cloudcoin-serve.mjs --storage /srv/cc --negotiator http://node:48332 \
+ *          --api-key KEY [--port 48480] [--host 0.0.0.0] [--max-storage 500G]
+ *
+ * The API key may come from CLOUDCOIN_API_KEY instead, to keep it out of `ps`.
+ * SIGTERM and SIGINT stop it gracefully: uploads in flight finish first.
+ */
+import { parseArgs } from 'node:util';
+import { ExitCode } from '../errors.js';
+import { HttpContractAuthority } from './authority-http.js';
+import type { LogFormat } from './request-log.js';
+import { startFileServer } from './server.js';
+import { parseSize } from './size.js';
+
+const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-key <key>]
+       [--port <n>] [--host <addr>] [--max-storage <size>] [--host-key <hex>]
+       [--log-format text|json|none]
+
+  --storage      directory for sectors (created if missing)
+  --negotiator   base URL of the node whose Negotiator knows this host's contracts
+  --api-key      that node's API key (or set CLOUDCOIN_API_KEY)
+  --port         TCP port (default 48480)
+  --host         address to listen on (default 0.0.0.0)
+  --max-storage  total size to store at most, e.g. 500G (default: the disk)
+  --host-key     serve only contracts with this host key (66 hex)
+  --log-format   one line per request as text (default), JSON lines, or none
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`cloudcoin-serve: ${message}\n${USAGE}`);
+  process.exit(ExitCode.usage);
+}
+
+let values: Record<string, string | boolean | undefined>;
+try {
+  ({ values } = parseArgs({
+    options: {
+      storage: { type: 'string' },
+      negotiator: { type: 'string' },
+      'api-key': { type: 'string' },
+      port: { type: 'string', default: '48480' },
+      host: { type: 'string', default: '0.0.0.0' },
+      'max-storage': { type: 'string' },
+      'host-key': { type: 'string' },
+      'log-format': { type: 'string', default: 'text' },
+      help: { type: 'boolean' },
+    },
+  }));
+} catch (err) {
+  fail((err as Error).message);
+}
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(ExitCode.ok);
+}
+const opt = (name: string): string | undefined => values[name] as string | undefined;
+const storage = opt('storage') ?? fail('--storage is required');
+const negotiator = opt('negotiator') ?? fail('--negotiator is required');
+const port = Number(opt('port'));
+if (!/^\d{1,5}$/.test(opt('port') ?? '') || port > 65535) fail('--port must be 0-65535');
+const logFormat = opt('log-format') as LogFormat;
+if (!['text', 'json', 'none'].includes(logFormat)) fail('--log-format must be text, json or none');
+
+try {
+  const server = await startFileServer({
+    storageDir: storage,
+    port,
+    host: opt('host'),
+    maxStorage: opt('max-storage') === undefined ? undefined : parseSize(opt('max-storage') as string),
+    authority: new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key') ?? process.env.CLOUDCOIN_API_KEY }),
+    hostKey: opt('host-key'),
+    logFormat,
+  });
+  const hello = logFormat === 'json' ? JSON.stringify({ event: 'listening', url: server.url }) : `cloudcoin-serve listening on ${server.url}`;
+  process.stdout.write(`${hello}\n`);
+  const stop = () => {
+    void server.close().then(() => process.exit(ExitCode.ok));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+} catch (err) {
+  process.stderr.write(`cloudcoin-serve: ${(err as Error).message}\n`);
+  process.exit(err instanceof RangeError || err instanceof TypeError ? ExitCode.usage : ExitCode.failure);
+}

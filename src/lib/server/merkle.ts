@@ -1,0 +1,155 @@
+/**
+ * Merkle trees over sectors, for storage proofs.
+ *
+ * A sector is cut into 64-byte segments; the last one is padded with zero bytes
+ * to 64. Hashes are sha256 with a one-byte domain prefix so that a leaf can
+ * never be passed off as an inner node (the second-preimage defence of
+ * RFC 6962 / RFC 9162 §2.1.1):
+ *
+ *     leaf = sha256(0x00 || segment)          64 bytes, zero-padded
+ *     node = sha256(0x01 || left || right)
+ *
+ * Levels are built pairwise from the left; an odd node out at the right end is
+ * promoted to the next level unchanged. That is exactly the shape of RFC 6962's
+ * recursive definition (split at the largest power of two below n), which
+ * test/server-merkle.test.ts checks with a reference implementation.
+ *
+ * A proof for segment i lists the sibling hashes from the leaf up, skipping
+ * the levels where the node on the path is promoted; the verifier needs the
+ * sector's size to know that shape.
+ */
+import { hash } from 'node:crypto';
+import { MAX_SECTOR_SIZE, SEGMENT_SIZE } from './ids.js';
+
+const HASH_SIZE = 32;
+
+export interface MerkleProof {
+  /** Which 64-byte segment is proven. */
+  segmentIndex: number;
+  /** The sector's size in bytes, which fixes the tree's shape. */
+  sectorSize: number;
+  /** The segment as stored: 64 bytes, or fewer for the last one (unpadded). */
+  segment: Uint8Array;
+  /** Sibling hashes, leaf level first. */
+  proof: Uint8Array[];
+}
+
+/** Number of 64-byte segments (leaves) of a sector of `sectorSize` bytes. */
+export function segmentCount(sectorSize: number): number {
+  if (!Number.isSafeInteger(sectorSize) || sectorSize < 1 || sectorSize > MAX_SECTOR_SIZE) {
+    throw new RangeError(`sectorSize must be an integer from 1 to ${MAX_SECTOR_SIZE}, got ${sectorSize}`);
+  }
+  return Math.ceil(sectorSize / SEGMENT_SIZE);
+}
+
+function _leafHash(segment: Uint8Array, scratch: Buffer): Buffer {
+  scratch.fill(0);
+  scratch[0] = 0x00;
+  scratch.set(segment, 1);
+  return hash('sha256', scratch, 'buffer');
+}
+
+function _nodeHash(left: Uint8Array, right: Uint8Array, scratch: Buffer): Buffer {
+  scratch[0] = 0x01;
+  scratch.set(left, 1);
+  scratch.set(right, 1 + HASH_SIZE);
+  return hash('sha256', scratch, 'buffer');
+}
+
+function _checkSector(sector: unknown): asserts sector is Uint8Array {
+  if (!(sector instanceof Uint8Array)) throw new TypeError('sector must be a Uint8Array');
+  segmentCount(sector.length);
+}
+
+/** The level of leaf hashes, packed 32 bytes each into one buffer. */
+function _leaves(sector: Uint8Array): Buffer {
+  const n = segmentCount(sector.length);
+  const level = Buffer.allocUnsafe(n * HASH_SIZE);
+  const scratch = Buffer.alloc(1 + SEGMENT_SIZE);
+  for (let i = 0; i < n; i++) {
+    _leafHash(sector.subarray(i * SEGMENT_SIZE, (i + 1) * SEGMENT_SIZE), scratch).copy(level, i * HASH_SIZE);
+  }
+  return level;
+}
+
+/** The next level up, promoting an odd last node unchanged. */
+function _parentLevel(level: Buffer, count: number, scratch: Buffer): Buffer {
+  const up = Math.ceil(count / 2);
+  const next = Buffer.allocUnsafe(up * HASH_SIZE);
+  for (let i = 0; i < up; i++) {
+    const l = 2 * i;
+    if (l + 1 < count) {
+      _nodeHash(level.subarray(l * HASH_SIZE, (l + 1) * HASH_SIZE), level.subarray((l + 1) * HASH_SIZE, (l + 2) * HASH_SIZE), scratch).copy(next, i * HASH_SIZE);
+    } else {
+      level.copy(next, i * HASH_SIZE, l * HASH_SIZE, (l + 1) * HASH_SIZE);
+    }
+  }
+  return next;
+}
+
+/**
+ * Merkle root of a sector (1 byte to 4 MiB).
+ * @example merkleRoot(new Uint8Array(4096)) // 32-byte Uint8Array
+ */
+export function merkleRoot(sector: Uint8Array): Uint8Array {
+  return merkleProof(sector, 0).root;
+}
+
+/**
+ * The proof that segment `segmentIndex` belongs to `sector`, with the root it proves against.
+ * @example const { proof, root } = merkleProof(sector, 3); verifyMerkleProof(root, proof) // true
+ */
+export function merkleProof(sector: Uint8Array, segmentIndex: number): { root: Uint8Array; proof: MerkleProof } {
+  _checkSector(sector);
+  const n = segmentCount(sector.length);
+  if (!Number.isSafeInteger(segmentIndex) || segmentIndex < 0 || segmentIndex >= n) {
+    throw new RangeError(`segmentIndex must be an integer from 0 to ${n - 1}, got ${segmentIndex}`);
+  }
+  const scratch = Buffer.alloc(1 + 2 * HASH_SIZE);
+  const path: Uint8Array[] = [];
+  let level = _leaves(sector);
+  let count = n;
+  let index = segmentIndex;
+  while (count > 1) {
+    const sibling = index ^ 1;
+    if (sibling < count) path.push(new Uint8Array(level.subarray(sibling * HASH_SIZE, (sibling + 1) * HASH_SIZE)));
+    level = _parentLevel(level, count, scratch);
+    count = Math.ceil(count / 2);
+    index >>= 1;
+  }
+  const segment = sector.slice(segmentIndex * SEGMENT_SIZE, (segmentIndex + 1) * SEGMENT_SIZE);
+  return {
+    root: new Uint8Array(level.subarray(0, HASH_SIZE)),
+    proof: { segmentIndex, sectorSize: sector.length, segment, proof: path },
+  };
+}
+
+/**
+ * True only if `p.segment` is segment `p.segmentIndex` of a sector of `p.sectorSize`
+ * bytes whose Merkle root is `root`. Never throws on malformed input.
+ */
+export function verifyMerkleProof(root: Uint8Array, p: MerkleProof): boolean {
+  if (!(root instanceof Uint8Array) || root.length !== HASH_SIZE || typeof p !== 'object' || p === null) return false;
+  const { segmentIndex, sectorSize, segment, proof } = p;
+  if (!Number.isSafeInteger(sectorSize) || sectorSize < 1 || sectorSize > MAX_SECTOR_SIZE) return false;
+  let count = Math.ceil(sectorSize / SEGMENT_SIZE);
+  if (!Number.isSafeInteger(segmentIndex) || segmentIndex < 0 || segmentIndex >= count) return false;
+  const expectedLength = Math.min(SEGMENT_SIZE, sectorSize - segmentIndex * SEGMENT_SIZE);
+  if (!(segment instanceof Uint8Array) || segment.length !== expectedLength || !Array.isArray(proof)) return false;
+
+  const scratch = Buffer.alloc(1 + 2 * HASH_SIZE);
+  let acc: Uint8Array = _leafHash(segment, Buffer.alloc(1 + SEGMENT_SIZE));
+  let index = segmentIndex;
+  let used = 0;
+  while (count > 1) {
+    const sibling = index ^ 1;
+    if (sibling < count) {
+      const h = proof[used++];
+      if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) return false;
+      acc = index & 1 ? _nodeHash(h, acc, scratch) : _nodeHash(acc, h, scratch);
+    }
+    count = Math.ceil(count / 2);
+    index >>= 1;
+  }
+  return used === proof.length && Buffer.from(acc).equals(root);
+}

@@ -1,0 +1,50 @@
+/**
+ * Per-key token buckets: each renter key may make `perSecond` requests a
+ * second on average, in bursts of up to `burst`. Idle buckets are full and
+ * carry no information, so they are dropped to keep memory bounded.
+ */
+export interface RateLimitOptions {
+  /** Sustained requests per second per key (default 50). */
+  perSecond?: number;
+  /** Largest burst per key (default 100). */
+  burst?: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  readonly perSecond: number;
+  readonly burst: number;
+
+  constructor(options: RateLimitOptions = {}, private readonly now: () => number = Date.now) {
+    this.perSecond = options.perSecond ?? 50;
+    this.burst = options.burst ?? 100;
+    if (!(this.perSecond > 0) || !Number.isFinite(this.perSecond)) throw new RangeError('perSecond must be a positive number');
+    if (!Number.isSafeInteger(this.burst) || this.burst < 1) throw new RangeError('burst must be a positive integer');
+  }
+
+  /** Takes one token for `key`: 0 if allowed, else the seconds to wait before retrying. */
+  take(key: string): number {
+    const now = this.now();
+    if (this.buckets.size > 10_000) this._dropFull(now);
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - b.tokens) / this.perSecond);
+  }
+
+  private _dropFull(now: number): void {
+    for (const [key, b] of this.buckets) {
+      if (b.tokens + ((now - b.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(key);
+    }
+  }
+}

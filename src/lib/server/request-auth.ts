@@ -1,0 +1,158 @@
+/**
+ * Signed requests: what a renter signs, the headers that carry it, and the
+ * replay guard. The byte layout is specified in docs/server.md ("Request
+ * signatures"); this file is its only implementation, shared by client and server.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { publicKeyOf, sign, verify } from '../crypto/sig.js';
+import { checkId } from './ids.js';
+
+export const REQUEST_DOMAIN = 'cloudcoin/sector-request/v1';
+
+/** What a signature authorizes; LIST and PROOF are GETs that must not be swapped for each other. */
+export type Operation = 'PUT' | 'GET' | 'DELETE' | 'LIST' | 'PROOF';
+const OPERATIONS: readonly Operation[] = ['PUT', 'GET', 'DELETE', 'LIST', 'PROOF'];
+
+export const HEADER = {
+  key: 'x-cloudcoin-key',
+  timestamp: 'x-cloudcoin-timestamp',
+  nonce: 'x-cloudcoin-nonce',
+  bodySha256: 'x-cloudcoin-body-sha256',
+  signature: 'x-cloudcoin-signature',
+} as const;
+
+export const NONCE_SIZE = 16;
+export const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+export interface SignedFields {
+  contractId: string;
+  /** null for requests about the whole contract (LIST); signed as 32 zero bytes. */
+  sectorId: string | null;
+  operation: Operation;
+  /** sha256 of the body, 64 hex; EMPTY_SHA256 when there is none. */
+  bodySha256: string;
+  /** Milliseconds since the Unix epoch. */
+  timestamp: number;
+  /** 32 hex characters (16 random bytes). */
+  nonce: string;
+}
+
+export interface AuthHeaders extends SignedFields {
+  /** Renter public key, 66 hex. */
+  key: string;
+  /** Compact signature, 128 hex. */
+  signature: string;
+}
+
+const HEX_RE = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`);
+const NONCE_RE = HEX_RE(NONCE_SIZE * 2);
+const SHA_RE = HEX_RE(64);
+const SIG_RE = HEX_RE(128);
+const KEY_RE = /^0[23][0-9a-f]{64}$/;
+
+/** The exact bytes a renter signs (see docs/server.md for the table). */
+export function requestMessage(f: SignedFields): Uint8Array {
+  checkId(f.contractId, 'contractId');
+  if (f.sectorId !== null) checkId(f.sectorId, 'sectorId');
+  if (!OPERATIONS.includes(f.operation)) throw new RangeError(`operation must be one of ${OPERATIONS.join(', ')}`);
+  if (!SHA_RE.test(f.bodySha256)) throw new RangeError('bodySha256 must be 64 lowercase hex characters');
+  if (!Number.isSafeInteger(f.timestamp) || f.timestamp < 0) throw new RangeError('timestamp must be a non-negative integer (ms)');
+  if (!NONCE_RE.test(f.nonce)) throw new RangeError(`nonce must be ${NONCE_SIZE * 2} lowercase hex characters`);
+  const op = Buffer.from(f.operation, 'ascii');
+  const msg = Buffer.alloc(32 + 32 + 1 + op.length + 32 + 8 + NONCE_SIZE);
+  let o = msg.write(f.contractId, 0, 'hex');
+  o += f.sectorId === null ? 32 : msg.write(f.sectorId, o, 'hex');
+  o = msg.writeUInt8(op.length, o);
+  o += op.copy(msg, o);
+  o += msg.write(f.bodySha256, o, 'hex');
+  o = msg.writeBigUInt64BE(BigInt(f.timestamp), o);
+  msg.write(f.nonce, o, 'hex');
+  return msg;
+}
+
+/** Headers for one request; a fresh nonce and the current time unless given. */
+export function signRequest(
+  fields: Omit<SignedFields, 'timestamp' | 'nonce'> & Partial<Pick<SignedFields, 'timestamp' | 'nonce'>>,
+  secretKey: Uint8Array,
+): Record<string, string> {
+  const full: SignedFields = {
+    ...fields,
+    timestamp: fields.timestamp ?? Date.now(),
+    nonce: fields.nonce ?? randomBytes(NONCE_SIZE).toString('hex'),
+  };
+  const signature = sign(REQUEST_DOMAIN, requestMessage(full), secretKey);
+  return {
+    [HEADER.key]: Buffer.from(publicKeyOf(secretKey)).toString('hex'),
+    [HEADER.timestamp]: String(full.timestamp),
+    [HEADER.nonce]: full.nonce,
+    [HEADER.bodySha256]: full.bodySha256,
+    [HEADER.signature]: Buffer.from(signature).toString('hex'),
+  };
+}
+
+function _one(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? undefined : v;
+}
+
+/**
+ * Reads the auth headers of a request. Returns null when none is present (the
+ * caller answers 401), or a string naming the first malformed one.
+ */
+export function parseAuthHeaders(
+  headers: IncomingHttpHeaders,
+  target: Pick<SignedFields, 'contractId' | 'sectorId' | 'operation'>,
+): AuthHeaders | null | string {
+  const key = _one(headers, HEADER.key);
+  const signature = _one(headers, HEADER.signature);
+  if (key === undefined && signature === undefined) return null;
+  if (key === undefined || !KEY_RE.test(key)) return `${HEADER.key} must be a 66-hex compressed public key`;
+  if (signature === undefined || !SIG_RE.test(signature)) return `${HEADER.signature} must be 128 hex characters`;
+  const ts = _one(headers, HEADER.timestamp);
+  if (ts === undefined || !/^[0-9]{1,16}$/.test(ts)) return `${HEADER.timestamp} must be milliseconds since the epoch`;
+  const nonce = _one(headers, HEADER.nonce);
+  if (nonce === undefined || !NONCE_RE.test(nonce)) return `${HEADER.nonce} must be ${NONCE_SIZE * 2} lowercase hex characters`;
+  const body = _one(headers, HEADER.bodySha256) ?? EMPTY_SHA256;
+  if (!SHA_RE.test(body)) return `${HEADER.bodySha256} must be 64 lowercase hex characters`;
+  return { ...target, key, signature, timestamp: Number(ts), nonce, bodySha256: body };
+}
+
+/** True when `a.signature` is `a.key`'s signature over the request's fields. */
+export function verifyAuth(a: AuthHeaders): boolean {
+  return verify(REQUEST_DOMAIN, requestMessage(a), Buffer.from(a.signature, 'hex'), Buffer.from(a.key, 'hex'));
+}
+
+/**
+ * Nonces seen within the clock-skew window. A request is only accepted while
+ * its timestamp is within ±window of now, so remembering each nonce for
+ * 2×window after receipt is enough; with receipt time as the clock, insertion
+ * order is expiry order and pruning only ever looks at the oldest entries.
+ */
+export class NonceCache {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly windowMs: number) {
+    if (!Number.isSafeInteger(windowMs) || windowMs <= 0) throw new RangeError('windowMs must be a positive integer');
+  }
+
+  /** Remembers `nonce` of `key`; false if it was already seen (a replay). */
+  remember(key: string, nonce: string, now = Date.now()): boolean {
+    this._prune(now);
+    const id = `${key}:${nonce}`;
+    if (this.seen.has(id)) return false;
+    this.seen.set(id, now + 2 * this.windowMs);
+    return true;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  private _prune(now: number): void {
+    for (const [id, expires] of this.seen) {
+      if (expires > now) break;
+      this.seen.delete(id);
+    }
+  }
+}

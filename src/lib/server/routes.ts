@@ -1,0 +1,167 @@
+/**
+ * The sector endpoints (docs/server.md, "Endpoints"):
+ *
+ *     PUT    /v1/contracts/<cid>/sectors/<sid>                 store a sector
+ *     GET    /v1/contracts/<cid>/sectors/<sid>                 read it (Range: bytes=a-b)
+ *     DELETE /v1/contracts/<cid>/sectors/<sid>                 delete it
+ *     GET    /v1/contracts/<cid>/sectors                       list the contract's sectors
+ *     GET    /v1/contracts/<cid>/sectors/<sid>/proof?segment=n storage proof
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { authorize, type AuthContext } from './authorize.js';
+import { HttpError, sendJson } from './http-util.js';
+import { isId, MAX_SECTOR_SIZE } from './ids.js';
+import { merkleProof, segmentCount } from './merkle.js';
+import { HEADER, type Operation } from './request-auth.js';
+import { parseRange } from './range.js';
+import { SectorStoreError, type SectorStore } from './sector-store.js';
+
+export interface RouteContext extends AuthContext {
+  store: SectorStore;
+  /** Time allowed for a whole request body to arrive. */
+  bodyTimeoutMs: number;
+}
+
+/** What a handler tells the request log. */
+export interface RouteNotes {
+  key?: string;
+  bytesIn: number;
+}
+
+const STORE_STATUS: Record<SectorStoreError['code'], number> = { 'over-contract': 413, full: 507, busy: 409, 'bad-body': 400 };
+
+interface Target {
+  contractId: string;
+  sectorId: string | null;
+  proof: boolean;
+}
+
+/** Parses a /v1/contracts/... path; null for paths that are not sector endpoints. */
+export function parseSectorPath(pathname: string): Target | null {
+  const m = /^\/v1\/contracts\/([^/]+)\/sectors(?:\/([^/]+)(\/proof)?)?\/?$/.exec(pathname);
+  if (!m) return null;
+  const [, contractId, sectorId, proof] = m;
+  if (!isId(contractId)) throw new HttpError(400, 'bad-id', 'contract id must be 64 lowercase hex characters');
+  if (sectorId !== undefined && !isId(sectorId)) throw new HttpError(400, 'bad-id', 'sector id must be 64 lowercase hex characters');
+  return { contractId, sectorId: sectorId ?? null, proof: proof !== undefined };
+}
+
+function _operation(method: string, t: Target): Operation {
+  const allowed: Record<string, Operation> =
+    t.sectorId === null ? { GET: 'LIST' } : t.proof ? { GET: 'PROOF' } : { GET: 'GET', PUT: 'PUT', DELETE: 'DELETE' };
+  const op = allowed[method];
+  if (!op) throw new HttpError(405, 'method-not-allowed', `${method} not allowed here`, { allow: Object.keys(allowed).join(', ') });
+  return op;
+}
+
+export async function handleSector(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, url: URL, t: Target, notes: RouteNotes): Promise<void> {
+  const operation = _operation(req.method ?? '', t);
+  const size = operation === 'PUT' ? _contentLength(req) : 0;
+  const { contract } = await authorize(ctx, req, { contractId: t.contractId, sectorId: t.sectorId, operation }, (k) => (notes.key = k));
+  const sectorId = t.sectorId as string;
+  switch (operation) {
+    case 'PUT':
+      return _put(ctx, req, res, t.contractId, sectorId, size, contract.sizeBytes, notes);
+    case 'GET':
+      return _get(ctx, req, res, t.contractId, sectorId);
+    case 'DELETE':
+      if (!(await ctx.store.delete(t.contractId, sectorId))) throw new HttpError(404, 'no-such-sector', 'no such sector');
+      res.writeHead(204).end();
+      return;
+    case 'LIST':
+      sendJson(res, 200, {
+        contractId: t.contractId,
+        sizeBytes: contract.sizeBytes,
+        usedBytes: ctx.store.usedBy(t.contractId),
+        sectors: await ctx.store.list(t.contractId),
+      });
+      return;
+    case 'PROOF':
+      return _proof(ctx, res, t.contractId, sectorId, url);
+  }
+}
+
+function _contentLength(req: IncomingMessage): number {
+  const header = req.headers['content-length'];
+  if (header === undefined) throw new HttpError(411, 'length-required', 'PUT needs a Content-Length');
+  if (!/^[0-9]{1,10}$/.test(header)) throw new HttpError(400, 'bad-length', 'Content-Length is not a number');
+  const size = Number(header);
+  if (size > MAX_SECTOR_SIZE) throw new HttpError(413, 'sector-too-large', `sectors are at most ${MAX_SECTOR_SIZE} bytes`, { connection: 'close' });
+  if (size === 0) throw new HttpError(400, 'empty-sector', 'a sector has at least one byte');
+  return size;
+}
+
+async function* _timedBody(req: IncomingMessage, timeoutMs: number, notes: RouteNotes): AsyncGenerator<Uint8Array> {
+  // The server's requestTimeout bounds a whole request too, but a short body
+  // deadline of our own frees the reservation and the temp file sooner.
+  const timer = setTimeout(() => req.destroy(new HttpError(408, 'body-timeout', 'request body too slow')), timeoutMs);
+  try {
+    for await (const chunk of req) {
+      notes.bytesIn += chunk.length;
+      yield chunk as Buffer;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function _put(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  contractId: string,
+  sectorId: string,
+  size: number,
+  contractSize: number,
+  notes: RouteNotes,
+): Promise<void> {
+  const sha = req.headers[HEADER.bodySha256] as string | undefined;
+  if (sha === undefined) throw new HttpError(401, 'bad-auth-header', `PUT needs ${HEADER.bodySha256}`);
+  try {
+    const r = await ctx.store.put(contractId, sectorId, _timedBody(req, ctx.bodyTimeoutMs, notes), size, contractSize, sha);
+    sendJson(res, r.created ? 201 : 200, { sectorId, size, sha256: r.sha256 });
+  } catch (err) {
+    if (err instanceof SectorStoreError) throw new HttpError(STORE_STATUS[err.code], err.code, err.message);
+    throw err;
+  }
+}
+
+async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, contractId: string, sectorId: string): Promise<void> {
+  const sector = await ctx.store.openSector(contractId, sectorId);
+  if (sector === null) throw new HttpError(404, 'no-such-sector', 'no such sector');
+  try {
+    const range = parseRange(req.headers.range, sector.size);
+    if (range === 'unsatisfiable') {
+      throw new HttpError(416, 'bad-range', 'only one satisfiable byte range is supported', { 'content-range': `bytes */${sector.size}` });
+    }
+    const [start, end] = range ?? [0, sector.size - 1];
+    res.writeHead(range ? 206 : 200, {
+      'content-type': 'application/octet-stream',
+      'content-length': end - start + 1,
+      'accept-ranges': 'bytes',
+      'cache-control': 'no-store',
+      ...(range ? { 'content-range': `bytes ${start}-${end}/${sector.size}` } : {}),
+    });
+    await pipeline(sector.handle.createReadStream({ start, end, autoClose: false }), res);
+  } finally {
+    await sector.handle.close();
+  }
+}
+
+async function _proof(ctx: RouteContext, res: ServerResponse, contractId: string, sectorId: string, url: URL): Promise<void> {
+  const raw = url.searchParams.get('segment');
+  if (raw === null || !/^[0-9]{1,7}$/.test(raw)) throw new HttpError(400, 'bad-segment', 'segment must be a segment index');
+  const data = await ctx.store.read(contractId, sectorId);
+  if (data === null) throw new HttpError(404, 'no-such-sector', 'no such sector');
+  const index = Number(raw);
+  if (index >= segmentCount(data.length)) throw new HttpError(400, 'bad-segment', `sector has ${segmentCount(data.length)} segments`);
+  const { proof } = merkleProof(data, index);
+  sendJson(res, 200, {
+    sectorId,
+    sectorSize: proof.sectorSize,
+    segmentIndex: index,
+    segment: Buffer.from(proof.segment).toString('hex'),
+    proof: proof.proof.map((h) => Buffer.from(h).toString('hex')),
+  });
+}

@@ -1,0 +1,284 @@
+/**
+ * Sectors on the plain file system.
+ *
+ *     <dir>/sectors/<contract id>/<first 2 hex of sector id>/<sector id>
+ *     <dir>/tmp/<random>.part       uploads in progress; emptied at every open
+ *
+ * A sector becomes visible only by rename(2) of a complete, fsynced temporary
+ * file in the same file system, followed by an fsync of the directory, so after
+ * a crash a sector is either wholly there or not there at all. The fan-out
+ * level keeps directories small (a 1 TiB contract is 262144 sectors).
+ *
+ * Usage is counted per contract from what is on disk (scanned at open) plus
+ * reservations for uploads in flight, so concurrent uploads cannot together
+ * overrun a contract's size or the server's --max-storage.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { checkId, isId } from './ids.js';
+
+export type SectorStoreErrorCode = 'over-contract' | 'full' | 'busy' | 'bad-body';
+
+export class SectorStoreError extends Error {
+  constructor(
+    readonly code: SectorStoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SectorStoreError';
+  }
+}
+
+export interface SectorInfo {
+  id: string;
+  size: number;
+}
+
+export interface PutResult {
+  /** False when an existing sector with this id was replaced. */
+  created: boolean;
+  sha256: string;
+}
+
+interface ContractUsage {
+  /** Bytes of complete sectors on disk. */
+  used: number;
+  /** Bytes promised to uploads in flight. */
+  reserved: number;
+}
+
+function _isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+async function _fsyncDir(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function _sizeOf(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export class SectorStore {
+  private readonly usage = new Map<string, ContractUsage>();
+  /** Sectors with a write or delete in progress: `<contract>/<sector>`. */
+  private readonly busy = new Set<string>();
+  private used = 0;
+  private reserved = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly maxStorage: number,
+  ) {}
+
+  /** Opens (creating if needed) the store in `dir`, discarding uploads a crash left behind. */
+  static async open(dir: string, maxStorage = Number.MAX_SAFE_INTEGER): Promise<SectorStore> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('storage dir must be a non-empty string');
+    if (!Number.isSafeInteger(maxStorage) || maxStorage <= 0) throw new RangeError(`maxStorage must be a positive integer, got ${maxStorage}`);
+    const store = new SectorStore(dir, maxStorage);
+    await rm(join(dir, 'tmp'), { recursive: true, force: true });
+    await mkdir(join(dir, 'tmp'), { recursive: true });
+    await mkdir(join(dir, 'sectors'), { recursive: true });
+    await store._scan();
+    return store;
+  }
+
+  private async _scan(): Promise<void> {
+    for (const contractId of await readdir(join(this.dir, 'sectors'))) {
+      if (!isId(contractId)) continue;
+      for (const { size } of await this.list(contractId)) {
+        this._account(contractId).used += size;
+        this.used += size;
+      }
+    }
+  }
+
+  private _account(contractId: string): ContractUsage {
+    let u = this.usage.get(contractId);
+    if (!u) this.usage.set(contractId, (u = { used: 0, reserved: 0 }));
+    return u;
+  }
+
+  private _path(contractId: string, sectorId: string): string {
+    checkId(contractId, 'contractId');
+    checkId(sectorId, 'sectorId');
+    return join(this.dir, 'sectors', contractId, sectorId.slice(0, 2), sectorId);
+  }
+
+  private _lock(contractId: string, sectorId: string): () => void {
+    const key = `${contractId}/${sectorId}`;
+    if (this.busy.has(key)) throw new SectorStoreError('busy', 'another request is writing or deleting this sector');
+    this.busy.add(key);
+    return () => this.busy.delete(key);
+  }
+
+  /** Bytes used by complete sectors of a contract. */
+  usedBy(contractId: string): number {
+    return this.usage.get(contractId)?.used ?? 0;
+  }
+
+  stats(): { contracts: number; usedBytes: number; reservedBytes: number; maxStorage: number } {
+    let contracts = 0;
+    for (const u of this.usage.values()) if (u.used > 0) contracts++;
+    return { contracts, usedBytes: this.used, reservedBytes: this.reserved, maxStorage: this.maxStorage };
+  }
+
+  /**
+   * Stores `size` bytes from `body` as a sector, atomically. Refuses before
+   * writing anything when the contract (`contractSize`) or the server would
+   * overflow; refuses after reading when the body is short or its sha256 is
+   * not `expectedSha256`. Nothing partial is ever visible.
+   */
+  async put(
+    contractId: string,
+    sectorId: string,
+    body: AsyncIterable<Uint8Array>,
+    size: number,
+    contractSize: number,
+    expectedSha256: string,
+  ): Promise<PutResult> {
+    const final = this._path(contractId, sectorId);
+    const unlock = this._lock(contractId, sectorId);
+    try {
+      const existing = (await _sizeOf(final)) ?? 0;
+      const u = this._account(contractId);
+      if (u.used + u.reserved - existing + size > contractSize) {
+        throw new SectorStoreError('over-contract', `contract has ${contractSize - u.used - u.reserved} bytes left, sector is ${size - existing} more`);
+      }
+      if (this.used + this.reserved - existing + size > this.maxStorage) throw new SectorStoreError('full', 'server storage limit reached');
+      u.reserved += size;
+      this.reserved += size;
+      try {
+        const sha256 = await this._write(final, body, size, expectedSha256);
+        u.used += size - existing;
+        this.used += size - existing;
+        return { created: existing === 0, sha256 };
+      } finally {
+        u.reserved -= size;
+        this.reserved -= size;
+      }
+    } catch (err) {
+      if (_isDiskFull(err)) throw new SectorStoreError('full', 'disk full');
+      throw err;
+    } finally {
+      unlock();
+    }
+  }
+
+  private async _write(final: string, body: AsyncIterable<Uint8Array>, size: number, expectedSha256: string): Promise<string> {
+    const temp = join(this.dir, 'tmp', `${randomBytes(12).toString('hex')}.part`);
+    const hash = createHash('sha256');
+    let fh: FileHandle | undefined = await open(temp, 'wx', 0o644);
+    let renamed = false;
+    try {
+      let received = 0;
+      for await (const chunk of body) {
+        received += chunk.length;
+        if (received > size) throw new SectorStoreError('bad-body', `body longer than ${size} bytes`);
+        hash.update(chunk);
+        await fh.write(chunk);
+      }
+      if (received !== size) throw new SectorStoreError('bad-body', `body ended after ${received} of ${size} bytes`);
+      const sha256 = hash.digest('hex');
+      if (sha256 !== expectedSha256) throw new SectorStoreError('bad-body', 'body does not match its signed sha256');
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await this._ensureDir(dirname(final));
+      await rename(temp, final);
+      renamed = true;
+      await _fsyncDir(dirname(final));
+      return sha256;
+    } finally {
+      await fh?.close().catch(() => undefined);
+      if (!renamed) await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /** Creates a fan-out directory; when it is new, fsyncs its parents so the rename inside survives a crash. */
+  private async _ensureDir(fanDir: string): Promise<void> {
+    const created = await mkdir(fanDir, { recursive: true });
+    if (created === undefined) return;
+    const contractDir = dirname(fanDir);
+    await _fsyncDir(contractDir);
+    await _fsyncDir(dirname(contractDir));
+  }
+
+  /** An open handle and size of a sector, or null if there is none; the handle survives a concurrent delete or replace. */
+  async openSector(contractId: string, sectorId: string): Promise<{ handle: FileHandle; size: number } | null> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this._path(contractId, sectorId), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      return { handle, size: (await handle.stat()).size };
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  /** The whole sector (at most 4 MiB), or null if there is none. */
+  async read(contractId: string, sectorId: string): Promise<Buffer | null> {
+    try {
+      return await readFile(this._path(contractId, sectorId));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Deletes a sector; false if there was none. */
+  async delete(contractId: string, sectorId: string): Promise<boolean> {
+    const path = this._path(contractId, sectorId);
+    const unlock = this._lock(contractId, sectorId);
+    try {
+      const size = await _sizeOf(path);
+      if (size === null) return false;
+      await unlink(path);
+      await _fsyncDir(dirname(path));
+      this._account(contractId).used -= size;
+      this.used -= size;
+      return true;
+    } finally {
+      unlock();
+    }
+  }
+
+  /** The sectors of a contract, sorted by id. */
+  async list(contractId: string): Promise<SectorInfo[]> {
+    const root = join(this.dir, 'sectors', checkId(contractId, 'contractId'));
+    let fans: string[];
+    try {
+      fans = await readdir(root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: SectorInfo[] = [];
+    for (const fan of fans.sort()) {
+      if (!/^[0-9a-f]{2}$/.test(fan)) continue;
+      for (const id of (await readdir(join(root, fan))).sort()) {
+        if (!isId(id) || !id.startsWith(fan)) continue;
+        const size = await _sizeOf(join(root, fan, id));
+        if (size !== null) out.push({ id, size });
+      }
+    }
+    return out;
+  }
+}
