@@ -97,7 +97,9 @@ async function* _timedBody(req: IncomingMessage, timeoutMs: number, notes: Route
   // deadline of our own frees the reservation and the temp file sooner.
   const timer = setTimeout(() => req.destroy(new HttpError(408, 'body-timeout', 'request body too slow')), timeoutMs);
   try {
-    for await (const chunk of req) {
+    // destroyOnReturn: false keeps the connection usable when the store stops
+    // reading early (disk full, bad body): Node then discards the rest.
+    for await (const chunk of req.iterator({ destroyOnReturn: false })) {
       notes.bytesIn += chunk.length;
       yield chunk as Buffer;
     }
@@ -122,9 +124,26 @@ async function _put(
     const r = await ctx.store.put(contractId, sectorId, _timedBody(req, ctx.bodyTimeoutMs, notes), size, contractSize, sha);
     sendJson(res, r.created ? 201 : 200, { sectorId, size, sha256: r.sha256 });
   } catch (err) {
+    await _drain(req, ctx.bodyTimeoutMs);
     if (err instanceof SectorStoreError) throw new HttpError(STORE_STATUS[err.code], err.code, err.message);
     throw err;
   }
+}
+
+/** Reads and drops what is left of a refused upload (at most a sector), so the client sees the answer and can reuse the connection. */
+async function _drain(req: IncomingMessage, timeoutMs: number): Promise<void> {
+  if (req.complete || req.destroyed) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve();
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    req.once('end', done).once('close', done).once('error', done).resume();
+  });
 }
 
 async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, contractId: string, sectorId: string): Promise<void> {

@@ -1,0 +1,297 @@
+import test, { type ExecutionContext } from 'ava';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair } from '../src/lib/crypto/sig.js';
+import {
+  FileServerClient,
+  FileServerError,
+  HttpContractAuthority,
+  merkleRoot,
+  startFileServer,
+  verifyMerkleProof,
+  type ContractAuthority,
+  type ContractRecord,
+  type FileServerOptions,
+} from '../src/lib/server/index.js';
+import { signRequest, EMPTY_SHA256 } from '../src/lib/server/request-auth.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const newId = () => randomBytes(32).toString('hex');
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** A server on 127.0.0.1 with one live contract in an in-memory authority; closed and removed on teardown. */
+async function setup(t: ExecutionContext, options: Partial<FileServerOptions> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'cc-serve-'));
+  const renter = generateKeyPair();
+  const contracts = new Map<string, ContractRecord>();
+  const addContract = (over: Partial<ContractRecord> = {}) => {
+    const c: ContractRecord = { contractId: newId(), renterKey: hex(renter.publicKey), sizeBytes: 16 << 20, state: 'active', ...over };
+    contracts.set(c.contractId, c);
+    return c.contractId;
+  };
+  const authority: ContractAuthority = { lookup: async (id) => contracts.get(id) ?? null };
+  const lines: string[] = [];
+  const server = await startFileServer({ storageDir: dir, authority, logFormat: 'json', log: (l) => lines.push(l), ...options });
+  t.teardown(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const contractId = addContract();
+  const clientFor = (cid: string, secretKey = renter.secretKey) => new FileServerClient({ url: server.url, contractId: cid, secretKey, retries: 0 });
+  const files = async () => (await readdir(dir, { recursive: true })).filter((f) => /[0-9a-f]{2}\/[0-9a-f]{64}$|\.part$/.test(f));
+  return { dir, server, renter, contractId, addContract, client: clientFor(contractId), clientFor, lines, files };
+}
+
+async function refused(t: ExecutionContext, p: Promise<unknown>, status: number, code: string) {
+  const err = await t.throwsAsync(p, { instanceOf: FileServerError });
+  t.is(err?.status, status, err?.message);
+  t.is(err?.code, code);
+}
+
+test('signed round trip: put, get, range, list, proof, delete', async (t) => {
+  const { client, contractId, lines, renter } = await setup(t);
+  const a = randomBytes(100_000);
+  const b = randomBytes(4 * 1024 * 1024);
+  const [ida, idb] = [newId(), newId()];
+  t.deepEqual(await client.put(ida, a), { sectorId: ida, size: a.length, sha256: sha(a), created: true });
+  t.true((await client.put(idb, b)).created);
+  t.false((await client.put(ida, a)).created, 'a second put replaces');
+  t.true(Buffer.from(await client.get(ida)).equals(a));
+  t.is(sha(await client.get(idb)), sha(b), 'compared by hash: a deep compare of 4 MiB takes ava seconds');
+  t.true(Buffer.from(await client.get(ida, { offset: 99_990, length: 10 })).equals(a.subarray(99_990)));
+  const listing = await client.list();
+  t.is(listing.contractId, contractId);
+  t.is(listing.usedBytes, a.length + b.length);
+  t.deepEqual(listing.sectors, [{ id: ida, size: a.length }, { id: idb, size: b.length }].sort((x, y) => x.id.localeCompare(y.id)));
+  const root = merkleRoot(a);
+  const proof = await client.proof(ida, 1562);
+  t.is(proof.segment.length, 100_000 - 1562 * 64);
+  t.true(verifyMerkleProof(root, proof));
+  t.true(await client.delete(ida));
+  t.false(await client.delete(ida));
+  await refused(t, client.get(ida), 404, 'no-such-sector');
+  t.is((await client.list()).usedBytes, b.length);
+  const logged = lines.map((l) => JSON.parse(l) as { method: string; status: number; key?: string });
+  t.is(logged.length, 12, 'one log line per request');
+  t.true(logged.every((l) => l.key === hex(renter.publicKey) && l.status < 500));
+});
+
+
+test('wrong key, expired, replayed and unknown contracts are refused and nothing is written', async (t) => {
+  const { client, clientFor, addContract, server, contractId, renter, files } = await setup(t);
+  const data = randomBytes(1000);
+  const sid = newId();
+  await refused(t, clientFor(contractId, generateKeyPair().secretKey).put(sid, data), 403, 'wrong-key');
+  await refused(t, clientFor(addContract({ state: 'expired' })).put(sid, data), 403, 'contract-not-live');
+  await refused(t, clientFor(addContract({ expiresAtTime: Math.floor(Date.now() / 1000) - 1 })).put(sid, data), 403, 'contract-not-live');
+  await refused(t, clientFor(newId()).put(sid, data), 403, 'unknown-contract');
+
+  const url = `${server.url}/v1/contracts/${contractId}/sectors/${sid}`;
+  const headers = signRequest({ contractId, sectorId: sid, operation: 'PUT', bodySha256: sha(data) }, renter.secretKey);
+  t.is((await fetch(url, { method: 'PUT', body: data })).status, 401, 'unsigned');
+  t.is((await fetch(url, { method: 'PUT', body: randomBytes(1000), headers })).status, 400, 'body differs from its signed hash');
+  t.is((await fetch(url, { method: 'PUT', body: data, headers })).status, 401, 'replay of a request whose nonce was used');
+  const other = signRequest({ contractId, sectorId: newId(), operation: 'PUT', bodySha256: sha(data) }, renter.secretKey);
+  t.is((await fetch(url, { method: 'PUT', body: data, headers: other })).status, 401, 'signature for another sector');
+  const old = signRequest({ contractId, sectorId: sid, operation: 'PUT', bodySha256: sha(data), timestamp: Date.now() - 3_600_000 }, renter.secretKey);
+  t.is((await fetch(url, { method: 'PUT', body: data, headers: old })).status, 401, 'clock skew');
+  const asGet = signRequest({ contractId, sectorId: sid, operation: 'GET', bodySha256: sha(data) }, renter.secretKey);
+  t.is((await fetch(url, { method: 'PUT', body: data, headers: asGet })).status, 401, 'a GET signature does not authorize a PUT');
+  t.deepEqual(await files(), []);
+
+  await client.put(sid, data);
+  const replayed = signRequest({ contractId, sectorId: sid, operation: 'GET', bodySha256: EMPTY_SHA256 }, renter.secretKey);
+  t.is((await fetch(url, { headers: replayed })).status, 200);
+  const again = await fetch(url, { headers: replayed });
+  t.is(again.status, 401);
+  t.is(((await again.json()) as { error: { code: string } }).error.code, 'replay');
+});
+
+test('uploads beyond the contract size or the server limit are refused', async (t) => {
+  const { clientFor, addContract, files } = await setup(t, { maxStorage: 3 * 1024 * 1024 });
+  const small = clientFor(addContract({ sizeBytes: 250_000 }));
+  await small.put(newId(), randomBytes(100_000));
+  await small.put(newId(), randomBytes(100_000));
+  await refused(t, small.put(newId(), randomBytes(100_000)), 413, 'over-contract');
+  t.is((await small.list()).usedBytes, 200_000);
+  // Concurrent uploads reserve their size first, so together they cannot overrun either.
+  const racing = clientFor(addContract({ sizeBytes: 500_000 }));
+  const results = await Promise.allSettled(Array.from({ length: 10 }, () => racing.put(newId(), randomBytes(100_000))));
+  t.is(results.filter((r) => r.status === 'fulfilled').length, 5);
+  t.is((await racing.list()).usedBytes, 500_000);
+  const big = clientFor(addContract({ sizeBytes: 100 << 20 }));
+  await big.put(newId(), randomBytes(2 << 20));
+  await refused(t, big.put(newId(), randomBytes(1 << 20)), 507, 'full');
+  t.is((await files()).filter((f) => f.endsWith('.part')).length, 0);
+});
+
+test('proofs for random challenges verify, and fail after the sector is tampered with on disk', async (t) => {
+  const { client, dir, contractId } = await setup(t);
+  const data = randomBytes(300_000);
+  const sid = newId();
+  await client.put(sid, data);
+  const root = merkleRoot(data);
+  for (let n = 0; n < 10; n++) {
+    t.true(verifyMerkleProof(root, await client.proof(sid, Math.floor(Math.random() * Math.ceil(data.length / 64)))));
+  }
+  const tampered = Buffer.from(data);
+  tampered[123_456] ^= 1;
+  await writeFile(join(dir, 'sectors', contractId, sid.slice(0, 2), sid), tampered);
+  t.false(verifyMerkleProof(root, await client.proof(sid, Math.floor(123_456 / 64))), 'the tampered segment');
+  t.false(verifyMerkleProof(root, await client.proof(sid, 0)), 'any other segment: the path now carries the changed hash');
+  await refused(t, client.proof(sid, 5000), 400, 'bad-segment');
+});
+
+test('garbage, bad ids and oversized requests get 4xx and leave the server answering', async (t) => {
+  const { server, client, contractId, files } = await setup(t);
+  const raw = async (bytes: string) => {
+    const { port } = new URL(server.url);
+    const s = connect(Number(port), '127.0.0.1');
+    s.end(bytes);
+    let out = '';
+    for await (const chunk of s) out += chunk;
+    return out;
+  };
+  t.regex(await raw('\x00\x01garbage\r\n\r\n'), /^HTTP\/1.1 400/);
+  t.regex(await raw('GET /v1/contracts/../../etc/passwd/sectors HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1.1 404/);
+  for (const path of [`/v1/contracts/${contractId}/sectors/..%2f..%2fx`, `/v1/contracts/${contractId.toUpperCase()}/sectors`, `/v1/contracts/${contractId}/sectors/abc`]) {
+    t.is((await fetch(server.url + path)).status, 400, path);
+  }
+  t.is((await fetch(`${server.url}/nope`)).status, 404);
+  t.is((await fetch(`${server.url}/v1/contracts/${contractId}/sectors`, { method: 'POST' })).status, 405);
+  const big = await fetch(`${server.url}/v1/contracts/${contractId}/sectors/${newId()}`, { method: 'PUT', body: new Uint8Array(4 * 1024 * 1024 + 1) });
+  t.is(big.status, 413);
+  const ranged = newId();
+  await client.put(ranged, randomBytes(100));
+  const bad = signRequest({ contractId, sectorId: ranged, operation: 'GET', bodySha256: EMPTY_SHA256 }, (client as unknown as { secretKey: Uint8Array }).secretKey);
+  const r416 = await fetch(`${server.url}/v1/contracts/${contractId}/sectors/${ranged}`, { headers: { ...bad, range: 'bytes=200-300' } });
+  t.is(r416.status, 416);
+  t.is(r416.headers.get('content-range'), 'bytes */100');
+  t.is((await client.list()).sectors.length, 1);
+  t.is((await files()).length, 1);
+});
+
+test.serial('hundreds of slow connections and a stalled upload leave the server answering others', async (t) => {
+  const { server, client, contractId, renter } = await setup(t, { headersTimeoutMs: 1500, bodyTimeoutMs: 1000 });
+  const { port } = new URL(server.url);
+  const slow = await Promise.all(
+    Array.from({ length: 300 }, async () => {
+      const s = connect(Number(port), '127.0.0.1');
+      await once(s, 'connect');
+      s.write(`GET /status HTTP/1.1\r\nHost: x\r\n`);
+      s.on('error', () => undefined);
+      return s;
+    }),
+  );
+  const drip = setInterval(() => slow.forEach((s) => s.writable && s.write('X-a: b\r\n')), 200);
+  t.teardown(() => {
+    clearInterval(drip);
+    slow.forEach((s) => s.destroy());
+  });
+
+  // A signed upload that sends 1 KiB of its 1 MiB body and stalls.
+  const sid = newId();
+  const body = randomBytes(1 << 20);
+  const stalled = request(`${server.url}/v1/contracts/${contractId}/sectors/${sid}`, {
+    method: 'PUT',
+    headers: { 'content-length': body.length, ...signRequest({ contractId, sectorId: sid, operation: 'PUT', bodySha256: sha(body) }, renter.secretKey) },
+  });
+  stalled.on('error', () => undefined);
+  stalled.write(body.subarray(0, 1024));
+  const stalledClosed = new Promise((r) => stalled.on('close', r));
+
+  const t0 = performance.now();
+  for (let i = 0; i < 20; i++) await client.put(newId(), randomBytes(10_000));
+  t.true(performance.now() - t0 < 3000, 'others are answered promptly');
+  await stalledClosed;
+  for (let i = 0; i < 50 && server.status().reservedBytes > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.is(server.status().reservedBytes, 0, 'the stalled upload gave its reservation back');
+  await new Promise((r) => setTimeout(r, 2500));
+  t.true(slow.every((s) => s.destroyed || s.readableEnded), 'slow header senders were cut off');
+  t.is((await client.list()).sectors.length, 20);
+});
+
+test('rate limit per key answers 429 with Retry-After', async (t) => {
+  const { client } = await setup(t, { rateLimit: { perSecond: 0.05, burst: 3 } });
+  for (let i = 0; i < 3; i++) await client.list();
+  const err = await t.throwsAsync(client.list(), { instanceOf: FileServerError });
+  t.is(err?.status, 429);
+  t.true((err?.retryAfterMs ?? 0) >= 1000);
+});
+
+test('status page: HTML for a browser, JSON for a machine', async (t) => {
+  const { server, client } = await setup(t);
+  await client.put(newId(), randomBytes(5000));
+  const html = await fetch(server.url, { headers: { accept: 'text/html' } });
+  t.regex(html.headers.get('content-type') ?? '', /text\/html/);
+  t.regex(await html.text(), /CloudCoin file server[\s\S]*4\.9 KiB/);
+  const json = await client.status();
+  t.like(json, { software: 'cloudcoin-serve', protocol: 'v1', contracts: 1, usedBytes: 5000, shuttingDown: false });
+});
+
+test('graceful shutdown finishes an upload in flight and refuses new connections', async (t) => {
+  const { server, contractId, renter, client } = await setup(t);
+  const sid = newId();
+  const body = randomBytes(1 << 20);
+  const req = request(`${server.url}/v1/contracts/${contractId}/sectors/${sid}`, {
+    method: 'PUT',
+    headers: { 'content-length': body.length, ...signRequest({ contractId, sectorId: sid, operation: 'PUT', bodySha256: sha(body) }, renter.secretKey) },
+  });
+  const answered = once(req, 'response');
+  req.write(body.subarray(0, 1000));
+  await new Promise((r) => setTimeout(r, 200));
+  const closed = server.close();
+  await new Promise((r) => setTimeout(r, 200));
+  t.true(server.status().shuttingDown);
+  await t.throwsAsync(client.list(), { instanceOf: FileServerError, message: /unreachable/ });
+  req.end(body.subarray(1000));
+  const [res] = (await answered) as [import('node:http').IncomingMessage];
+  t.is(res.statusCode, 201);
+  res.resume();
+  await closed;
+  t.is(server.status().usedBytes, body.length);
+});
+
+/** A stand-in for the Negotiator's route, serving the documented JSON with basic auth. */
+async function fakeNegotiator(t: ExecutionContext, records: Map<string, ContractRecord>, apiKey: string) {
+  const srv = createServer((req, res) => {
+    const m = /^\/ext\/negotiator\/contracts\/([0-9a-f]{64})$/.exec(req.url ?? '');
+    if (req.headers.authorization !== `Basic ${Buffer.from(`x:${apiKey}`).toString('base64')}`) return void res.writeHead(401).end();
+    const rec = m && records.get(m[1]);
+    if (!rec) return void res.writeHead(404).end('{"error":"not found"}');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(rec));
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => void srv.close());
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, stop: () => new Promise((r) => srv.close(r)).then(() => srv.closeAllConnections()) };
+}
+
+test('HTTP authority: served from a remote Negotiator; known contracts still served when it stops', async (t) => {
+  const renter = generateKeyPair();
+  const known = newId();
+  const records = new Map<string, ContractRecord>([[known, { contractId: known, renterKey: hex(renter.publicKey), sizeBytes: 1 << 20, state: 'active', expiresAtHeight: 5000 }]]);
+  const neg = await fakeNegotiator(t, records, 'sekrit');
+  const authority = new HttpContractAuthority({ url: neg.url, apiKey: 'sekrit', timeoutMs: 1000 });
+  t.deepEqual(await authority.lookup(known), records.get(known));
+  t.is(await authority.lookup(newId()), null);
+  await t.throwsAsync(new HttpContractAuthority({ url: neg.url, apiKey: 'wrong' }).lookup(known), { message: /HTTP 401 \(check --api-key\)/ });
+
+  const { clientFor } = await setup(t, { authority, cache: { ttlMs: 50, negativeTtlMs: 50 } });
+  const c = clientFor(known, renter.secretKey);
+  const sid = newId();
+  const data = randomBytes(2000);
+  await c.put(sid, data);
+  await neg.stop();
+  await new Promise((r) => setTimeout(r, 100));
+  t.true(Buffer.from(await c.get(sid)).equals(data), 'stale-if-error: the known contract is still served');
+  await c.put(newId(), data);
+  const stranger = newId();
+  records.set(stranger, { ...records.get(known)!, contractId: stranger });
+  await refused(t, clientFor(stranger, renter.secretKey).list(), 503, 'authority-unavailable');
+});

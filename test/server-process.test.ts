@@ -1,0 +1,166 @@
+import test, { type ExecutionContext } from 'ava';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildServerBundle } from '../scripts/build-server.js';
+import { generateKeyPair } from '../src/lib/crypto/sig.js';
+import { FileServerClient, FileServerError, startFileServer, type ContractRecord } from '../src/lib/server/index.js';
+
+const repo = dirname(dirname(fileURLToPath(import.meta.url)));
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const newId = () => randomBytes(32).toString('hex');
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function tempDir(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cc-serve-proc-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A renter, one live contract, and a stand-in Negotiator route serving it (basic auth x:key). */
+async function negotiator(t: ExecutionContext) {
+  const renter = generateKeyPair();
+  const contract: ContractRecord = { contractId: newId(), renterKey: hex(renter.publicKey), sizeBytes: 1 << 30, state: 'active' };
+  const srv = createServer((req, res) => {
+    const ok = req.headers.authorization === `Basic ${Buffer.from('x:k').toString('base64')}` && req.url === `/ext/negotiator/contracts/${contract.contractId}`;
+    res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' }).end(ok ? JSON.stringify(contract) : '{}');
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => void srv.close());
+  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  return { renter, contract, url };
+}
+
+/** Starts a server process (`args` after node) and resolves with its URL from the "listening on" line; SIGKILLed on teardown. */
+async function spawnServer(t: ExecutionContext, args: string[], cwd: string, env = process.env): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\S+)|"event":"listening","url":"(http:[^"]+)"/.exec(out);
+      if (m) resolve(m[1] ?? m[2]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
+    setTimeout(() => reject(new Error(`server did not start in 20 s: ${out}${err}`)), 20_000).unref();
+  });
+  return { child, url };
+}
+
+test('kill -9 during 100 concurrent uploads: after a restart every acknowledged sector is intact, nothing partial is visible', async (t) => {
+  const dir = await tempDir(t);
+  const neg = await negotiator(t);
+  const args = ['--import=tsx', 'src/lib/server/main.ts', '--storage', dir, '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--api-key', 'k', '--log-format', 'none'];
+  const first = await spawnServer(t, args, repo);
+  const client = new FileServerClient({ url: first.url, contractId: neg.contract.contractId, secretKey: neg.renter.secretKey, retries: 0 });
+  const sectors = Array.from({ length: 100 }, () => ({ id: newId(), data: randomBytes(256 * 1024 + Math.floor(Math.random() * 65536)) }));
+  const intended = new Map(sectors.map((s) => [s.id, sha(s.data)]));
+  const acked: string[] = [];
+  let killed = false;
+  const uploads = sectors.map((s) =>
+    client.put(s.id, s.data).then(() => {
+      acked.push(s.id);
+      if (acked.length === 25 && !killed) {
+        killed = true;
+        first.child.kill('SIGKILL');
+      }
+    }),
+  );
+  const results = await Promise.allSettled(uploads);
+  t.true(killed, 'the server was killed mid-run');
+  t.true(results.some((r) => r.status === 'rejected'), 'some uploads were cut off');
+  t.true(acked.length >= 25 && acked.length < 100, `acknowledged ${acked.length}`);
+
+  // On disk, before any restart: every file under sectors/ is a complete sector.
+  const visible = (await readdir(join(dir, 'sectors'), { recursive: true })).filter((f) => /[0-9a-f]{2}\/[0-9a-f]{64}$/.test(f));
+  for (const f of visible) t.is(sha(await readFile(join(dir, 'sectors', f))), intended.get(f.slice(-64)) ?? 'not an upload', `${f} is whole`);
+
+  const second = await spawnServer(t, args, repo);
+  const again = new FileServerClient({ url: second.url, contractId: neg.contract.contractId, secretKey: neg.renter.secretKey, retries: 0 });
+  for (const id of acked) t.is(sha(await again.get(id)), intended.get(id) ?? 'not an upload', `acknowledged ${id} intact`);
+  const listing = await again.list();
+  t.true(listing.sectors.length >= acked.length);
+  for (const s of listing.sectors) t.is(s.size, sectors.find((x) => x.id === s.id)!.data.length, 'listed sectors are whole');
+  t.deepEqual(await readdir(join(dir, 'tmp')), [], 'interrupted uploads were discarded at restart');
+  t.is(listing.usedBytes, listing.sectors.reduce((n, s) => n + s.size, 0), 'usage recounted from disk');
+  second.child.kill('SIGTERM');
+  t.is((await once(second.child, 'exit'))[0], 0, 'SIGTERM stops it cleanly');
+});
+
+function tryMount(dir: string): string | null {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+}
+
+// ava wants tests declared synchronously, so the probe is synchronous too.
+const probe = mkdtempSync(join(tmpdir(), 'cc-serve-mount-probe-'));
+const mountError = tryMount(probe);
+if (mountError === null) execFileSync('umount', [probe]);
+rmSync(probe, { recursive: true, force: true });
+
+(mountError === null ? test : test.skip)(`a full disk answers 507 and loses nothing stored${mountError ? ` (skipped: cannot mount a 1 MiB tmpfs: ${mountError})` : ''}`, async (t) => {
+  const dir = await tempDir(t);
+  t.is(tryMount(dir), null);
+  const renter = generateKeyPair();
+  const contractId = newId();
+  const authority = { lookup: async () => ({ contractId, renterKey: hex(renter.publicKey), sizeBytes: 1 << 30, state: 'active' as const }) };
+  const server = await startFileServer({ storageDir: dir, authority, logFormat: 'none' });
+  t.teardown(async () => {
+    await server.close();
+    execFileSync('umount', [dir]);
+  });
+  const client = new FileServerClient({ url: server.url, contractId, secretKey: renter.secretKey, retries: 0 });
+  const stored: { id: string; data: Buffer }[] = [];
+  let full: unknown;
+  for (let i = 0; i < 10 && !full; i++) {
+    const s = { id: newId(), data: randomBytes(300 * 1024) };
+    try {
+      await client.put(s.id, s.data);
+      stored.push(s);
+    } catch (err) {
+      full = err;
+    }
+  }
+  t.true(full instanceof FileServerError && full.status === 507 && full.code === 'full', String(full));
+  t.true(stored.length >= 1 && stored.length <= 3, `stored ${stored.length} before the disk filled`);
+  for (const s of stored) t.is(sha(await client.get(s.id)), sha(s.data));
+  t.deepEqual(await readdir(join(dir, 'tmp')), [], 'the failed upload left no temp file');
+  t.is((await client.list()).usedBytes, stored.length * 300 * 1024);
+  t.true(await client.delete(stored[0].id));
+  await client.put(newId(), randomBytes(300 * 1024));
+});
+
+test('the single-file bundle starts and serves from a directory without node_modules', async (t) => {
+  const dir = await tempDir(t);
+  const { outfile, bytes } = await buildServerBundle(join(dir, 'cloudcoin-serve.mjs'));
+  t.true(bytes > 10_000);
+  for (let d = dir; d !== dirname(d); d = dirname(d)) t.false(existsSync(join(d, 'node_modules')), `no node_modules in ${d}`);
+  const neg = await negotiator(t);
+  // A clean environment (no NODE_OPTIONS loader); the API key comes from the environment.
+  const env = { PATH: process.env.PATH ?? '', CLOUDCOIN_API_KEY: 'k' };
+  const args = [outfile, '--storage', join(dir, 'store'), '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--log-format', 'json'];
+  const { child, url } = await spawnServer(t, args, dir, env);
+  const client = new FileServerClient({ url, contractId: neg.contract.contractId, secretKey: neg.renter.secretKey, retries: 0 });
+  const id = newId();
+  const data = randomBytes(100_000);
+  await client.put(id, data);
+  t.is(sha(await client.get(id)), sha(data));
+  t.deepEqual((await client.list()).sectors, [{ id, size: data.length }]);
+  child.kill('SIGTERM');
+  t.is((await once(child, 'exit'))[0], 0);
+});
