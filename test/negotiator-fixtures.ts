@@ -3,9 +3,11 @@
  * coins, signed contracts, funding transactions and in-memory bcoin blocks —
  * everything real bcoin objects, no node needed.
  */
+import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { generateKeyPair, publicKeyOf, type KeyPair } from '../src/lib/crypto/sig.js';
+import { ProtocolError } from '../src/lib/net/errors.js';
 import type { FundingCoin, FundingPart } from '../src/lib/net/funding.js';
 import {
   AcceptPacket, CounterPacket, FundPacket, FundSigPacket, GetOfferPacket, InvPacket, OfferPacket, ProposePacket,
@@ -15,6 +17,7 @@ import { RefuseReason } from '../src/lib/net/refuse.js';
 import { collateralOf, paymentOf, type Terms } from '../src/lib/net/terms.js';
 import { MTX, Script, type BBlock, type BMTX, type BScript, type BTX } from '../src/lib/negotiator/bcoin.js';
 import { assembleFunding, feeShares } from '../src/lib/negotiator/escrow.js';
+import type { FundingWallet } from '../src/lib/negotiator/negotiator.js';
 import { ContractRecord, RatingRecord, signTerms } from '../src/lib/negotiator/records.js';
 
 const require = createRequire(import.meta.url);
@@ -166,4 +169,27 @@ export function samplePackets(): Record<string, AnyPacket> {
     withdrawal: OfferPacket.withdrawal(host.publicKey, 8, 1_900_000_000).sign(host.secretKey),
     propose, counter, accept, sign: signp, refuse, fund, fundsig,
   };
+}
+
+/** A FundingWallet over fake P2WPKH coins of `p`: every share is one fresh coin with change. */
+export function walletOf(p: Party): FundingWallet {
+  return {
+    share: async (amount: number) => shareOf(p, amount, 0),
+    sign: (mtx: BMTX) => {
+      mtx.sign(p.ring);
+    },
+  };
+}
+
+/** Asserts that `fn` throws (or `fn` returns a promise that rejects with) a ProtocolError of this reason and ban score. */
+export async function throwsProtocol(t: ExecutionContext, fn: () => unknown, reason: string, score: number): Promise<void> {
+  let caught: unknown = null;
+  try {
+    await fn();
+  } catch (err) {
+    caught = err;
+  }
+  t.true(caught instanceof ProtocolError, `expected a ProtocolError, got ${String(caught)}`);
+  t.is((caught as ProtocolError).reason, reason);
+  t.is((caught as ProtocolError).score, score);
 }

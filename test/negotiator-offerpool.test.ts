@@ -11,6 +11,7 @@ import { OfferPacket } from '../src/lib/net/offer.js';
 import { decode } from '../src/lib/net/packets.js';
 import { EXPIRY_GRACE, OfferPool } from '../src/lib/negotiator/offerpool.js';
 import type { RegistryDB } from '../src/lib/negotiator/undo.js';
+import { throwsProtocol } from './negotiator-fixtures.js';
 
 const NOW = 1_800_000_000;
 
@@ -19,12 +20,6 @@ function offer(host: KeyPair, over: Partial<OfferPacket> = {}): OfferPacket {
     flags: 0, hostKey: host.publicKey, sequence: 1, expiry: NOW + 3600, price: 100_000, collateral: 200_000,
     minSize: 1024 ** 3, maxSize: 1024 ** 4, minDuration: 144, maxDuration: 52_560, url: 'http://127.0.0.1:9000', ...over,
   }).sign(host.secretKey);
-}
-
-async function rejects(t: import('ava').ExecutionContext, p: Promise<unknown>, reason: string, score: number): Promise<void> {
-  const err = await t.throwsAsync(p, { instanceOf: ProtocolError });
-  t.is(err?.reason, reason);
-  t.is(err?.score, score);
 }
 
 test('announce, fetch, add, dedup: a second copy is not added and not relayed', async (t) => {
@@ -45,21 +40,21 @@ test('a forged signature costs the documented ban score and changes nothing; a r
   const host = generateKeyPair();
   const forged = offer(host);
   forged.price = 1; // signed for another price
-  await rejects(t, pool.add(forged, NOW, 'p'), 'bad-signature', BanScore.badSignature);
-  await rejects(t, pool.add(forged, NOW, 'p'), 'bad-signature', BanScore.badSignature);
+  await throwsProtocol(t, () => pool.add(forged, NOW, 'p'), 'bad-signature', BanScore.badSignature);
+  await throwsProtocol(t, () => pool.add(forged, NOW, 'p'), 'bad-signature', BanScore.badSignature);
   t.is(pool.size, 0);
   const other = generateKeyPair();
   const wrongKey = offer(host);
   wrongKey.sign(other.secretKey);
-  await rejects(t, pool.add(wrongKey, NOW, 'p'), 'bad-signature', BanScore.badSignature);
+  await throwsProtocol(t, () => pool.add(wrongKey, NOW, 'p'), 'bad-signature', BanScore.badSignature);
 });
 
 test('expired offers are rejected (free within the grace period), and so are offers expiring too far ahead', async (t) => {
   const pool = new OfferPool({ maxLifetime: 86_400 });
   const host = generateKeyPair();
-  await rejects(t, pool.add(offer(host, { expiry: NOW - 10 }), NOW, 'p'), 'expired', BanScore.none);
-  await rejects(t, pool.add(offer(host, { expiry: NOW - EXPIRY_GRACE - 1 }), NOW, 'p'), 'expired', BanScore.expired);
-  await rejects(t, pool.add(offer(host, { expiry: NOW + 86_401 }), NOW, 'p'), 'expired', BanScore.expired);
+  await throwsProtocol(t, () => pool.add(offer(host, { expiry: NOW - 10 }), NOW, 'p'), 'expired', BanScore.none);
+  await throwsProtocol(t, () => pool.add(offer(host, { expiry: NOW - EXPIRY_GRACE - 1 }), NOW, 'p'), 'expired', BanScore.expired);
+  await throwsProtocol(t, () => pool.add(offer(host, { expiry: NOW + 86_401 }), NOW, 'p'), 'expired', BanScore.expired);
   await pool.add(offer(host), NOW);
   t.is(pool.list(NOW).length, 1);
   t.is(pool.list(NOW + 3600).length, 0, 'not listed once expired');
@@ -76,19 +71,19 @@ test('a higher sequence replaces, a lower one is stale; a withdrawal removes the
   const r = await pool.add(v2, NOW, 'p');
   t.deepEqual(r.replaced, v1.hash());
   t.is(pool.offerOf(host.publicKey, NOW)?.price, 90_000);
-  await rejects(t, pool.add(offer(host, { sequence: 2, price: 1 }), NOW, 'p'), 'stale', BanScore.none);
+  await throwsProtocol(t, () => pool.add(offer(host, { sequence: 2, price: 1 }), NOW, 'p'), 'stale', BanScore.none);
   const w = OfferPacket.withdrawal(host.publicKey, 3, NOW + 3600).sign(host.secretKey);
   t.true((await pool.add(w, NOW, 'p')).added);
   t.is(pool.offerOf(host.publicKey, NOW), null);
   t.is(pool.list(NOW).length, 0);
-  await rejects(t, pool.add(v2, NOW, 'q'), 'stale', BanScore.none);
+  await throwsProtocol(t, () => pool.add(v2, NOW, 'q'), 'stale', BanScore.none);
   t.true((await pool.add(offer(host, { sequence: 4 }), NOW)).added, 'the host can offer again');
 });
 
 test('a peer over its budget is flooding; the budget refills with time', async (t) => {
   const pool = new OfferPool({ burst: 5, rate: 1 });
   for (let i = 0; i < 5; i++) await pool.add(offer(generateKeyPair()), NOW, 'p');
-  await rejects(t, pool.add(offer(generateKeyPair()), NOW, 'p'), 'flood', BanScore.flood);
+  await throwsProtocol(t, () => pool.add(offer(generateKeyPair()), NOW, 'p'), 'flood', BanScore.flood);
   t.is(pool.size, 5);
   t.true((await pool.add(offer(generateKeyPair()), NOW, 'q')).added, 'other peers are unaffected');
   t.true((await pool.add(offer(generateKeyPair()), NOW + 2, 'p')).added);
@@ -99,7 +94,7 @@ test('a full pool drops the offer that expires first, or refuses one expiring so
   const soon = offer(generateKeyPair(), { expiry: NOW + 100 });
   await pool.add(soon, NOW);
   await pool.add(offer(generateKeyPair(), { expiry: NOW + 200 }), NOW);
-  await rejects(t, pool.add(offer(generateKeyPair(), { expiry: NOW + 50 }), NOW), 'pool-full', BanScore.none);
+  await throwsProtocol(t, () => pool.add(offer(generateKeyPair(), { expiry: NOW + 50 }), NOW), 'pool-full', BanScore.none);
   await pool.add(offer(generateKeyPair(), { expiry: NOW + 300 }), NOW);
   t.false(pool.has(soon.hash()));
   t.is(pool.size, 2);

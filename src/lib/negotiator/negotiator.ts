@@ -1,0 +1,207 @@
+/**
+ * The Negotiator: every negotiation of one identity, the automatic steps
+ * between them, and the host's manual mode. This is the object the node
+ * extension drives: it hands in each decoded negotiation packet with
+ * `handle`, sends back `send` to the same peer, broadcasts `tx` when one
+ * comes out, and turns a thrown ProtocolError into the peer's ban score.
+ *
+ * Automatic steps: the host answers a propose by its HostPolicy (auto mode)
+ * or parks it as pending (manual mode: approve / refuse); the renter answers
+ * a counter by its limits; once both signed the renter funds, the host
+ * cosigns (after checking the fee), and the renter completes the funding
+ * transaction.
+ */
+import type { KeyPair } from '../crypto/sig.js';
+import { CloudCoinError } from '../errors.js';
+import { BanScore, ProtocolError } from '../net/errors.js';
+import type { FundingPart } from '../net/funding.js';
+import type { OfferPacket } from '../net/offer.js';
+import type { NegotiationPacket } from '../net/packet.js';
+import { ProposePacket } from '../net/propose.js';
+import { RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
+import type { BMTX } from './bcoin.js';
+import { escrowValue, feeShares } from './escrow.js';
+import { DEFAULT_TTL, Negotiation, type InputSigner, type ProposedTerms } from './negotiation.js';
+import type { OfferPool } from './offerpool.js';
+import { renterDecision, type Decision, type HostPolicy, type Load, type RenterLimits } from './policy.js';
+
+/** What the Negotiator needs from the wallet. */
+export interface FundingWallet {
+  /** Coins paying `amount`, with change back to the wallet, locked until released. */
+  share(amount: number): Promise<FundingPart>;
+  /** Signs the inputs of `mtx` that spend the wallet's coins. */
+  sign: InputSigner;
+}
+
+export interface HostOptions {
+  policy: HostPolicy;
+  /** auto: the policy answers at once; manual: proposes wait for approve/refuse. */
+  mode: 'auto' | 'manual';
+  /** Bytes and contracts already committed on chain (the extension reads the registry). */
+  load(): Load | Promise<Load>;
+}
+
+export interface NegotiatorOptions {
+  identity: KeyPair;
+  wallet: FundingWallet;
+  /** Where the host looks up the offer a propose names. */
+  offers: OfferPool;
+  /** Set to answer proposes as a host. */
+  host?: HostOptions;
+  /** Fee of a funding transaction this renter proposes, in base units. */
+  fundingFee?: number;
+  /** Lifetime of the messages sent, seconds. */
+  ttl?: number;
+}
+
+export interface Outcome {
+  negotiation: Negotiation;
+  /** Packets to send to the other party, in order. */
+  send: NegotiationPacket[];
+  /** Renter: the complete, signed funding transaction to broadcast. */
+  tx?: BMTX;
+}
+
+/** States in which a host's negotiation holds capacity that is not on chain yet. */
+const RESERVING = new Set(['countered', 'accepted', 'signed', 'funding']);
+
+export class Negotiator {
+  private readonly identity: KeyPair;
+  private readonly wallet: FundingWallet;
+  private readonly offers: OfferPool;
+  private readonly host: HostOptions | null;
+  private readonly fundingFee: number;
+  private readonly ttl: number;
+  private readonly byNid = new Map<string, Negotiation>();
+  /** Renter side: what was asked and the limits for a counter, by nid. */
+  private readonly asked = new Map<string, { terms: ProposedTerms; limits: RenterLimits }>();
+
+  constructor(options: NegotiatorOptions) {
+    this.identity = options.identity;
+    this.wallet = options.wallet;
+    this.offers = options.offers;
+    this.host = options.host ?? null;
+    this.fundingFee = options.fundingFee ?? 2000;
+    this.ttl = options.ttl ?? DEFAULT_TTL;
+  }
+
+  get(nid: Uint8Array): Negotiation | null {
+    return this.byNid.get(Buffer.from(nid).toString('hex')) ?? null;
+  }
+
+  list(): Negotiation[] {
+    return [...this.byNid.values()];
+  }
+
+  /** Host, manual mode: proposes waiting for approve or refuse. */
+  pending(): Negotiation[] {
+    return this.list().filter((n) => n.role === 'host' && n.state === 'proposed');
+  }
+
+  /** Renter: proposes `terms` for `offer`; a counter is accepted only within `limits`. */
+  propose(offer: OfferPacket, terms: ProposedTerms, limits: RenterLimits, now: number): Outcome {
+    if (offer.withdrawn || offer.expiry <= now) throw new CloudCoinError('offer-expired', 'the offer is withdrawn or expired');
+    const { negotiation, packet } = Negotiation.propose(this.identity.secretKey, offer, terms, now, this.ttl);
+    const hex = negotiation.nid.toString('hex');
+    this.byNid.set(hex, negotiation);
+    this.asked.set(hex, { terms, limits });
+    return { negotiation, send: [packet] };
+  }
+
+  /** Host, manual mode: accepts a pending propose as it stands. */
+  approve(nid: Uint8Array, now: number): Outcome {
+    const n = this._pending(nid);
+    return { negotiation: n, send: [n.accept(now)] };
+  }
+
+  /** Host, manual mode: refuses a pending propose. */
+  refuse(nid: Uint8Array, now: number, reason: RefuseReasonValue = RefuseReason.other): Outcome {
+    const n = this._pending(nid);
+    return { negotiation: n, send: [n.refuse(reason, now)] };
+  }
+
+  private _pending(nid: Uint8Array): Negotiation {
+    const n = this.get(nid);
+    if (!n || n.role !== 'host' || n.state !== 'proposed') throw new CloudCoinError('not-pending', 'no pending negotiation with that id');
+    return n;
+  }
+
+  /** The host's load: on chain plus what its open negotiations hold. */
+  private async _load(): Promise<Load> {
+    const load = await this.host!.load();
+    for (const n of this.byNid.values()) {
+      if (n.role === 'host' && RESERVING.has(n.state)) {
+        load.bytes += n.terms.size;
+        load.contracts += 1;
+      }
+    }
+    return load;
+  }
+
+  /** What the host's policy would answer to a propose now (shown for pending ones in manual mode). */
+  async advise(nid: Uint8Array, now: number): Promise<Decision> {
+    if (!this.host) throw new CloudCoinError('not-host', 'this negotiator does not host');
+    const n = this._pending(nid);
+    const offer = this.offers.get(n.offerHash);
+    const ours = offer && Buffer.compare(offer.hostKey, this.identity.publicKey) === 0 && offer.expiry > now ? offer : null;
+    return this.host.policy.decide(n.terms, ours, await this._load());
+  }
+
+  /** Handles one negotiation packet from a peer; throws ProtocolError (ban score) on a bad one. */
+  async handle(packet: NegotiationPacket, now: number): Promise<Outcome> {
+    if (packet instanceof ProposePacket) return this._propose(packet, now);
+    const n = this.get(packet.nid);
+    if (!n) throw new ProtocolError('unknown-negotiation', `${packet.cmd}: no such negotiation`, BanScore.splice);
+    const send: NegotiationPacket[] = [];
+    const reply = n.receive(packet, now);
+    if (reply) send.push(reply);
+    const out: Outcome = { negotiation: n, send };
+
+    if (n.role === 'renter' && n.state === 'countered') {
+      const asked = this.asked.get(n.nid.toString('hex'))!;
+      const d = renterDecision(asked.terms, n.terms, asked.limits);
+      send.push(d.action === 'accept' ? n.accept(now) : n.refuse(d.action === 'refuse' ? d.reason : RefuseReason.other, now));
+    }
+    if (n.role === 'renter' && n.state === 'signed') {
+      const share = await this.wallet.share(escrowValue(n.terms, 'payment') + feeShares(this.fundingFee).renter);
+      send.push(n.fund(share, this.fundingFee, now));
+    }
+    if (n.role === 'host' && n.state === 'funding') {
+      if (n.fundingFee > this.host!.policy.limits.maxFee) send.push(n.refuse(RefuseReason.funding, now));
+      else {
+        const share = await this.wallet.share(escrowValue(n.terms, 'collateral') + feeShares(n.fundingFee).host);
+        send.push(await n.fundSig(share, this.wallet.sign, now));
+      }
+    }
+    if (n.role === 'renter' && n.state === 'cosigned') out.tx = await n.complete(this.wallet.sign);
+    return out;
+  }
+
+  private async _propose(packet: ProposePacket, now: number): Promise<Outcome> {
+    if (!this.host) throw new ProtocolError('not-host', 'ccpropose: this node does not host', BanScore.none);
+    if (this.get(packet.nid)) throw new ProtocolError('replay', 'ccpropose: negotiation already open', BanScore.replay);
+    const n = Negotiation.receive(this.identity.secretKey, packet, now, this.ttl);
+    this.byNid.set(n.nid.toString('hex'), n);
+    if (this.host.mode === 'manual') return { negotiation: n, send: [] };
+    const d = await this.advise(n.nid, now);
+    const send = d.action === 'accept' ? n.accept(now) : d.action === 'counter' ? n.counter(d.terms, now) : n.refuse(d.reason, now);
+    return { negotiation: n, send: [send] };
+  }
+
+  /**
+   * Forgets negotiations past their deadline (a funded one lives on in the
+   * registry). One is kept at least until its ccpropose expires, so a replay
+   * of that propose is still recognised. Returns how many were dropped.
+   */
+  expire(now: number): number {
+    let n = 0;
+    for (const [hex, neg] of this.byNid) {
+      if (now > Math.max(neg.deadline, neg.openedUntil)) {
+        this.byNid.delete(hex);
+        this.asked.delete(hex);
+        n++;
+      }
+    }
+    return n;
+  }
+}
