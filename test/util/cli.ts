@@ -25,7 +25,7 @@ export interface CliResult {
 export const TEST_PASSPHRASE = 'correct horse battery staple';
 
 export async function cli(args: string[], opts: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CLOUDCOIN_PASSPHRASE: TEST_PASSPHRASE, CLOUDCOIN_DATADIR: undefined, CLOUDCOIN_NETWORK: undefined, ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, CLOUDCOIN_PASSPHRASE: TEST_PASSPHRASE, CLOUDCOIN_DATADIR: undefined, CLOUDCOIN_NETWORK: undefined, NODE_ENV: undefined, ...opts.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

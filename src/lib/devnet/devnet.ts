@@ -14,6 +14,7 @@ import { NodeClient } from '../node/client.js';
 import { startDetached, stopNode } from '../node/control.js';
 import { liveRuntime } from '../node/datafiles.js';
 import { receiveAddress, getBalance } from '../wallet/wallet.js';
+import { waitWalletSynced } from '../node/status.js';
 import { freePorts } from './ports.js';
 
 export const DEVNET_FILE = 'devnet.json';
@@ -127,7 +128,9 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
       for (const p of started) await miner.rpc('generatetoaddress', [BLOCKS_EACH, p.address]);
       await miner.rpc('generatetoaddress', [COINBASE_MATURITY, started[0].address]);
     }
-    const devnet: Devnet = { dir, network: 'dev', participants: started, height: await waitConverged(started) };
+    const converged = await waitConverged(started);
+    await Promise.all(started.map((p) => waitWalletSynced(NodeClient.connect(p.datadir))));
+    const devnet: Devnet = { dir, network: 'dev', participants: started, height: converged };
     writeFileSync(join(dir, DEVNET_FILE), JSON.stringify(devnet, null, 2) + '\n');
     return devnet;
   } catch (err) {

@@ -131,7 +131,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (/lock/i.test(message)) throw new CloudCoinError('ERUNNING', `another process holds the databases in ${datadir}`, ExitCode.conflict);
     throw new CloudCoinError('EOPEN', `cannot open the node: ${message}`, ExitCode.failure);
   }
-  if (passphrase) await node.plugins.walletdb.wdb.primary.setPassphrase(passphrase);
+  const wdb = node.plugins.walletdb.wdb;
+  if (passphrase) await wdb.primary.setPassphrase(passphrase);
+  // The wallet follows the chain asynchronously; callers that mine and then spend wait on this.
+  node.http.get('/cloudcoin/sync', (_req: unknown, res: any) => res.json(200, { chain: node.chain.height, wallet: wdb.state.height }));
   await node.connect();
   node.startSync();
 

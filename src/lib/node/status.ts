@@ -2,6 +2,7 @@
  * What `node status`, `node peers` and `node mine` report, read from the
  * running node's HTTP API.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type { NodeClient } from './client.js';
 
@@ -65,5 +66,18 @@ export async function mine(client: NodeClient, count: number, address: string): 
   if (!Number.isInteger(count) || count < 1 || count > 10_000) {
     throw new CloudCoinError('EBADCOUNT', 'the number of blocks must be from 1 to 10000', ExitCode.usage);
   }
-  return client.rpc<string[]>('generatetoaddress', [count, address]);
+  const blocks = await client.rpc<string[]>('generatetoaddress', [count, address]);
+  await waitWalletSynced(client);
+  return blocks;
+}
+
+/** Resolves once the node's wallet has processed every block of its chain. */
+export async function waitWalletSynced(client: NodeClient, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await client.node<{ chain: number; wallet: number }>('GET', '/cloudcoin/sync');
+    if (s.wallet >= s.chain) return;
+    if (Date.now() > deadline) throw new CloudCoinError('ESYNC', `the wallet is still at height ${s.wallet} of ${s.chain}`);
+    await sleep(50);
+  }
 }

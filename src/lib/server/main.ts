@@ -17,7 +17,7 @@ import { parseSize } from './size.js';
 
 const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-key <key>]
        [--port <n>] [--host <addr>] [--max-storage <size>] [--host-key <hex>]
-       [--log-format text|json|none]
+       [--rate-limit <n>] [--log-format text|json|none]
 
   --storage      directory for sectors (created if missing)
   --negotiator   base URL of the node whose Negotiator knows this host's contracts
@@ -26,6 +26,7 @@ const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-
   --host         address to listen on (default 0.0.0.0)
   --max-storage  total size to store at most, e.g. 500G (default: the disk)
   --host-key     serve only contracts with this host key (66 hex)
+  --rate-limit   requests per second per renter key, bursts of twice that (default 50)
   --log-format   one line per request as text (default), JSON lines, or none
 `;
 
@@ -45,6 +46,7 @@ try {
       host: { type: 'string', default: '0.0.0.0' },
       'max-storage': { type: 'string' },
       'host-key': { type: 'string' },
+      'rate-limit': { type: 'string', default: '50' },
       'log-format': { type: 'string', default: 'text' },
       help: { type: 'boolean' },
     },
@@ -61,6 +63,8 @@ const storage = opt('storage') ?? fail('--storage is required');
 const negotiator = opt('negotiator') ?? fail('--negotiator is required');
 const port = Number(opt('port'));
 if (!/^\d{1,5}$/.test(opt('port') ?? '') || port > 65535) fail('--port must be 0-65535');
+const rate = Number(opt('rate-limit'));
+if (!/^\d{1,7}$/.test(opt('rate-limit') ?? '') || rate < 1) fail('--rate-limit must be a positive whole number');
 const logFormat = opt('log-format') as LogFormat;
 if (!['text', 'json', 'none'].includes(logFormat)) fail('--log-format must be text, json or none');
 
@@ -72,6 +76,7 @@ try {
     maxStorage: opt('max-storage') === undefined ? undefined : parseSize(opt('max-storage') as string),
     authority: new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key') ?? process.env.CLOUDCOIN_API_KEY }),
     hostKey: opt('host-key'),
+    rateLimit: { perSecond: rate, burst: 2 * rate },
     logFormat,
   });
   const hello = logFormat === 'json' ? JSON.stringify({ event: 'listening', url: server.url }) : `cloudcoin-serve listening on ${server.url}`;
