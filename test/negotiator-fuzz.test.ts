@@ -1,0 +1,170 @@
+/**
+ * Random and mutated cc* messages through the whole input path (decode, then
+ * OfferPool or Negotiator): nothing but a ProtocolError may come out, and
+ * the offers and negotiations must be exactly as before. Seeded, so a
+ * failure names the seed that reproduces it (FUZZ_SEED=<n>).
+ */
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isProtocolError } from '../src/lib/net/errors.js';
+import { FundPacket } from '../src/lib/net/fund.js';
+import { OfferPacket } from '../src/lib/net/offer.js';
+import type { NegotiationPacket } from '../src/lib/net/packet.js';
+import { GetOfferPacket, InvPacket, MAX_SIZE, decode, types, type PacketType } from '../src/lib/net/packets.js';
+import { MTX, Script } from '../src/lib/negotiator/bcoin.js';
+import { Negotiator } from '../src/lib/negotiator/negotiator.js';
+import { OfferPool } from '../src/lib/negotiator/offerpool.js';
+import { HostPolicy } from '../src/lib/negotiator/policy.js';
+import { Registry } from '../src/lib/negotiator/registry.js';
+import { TestChain, contractOf, fundingOf, party, rate, samplePackets, walletOf } from './negotiator-fixtures.js';
+
+const NOW = 1_800_000_000;
+const GIB = 1024 ** 3;
+const SEED = Number(process.env.FUZZ_SEED ?? 0xc10dc014);
+
+/** mulberry32: small, seeded, good enough to pick mutations. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A mutation of `src` that is none of the genuine messages (a no-op or a whole splice would be one). */
+function mutate(src: Buffer, rand: () => number, others: Buffer[]): Buffer {
+  for (;;) {
+    const b = _mutate(src, rand, others);
+    if (!b.equals(src) && !others.some((o) => o.equals(b))) return b;
+  }
+}
+
+function _mutate(src: Buffer, rand: () => number, others: Buffer[]): Buffer {
+  const b = Buffer.from(src);
+  const int = (n: number) => Math.floor(rand() * n);
+  switch (int(7)) {
+    case 0: // flip a few bits
+      for (let i = 0, n = 1 + int(4); i < n; i++) b[int(b.length)] ^= 1 << int(8);
+      return b;
+    case 1: // set bytes to edge values
+      for (let i = 0, n = 1 + int(4); i < n; i++) b[int(b.length)] = [0, 1, 0x7f, 0x80, 0xff][int(5)];
+      return b;
+    case 2: // truncate
+      return b.subarray(0, int(b.length));
+    case 3: // extend with junk
+      return Buffer.concat([b, Buffer.from(Array.from({ length: 1 + int(64) }, () => int(256)))]);
+    case 4: { // splice with another message
+      const o = others[int(others.length)];
+      const cut = int(Math.min(b.length, o.length));
+      return Buffer.concat([b.subarray(0, cut), o.subarray(cut)]);
+    }
+    case 5: // overwrite a length or count field region with a big value
+      b.writeUInt16LE(0xffff, Math.max(0, int(b.length - 2)));
+      return b;
+    default: // duplicate a region
+      return Buffer.concat([b, b.subarray(int(b.length))]);
+  }
+}
+
+test('10,000 random and mutated messages: only ProtocolErrors, offers and negotiations unchanged', async (t) => {
+  const rand = rng(SEED);
+  const renter = party();
+  const host = party();
+  const offer = new OfferPacket({
+    flags: 0, hostKey: host.id.publicKey, sequence: 1, expiry: NOW + 3600, price: 100_000, collateral: 200_000,
+    minSize: GIB, maxSize: 50 * GIB, minDuration: 144, maxDuration: 52_560, url: 'http://127.0.0.1:9000',
+  }).sign(host.id.secretKey);
+  const pool = new OfferPool({ burst: 1e9 });
+  await pool.add(offer, NOW);
+  const h = new Negotiator({
+    identity: host.id, wallet: walletOf(host), offers: pool,
+    host: { policy: new HostPolicy({ priceFloor: 0, capacity: 1000 * GIB, maxContracts: 100, maxFee: 10_000 }), mode: 'manual', load: () => ({ bytes: 0, contracts: 0 }) },
+  });
+  const r = new Negotiator({ identity: renter.id, wallet: walletOf(renter), offers: new OfferPool() });
+
+  // A live negotiation at the host, both signed, waiting for the renter's ccfund.
+  const ask = { size: 10 * GIB, startHeight: 100, duration: 4320, price: 100_000, collateral: 200_000 };
+  const opened = r.propose(offer, ask, { maxPrice: 1e6, minCollateral: 0 }, NOW);
+  await h.handle(opened.send[0], NOW);
+  const accept = h.approve(opened.negotiation.nid, NOW).send[0];
+  const [sign, genuineFund] = (await r.handle(accept, NOW)).send;
+  await h.handle(sign, NOW);
+  const live: NegotiationPacket[] = [opened.send[0], accept, sign, genuineFund];
+
+  const snapshot = () => JSON.stringify({ offers: pool.list(NOW).map((o) => o.hash().toString('hex')), size: pool.size, negs: h.list().map((n) => n.toJSON()) });
+  const before = snapshot();
+
+  const samples = [...Object.values(samplePackets()), ...live, offer];
+  const bodies = samples.map((p) => p.encode());
+  const cmds = Object.values(types) as PacketType[];
+  const counts = { decoded: 0, rejected: 0, accepted: 0 };
+  for (let i = 0; i < 10_000; i++) {
+    let cmd: PacketType;
+    let body: Buffer;
+    if (rand() < 0.25) {
+      cmd = cmds[Math.floor(rand() * cmds.length)];
+      body = Buffer.from(Array.from({ length: Math.floor(rand() * (Math.min(MAX_SIZE[cmd], 600) + 8)) }, () => Math.floor(rand() * 256)));
+      if (body.length > 0 && rand() < 0.7) body[0] = 1; // get past the version byte
+    } else {
+      const k = Math.floor(rand() * samples.length);
+      cmd = samples[k].cmd;
+      body = mutate(bodies[k], rand, bodies);
+    }
+    try {
+      const p = decode(cmd, body);
+      counts.decoded++;
+      if (p instanceof InvPacket) pool.handleInv(`peer${i % 7}`, p, NOW);
+      else if (p instanceof GetOfferPacket) pool.handleGetOffer(`peer${i % 7}`, p, NOW);
+      else if (p instanceof OfferPacket) {
+        if ((await pool.add(p, NOW, `peer${i % 7}`)).added) t.fail(`seed ${SEED}, message ${i}: a mutated offer was added`);
+      } else await h.handle(p, NOW);
+      counts.accepted++;
+    } catch (err) {
+      if (!isProtocolError(err)) t.fail(`seed ${SEED}, message ${i} (${cmd} ${body.toString('hex')}): ${String(err)}`);
+      counts.rejected++;
+    }
+  }
+  t.is(snapshot(), before, `seed ${SEED}: state changed`);
+  t.true(counts.decoded > 1000, `enough messages get past decode to test the contextual checks (${counts.decoded})`);
+
+  // The negotiation survived: the genuine ccfund still goes through.
+  const out = await h.handle(genuineFund, NOW);
+  t.is(out.send[0].cmd, 'ccfundsig');
+  t.true(genuineFund instanceof FundPacket);
+});
+
+test('mutated records in blocks: the registry indexes only the genuine ones and never throws', async (t) => {
+  const rand = rng(SEED + 1);
+  const renter = party();
+  const host = party();
+  const record = contractOf(renter, host);
+  const funding = fundingOf(record, renter, host).toTX();
+  const rating = rate(record, renter, 5, 'ok').encode();
+  const txs = [];
+  for (let i = 0; i < 300; i++) {
+    // The funding transaction's own outputs, with a mutated record in output 0.
+    const mtx = new MTX();
+    mtx.addInput({ prevout: { hash: funding.hash('hex'), index: 9 + i } });
+    const raw = i % 2 ? mutate(record.encode(), rand, [rating]) : mutate(rating, rand, [record.encode()]);
+    mtx.addOutput(Script.fromNulldata(raw.subarray(0, 1024)), 0);
+    for (const out of funding.outputs.slice(1)) mtx.addOutput(out.script, out.value);
+    txs.push(mtx.toTX());
+  }
+  const chain = new TestChain();
+  chain.add(txs);
+  chain.add([funding, ...txs.slice(0, 50)]);
+  const dir = mkdtempSync(join(tmpdir(), 'cc-fuzz-'));
+  const reg = Registry.at(dir);
+  await reg.open();
+  t.deepEqual(await reg.connectBlock(chain.blocks[0], 0), { contracts: 0, ratings: 0, spends: 0 });
+  const second = await reg.connectBlock(chain.blocks[1], 1);
+  t.is(second.contracts, 1);
+  t.is((await reg.listByKey(renter.id.publicKey)).length, 1);
+  await reg.close();
+  rmSync(dir, { recursive: true, force: true });
+});
