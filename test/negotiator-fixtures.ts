@@ -193,3 +193,11 @@ export async function throwsProtocol(t: ExecutionContext, fn: () => unknown, rea
   t.is((caught as ProtocolError).reason, reason);
   t.is((caught as ProtocolError).score, score);
 }
+
+/** A signed offer of `host`, valid for an hour from `now`. */
+export function offerBy(host: KeyPair, now: number, over: Partial<OfferPacket> = {}): OfferPacket {
+  return new OfferPacket({
+    flags: 0, hostKey: host.publicKey, sequence: 1, expiry: now + 3600, price: 100_000, collateral: 200_000,
+    minSize: 1024 ** 3, maxSize: 50 * 1024 ** 3, minDuration: 144, maxDuration: 52_560, url: 'http://127.0.0.1:9000', ...over,
+  }).sign(host.secretKey);
+}

@@ -18,7 +18,7 @@ import { Negotiator } from '../src/lib/negotiator/negotiator.js';
 import { OfferPool } from '../src/lib/negotiator/offerpool.js';
 import { HostPolicy } from '../src/lib/negotiator/policy.js';
 import { Registry } from '../src/lib/negotiator/registry.js';
-import { TestChain, contractOf, fundingOf, party, rate, samplePackets, walletOf } from './negotiator-fixtures.js';
+import { TestChain, contractOf, fundingOf, offerBy, party, rate, samplePackets, walletOf } from './negotiator-fixtures.js';
 
 const NOW = 1_800_000_000;
 const GIB = 1024 ** 3;
@@ -75,10 +75,7 @@ test('10,000 random and mutated messages: only ProtocolErrors, offers and negoti
   const rand = rng(SEED);
   const renter = party();
   const host = party();
-  const offer = new OfferPacket({
-    flags: 0, hostKey: host.id.publicKey, sequence: 1, expiry: NOW + 3600, price: 100_000, collateral: 200_000,
-    minSize: GIB, maxSize: 50 * GIB, minDuration: 144, maxDuration: 52_560, url: 'http://127.0.0.1:9000',
-  }).sign(host.id.secretKey);
+  const offer = offerBy(host.id, NOW);
   const pool = new OfferPool({ burst: 1e9 });
   await pool.add(offer, NOW);
   const h = new Negotiator({

@@ -12,7 +12,7 @@ import { Negotiator, type HostOptions } from '../src/lib/negotiator/negotiator.j
 import { OfferPool } from '../src/lib/negotiator/offerpool.js';
 import { HostPolicy, type HostLimits } from '../src/lib/negotiator/policy.js';
 import { ContractRecord, signTerms } from '../src/lib/negotiator/records.js';
-import { party, throwsProtocol, walletOf, type Party } from './negotiator-fixtures.js';
+import { offerBy, party, throwsProtocol, walletOf, type Party } from './negotiator-fixtures.js';
 
 const NOW = 1_800_000_000;
 const GIB = 1024 ** 3;
@@ -31,10 +31,7 @@ interface World {
 async function world(host: Partial<HostOptions> = {}, limits: Partial<HostLimits> = {}, load = { bytes: 0, contracts: 0 }): Promise<World> {
   const renter = party();
   const hostP = party();
-  const offer = new OfferPacket({
-    flags: 0, hostKey: hostP.id.publicKey, sequence: 1, expiry: NOW + 3600, price: 100_000, collateral: 200_000,
-    minSize: GIB, maxSize: 50 * GIB, minDuration: 144, maxDuration: 52_560, url: 'http://127.0.0.1:9000',
-  }).sign(hostP.id.secretKey);
+  const offer = offerBy(hostP.id, NOW);
   const pool = new OfferPool();
   await pool.add(offer, NOW);
   const h = new Negotiator({

@@ -11,15 +11,12 @@ import { OfferPacket } from '../src/lib/net/offer.js';
 import { decode } from '../src/lib/net/packets.js';
 import { EXPIRY_GRACE, OfferPool } from '../src/lib/negotiator/offerpool.js';
 import type { RegistryDB } from '../src/lib/negotiator/undo.js';
-import { throwsProtocol } from './negotiator-fixtures.js';
+import { offerBy, throwsProtocol } from './negotiator-fixtures.js';
 
 const NOW = 1_800_000_000;
 
 function offer(host: KeyPair, over: Partial<OfferPacket> = {}): OfferPacket {
-  return new OfferPacket({
-    flags: 0, hostKey: host.publicKey, sequence: 1, expiry: NOW + 3600, price: 100_000, collateral: 200_000,
-    minSize: 1024 ** 3, maxSize: 1024 ** 4, minDuration: 144, maxDuration: 52_560, url: 'http://127.0.0.1:9000', ...over,
-  }).sign(host.secretKey);
+  return offerBy(host, NOW, over);
 }
 
 test('announce, fetch, add, dedup: a second copy is not added and not relayed', async (t) => {
