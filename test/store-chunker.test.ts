@@ -1,0 +1,120 @@
+import test from 'ava';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Chunker, gearTable } from '../src/lib/store/chunker.js';
+import { decodeShards, encodeShards } from '../src/lib/store/erasure.js';
+import { DEFAULT_CHUNKER } from '../src/lib/store/store.js';
+
+const gear = gearTable(Buffer.alloc(32, 1));
+const chunker = () => new Chunker(gear, DEFAULT_CHUNKER);
+
+/** A deterministic pseudo-random buffer (so failures reproduce): the ChaCha20 keystream under sha256(seed). */
+function data(seed: string, size: number): Buffer {
+  const key = createHash('sha256').update(seed).digest();
+  return createCipheriv('chacha20', key, Buffer.alloc(16)).update(Buffer.alloc(size));
+}
+
+async function chunksOf(c: Chunker, buf: Buffer, readSize = 1 << 20): Promise<Buffer[]> {
+  let pos = 0;
+  const read = async (dst: Uint8Array, off: number, len: number) => {
+    const n = Math.min(len, readSize, buf.length - pos);
+    dst.set(buf.subarray(pos, pos + n), off);
+    pos += n;
+    return n;
+  };
+  const out: Buffer[] = [];
+  for await (const ch of c.chunks(read)) out.push(Buffer.from(ch));
+  return out;
+}
+
+const hashes = (cs: Buffer[]) => cs.map((c) => createHash('sha256').update(c).digest('hex'));
+
+test('chunks reassemble to the input and respect min/max sizes', async (t) => {
+  const buf = data('a', 12_000_000);
+  const cs = await chunksOf(chunker(), buf);
+  // Buffer.equals, not t.deepEqual: ava's deep comparison walks big buffers byte by byte, very slowly.
+  t.true(Buffer.concat(cs).equals(buf));
+  cs.slice(0, -1).forEach((c) => t.true(c.length >= DEFAULT_CHUNKER.minSize && c.length <= DEFAULT_CHUNKER.maxSize));
+  const avg = buf.length / cs.length;
+  t.true(avg > 200_000 && avg < 450_000, `average chunk ${avg}`);
+});
+
+test('boundaries do not depend on how the input is read', async (t) => {
+  const buf = data('b', 5_000_000);
+  t.deepEqual(hashes(await chunksOf(chunker(), buf, 1 << 20)), hashes(await chunksOf(chunker(), buf, 4099)));
+});
+
+test('an insertion near the start changes only the chunks around it', async (t) => {
+  const buf = data('c', 10_000_000);
+  const edited = Buffer.concat([buf.subarray(0, 300_000), Buffer.from('inserted!'), buf.subarray(300_000)]);
+  const a = new Set(hashes(await chunksOf(chunker(), buf)));
+  const b = hashes(await chunksOf(chunker(), edited));
+  const changed = b.filter((h) => !a.has(h)).length;
+  t.true(changed <= 2, `${changed} of ${b.length} chunks changed`);
+});
+
+test('a different gear table (another repository key) cuts elsewhere', async (t) => {
+  const buf = data('d', 4_000_000);
+  const other = new Chunker(gearTable(Buffer.alloc(32, 2)), DEFAULT_CHUNKER);
+  t.notDeepEqual(hashes(await chunksOf(chunker(), buf)), hashes(await chunksOf(other, buf)));
+});
+
+test('tiny and empty inputs give one chunk and no chunk', async (t) => {
+  t.deepEqual(await chunksOf(chunker(), Buffer.alloc(0)), []);
+  t.deepEqual(await chunksOf(chunker(), Buffer.from('x')), [Buffer.from('x')]);
+});
+
+test('chunker and gear arguments are checked', (t) => {
+  t.throws(() => new Chunker(gear, { minSize: 1 << 20, avgBits: 18, maxSize: 2 << 20 }), { instanceOf: RangeError, message: /minSize/ });
+  t.throws(() => new Chunker(gear, { minSize: 1024, avgBits: 18, maxSize: 1 << 18 }), { instanceOf: RangeError, message: /maxSize/ });
+  t.throws(() => gearTable(Buffer.alloc(4)), { instanceOf: RangeError });
+});
+
+test('erasure: any k of n shards rebuild the data, for several k-of-n', (t) => {
+  for (const [k, n] of [[1, 1], [2, 3], [3, 5], [4, 6]]) {
+    const buf = randomBytes(100_001);
+    const shards = encodeShards(buf, k, n);
+    t.is(shards.length, n);
+    // Drop every combination of n - k shards (small n, so exhaustive).
+    for (let mask = 0; mask < 1 << n; mask++) {
+      const kept = [...Array(n).keys()].filter((i) => mask & (1 << i));
+      if (kept.length !== k) continue;
+      const partial = shards.map((s, i) => (kept.includes(i) ? s : null));
+      t.true(decodeShards(partial, k, buf.length).equals(buf), `k=${k} n=${n} kept=${kept}`);
+    }
+  }
+});
+
+/**
+ * The reed-solomon-erasure crate's own WebAssembly build, one fresh instance per
+ * call (its allocator is not reusable; see erasure.ts): the reference our shards must match.
+ */
+function crateEncode(data: Uint8Array, k: number, n: number): Buffer {
+  const entry = createRequire(import.meta.url).resolve('@digitaldefiance/reed-solomon-erasure.wasm');
+  // tsconfig's lib (ES2023, no DOM) does not declare the WebAssembly global that Node provides.
+  const wasm = (globalThis as any).WebAssembly;
+  const mod = new wasm.Module(readFileSync(join(dirname(entry), 'reed_solomon_erasure_bg.wasm')));
+  const w = new wasm.Instance(mod).exports;
+  const size = Math.ceil(data.length / k);
+  const ptr = w.__wbindgen_malloc(size * n);
+  new Uint8Array(w.memory.buffer, ptr, size * n).set(data);
+  if (w.encode(ptr, size * n, k, n - k) !== 0) throw new Error('crate encode failed');
+  return Buffer.from(new Uint8Array(w.memory.buffer, ptr, size * n));
+}
+
+test('erasure: shards are bit-identical to the reed-solomon-erasure crate (wasm build)', (t) => {
+  for (const [k, n, len] of [[2, 3, 100_001], [3, 5, 65_536], [4, 6, 4_000_003], [1, 4, 999], [10, 14, 123_457]]) {
+    const buf = randomBytes(len);
+    const ours = Buffer.concat(encodeShards(buf, k, n));
+    t.true(ours.equals(crateEncode(buf, k, n)), `k=${k} n=${n} len=${len}`);
+  }
+});
+
+test('erasure: too few shards and bad parameters are errors', (t) => {
+  const shards = encodeShards(randomBytes(1000), 2, 3);
+  t.throws(() => decodeShards([shards[0], null, null], 2, 1000), { instanceOf: RangeError, message: /need 2 shards/ });
+  t.throws(() => encodeShards(randomBytes(10), 4, 3), { instanceOf: RangeError, message: /k must be/ });
+  t.throws(() => decodeShards([shards[0].subarray(1), shards[1], null], 2, 1000), { instanceOf: RangeError, message: /shard 0/ });
+});
