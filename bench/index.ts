@@ -4,8 +4,9 @@
  * `npm run bench -- <name>` runs only the suites whose name contains <name>.
  */
 import { printFigures, type BenchSuite } from './harness.js';
+import { nodeBench } from './node.js';
 
-const suites: BenchSuite[] = [];
+const suites: BenchSuite[] = [nodeBench];
 
 const filter = process.argv[2];
 for (const suite of suites) {
