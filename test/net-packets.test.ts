@@ -79,3 +79,17 @@ test('a propose must open its negotiation', async (t) => {
   body[1 + 32] = 2; // seq = 2
   await rejects(t, types.PROPOSE, body, 'malformed', BanScore.malformed);
 });
+
+test('byte layouts match docs/protocol.md: offer fields and the negotiation header', (t) => {
+  const offer = samples.offer.encode();
+  t.deepEqual(offer.subarray(2, 35), Buffer.from(FIXED.host.publicKey));
+  t.is(offer.readUInt32LE(35), 7, 'sequence at 35');
+  t.is(offer.readUInt32LE(39), 1_900_000_000, 'expiry at 39');
+  t.is(Number(offer.readBigUInt64LE(43)), 100_000, 'price at 43');
+  t.is(offer[83], 'https://host.example:8443/cc'.length, 'URL length at 83');
+  const counter = samples.counter.encode();
+  t.is(counter.readUInt32LE(33), 2, 'seq at 33');
+  t.deepEqual(counter.subarray(37, 69), (samples.propose as NegotiationPacket).hash(), 'prev at 37 is the propose hash');
+  t.is(counter.readUInt32LE(69), 1_900_000_000, 'expiry at 69');
+  t.is(Number(counter.readBigUInt64LE(73 + 114)), 120_000, 'terms price at body offset 114');
+});
