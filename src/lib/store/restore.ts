@@ -1,5 +1,5 @@
 /**
- * pull: a manifest's tree back onto disk (or into a tar stream). Every path is
+ * pull: a snapshot's tree back onto disk (or into a tar stream). Every path is
  * checked before anything is written; every write goes to a temp file in the
  * final directory and is renamed into place, so a file is either its old self
  * or complete. Directory modes and times are set last, deepest first, because
@@ -15,7 +15,7 @@ import { CloudCoinError } from '../errors.js';
 import type { TreeEntry } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SnapshotReader } from './reader.js';
-import { UnsafePathError, checkRelPath, ensureDir, parentOf } from './safepath.js';
+import { DirGuard, UnsafePathError, checkRelPath, parentOf } from './safepath.js';
 
 export interface PullOptions {
   /** Restore only these paths (and everything below them). */
@@ -55,73 +55,38 @@ export function selectEntries(tree: TreeEntry[], include?: string[]): TreeEntry[
 const _tmpName = (dir: string) => join(dir, `.cc-restore-${randomBytes(6).toString('hex')}.tmp`);
 const _seconds = (us: number) => us / 1e6;
 
-async function _place(tmp: string, final: string): Promise<void> {
-  const st = await lstat(final).catch(() => null);
-  if (st?.isDirectory()) throw new UnsafePathError(`${final} refused: a directory is in the way`);
-  await rename(tmp, final);
-}
-
-/** Restores the selected entries under `target` (created if missing). */
-export async function restoreToDir(reader: SnapshotReader, entries: TreeEntry[], target: string, progress?: ProgressFn): Promise<PullResult> {
+/**
+ * Restores the selected entries under `target` (created if missing), `parallel`
+ * entries at a time, in phases: directories and files, then hard links (their
+ * targets now exist), then symlinks (last, so no write of this restore can pass
+ * through one), then directory modes and times, deepest first.
+ */
+export async function restoreToDir(reader: SnapshotReader, entries: TreeEntry[], target: string, progress?: ProgressFn, parallel = 8): Promise<PullResult> {
   const meter = new ProgressMeter('pull', progress);
   meter.totalFiles = entries.length;
   meter.totalBytes = entries.reduce((s, e) => s + (e.type === 'file' ? e.size! : 0), 0);
   await mkdir(target, { recursive: true });
-  const root = await realpath(target);
+  const guard = new DirGuard(await realpath(target));
   const errors: string[] = [];
-  const dirs: TreeEntry[] = [];
-  for (const e of entries) {
-    const final = join(root, e.path);
-    const dir = join(root, parentOf(e.path));
-    let tmp: string | null = null;
+  const one = async (e: TreeEntry) => {
     try {
-      if (parentOf(e.path)) await ensureDir(root, parentOf(e.path));
-      if (e.type === 'directory') {
-        await ensureDir(root, e.path);
-        dirs.push(e);
-      } else if (e.type === 'file') {
-        tmp = _tmpName(dir);
-        const fh = await open(tmp, 'wx', 0o600);
-        try {
-          for await (const chunk of reader.content(e.chunks!)) {
-            await fh.write(chunk);
-            meter.bytes += chunk.length;
-            meter.tick();
-          }
-          await fh.chmod(e.mode);
-          await fh.utimes(_seconds(e.mtime), _seconds(e.mtime));
-        } finally {
-          await fh.close();
-        }
-        await _place(tmp, final);
-      } else if (e.type === 'symlink') {
-        tmp = _tmpName(dir);
-        await symlink(e.target!, tmp);
-        await lutimes(tmp, _seconds(e.mtime), _seconds(e.mtime));
-        await _place(tmp, final);
-      } else {
-        const src = join(root, e.target!);
-        if (parentOf(e.target!)) await ensureDir(root, parentOf(e.target!));
-        const st = await lstat(src);
-        if (!st.isFile()) throw new UnsafePathError(`hard link ${JSON.stringify(e.path)} refused: target is not a regular file`);
-        tmp = _tmpName(dir);
-        await link(src, tmp);
-        await _place(tmp, final);
-      }
-      tmp = null;
+      await _restoreEntry(guard, reader, e, meter);
+      meter.files++;
+      meter.tick();
     } catch (err: any) {
-      if (tmp) await unlink(tmp).catch(() => undefined);
       // Refusals, unreadable sectors and file-system errors spoil one entry, not the restore;
       // anything else is a bug and stops it.
       if (!(err instanceof CloudCoinError) && typeof err?.syscall !== 'string') throw err;
       errors.push(`${e.path}: ${err.message}`);
-      continue;
     }
-    meter.files++;
-    meter.tick();
-  }
-  for (const d of dirs.reverse()) {
-    const abs = join(root, d.path);
+  };
+  const phase = (types: TreeEntry['type'][]) => _pool(entries.filter((e) => types.includes(e.type)), parallel, one);
+  await phase(['directory', 'file']);
+  await phase(['link']);
+  await phase(['symlink']);
+  const dirs = entries.filter((e) => e.type === 'directory').sort((a, b) => b.path.split('/').length - a.path.split('/').length);
+  for (const d of dirs) {
+    const abs = join(guard.root, d.path);
     try {
       await chmod(abs, d.mode);
       await utimes(abs, _seconds(d.mtime), _seconds(d.mtime));
@@ -131,6 +96,54 @@ export async function restoreToDir(reader: SnapshotReader, entries: TreeEntry[],
   }
   meter.tick(true);
   return { files: meter.files, bytes: meter.bytes, seconds: meter.seconds, errors };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, in order of start. */
+async function _pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEntry, meter: ProgressMeter): Promise<void> {
+  const parent = parentOf(e.path);
+  await guard.ensure(parent);
+  if (e.type === 'directory') return guard.ensure(e.path);
+  const dir = join(guard.root, parent);
+  const final = join(guard.root, e.path);
+  const tmp = _tmpName(dir);
+  try {
+    if (e.type === 'file') {
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        for await (const chunk of reader.content(e.chunks!)) {
+          await fh.write(chunk);
+          meter.bytes += chunk.length;
+          meter.tick();
+        }
+        await fh.chmod(e.mode);
+        await fh.utimes(_seconds(e.mtime), _seconds(e.mtime));
+      } finally {
+        await fh.close();
+      }
+    } else if (e.type === 'symlink') {
+      await symlink(e.target!, tmp);
+      await lutimes(tmp, _seconds(e.mtime), _seconds(e.mtime));
+    } else {
+      await guard.ensure(parentOf(e.target!));
+      const src = join(guard.root, e.target!);
+      if (!(await lstat(src)).isFile()) throw new UnsafePathError(`hard link ${JSON.stringify(e.path)} refused: target is not a regular file`);
+      await link(src, tmp);
+    }
+    const st = await lstat(final).catch(() => null);
+    if (st?.isDirectory()) throw new UnsafePathError(`${JSON.stringify(e.path)} refused: a directory is in the way`);
+    await rename(tmp, final);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Writes the selected entries as a POSIX tar stream to `out`. */

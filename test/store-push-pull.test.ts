@@ -1,0 +1,281 @@
+/**
+ * The store engine end to end on real files, real LevelDB and local-directory
+ * backends: what a user pushes comes back identical, dedup and erasure coding
+ * hold their promises, and hosts see nothing they should not.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, link, lstat, lutimes, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import tar from 'tar-stream';
+import { type Backend, BackendError, LocalBackend, Store, StoreKeys, exportKey, importKey, initKey, openKey } from '../src/lib/store/index.js';
+
+// The smallest scrypt cost key files accept; these tests are not about the KDF.
+const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
+
+interface Repo {
+  base: string;
+  keys: StoreKeys;
+  dirs: string[];
+  backends: LocalBackend[];
+  store: Store;
+}
+
+async function tempBase(t: ExecutionContext): Promise<string> {
+  const base = await mkdtemp(join(tmpdir(), 'cc-store-'));
+  t.teardown(() => rm(base, { recursive: true, force: true }));
+  return base;
+}
+
+async function makeRepo(t: ExecutionContext, hosts = 3): Promise<Repo> {
+  const base = await tempBase(t);
+  const keys = new StoreKeys(randomBytes(32));
+  const dirs = Array.from({ length: hosts }, (_, i) => join(base, `host${i}`));
+  const backends = dirs.map((d, i) => new LocalBackend(`host${i}`, d, { sync: false }));
+  const store = await Store.open({ keys, backends, stateDir: join(base, 'state') });
+  t.teardown(() => store.close());
+  return { base, keys, dirs, backends, store };
+}
+
+const MTIME = 1_600_000_000;
+
+/** The acceptance tree: every kind of entry, awkward names, deep nesting, many small files. */
+async function mixedTree(root: string, smallFiles = 3000): Promise<void> {
+  const f = (p: string) => join(root, p);
+  await mkdir(f('docs/empty dir'), { recursive: true });
+  await writeFile(f('docs/readme.txt'), 'plain text\n'.repeat(1000));
+  await writeFile(f('docs/empty file'), '');
+  await writeFile(f('big.bin'), randomBytes(20 * 1024 * 1024));
+  await mkdir(f('ünïcødé ✓/日本語'), { recursive: true });
+  await writeFile(f('ünïcødé ✓/日本語/ファイル name.txt'), 'こんにちは');
+  await writeFile(f('exec.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+  await writeFile(f('private'), 'secret-ish', { mode: 0o600 });
+  await writeFile(f('readonly'), 'ro');
+  await chmod(f('readonly'), 0o444);
+  await symlink('docs/readme.txt', f('link-to-file'));
+  await symlink('docs', f('link-to-dir'));
+  await symlink('does/not/exist', f('dangling'));
+  await symlink('/nonexistent/absolute', f('absolute-link'));
+  await writeFile(f('hard-a'), 'shared inode');
+  await link(f('hard-a'), f('hard-b'));
+  await link(f('hard-a'), f('docs/hard-c'));
+  let deep = 'deep';
+  for (let i = 1; i < 60; i++) deep += `/level ${i}`;
+  await mkdir(f(deep), { recursive: true });
+  await writeFile(f(`${deep}/bottom.txt`), 'sixty levels down');
+  for (let d = 0; d < smallFiles / 100; d++) {
+    await mkdir(f(`many/d${d}`), { recursive: true });
+    for (let i = 0; i < 100; i++) await writeFile(f(`many/d${d}/f${i}`), randomBytes((d * 100 + i) % 3000));
+  }
+  await mkdir(f('locked'), { mode: 0o700 });
+  await writeFile(f('locked/inside'), 'x');
+  await chmod(f('locked'), 0o555);
+  // Fixed, distinct mtimes (deepest first, since creating entries changes a directory's mtime).
+  const all = (await walkTree(root)).reverse();
+  for (const [i, e] of all.entries()) {
+    const when = MTIME + i * 1.5;
+    if (e.type === 'symlink') await lutimes(join(root, e.path), when, when);
+    else await utimes(join(root, e.path), when, when);
+  }
+}
+
+interface Seen {
+  path: string;
+  type: string;
+  mode: number;
+  mtime: number;
+  size?: number;
+  sha?: string;
+  target?: string;
+  links?: string;
+}
+
+/** Everything a restore must reproduce, by path: a tree walk that does not follow symlinks. */
+async function walkTree(root: string): Promise<Seen[]> {
+  const out: Seen[] = [];
+  const inodes = new Map<number, string[]>();
+  const visit = async (rel: string) => {
+    for (const name of (await readdir(join(root, rel))).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const abs = join(root, path);
+      const st = await lstat(abs);
+      const e: Seen = { path, type: '', mode: st.mode & 0o7777, mtime: Math.round(st.mtimeMs) };
+      if (st.isDirectory()) {
+        e.type = 'dir';
+        out.push(e);
+        await visit(path);
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        Object.assign(e, { type: 'symlink', target: await readlink(abs) });
+        delete (e as any).mode;
+      } else {
+        Object.assign(e, { type: 'file', size: st.size, sha: createHash('sha256').update(await readFile(abs)).digest('hex') });
+        inodes.set(st.ino, [...(inodes.get(st.ino) ?? []), path]);
+        (e as any).ino = st.ino;
+      }
+      out.push(e);
+    }
+  };
+  await visit('');
+  for (const e of out as any[]) {
+    if (e.ino !== undefined) e.links = inodes.get(e.ino)!.join('|');
+    delete e.ino;
+  }
+  return out;
+}
+
+function sameTree(t: ExecutionContext, got: Seen[], want: Seen[]): void {
+  t.is(got.length, want.length, 'entry count');
+  const byPath = new Map(got.map((e) => [e.path, JSON.stringify(e)]));
+  const diffs = want.filter((e) => byPath.get(e.path) !== JSON.stringify(e)).map((e) => ({ want: e, got: byPath.get(e.path) }));
+  t.deepEqual(diffs.slice(0, 5), []);
+}
+
+async function duBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const name of await readdir(dir, { recursive: true })) {
+    const st = await lstat(join(dir, name));
+    if (st.isFile()) n += st.size;
+  }
+  return n;
+}
+
+test('a mixed tree pushes and pulls back identical; an unchanged second push uploads under 1%', async (t) => {
+  const { base, store } = await makeRepo(t);
+  const src = join(base, 'src');
+  await mixedTree(src);
+  const before = await walkTree(src);
+  const first = await store.push(src, { tags: ['acceptance'] });
+  t.true(first.bytes > 20 * 1024 * 1024);
+  t.deepEqual(first.skipped, []);
+  const pulled = await store.pull(first.snapshot, join(base, 'out'));
+  t.deepEqual(pulled.errors, []);
+  sameTree(t, await walkTree(join(base, 'out')), before);
+
+  const second = await store.push(src);
+  t.true(second.uploaded < first.bytes / 100, `second push uploaded ${second.uploaded} of ${first.bytes}`);
+  t.is(second.newBytes, 0);
+  t.deepEqual(await store.diff(first.snapshot, second.snapshot), []);
+  const snaps = await store.snapshots();
+  t.deepEqual(snaps.map((s) => s.id), [first.snapshot, second.snapshot]);
+  t.is(snaps[1].parent, first.snapshot);
+  t.deepEqual(snaps[0].tags, ['acceptance']);
+  await chmod(join(base, 'out/locked'), 0o755);
+  await chmod(join(src, 'locked'), 0o755);
+});
+
+test('ls, include filter and tar output', async (t) => {
+  const { base, store } = await makeRepo(t);
+  const src = join(base, 'src');
+  await mixedTree(src, 200);
+  const { snapshot } = await store.push(src);
+  const ls = await store.ls(snapshot, 'docs');
+  t.deepEqual(ls.map((e) => e.path), ['docs', 'docs/empty dir', 'docs/empty file', 'docs/hard-c', 'docs/readme.txt']);
+  t.false('chunks' in ls[0]);
+
+  // Only docs/: the hard link whose first name (hard-a) is outside the filter comes back as a file with its contents.
+  const res = await store.pull('latest', join(base, 'partial'), { include: ['docs'] });
+  t.deepEqual(res.errors, []);
+  t.deepEqual((await readdir(join(base, 'partial'))).sort(), ['docs']);
+  t.is(await readFile(join(base, 'partial/docs/hard-c'), 'utf8'), 'shared inode');
+  t.is(await readFile(join(base, 'partial/docs/readme.txt'), 'utf8'), 'plain text\n'.repeat(1000));
+
+  const out = new PassThrough();
+  const seen = new Map<string, { type: string; sha?: string; linkname?: string | null }>();
+  const extract = tar.extract();
+  extract.on('entry', (h, stream, next) => {
+    const hash = createHash('sha256');
+    stream.on('data', (d: unknown) => {
+      hash.update(d as Buffer);
+    });
+    stream.on('end', () => {
+      seen.set(h.name.replace(/\/$/, ''), { type: h.type!, sha: h.type === 'file' ? hash.digest('hex') : undefined, linkname: h.linkname });
+      next();
+    });
+  });
+  const finished = new Promise<void>((r) => extract.on('finish', () => r()));
+  out.pipe(extract);
+  await store.pullTar(snapshot, out);
+  await finished;
+  const want = await walkTree(src);
+  t.is(seen.size, want.length);
+  t.is(seen.get('big.bin')?.sha, want.find((e) => e.path === 'big.bin')?.sha);
+  t.deepEqual(seen.get('dangling'), { type: 'symlink', sha: undefined, linkname: 'does/not/exist' });
+  // The walk is sorted, so docs/hard-c is the first name of the inode and the others link to it.
+  t.deepEqual(seen.get('hard-b'), { type: 'link', sha: undefined, linkname: 'docs/hard-c' });
+  await chmod(join(src, 'locked'), 0o755);
+});
+
+test('a 1-byte change in a 20 MB file uploads under 1 MiB', async (t) => {
+  const { base, store } = await makeRepo(t);
+  const src = join(base, 'src');
+  await mkdir(src);
+  await writeFile(join(src, 'big.bin'), randomBytes(20 * 1024 * 1024));
+  await writeFile(join(src, 'other.txt'), 'unchanged');
+  const a = await store.push(src);
+  const fh = await open(join(src, 'big.bin'), 'r+');
+  await fh.write(Buffer.from([0x42]), 0, 1, 12_345_678);
+  await fh.close();
+  const b = await store.push(src);
+  t.true(b.uploaded < 1024 * 1024, `uploaded ${b.uploaded}`);
+  t.deepEqual(await store.diff(a.snapshot, b.snapshot), [{ path: 'big.bin', change: 'modified' }]);
+  await store.pull(b.snapshot, join(base, 'out'));
+  t.true((await readFile(join(base, 'out/big.bin'))).equals(await readFile(join(src, 'big.bin'))));
+});
+
+/** A backend whose host is down. */
+class DownBackend implements Backend {
+  constructor(readonly name: string) {}
+  private _down(): never {
+    throw new BackendError('unavailable', this.name, 'connection refused');
+  }
+  async put(): Promise<void> {
+    this._down();
+  }
+  async get(): Promise<Uint8Array> {
+    this._down();
+  }
+  async has(): Promise<boolean> {
+    this._down();
+  }
+  async delete(): Promise<void> {
+    this._down();
+  }
+  // eslint-disable-next-line require-yield
+  async *list(): AsyncIterable<string> {
+    this._down();
+  }
+}
+
+test('with n-k hosts gone (one wiped, one down) pull is still identical, on a new machine with only the exported key', async (t) => {
+  const base = await tempBase(t);
+  await initKey(join(base, 'old.key'), 'pw', FAST_SCRYPT);
+  const keys = await openKey(join(base, 'old.key'), 'pw');
+  const dirs = [0, 1, 2, 3, 4].map((i) => join(base, `host${i}`));
+  const backends = dirs.map((d, i) => new LocalBackend(`host${i}`, d, { sync: false }));
+  const store = await Store.open({ keys, backends, stateDir: join(base, 'state'), k: 3 });
+  const src = join(base, 'src');
+  await mixedTree(src, 300);
+  const want = await walkTree(src);
+  await store.push(src);
+  await store.close();
+
+  await rm(dirs[1], { recursive: true });
+  const survivors: Backend[] = [backends[0], new DownBackend('host1'), new DownBackend('host2'), backends[3], backends[4]];
+  // The new machine: the exported key, a new state directory (no index, no cached
+  // manifests); everything else comes from the hosts that still answer.
+  await importKey(await exportKey(join(base, 'old.key'), 'pw'), join(base, 'new.key'), 'pw');
+  const newKeys = await openKey(join(base, 'new.key'), 'pw');
+  const fresh = await Store.open({ keys: newKeys, backends: survivors, stateDir: join(base, 'state2'), k: 3 });
+  t.teardown(() => fresh.close());
+  const snaps = await fresh.snapshots();
+  t.is(snaps.length, 1);
+  const res = await fresh.pull('latest', join(base, 'out'));
+  t.deepEqual(res.errors, []);
+  sameTree(t, await walkTree(join(base, 'out')), want);
+  await chmod(join(src, 'locked'), 0o755);
+  await chmod(join(base, 'out/locked'), 0o755);
+});
