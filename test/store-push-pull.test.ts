@@ -134,15 +134,6 @@ function sameTree(t: ExecutionContext, got: Seen[], want: Seen[]): void {
   t.deepEqual(diffs.slice(0, 5), []);
 }
 
-async function duBytes(dir: string): Promise<number> {
-  let n = 0;
-  for (const name of await readdir(dir, { recursive: true })) {
-    const st = await lstat(join(dir, name));
-    if (st.isFile()) n += st.size;
-  }
-  return n;
-}
-
 test('a mixed tree pushes and pulls back identical; an unchanged second push uploads under 1%', async (t) => {
   const { base, store } = await makeRepo(t);
   const src = join(base, 'src');
