@@ -1,0 +1,283 @@
+/**
+ * The store engine when things go wrong: hosts that lie, hosts that are down,
+ * a push killed half way, two runs at once, and the history operations that
+ * delete data (forget, prune) and the one that checks it.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
+import { type Backend, BackendError, LocalBackend, Store, StoreKeys } from '../src/lib/store/index.js';
+
+/** Wraps a backend; `mode` decides per call whether it works, is down, or lies about contents. */
+class Faulty implements Backend {
+  mode: 'ok' | 'down' | 'corrupt' = 'ok';
+  /** Puts that fail (unavailable) before puts start working again. */
+  failPuts = 0;
+  constructor(readonly inner: Backend) {}
+  get name() {
+    return this.inner.name;
+  }
+  private _check(): void {
+    if (this.mode === 'down') throw new BackendError('unavailable', this.name, 'connection refused');
+  }
+  async put(id: string, data: Uint8Array) {
+    this._check();
+    if (this.failPuts > 0) {
+      this.failPuts--;
+      throw new BackendError('unavailable', this.name, 'timeout');
+    }
+    return this.inner.put(id, data);
+  }
+  async get(id: string) {
+    this._check();
+    const data = Buffer.from(await this.inner.get(id));
+    if (this.mode === 'corrupt' && data.length > 0) data[data.length >> 1] ^= 0xff;
+    return data;
+  }
+  async has(id: string) {
+    this._check();
+    return this.inner.has(id);
+  }
+  async delete(id: string) {
+    this._check();
+    return this.inner.delete(id);
+  }
+  async *list() {
+    this._check();
+    yield* this.inner.list();
+  }
+}
+
+interface Setup {
+  base: string;
+  master: Buffer;
+  hosts: Faulty[];
+  dirs: string[];
+  open(stateDir?: string): Promise<Store>;
+}
+
+async function setup(t: ExecutionContext, n = 3): Promise<Setup> {
+  const base = await mkdtemp(join(tmpdir(), 'cc-resil-'));
+  t.teardown(() => rm(base, { recursive: true, force: true }));
+  const master = randomBytes(32);
+  const dirs = Array.from({ length: n }, (_, i) => join(base, `host${i}`));
+  const hosts = dirs.map((d, i) => new Faulty(new LocalBackend(`host${i}`, d, { sync: false })));
+  const open = async (stateDir = 'state') => {
+    const s = await Store.open({ keys: new StoreKeys(master), backends: hosts, stateDir: join(base, stateDir), retryDelayMs: 1 });
+    t.teardown(() => s.close());
+    return s;
+  };
+  return { base, master, hosts, dirs, open };
+}
+
+async function files(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await readdir(dir, { recursive: true }).catch(() => [] as string[])) {
+    if ((await stat(join(dir, name))).isFile()) out.push(join(dir, name));
+  }
+  return out;
+}
+
+async function du(dirs: string[]): Promise<number> {
+  let n = 0;
+  for (const d of dirs) for (const f of await files(d)) n += (await stat(f)).size;
+  return n;
+}
+
+test('a host returning corrupted bytes is detected, named, and routed around', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  const content = randomBytes(3_000_000);
+  await writeFile(join(src, 'data.bin'), content);
+  const store = await s.open();
+  await store.push(src);
+  // The host holding data shard 0 of the file's sector is the one a pull asks first.
+  const snap = await store.snapshot('latest');
+  const liar = snap.sectors.find((x) => x.id === snap.tree[0].chunks![0][1])!.shards[0][1];
+  const dir = s.dirs[Number(liar.slice(4))];
+  for (const f of await files(dir)) {
+    const bytes = await readFile(f);
+    bytes[bytes.length >> 1] ^= 0x55;
+    await writeFile(f, bytes);
+  }
+  // A second machine (empty state): manifests come from the hosts too, and host `liar` lies about those as well.
+  const fresh = await s.open('state2');
+  const res = await fresh.pull('latest', join(s.base, 'out'));
+  t.deepEqual(res.errors, []);
+  t.true((await readFile(join(s.base, 'out/data.bin'))).equals(content));
+  t.true(res.corrupt.length > 0);
+  t.deepEqual([...new Set(res.corrupt.map((c) => c.backend))], [liar]);
+  const check = await fresh.check({ readData: true });
+  t.false(check.ok);
+  t.true(check.corrupt.length > 0);
+  t.true(check.corrupt.every((c) => c.backend === liar));
+  t.deepEqual(check.unreadable, []);
+});
+
+test('a marker file\'s plaintext and name appear nowhere in any host\'s storage', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  const tag = randomBytes(8).toString('hex');
+  const name = `MARKER-${tag}.txt`;
+  const dirName = `secret-dir-${tag}`;
+  const plaintext = `PLAINTEXT-${tag}`;
+  await mkdir(join(src, dirName), { recursive: true });
+  await writeFile(join(src, dirName, name), `${plaintext}\n`.repeat(5000));
+  await writeFile(join(src, 'other'), randomBytes(100_000));
+  const store = await s.open();
+  await store.push(src, { tags: [`tag-${tag}`] });
+  const stored = (await Promise.all(s.dirs.map(files))).flat();
+  t.true(stored.length >= 6);
+  for (const f of stored) {
+    const bytes = await readFile(f);
+    for (const needle of [name, dirName, plaintext, tag]) {
+      t.false(bytes.includes(needle), `${needle} found in ${f}`);
+      t.false(f.includes(needle));
+    }
+  }
+});
+
+test('shards go one per host; pull survives a host that is down; a put that times out is retried', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  await writeFile(join(src, 'a'), randomBytes(5_000_000));
+  s.hosts[2].failPuts = 2;
+  const store = await s.open();
+  const { snapshot } = await store.push(src);
+  for (const sector of (await store.snapshot(snapshot)).sectors) t.is(new Set(sector.shards.map((x) => x[1])).size, 3);
+  s.hosts[0].mode = 'down';
+  const res = await store.pull(snapshot, join(s.base, 'out'));
+  t.deepEqual(res.errors, []);
+  t.true((await readFile(join(s.base, 'out/a'))).equals(await readFile(join(src, 'a'))));
+});
+
+test('a host that stays down makes push fail with EUPLOAD; the next push completes', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  await writeFile(join(src, 'a'), randomBytes(2_000_000));
+  const store = await s.open();
+  s.hosts[1].mode = 'down';
+  const err = await t.throwsAsync(store.push(src), { instanceOf: CloudCoinError });
+  t.is(err?.code, 'EUPLOAD');
+  t.is(err?.exitCode, ExitCode.partial);
+  t.deepEqual(await store.snapshots(), []);
+  s.hosts[1].mode = 'ok';
+  const ok = await store.push(src);
+  t.is((await store.snapshots())[0].id, ok.snapshot);
+  t.true((await store.check({ readData: true })).ok);
+});
+
+test('two runs never collide: the second open is refused while the first holds the lock', async (t) => {
+  const s = await setup(t);
+  const first = await s.open();
+  const err = await t.throwsAsync(s.open(), { instanceOf: CloudCoinError });
+  t.is(err?.code, 'ELOCKED');
+  t.is(err?.exitCode, ExitCode.conflict);
+  t.regex(err!.message, new RegExp(`pid ${process.pid}`));
+  await first.close();
+  await t.notThrowsAsync(async () => (await s.open()).close());
+});
+
+test('kill -9 during a push, then push again: it completes without re-uploading acknowledged shards, and check --read-data is clean', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  const size = 8 * 1024 * 1024;
+  for (let i = 0; i < 6; i++) await writeFile(join(src, `f${i}`), randomBytes(size));
+  const script = join(s.base, 'child.mts');
+  const lib = resolve('src/lib/store/index.js');
+  await writeFile(
+    script,
+    `import { LocalBackend, Store, StoreKeys } from ${JSON.stringify(lib)};
+const dirs = ${JSON.stringify(s.dirs)};
+const store = await Store.open({ keys: new StoreKeys(Buffer.from(process.env.MASTER, 'hex')), stateDir: ${JSON.stringify(join(s.base, 'state'))},
+  backends: dirs.map((d, i) => new LocalBackend('host' + i, d, { sync: false })), parallel: 1 });
+await store.push(${JSON.stringify(src)});
+`,
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, MASTER: s.master.toString('hex') }, stdio: 'ignore' });
+  const exited = new Promise((r) => child.on('exit', r));
+  // Kill once about a third of the ~72 MiB of shards is on the hosts.
+  let atKill = 0;
+  for (let i = 0; i < 600 && atKill < 24 * 1024 * 1024; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    atKill = await du(s.dirs);
+  }
+  child.kill('SIGKILL');
+  await exited;
+  t.true(atKill >= 24 * 1024 * 1024, `child uploaded only ${atKill} bytes before the test gave up`);
+  t.true(atKill < 60 * 1024 * 1024, 'the push finished before it could be killed; nothing was tested');
+
+  const store = await s.open();
+  const again = await store.push(src);
+  const total = (6 * size * 3) / 2;
+  // What was acknowledged before the kill is not sent again (a sector or two in flight may be).
+  t.true(again.uploaded < total - atKill + 10 * 1024 * 1024, `second push uploaded ${again.uploaded}, ${atKill} were already stored`);
+  const check = await store.check({ readData: true });
+  t.true(check.ok, JSON.stringify(check));
+  await store.pull('latest', join(s.base, 'out'));
+  for (let i = 0; i < 6; i++) t.true((await readFile(join(s.base, `out/f${i}`))).equals(await readFile(join(src, `f${i}`))));
+});
+
+test('forget with keep-last, then prune, deletes exactly the data no snapshot needs', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  await writeFile(join(src, 'keep'), randomBytes(3_000_000));
+  const goneLater = randomBytes(5_000_000);
+  await writeFile(join(src, 'gone-later'), goneLater);
+  const store = await s.open();
+  const a = await store.push(src);
+  await writeFile(join(src, 'gone-too'), randomBytes(5_000_000));
+  const b = await store.push(src);
+  await rm(join(src, 'gone-later'));
+  await rm(join(src, 'gone-too'));
+  const c = await store.push(src);
+  const full = await du(s.dirs);
+
+  const { removed, kept } = await store.forget({ keepLast: 1 });
+  t.deepEqual(removed.sort(), [a.snapshot, b.snapshot].sort());
+  t.deepEqual(kept, [c.snapshot]);
+  t.deepEqual((await store.snapshots()).map((x) => x.id), [c.snapshot]);
+
+  s.hosts[2].mode = 'down';
+  await t.throwsAsync(store.prune(), { instanceOf: CloudCoinError, message: /host2 unavailable/ });
+  s.hosts[2].mode = 'ok';
+  const pruned = await store.prune();
+  t.true(pruned.deleted > 0);
+  const after = await du(s.dirs);
+  // ~10 MB of content went, stored at 1.5x; prune deletes whole sectors only, so
+  // up to one sector (~6 MB of shards) shared with the kept file stays.
+  t.true(full - after > 15_000_000 - 6_400_000, `freed ${full - after}`);
+  t.true(after > 4_500_000);
+  t.true((await store.check({ readData: true })).ok);
+  await store.pull('latest', join(s.base, 'out'));
+  t.deepEqual(await readdir(join(s.base, 'out')), ['keep']);
+  // The local index forgot the pruned chunks too: the file comes back, so its chunks
+  // must be stored again rather than referenced in sectors that no longer exist.
+  await writeFile(join(src, 'gone-later'), goneLater);
+  t.true((await store.push(src)).newBytes > 1_000_000);
+  t.true((await store.check({ readData: true })).ok);
+});
+
+test('check names a missing shard and its host', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  await writeFile(join(src, 'a'), randomBytes(1_000_000));
+  const store = await s.open();
+  const { snapshot } = await store.push(src);
+  t.true((await store.check()).ok);
+  const [shard] = (await store.snapshot(snapshot)).sectors[0].shards.find(([, host]) => host === 'host1')!;
+  await rm(join(s.dirs[1], shard.slice(0, 2), shard));
+  const res = await store.check();
+  t.false(res.ok);
+  t.deepEqual(res.missing, [{ backend: 'host1', shard }]);
+});
