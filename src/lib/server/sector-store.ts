@@ -18,6 +18,8 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHand
 import { dirname, join } from 'node:path';
 import { checkId, isId } from './ids.js';
 
+const WRITE_BATCH = 256 * 1024;
+
 export type SectorStoreErrorCode = 'over-contract' | 'full' | 'busy' | 'bad-body';
 
 export class SectorStoreError extends Error {
@@ -51,6 +53,29 @@ interface ContractUsage {
 function _isDiskFull(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/**
+ * Writes every byte: writev(2) may write less than asked (a disk filling up
+ * does that before it fails with ENOSPC), and a short write that went
+ * unnoticed would store a truncated sector.
+ */
+async function _writeAll(fh: FileHandle, buffers: Uint8Array[]): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest);
+    if (bytesWritten === 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });
+    let skip = bytesWritten;
+    rest = rest.flatMap((b) => {
+      if (skip >= b.length) {
+        skip -= b.length;
+        return [];
+      }
+      const tail = b.subarray(skip);
+      skip = 0;
+      return [tail];
+    });
+  }
 }
 
 async function _fsyncDir(path: string): Promise<void> {
@@ -184,12 +209,23 @@ export class SectorStore {
     let renamed = false;
     try {
       let received = 0;
+      // Socket chunks are ~64 KiB; one writev per 256 KiB saves most thread-pool round trips
+      // while holding little memory per upload.
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
       for await (const chunk of body) {
         received += chunk.length;
         if (received > size) throw new SectorStoreError('bad-body', `body longer than ${size} bytes`);
         hash.update(chunk);
-        await fh.write(chunk);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= WRITE_BATCH) {
+          await _writeAll(fh, pending);
+          pending = [];
+          pendingBytes = 0;
+        }
       }
+      if (pending.length > 0) await _writeAll(fh, pending);
       if (received !== size) throw new SectorStoreError('bad-body', `body ended after ${received} of ${size} bytes`);
       const sha256 = hash.digest('hex');
       if (sha256 !== expectedSha256) throw new SectorStoreError('bad-body', 'body does not match its signed sha256');
