@@ -17,7 +17,9 @@ import { RefuseReason } from '../src/lib/net/refuse.js';
 import { collateralOf, paymentOf, type Terms } from '../src/lib/net/terms.js';
 import { MTX, Script, type BBlock, type BMTX, type BScript, type BTX } from '../src/lib/negotiator/bcoin.js';
 import { assembleFunding, feeShares } from '../src/lib/negotiator/escrow.js';
-import type { FundingWallet } from '../src/lib/negotiator/negotiator.js';
+import { Negotiator, type FundingWallet, type HostOptions } from '../src/lib/negotiator/negotiator.js';
+import { OfferPool } from '../src/lib/negotiator/offerpool.js';
+import { HostPolicy, type HostLimits } from '../src/lib/negotiator/policy.js';
 import { ContractRecord, RatingRecord, signTerms } from '../src/lib/negotiator/records.js';
 
 const require = createRequire(import.meta.url);
@@ -175,8 +177,11 @@ export function samplePackets(): Record<string, AnyPacket> {
 export function walletOf(p: Party): FundingWallet {
   return {
     share: async (amount: number) => shareOf(p, amount, 0),
-    sign: (mtx: BMTX) => {
-      mtx.sign(p.ring);
+    sign: (mtx: BMTX, inputs: number[]) => {
+      for (const i of inputs) {
+        const coin = mtx.view.getOutput(mtx.inputs[i].prevout);
+        if (!coin || !mtx.scriptInput(i, coin, p.ring) || !mtx.signInput(i, coin, p.ring)) throw new Error(`wallet cannot sign input ${i}`);
+      }
     },
   };
 }
@@ -200,4 +205,32 @@ export function offerBy(host: KeyPair, now: number, over: Partial<OfferPacket> =
     flags: 0, hostKey: host.publicKey, sequence: 1, expiry: now + 3600, price: 100_000, collateral: 200_000,
     minSize: 1024 ** 3, maxSize: 50 * 1024 ** 3, minDuration: 144, maxDuration: 52_560, url: 'http://127.0.0.1:9000', ...over,
   }).sign(host.secretKey);
+}
+
+export const HOST_LIMITS: HostLimits = { priceFloor: 50_000, capacity: 100 * 1024 ** 3, maxContracts: 10, maxFee: 10_000 };
+export const ASK = { size: 10 * 1024 ** 3, startHeight: 100, duration: 4320, price: 100_000, collateral: 200_000 };
+export const RENTER_LIMITS = { maxPrice: 150_000, minCollateral: 100_000 };
+
+export interface World {
+  renter: Party;
+  host: Party;
+  offer: OfferPacket;
+  /** The host's offer pool, holding `offer`. */
+  pool: OfferPool;
+  r: Negotiator;
+  h: Negotiator;
+}
+
+/** A renter and a host Negotiator at `now`, the host with a live offer in its pool. */
+export async function world(now: number, host: Partial<HostOptions> = {}, limits: Partial<HostLimits> = {}, load = { bytes: 0, contracts: 0 }, pool = new OfferPool()): Promise<World> {
+  const renter = party();
+  const hostP = party();
+  const offer = offerBy(hostP.id, now);
+  await pool.add(offer, now);
+  const h = new Negotiator({
+    identity: hostP.id, wallet: walletOf(hostP), offers: pool,
+    host: { policy: new HostPolicy({ ...HOST_LIMITS, ...limits }), mode: 'auto', load: () => ({ ...load }), ...host },
+  });
+  const r = new Negotiator({ identity: renter.id, wallet: walletOf(renter), offers: new OfferPool() });
+  return { renter, host: hostP, offer, pool, r, h };
 }

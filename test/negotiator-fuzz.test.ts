@@ -10,18 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isProtocolError } from '../src/lib/net/errors.js';
 import { FundPacket } from '../src/lib/net/fund.js';
+import { FundSigPacket } from '../src/lib/net/fundsig.js';
 import { OfferPacket } from '../src/lib/net/offer.js';
 import type { NegotiationPacket } from '../src/lib/net/packet.js';
 import { GetOfferPacket, InvPacket, MAX_SIZE, decode, types, type PacketType } from '../src/lib/net/packets.js';
 import { MTX, Script } from '../src/lib/negotiator/bcoin.js';
-import { Negotiator } from '../src/lib/negotiator/negotiator.js';
 import { OfferPool } from '../src/lib/negotiator/offerpool.js';
-import { HostPolicy } from '../src/lib/negotiator/policy.js';
 import { Registry } from '../src/lib/negotiator/registry.js';
-import { TestChain, contractOf, fundingOf, offerBy, party, rate, samplePackets, walletOf } from './negotiator-fixtures.js';
+import { ASK, RENTER_LIMITS, TestChain, contractOf, fundingOf, party, rate, samplePackets, world } from './negotiator-fixtures.js';
 
 const NOW = 1_800_000_000;
-const GIB = 1024 ** 3;
 const SEED = Number(process.env.FUZZ_SEED ?? 0xc10dc014);
 
 /** mulberry32: small, seeded, good enough to pick mutations. */
@@ -73,20 +71,10 @@ function _mutate(src: Buffer, rand: () => number, others: Buffer[]): Buffer {
 
 test('10,000 random and mutated messages: only ProtocolErrors, offers and negotiations unchanged', async (t) => {
   const rand = rng(SEED);
-  const renter = party();
-  const host = party();
-  const offer = offerBy(host.id, NOW);
-  const pool = new OfferPool({ burst: 1e9 });
-  await pool.add(offer, NOW);
-  const h = new Negotiator({
-    identity: host.id, wallet: walletOf(host), offers: pool,
-    host: { policy: new HostPolicy({ priceFloor: 0, capacity: 1000 * GIB, maxContracts: 100, maxFee: 10_000 }), mode: 'manual', load: () => ({ bytes: 0, contracts: 0 }) },
-  });
-  const r = new Negotiator({ identity: renter.id, wallet: walletOf(renter), offers: new OfferPool() });
+  const { offer, pool, h, r } = await world(NOW, { mode: 'manual' }, {}, undefined, new OfferPool({ burst: 1e9 }));
 
   // A live negotiation at the host, both signed, waiting for the renter's ccfund.
-  const ask = { size: 10 * GIB, startHeight: 100, duration: 4320, price: 100_000, collateral: 200_000 };
-  const opened = r.propose(offer, ask, { maxPrice: 1e6, minCollateral: 0 }, NOW);
+  const opened = r.propose(offer, ASK, RENTER_LIMITS, NOW);
   await h.handle(opened.send[0], NOW);
   const accept = h.approve(opened.negotiation.nid, NOW).send[0];
   const [sign, genuineFund] = (await r.handle(accept, NOW)).send;
@@ -164,4 +152,30 @@ test('mutated records in blocks: the registry indexes only the genuine ones and 
   t.is((await reg.listByKey(renter.id.publicKey)).length, 1);
   await reg.close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('validly signed ccfundsig with random witnesses and coins: only ProtocolErrors, the renter keeps waiting', async (t) => {
+  const rand = rng(SEED + 2);
+  const { offer, host, h, r } = await world(NOW);
+  const opened = r.propose(offer, ASK, RENTER_LIMITS, NOW);
+  const accept = (await h.handle(opened.send[0], NOW)).send[0];
+  const [sign, fund] = (await r.handle(accept, NOW)).send;
+  await h.handle(sign, NOW);
+  const genuine = (await h.handle(fund, NOW)).send[0] as FundSigPacket;
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+  for (let i = 0; i < 500; i++) {
+    const witnesses = genuine.witnesses.map((items) => items.map((x) => (rand() < 0.5 ? bytes(Math.floor(rand() * 80)) : x)));
+    if (rand() < 0.3) witnesses[0] = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => bytes(Math.floor(rand() * 520)));
+    const part = rand() < 0.2 ? { ...genuine.part, coins: genuine.part.coins.map((c) => ({ ...c, script: bytes(1 + Math.floor(rand() * 40)) })) } : genuine.part;
+    const forged = new FundSigPacket(genuine, part, witnesses).sign(host.id.secretKey);
+    if (forged.encode().equals(genuine.encode())) continue;
+    try {
+      await r.handle(decode(forged.cmd, forged.encode()) as NegotiationPacket, NOW);
+      t.fail(`seed ${SEED}, fundsig ${i}: accepted`);
+    } catch (err) {
+      if (!isProtocolError(err)) t.fail(`seed ${SEED}, fundsig ${i}: ${String(err)}`);
+    }
+  }
+  t.is(opened.negotiation.state, 'funding');
+  t.true((await r.handle(genuine, NOW)).tx!.verify());
 });

@@ -5,6 +5,7 @@ import type { NegotiationPacket } from '../src/lib/net/packet.js';
 import { ProposePacket } from '../src/lib/net/propose.js';
 import { RefusePacket, RefuseReason } from '../src/lib/net/refuse.js';
 import { AcceptPacket } from '../src/lib/net/accept.js';
+import { FundSigPacket } from '../src/lib/net/fundsig.js';
 import { decode } from '../src/lib/net/packets.js';
 import { FundingOutput } from '../src/lib/negotiator/escrow.js';
 import { Negotiation } from '../src/lib/negotiator/negotiation.js';
@@ -12,34 +13,16 @@ import { Negotiator, type HostOptions } from '../src/lib/negotiator/negotiator.j
 import { OfferPool } from '../src/lib/negotiator/offerpool.js';
 import { HostPolicy, type HostLimits } from '../src/lib/negotiator/policy.js';
 import { ContractRecord, signTerms } from '../src/lib/negotiator/records.js';
-import { offerBy, party, throwsProtocol, walletOf, type Party } from './negotiator-fixtures.js';
+import {
+  ASK, HOST_LIMITS, RENTER_LIMITS, party, throwsProtocol, walletOf, world as makeWorld, type World,
+} from './negotiator-fixtures.js';
 
 const NOW = 1_800_000_000;
 const GIB = 1024 ** 3;
-const LIMITS: HostLimits = { priceFloor: 50_000, capacity: 100 * GIB, maxContracts: 10, maxFee: 10_000 };
-const ASK = { size: 10 * GIB, startHeight: 100, duration: 4320, price: 100_000, collateral: 200_000 };
-const RENTER_LIMITS = { maxPrice: 150_000, minCollateral: 100_000 };
+const LIMITS = HOST_LIMITS;
 
-interface World {
-  renter: Party;
-  host: Party;
-  offer: OfferPacket;
-  r: Negotiator;
-  h: Negotiator;
-}
-
-async function world(host: Partial<HostOptions> = {}, limits: Partial<HostLimits> = {}, load = { bytes: 0, contracts: 0 }): Promise<World> {
-  const renter = party();
-  const hostP = party();
-  const offer = offerBy(hostP.id, NOW);
-  const pool = new OfferPool();
-  await pool.add(offer, NOW);
-  const h = new Negotiator({
-    identity: hostP.id, wallet: walletOf(hostP), offers: pool,
-    host: { policy: new HostPolicy({ ...LIMITS, ...limits }), mode: 'auto', load: () => ({ ...load }), ...host },
-  });
-  const r = new Negotiator({ identity: renter.id, wallet: walletOf(renter), offers: new OfferPool() });
-  return { renter, host: hostP, offer, r, h };
+function world(host: Partial<HostOptions> = {}, limits: Partial<HostLimits> = {}, load = { bytes: 0, contracts: 0 }): Promise<World> {
+  return makeWorld(NOW, host, limits, load);
 }
 
 /** Sends packets through the wire encoding, as the node would. */
@@ -223,4 +206,53 @@ test('Negotiation alone: only the side whose turn it is may act', async (t) => {
   t.throws(() => negotiation.accept(NOW), { message: /own terms/ });
   t.throws(() => negotiation.counter(ASK, NOW), { message: /only the host/ });
   await throwsProtocol(t, () => negotiation.receive(new RefusePacket({ nid: negotiation.nid, seq: 1, prev: Buffer.alloc(32), expiry: NOW + 10 }, 0), NOW), 'replay', BanScore.replay);
+});
+
+test('a ccfundsig with a witness that does not verify costs bad-signature and leaves the renter waiting', async (t) => {
+  const w = await world();
+  const { send, negotiation } = w.r.propose(w.offer, ASK, RENTER_LIMITS, NOW);
+  const accept = (await w.h.handle(wire(send[0]), NOW)).send[0];
+  const [sign, fund] = (await w.r.handle(wire(accept), NOW)).send;
+  await w.h.handle(wire(sign), NOW);
+  const fundsig = (await w.h.handle(wire(fund), NOW)).send[0] as FundSigPacket;
+  const badWitness = fundsig.witnesses.map((items) => items.map((x, i) => (i === 0 ? Buffer.alloc(x.length, 0x30) : x)));
+  const forged = new FundSigPacket(fundsig, fundsig.part, badWitness).sign(w.host.id.secretKey);
+  await throwsProtocol(t, () => w.r.handle(wire(forged), NOW), 'bad-signature', BanScore.badSignature);
+  t.is(negotiation.state, 'funding');
+  t.true((await w.r.handle(wire(fundsig), NOW)).tx!.verify(), 'the genuine ccfundsig still completes');
+});
+
+test('open negotiations are bounded: per peer (flood) and in total (busy)', async (t) => {
+  const w = await world();
+  const h = new Negotiator({
+    identity: w.host.id, wallet: walletOf(w.host), offers: new OfferPool(), maxOpen: 3, maxOpenPerPeer: 2,
+    host: { policy: new HostPolicy(LIMITS), mode: 'manual', load: () => ({ bytes: 0, contracts: 0 }) },
+  });
+  const propose = () => wire(w.r.propose(w.offer, ASK, RENTER_LIMITS, NOW).send[0]);
+  await h.handle(propose(), NOW, 'a');
+  await h.handle(propose(), NOW, 'a');
+  await throwsProtocol(t, () => h.handle(propose(), NOW, 'a'), 'flood', BanScore.flood);
+  await h.handle(propose(), NOW, 'b');
+  await throwsProtocol(t, () => h.handle(propose(), NOW, 'c'), 'busy', BanScore.none);
+  t.is(h.list().length, 3);
+});
+
+test('the host signs only its own inputs, even when the renter lists one of the host coins as its share', async (t) => {
+  const w = await world();
+  const asked: number[][] = [];
+  const hostWallet = walletOf(w.host);
+  const h = new Negotiator({
+    identity: w.host.id, offers: w.pool,
+    wallet: { share: hostWallet.share, sign: (mtx, inputs) => { asked.push(inputs); return hostWallet.sign(mtx, inputs); } },
+    host: { policy: new HostPolicy(LIMITS), mode: 'auto', load: () => ({ bytes: 0, contracts: 0 }) },
+  });
+  // A renter whose "share" is a coin paying to the host's wallet.
+  const thief = new Negotiator({ identity: w.renter.id, wallet: { ...walletOf(w.host), sign: () => undefined }, offers: new OfferPool() });
+  const { send } = thief.propose(w.offer, ASK, RENTER_LIMITS, NOW);
+  const accept = (await h.handle(wire(send[0]), NOW)).send[0];
+  const [sign, fund] = (await thief.handle(wire(accept), NOW)).send;
+  await h.handle(wire(sign), NOW);
+  const out = await h.handle(wire(fund), NOW);
+  t.is(out.send[0].cmd, 'ccfundsig');
+  t.deepEqual(asked, [[1]], 'input 0 (the renter share) is never offered to the host wallet');
 });

@@ -51,6 +51,7 @@ export interface BCoin {
 
 export interface BCoinView {
   addCoin(coin: BCoin): unknown;
+  getOutput(prevout: BOutpoint): BOutput | null;
 }
 
 export interface BTX {
@@ -78,7 +79,13 @@ export interface BMTX extends Omit<BTX, 'verify'> {
   signature(index: number, prev: BScript, value: number, key: Buffer, type: number, version: number): Buffer;
   /** Signs every input whose coin `ring` can spend; returns how many. */
   sign(ring: unknown): number;
+  /** Builds the input script/witness template of input `index` for `ring`; false if it cannot. */
+  scriptInput(index: number, coin: BOutput, ring: unknown): boolean;
+  /** Signs input `index` (after scriptInput); false if `ring` cannot. */
+  signInput(index: number, coin: BOutput, ring: unknown, type?: number): boolean;
   verify(flags?: number): boolean;
+  /** Script verification of one input against the coin it spends. */
+  verifyInput(index: number, coin: BCoin, flags?: number): boolean;
   toTX(): BTX;
 }
 

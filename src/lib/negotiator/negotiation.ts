@@ -28,7 +28,7 @@ import { CounterPacket } from '../net/counter.js';
 import { BanScore, ProtocolError } from '../net/errors.js';
 import { FundPacket } from '../net/fund.js';
 import { FundSigPacket } from '../net/fundsig.js';
-import type { FundingPart } from '../net/funding.js';
+import type { FundingCoin, FundingPart } from '../net/funding.js';
 import type { OfferPacket } from '../net/offer.js';
 import type { Header, NegotiationPacket } from '../net/packet.js';
 import { ProposePacket } from '../net/propose.js';
@@ -36,7 +36,7 @@ import { RefusePacket, type RefuseReasonValue } from '../net/refuse.js';
 import { SignPacket } from '../net/sign.js';
 import { checkTerms, contractIdOf, type Terms } from '../net/terms.js';
 import type { BMTX } from './bcoin.js';
-import { applyWitnesses, assembleFunding, checkShare, witnessesOf } from './escrow.js';
+import { applyWitnesses, assembleFunding, checkShare, coinOf, witnessesOf } from './escrow.js';
 import { ContractRecord, signTerms, verifyTermsSig } from './records.js';
 
 export type Role = 'renter' | 'host';
@@ -59,8 +59,16 @@ export const MAX_TTL = 3600;
 /** Terms the renter chooses; the keys and negotiation id come from the offer and a fresh nonce. */
 export type ProposedTerms = Pick<Terms, 'size' | 'startHeight' | 'duration' | 'price' | 'collateral'>;
 
-/** Signs the inputs of `mtx` that spend the signer's coins (the wallet's job). */
-export type InputSigner = (mtx: BMTX) => void | Promise<void>;
+/**
+ * Signs inputs `inputs` of `mtx` (the wallet's job) — those and no others:
+ * the other party chose its own inputs, and could have listed one of this
+ * wallet's coins as its own to make this side pay its share.
+ */
+export type InputSigner = (mtx: BMTX, inputs: number[]) => void | Promise<void>;
+
+function _range(start: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => start + i);
+}
 
 const ZERO32 = Buffer.alloc(32);
 
@@ -82,6 +90,15 @@ export interface NegotiationInfo {
 
 function _fail(reason: string, message: string, score: number): never {
   throw new ProtocolError(reason, message, score);
+}
+
+/** Script verification of a peer's input; bcoin throws plain errors on some malformed witnesses. */
+function _verifies(mtx: BMTX, index: number, coin: FundingCoin): boolean {
+  try {
+    return mtx.verifyInput(index, coinOf(coin));
+  } catch {
+    return false;
+  }
 }
 
 export class Negotiation {
@@ -250,7 +267,7 @@ export class Negotiation {
     const bad = checkShare(this.terms, 'collateral', share, this.fee);
     if (bad) throw new RangeError(`funding share does not add up: ${bad}`);
     const mtx = assembleFunding({ record: this.record(), renter: this.renterShare!, host: share, fee: this.fee });
-    await signer(mtx);
+    await signer(mtx, _range(this.renterShare!.coins.length, share.coins.length));
     const witnesses = witnessesOf(mtx, this.renterShare!.coins.length, share.coins.length);
     const packet = this._sent(new FundSigPacket(this._header(now), share, witnesses));
     this.hostShare = share;
@@ -258,17 +275,23 @@ export class Negotiation {
     return packet;
   }
 
+  /** The funding transaction with the host's witnesses in place (the renter's inputs unsigned). */
+  private _cosigned(hostShare: FundingPart, witnesses: Uint8Array[][]): BMTX {
+    const mtx = assembleFunding({ record: this.record(), renter: this.renterShare!, host: hostShare, fee: this.fee });
+    applyWitnesses(mtx, this.renterShare!.coins.length, witnesses);
+    return mtx;
+  }
+
   /**
    * Renter, after ccfundsig: the funding transaction with the host's
    * witnesses and its own (from `signer`), checked by script verification.
-   * A host witness that fails costs the host the bad-signature score.
    */
   async complete(signer: InputSigner): Promise<BMTX> {
     if (this.state !== 'cosigned') throw new CloudCoinError('negotiation-state', `cannot complete funding in state ${this.state}`);
-    const mtx = assembleFunding({ record: this.record(), renter: this.renterShare!, host: this.hostShare!, fee: this.fee });
-    applyWitnesses(mtx, this.renterShare!.coins.length, this.hostWitnesses);
-    await signer(mtx);
-    if (!mtx.verify()) _fail('bad-signature', 'ccfundsig: the funding transaction does not verify', BanScore.badSignature);
+    const mtx = this._cosigned(this.hostShare!, this.hostWitnesses);
+    await signer(mtx, _range(0, this.renterShare!.coins.length));
+    // The host's inputs were verified on receipt: a failure here is the renter's own wallet.
+    if (!mtx.verify()) throw new CloudCoinError('funding-invalid', 'the funding transaction does not verify after signing');
     this.state = 'funded';
     return mtx;
   }
@@ -316,6 +339,11 @@ export class Negotiation {
     } else if (packet instanceof FundSigPacket) {
       const bad = checkShare(this.terms, 'collateral', packet.part, this.fee);
       if (bad) _fail('bad-funding', `ccfundsig: ${bad}`, BanScore.splice);
+      const mtx = this._cosigned(packet.part, packet.witnesses);
+      const first = this.renterShare!.coins.length;
+      packet.part.coins.forEach((c, i) => {
+        if (!_verifies(mtx, first + i, c)) _fail('bad-signature', `ccfundsig: witness ${i} does not verify`, BanScore.badSignature);
+      });
     }
 
     // Every check passed: apply.

@@ -29,7 +29,7 @@ import { renterDecision, type Decision, type HostPolicy, type Load, type RenterL
 export interface FundingWallet {
   /** Coins paying `amount`, with change back to the wallet, locked until released. */
   share(amount: number): Promise<FundingPart>;
-  /** Signs the inputs of `mtx` that spend the wallet's coins. */
+  /** Signs exactly the given inputs of `mtx`, which spend this wallet's share. */
   sign: InputSigner;
 }
 
@@ -52,6 +52,9 @@ export interface NegotiatorOptions {
   fundingFee?: number;
   /** Lifetime of the messages sent, seconds. */
   ttl?: number;
+  /** Most negotiations open at once (host side), and per peer: proposes beyond are refused unread. */
+  maxOpen?: number;
+  maxOpenPerPeer?: number;
 }
 
 export interface Outcome {
@@ -62,8 +65,12 @@ export interface Outcome {
   tx?: BMTX;
 }
 
-/** States in which a host's negotiation holds capacity that is not on chain yet. */
-const RESERVING = new Set(['countered', 'accepted', 'signed', 'funding']);
+/**
+ * States in which a host's negotiation holds capacity. A funded one keeps it
+ * until the negotiation is forgotten, so between broadcast and the registry
+ * seeing the block the room is counted twice rather than not at all.
+ */
+const RESERVING = new Set(['countered', 'accepted', 'signed', 'funding', 'funded']);
 
 export class Negotiator {
   private readonly identity: KeyPair;
@@ -72,6 +79,10 @@ export class Negotiator {
   private readonly host: HostOptions | null;
   private readonly fundingFee: number;
   private readonly ttl: number;
+  private readonly maxOpen: number;
+  private readonly maxOpenPerPeer: number;
+  /** nid hex → the peer that opened it (host side), for the per-peer limit. */
+  private readonly openedBy = new Map<string, string>();
   private readonly byNid = new Map<string, Negotiation>();
   /** Renter side: what was asked and the limits for a counter, by nid. */
   private readonly asked = new Map<string, { terms: ProposedTerms; limits: RenterLimits }>();
@@ -83,6 +94,8 @@ export class Negotiator {
     this.host = options.host ?? null;
     this.fundingFee = options.fundingFee ?? 2000;
     this.ttl = options.ttl ?? DEFAULT_TTL;
+    this.maxOpen = options.maxOpen ?? 1000;
+    this.maxOpenPerPeer = options.maxOpenPerPeer ?? 16;
   }
 
   get(nid: Uint8Array): Negotiation | null {
@@ -147,9 +160,12 @@ export class Negotiator {
     return this.host.policy.decide(n.terms, ours, await this._load());
   }
 
-  /** Handles one negotiation packet from a peer; throws ProtocolError (ban score) on a bad one. */
-  async handle(packet: NegotiationPacket, now: number): Promise<Outcome> {
-    if (packet instanceof ProposePacket) return this._propose(packet, now);
+  /**
+   * Handles one negotiation packet from `peer` (any stable id of the
+   * connection); throws ProtocolError (ban score) on a bad one.
+   */
+  async handle(packet: NegotiationPacket, now: number, peer = ''): Promise<Outcome> {
+    if (packet instanceof ProposePacket) return this._propose(packet, now, peer);
     const n = this.get(packet.nid);
     if (!n) throw new ProtocolError('unknown-negotiation', `${packet.cmd}: no such negotiation`, BanScore.splice);
     const send: NegotiationPacket[] = [];
@@ -177,11 +193,17 @@ export class Negotiator {
     return out;
   }
 
-  private async _propose(packet: ProposePacket, now: number): Promise<Outcome> {
+  private async _propose(packet: ProposePacket, now: number, peer: string): Promise<Outcome> {
     if (!this.host) throw new ProtocolError('not-host', 'ccpropose: this node does not host', BanScore.none);
     if (this.get(packet.nid)) throw new ProtocolError('replay', 'ccpropose: negotiation already open', BanScore.replay);
+    // Limits first: every propose costs a signature check and holds memory until it expires.
+    if (this.byNid.size >= this.maxOpen) throw new ProtocolError('busy', 'ccpropose: too many open negotiations', BanScore.none);
+    let mine = 0;
+    for (const p of this.openedBy.values()) if (p === peer) mine++;
+    if (mine >= this.maxOpenPerPeer) throw new ProtocolError('flood', `ccpropose: peer has ${mine} open negotiations`, BanScore.flood);
     const n = Negotiation.receive(this.identity.secretKey, packet, now, this.ttl);
     this.byNid.set(n.nid.toString('hex'), n);
+    this.openedBy.set(n.nid.toString('hex'), peer);
     if (this.host.mode === 'manual') return { negotiation: n, send: [] };
     const d = await this.advise(n.nid, now);
     const send = d.action === 'accept' ? n.accept(now) : d.action === 'counter' ? n.counter(d.terms, now) : n.refuse(d.reason, now);
@@ -199,6 +221,7 @@ export class Negotiator {
       if (now > Math.max(neg.deadline, neg.openedUntil)) {
         this.byNid.delete(hex);
         this.asked.delete(hex);
+        this.openedBy.delete(hex);
         n++;
       }
     }
