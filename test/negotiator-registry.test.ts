@@ -6,7 +6,9 @@ import { collateralOf, paymentOf } from '../src/lib/net/terms.js';
 import type { BBlock, BTX } from '../src/lib/negotiator/bcoin.js';
 import { cooperativeWitness, escrowOutputScript, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
 import { ContractRecord } from '../src/lib/negotiator/records.js';
+import { Level } from 'level';
 import { Registry } from '../src/lib/negotiator/registry.js';
+import type { RegistryDB } from '../src/lib/negotiator/undo.js';
 import { TestChain, contractOf, fundingOf, party, rate, ratingTx, type Party } from './negotiator-fixtures.js';
 
 const dirs: string[] = [];
@@ -102,10 +104,15 @@ test('a contract record without its escrow, or with a forged signature, is not a
   await reg.close();
 });
 
-test('rebuilding from the same blocks gives the identical registry', async (t) => {
+test('rebuilding from the same blocks gives the identical registry (one in its own LevelDB, one in a sublevel)', async (t) => {
   const { chain } = history();
   const a = await registry();
-  const b = await registry();
+  const dir = mkdtempSync(join(tmpdir(), 'cc-registry-sub-'));
+  dirs.push(dir);
+  const parent = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await parent.put(Buffer.from('other'), Buffer.from('data'));
+  const b = new Registry(parent.sublevel<Buffer, Buffer>('negotiator', { keyEncoding: 'buffer', valueEncoding: 'buffer' }) as unknown as RegistryDB);
+  await b.open();
   await index(a, chain.blocks);
   await index(b, chain.blocks);
   const dumpA = await dump(a);
@@ -113,6 +120,7 @@ test('rebuilding from the same blocks gives the identical registry', async (t) =
   t.deepEqual(dumpA, await dump(b));
   await a.close();
   await b.close();
+  await parent.close();
 });
 
 test('reorg: disconnecting blocks restores the registry exactly; an orphaned funding leaves funded state', async (t) => {
