@@ -70,7 +70,7 @@ async function negotiations(): Promise<Figure[]> {
     const offers = new OfferPool();
     const n = new Negotiator({
       identity: p.id, wallet: walletOf(p), offers,
-      host: { policy: new HostPolicy({ priceFloor: 0, capacity: 1e15, maxContracts: 1e6, maxFee: 1e6 }), mode: 'auto', load: () => ({ bytes: 0, contracts: 0 }) },
+      host: { policy: new HostPolicy({ priceFloor: 0, capacity: 1e15, maxContracts: 1e6, maxFee: 1e6 }), mode: 'auto', load: () => ({ bytes: 0, contracts: 0, height: 100 }) },
     });
     return { n, offers, offer: offerBy(p.id, NOW) };
   });

@@ -222,7 +222,7 @@ export interface World {
 }
 
 /** A renter and a host Negotiator at `now`, the host with a live offer in its pool. */
-export async function world(now: number, host: Partial<HostOptions> = {}, limits: Partial<HostLimits> = {}, load = { bytes: 0, contracts: 0 }, pool = new OfferPool()): Promise<World> {
+export async function world(now: number, host: Partial<HostOptions> = {}, limits: Partial<HostLimits> = {}, load = { bytes: 0, contracts: 0, height: 100 }, pool = new OfferPool()): Promise<World> {
   const renter = party();
   const hostP = party();
   const offer = offerBy(hostP.id, now);

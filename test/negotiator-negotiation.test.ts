@@ -21,7 +21,7 @@ const NOW = 1_800_000_000;
 const GIB = 1024 ** 3;
 const LIMITS = HOST_LIMITS;
 
-function world(host: Partial<HostOptions> = {}, limits: Partial<HostLimits> = {}, load = { bytes: 0, contracts: 0 }): Promise<World> {
+function world(host: Partial<HostOptions> = {}, limits: Partial<HostLimits> = {}, load = { bytes: 0, contracts: 0, height: 100 }): Promise<World> {
   return makeWorld(NOW, host, limits, load);
 }
 
@@ -83,10 +83,11 @@ test('counter refused: a counter above the renter maximum price ends with ccrefu
   t.is(w.h.get(negotiation.nid)?.state, 'refused');
 });
 
-test('refusal path: a host at capacity or at its contract limit refuses', async (t) => {
+test('refusal path: a host at capacity, at its contract limit, or asked to start in the past refuses', async (t) => {
   for (const [limits, load, reason] of [
-    [{}, { bytes: 100 * GIB, contracts: 0 }, RefuseReason.capacity],
-    [{ maxContracts: 1 }, { bytes: 0, contracts: 1 }, RefuseReason.contracts],
+    [{}, { bytes: 100 * GIB, contracts: 0, height: 100 }, RefuseReason.capacity],
+    [{ maxContracts: 1 }, { bytes: 0, contracts: 1, height: 100 }, RefuseReason.contracts],
+    [{}, { bytes: 0, contracts: 0, height: 101 }, RefuseReason.range],
   ] as const) {
     const w = await world({}, limits, load);
     const { send, negotiation } = w.r.propose(w.offer, ASK, RENTER_LIMITS, NOW);
@@ -226,7 +227,7 @@ test('open negotiations are bounded: per peer (flood) and in total (busy)', asyn
   const w = await world();
   const h = new Negotiator({
     identity: w.host.id, wallet: walletOf(w.host), offers: new OfferPool(), maxOpen: 3, maxOpenPerPeer: 2,
-    host: { policy: new HostPolicy(LIMITS), mode: 'manual', load: () => ({ bytes: 0, contracts: 0 }) },
+    host: { policy: new HostPolicy(LIMITS), mode: 'manual', load: () => ({ bytes: 0, contracts: 0, height: 100 }) },
   });
   const propose = () => wire(w.r.propose(w.offer, ASK, RENTER_LIMITS, NOW).send[0]);
   await h.handle(propose(), NOW, 'a');
@@ -244,7 +245,7 @@ test('the host signs only its own inputs, even when the renter lists one of the 
   const h = new Negotiator({
     identity: w.host.id, offers: w.pool,
     wallet: { share: hostWallet.share, sign: (mtx, inputs) => { asked.push(inputs); return hostWallet.sign(mtx, inputs); } },
-    host: { policy: new HostPolicy(LIMITS), mode: 'auto', load: () => ({ bytes: 0, contracts: 0 }) },
+    host: { policy: new HostPolicy(LIMITS), mode: 'auto', load: () => ({ bytes: 0, contracts: 0, height: 100 }) },
   });
   // A renter whose "share" is a coin paying to the host's wallet.
   const thief = new Negotiator({ identity: w.renter.id, wallet: { ...walletOf(w.host), sign: () => undefined }, offers: new OfferPool() });

@@ -75,8 +75,8 @@ export class ContractEntry {
     return e;
   }
 
-  /** JSON-ready view for the CLI and HTTP API. */
-  toJSON(tip: number): ContractInfo {
+  /** JSON-ready view for the CLI and HTTP API, with the state at chain height `tip`. */
+  toInfo(tip: number): ContractInfo {
     const t = this.record.terms;
     const spend = (s: Spend | null) => (s ? { txid: txidOf(s.txHash), height: s.height } : null);
     return {

@@ -37,7 +37,7 @@ export interface HostOptions {
   policy: HostPolicy;
   /** auto: the policy answers at once; manual: proposes wait for approve/refuse. */
   mode: 'auto' | 'manual';
-  /** Bytes and contracts already committed on chain (the extension reads the registry). */
+  /** Bytes and contracts already committed on chain (the extension reads the registry), and the chain height. */
   load(): Load | Promise<Load>;
 }
 

@@ -21,11 +21,16 @@ export interface HostLimits {
   maxFee: number;
 }
 
-/** What the host has committed already. */
+/** What the host has committed already, and where the chain is. */
 export interface Load {
   bytes: number;
   contracts: number;
+  /** Current chain height: a contract must start between it and MAX_START_DELAY blocks later. */
+  height: number;
 }
+
+/** Furthest ahead a contract may start (a week of blocks): collateral locked for nothing meanwhile. */
+export const MAX_START_DELAY = 1008;
 
 export type Decision =
   | { action: 'accept' }
@@ -50,11 +55,15 @@ export class HostPolicy {
    * The host's answer to `terms`, proposed for `offer` (null if the offer is
    * not the host's live offer). Size and duration outside the offer's range,
    * a price under the offer (or the floor) or collateral over it become a
-   * counter at the nearest acceptable terms; no room left or too many
-   * contracts, a refusal.
+   * counter at the nearest acceptable terms; no room left, too many
+   * contracts or a start in the past or too far ahead, a refusal (a start
+   * in the past would let the renter's refund path open early).
    */
   decide(terms: Terms, offer: OfferPacket | null, load: Load): Decision {
     if (!offer || offer.withdrawn) return { action: 'refuse', reason: RefuseReason.offer };
+    if (terms.startHeight < load.height || terms.startHeight > load.height + MAX_START_DELAY) {
+      return { action: 'refuse', reason: RefuseReason.range };
+    }
     if (load.contracts >= this.limits.maxContracts) return { action: 'refuse', reason: RefuseReason.contracts };
     const room = this.limits.capacity - load.bytes;
     if (room < offer.minSize) return { action: 'refuse', reason: RefuseReason.capacity };

@@ -1,0 +1,22 @@
+/**
+ * The Negotiator's core library, for the node extension to plug in: P2P
+ * packets (src/lib/net/packets.ts), the OfferPool, the Negotiator and its
+ * Negotiation state machine, the escrow builders, the on-chain records, the
+ * registry indexer and reputation. docs/protocol.md describes the formats
+ * and rules; nothing here needs a running node.
+ */
+export { decode, encode, isCloudCoinCommand, MAX_SIZE, types, type AnyPacket, type PacketType } from '../net/packets.js';
+export { BanScore, ProtocolError, isProtocolError } from '../net/errors.js';
+export { OfferPool, type AddResult, type OfferPoolOptions } from './offerpool.js';
+export { Negotiation, type InputSigner, type NegotiationInfo, type NegotiationState, type ProposedTerms } from './negotiation.js';
+export { Negotiator, type FundingWallet, type HostOptions, type NegotiatorOptions, type Outcome } from './negotiator.js';
+export { HostPolicy, renterDecision, MAX_START_DELAY, type Decision, type HostLimits, type Load, type RenterLimits } from './policy.js';
+export {
+  FundingOutput, REFUND_DELAY, assembleFunding, cooperativeWitness, escrowOutputScript, escrowScript, locksEscrow,
+  refundHeightOf, refundWitness, signEscrowInput, spendEscrow, type EscrowKind,
+} from './escrow.js';
+export { ContractRecord, RatingRecord, decodeRecord, signTerms } from './records.js';
+export { Registry, type BlockSummary, type Role, type Tip } from './registry.js';
+export { ContractEntry, RatingEntry, type ContractInfo, type ContractState, type RatingInfo } from './entries.js';
+export { reputationFromRegistry, reputationOf, type Reputation } from './reputation.js';
+export type { RegistryDB } from './undo.js';
