@@ -156,4 +156,8 @@ test('ranges, sizes and the rate limiter', (t) => {
   t.is(limiter.take('b'), 0, 'per key');
   now = 500;
   t.is(limiter.take('a'), 0, 'refilled');
+  now = 1500;
+  t.is(limiter.take('a', 2), 0, 'a costly request takes several tokens');
+  t.is(limiter.take('a', 2), 1);
+  t.throws(() => limiter.take('a', 3), { instanceOf: RangeError });
 });

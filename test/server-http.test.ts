@@ -131,7 +131,8 @@ test('uploads beyond the contract size or the server limit are refused', async (
 });
 
 test('proofs for random challenges verify, and fail after the sector is tampered with on disk', async (t) => {
-  const { client, dir, contractId } = await setup(t);
+  // A proof costs 25 rate-limit tokens; this test asks for a dozen at once.
+  const { client, dir, contractId } = await setup(t, { rateLimit: { perSecond: 100, burst: 500 } });
   const data = randomBytes(300_000);
   const sid = newId();
   await client.put(sid, data);

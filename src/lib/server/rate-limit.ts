@@ -27,19 +27,20 @@ export class RateLimiter {
     if (!Number.isSafeInteger(this.burst) || this.burst < 1) throw new RangeError('burst must be a positive integer');
   }
 
-  /** Takes one token for `key`: 0 if allowed, else the seconds to wait before retrying. */
-  take(key: string): number {
+  /** Takes `cost` tokens (at most `burst`) for `key`: 0 if allowed, else the seconds to wait before retrying. */
+  take(key: string, cost = 1): number {
+    if (!Number.isSafeInteger(cost) || cost < 1 || cost > this.burst) throw new RangeError(`cost must be an integer from 1 to ${this.burst}`);
     const now = this.now();
     if (this.buckets.size > 10_000) this._dropFull(now);
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
     b.at = now;
     this.buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
       return 0;
     }
-    return Math.ceil((1 - b.tokens) / this.perSecond);
+    return Math.ceil((cost - b.tokens) / this.perSecond);
   }
 
   private _dropFull(now: number): void {

@@ -162,7 +162,7 @@ async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse
       'cache-control': 'no-store',
       ...(range ? { 'content-range': `bytes ${start}-${end}/${sector.size}` } : {}),
     });
-    await pipeline(sector.handle.createReadStream({ start, end, autoClose: false, highWaterMark: 1 << 20 }), res);
+    await pipeline(sector.handle.createReadStream({ start, end, autoClose: false, highWaterMark: 256 * 1024 }), res);
   } finally {
     await sector.handle.close();
   }
