@@ -257,3 +257,19 @@ test('the host signs only its own inputs, even when the renter lists one of the 
   t.is(out.send[0].cmd, 'ccfundsig');
   t.deepEqual(asked, [[1]], 'input 0 (the renter share) is never offered to the host wallet');
 });
+
+test('a wallet failure is ours: the negotiation is refused(funding), the error comes back, nothing is thrown', async (t) => {
+  const w = await world();
+  const broke = new Negotiator({
+    identity: w.renter.id, offers: new OfferPool(),
+    wallet: { share: async () => { throw new Error('insufficient funds'); }, sign: () => undefined },
+  });
+  const { send, negotiation } = broke.propose(w.offer, ASK, RENTER_LIMITS, NOW);
+  const accept = (await w.h.handle(wire(send[0]), NOW)).send[0];
+  const out = await broke.handle(wire(accept), NOW);
+  t.is(out.error?.message, 'insufficient funds');
+  t.deepEqual(out.send.map((p) => p.cmd), ['ccsign', 'ccrefuse']);
+  t.is(negotiation.refusal, RefuseReason.funding);
+  for (const p of out.send) await w.h.handle(wire(p), NOW);
+  t.is(w.h.get(negotiation.nid)?.state, 'refused');
+});

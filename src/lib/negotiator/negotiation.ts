@@ -298,7 +298,8 @@ export class Negotiation {
 
   /** Which messages each side expects in each state. */
   private _expects(cmd: string): boolean {
-    if (cmd === 'ccrefuse') return !this.closed;
+    // A host that sent its ccfundsig still hears a refusal: the renter may fail to complete.
+    if (cmd === 'ccrefuse') return this.state !== 'refused' && !(this.role === 'renter' && this.state === 'funded');
     const table: Record<Role, Partial<Record<NegotiationState, string[]>>> = {
       renter: { proposed: ['ccaccept', 'cccounter'], accepted: ['ccsign'], funding: ['ccfundsig'] },
       host: { countered: ['ccaccept'], accepted: ['ccsign'], signed: ['ccfund'] },

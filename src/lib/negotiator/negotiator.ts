@@ -3,7 +3,8 @@
  * between them, and the host's manual mode. This is the object the node
  * extension drives: it hands in each decoded negotiation packet with
  * `handle`, sends back `send` to the same peer, broadcasts `tx` when one
- * comes out, and turns a thrown ProtocolError into the peer's ban score.
+ * comes out, and turns a thrown ProtocolError into the peer's ban score
+ * (bcoin's `peer.increaseBan(score)`; the extension host's MisbehaviorError).
  *
  * Automatic steps: the host answers a propose by its HostPolicy (auto mode)
  * or parks it as pending (manual mode: approve / refuse); the renter answers
@@ -21,7 +22,7 @@ import { ProposePacket } from '../net/propose.js';
 import { RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
 import type { BMTX } from './bcoin.js';
 import { escrowValue, feeShares } from './escrow.js';
-import { DEFAULT_TTL, Negotiation, type InputSigner, type ProposedTerms } from './negotiation.js';
+import { DEFAULT_TTL, MAX_TTL, Negotiation, type InputSigner, type ProposedTerms } from './negotiation.js';
 import type { OfferPool } from './offerpool.js';
 import { renterDecision, type Decision, type HostPolicy, type Load, type RenterLimits } from './policy.js';
 
@@ -63,6 +64,8 @@ export interface Outcome {
   send: NegotiationPacket[];
   /** Renter: the complete, signed funding transaction to broadcast. */
   tx?: BMTX;
+  /** Our own wallet failed; the negotiation was refused (ccrefuse in `send`). */
+  error?: Error;
 }
 
 /**
@@ -96,6 +99,11 @@ export class Negotiator {
     this.ttl = options.ttl ?? DEFAULT_TTL;
     this.maxOpen = options.maxOpen ?? 1000;
     this.maxOpenPerPeer = options.maxOpenPerPeer ?? 16;
+    if (!Number.isInteger(this.ttl) || this.ttl < 1 || this.ttl > MAX_TTL) throw new RangeError(`ttl must be 1..${MAX_TTL} seconds, got ${this.ttl}`);
+    if (!Number.isSafeInteger(this.fundingFee) || this.fundingFee < 0) throw new RangeError(`fundingFee must be a non-negative integer, got ${this.fundingFee}`);
+    for (const [name, v] of Object.entries({ maxOpen: this.maxOpen, maxOpenPerPeer: this.maxOpenPerPeer })) {
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+    }
   }
 
   get(nid: Uint8Array): Negotiation | null {
@@ -179,18 +187,40 @@ export class Negotiator {
       send.push(d.action === 'accept' ? n.accept(now) : n.refuse(d.action === 'refuse' ? d.reason : RefuseReason.other, now));
     }
     if (n.role === 'renter' && n.state === 'signed') {
-      const share = await this.wallet.share(escrowValue(n.terms, 'payment') + feeShares(this.fundingFee).renter);
-      send.push(n.fund(share, this.fundingFee, now));
+      await this._walletStep(n, now, out, async () => {
+        const share = await this.wallet.share(escrowValue(n.terms, 'payment') + feeShares(this.fundingFee).renter);
+        send.push(n.fund(share, this.fundingFee, now));
+      });
     }
     if (n.role === 'host' && n.state === 'funding') {
       if (n.fundingFee > this.host!.policy.limits.maxFee) send.push(n.refuse(RefuseReason.funding, now));
       else {
-        const share = await this.wallet.share(escrowValue(n.terms, 'collateral') + feeShares(n.fundingFee).host);
-        send.push(await n.fundSig(share, this.wallet.sign, now));
+        await this._walletStep(n, now, out, async () => {
+          const share = await this.wallet.share(escrowValue(n.terms, 'collateral') + feeShares(n.fundingFee).host);
+          send.push(await n.fundSig(share, this.wallet.sign, now));
+        });
       }
     }
-    if (n.role === 'renter' && n.state === 'cosigned') out.tx = await n.complete(this.wallet.sign);
+    if (n.role === 'renter' && n.state === 'cosigned') {
+      await this._walletStep(n, now, out, async () => {
+        out.tx = await n.complete(this.wallet.sign);
+      });
+    }
     return out;
+  }
+
+  /**
+   * Runs a wallet step. A wallet failure (no funds, locked, …) is ours, not
+   * the peer's: it ends the negotiation with ccrefuse(funding) and comes
+   * back as `error`, so that `handle` throws only for the peer's faults.
+   */
+  private async _walletStep(n: Negotiation, now: number, out: Outcome, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      out.error = err instanceof Error ? err : new Error(String(err));
+      out.send.push(n.refuse(RefuseReason.funding, now));
+    }
   }
 
   private async _propose(packet: ProposePacket, now: number, peer: string): Promise<Outcome> {
