@@ -140,21 +140,27 @@ export class OfferPool {
     for (const [hash, req] of this.inFlight) if (req.peer === peer) this.inFlight.delete(hash);
   }
 
-  /** ccinv from `peer`: the announced hashes to fetch from it with ccgetoffer. */
+  /**
+   * ccinv from `peer`: the announced hashes to fetch from it with
+   * ccgetoffer. Costs a unit of budget per 100 hashes; requests beyond the
+   * in-flight cap wait for a later announcement.
+   */
   handleInv(peer: string, inv: InvPacket, now: number): Buffer[] {
+    this._spend(peer, now, Math.ceil(inv.hashes.length / 100));
     const want: Buffer[] = [];
     for (const h of inv.hashes) {
       const hex = Buffer.from(h).toString('hex');
       if (this.byHash.has(hex) || this.rejects.has(hex)) continue;
       const req = this.inFlight.get(hex);
       if (req && now - req.at < REQUEST_TIMEOUT) continue;
+      if (!req && this.inFlight.size >= this.maxOffers) break;
       this.inFlight.set(hex, { peer, at: now });
       want.push(Buffer.from(h));
     }
     return want;
   }
 
-  /** ccgetoffer from `peer`: the offers to send back (unknown hashes are skipped). */
+  /** ccgetoffer from `peer`: the offers to send back (unknown hashes are skipped); budget as for ccinv. */
   handleGetOffer(peer: string, req: GetOfferPacket, now: number): OfferPacket[] {
     this._spend(peer, now, Math.ceil(req.hashes.length / 100));
     return req.hashes.map((h) => this.get(h)).filter((o): o is OfferPacket => o !== null && o.expiry > now);
