@@ -18,6 +18,12 @@ export const MONTH_BLOCKS = 4320;
 /** Bitcoin's (and so bcoin's) money supply cap in base units. */
 export const MAX_MONEY = 21_000_000 * 100_000_000;
 export const NID_SIZE = 32;
+/**
+ * Latest end height. The escrow's refund height (end + a grace period) is a
+ * CHECKLOCKTIMEVERIFY lock time, and lock times from 500,000,000 up are
+ * timestamps, not heights; this keeps a wide margin below.
+ */
+export const MAX_END_HEIGHT = 400_000_000;
 export const TERMS_SIZE = PUBKEY_SIZE * 2 + NID_SIZE + 8 + 4 + 4 + 8 + 8;
 
 export interface Terms {
@@ -65,7 +71,7 @@ function _isKey(key: Uint8Array): boolean {
 /**
  * Stateless sanity of terms: well-formed keys, two distinct parties, nonzero
  * size and duration, totals that fit the money supply, an end height that
- * fits in 32 bits. Throws a `malformed` ProtocolError.
+ * stays a height lock time. Throws a `malformed` ProtocolError.
  */
 export function checkTerms(t: Terms): void {
   if (!_isKey(t.renterKey) || !_isKey(t.hostKey)) throw malformed('terms: key is not a compressed secp256k1 point');
@@ -73,7 +79,7 @@ export function checkTerms(t: Terms): void {
   if (t.nid.length !== NID_SIZE) throw malformed('terms: negotiation id must be 32 bytes');
   if (t.size < 1) throw malformed('terms: size must be at least 1 byte');
   if (t.duration < 1) throw malformed('terms: duration must be at least 1 block');
-  if (t.startHeight + t.duration > 0xffffffff) throw malformed('terms: end height overflows 32 bits');
+  if (t.startHeight + t.duration > MAX_END_HEIGHT) throw malformed(`terms: end height above ${MAX_END_HEIGHT}`);
   if (paymentOf(t) === Infinity || collateralOf(t) === Infinity) throw malformed('terms: total exceeds the money supply');
 }
 
