@@ -5,7 +5,7 @@
  * resident memory under that load.
  *
  * The server runs as its own process (as `cloudcoin serve` would), asking a
- * stand-in Negotiator in this process. Requests are signed before the clock
+ * stand-in Negotiator route in this process. Requests are signed before the clock
  * starts, so the figures measure the servers, not the load generator's
  * signing. nginx stores PUTs with its WebDAV module, which does not fsync;
  * the file server fsyncs every sector and its directory before it answers.
@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
 import { EMPTY_SHA256, signRequest } from '../src/lib/server/request-auth.js';
-import type { ContractRecord } from '../src/lib/server/authority.js';
+import type { ContractInfo } from '../src/lib/negotiator/entries.js';
 import type { BenchSuite, Figure } from './harness.js';
 
 const SECTOR = 4 * 1024 * 1024;
@@ -167,7 +167,7 @@ http {
 }
 
 /** A stand-in Negotiator route answering for the bench's contracts. */
-async function fakeNegotiator(contracts: Map<string, ContractRecord>): Promise<{ server: Server; url: string }> {
+async function fakeNegotiator(contracts: Map<string, Pick<ContractInfo, 'id' | 'state' | 'renterKey' | 'size'>>): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const c = contracts.get((req.url ?? '').split('/').pop() ?? '');
     res.writeHead(c ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(c ?? {}));
@@ -189,7 +189,7 @@ export const serverBench: BenchSuite = {
     const storage = join(dir, 'storage');
     const renters = Array.from({ length: Math.max(...LEVELS) }, () => ({ keys: generateKeyPair(), contractId: randomBytes(32).toString('hex') }));
     const contracts = new Map(
-      renters.map((r) => [r.contractId, { contractId: r.contractId, renterKey: Buffer.from(r.keys.publicKey).toString('hex'), sizeBytes: 2 ** 40, state: 'active' } as ContractRecord]),
+      renters.map((r) => [r.contractId, { id: r.contractId, state: 'active' as const, renterKey: Buffer.from(r.keys.publicKey).toString('hex'), size: 2 ** 40 }]),
     );
     const neg = await fakeNegotiator(contracts);
     const port = await freePort();

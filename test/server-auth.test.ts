@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { publicKeyOf, signingDigest, verify } from '../src/lib/crypto/sig.js';
 import { AuthorityUnavailableError, CachingAuthority, parseContractRecord, parseSize, type ContractRecord } from '../src/lib/server/index.js';
+import type { ContractInfo } from '../src/lib/negotiator/entries.js';
 import { parseRange } from '../src/lib/server/range.js';
 import { RateLimiter } from '../src/lib/server/rate-limit.js';
 import {
@@ -125,15 +126,25 @@ test('caching authority: TTL, negative TTL, single flight, stale-if-error', asyn
   await t.throwsAsync(cache.lookup(rec.contractId), { instanceOf: AuthorityUnavailableError }, 'stale for at most staleIfErrorMs');
 });
 
-test('contract records from the Negotiator are checked field by field', (t) => {
-  const good = { contractId: 'aa'.repeat(32), renterKey: `03${'11'.repeat(32)}`, sizeBytes: 4096, state: 'active', expiresAtHeight: 100, extra: 'ignored' };
-  const expected: ContractRecord = { contractId: good.contractId, renterKey: good.renterKey, sizeBytes: 4096, state: 'active', expiresAtHeight: 100 };
-  t.deepEqual(parseContractRecord(good, good.contractId), expected, 'unknown fields are dropped');
+test("the Negotiator's ContractInfo JSON is checked field by field", (t) => {
+  const good: Partial<ContractInfo> & { extra: string } = {
+    id: 'aa'.repeat(32),
+    state: 'active',
+    renterKey: `03${'11'.repeat(32)}`,
+    hostKey: `02${'22'.repeat(32)}`,
+    size: 4096,
+    endHeight: 100,
+    price: 5,
+    extra: 'ignored',
+  };
+  const expected: ContractRecord = { contractId: 'aa'.repeat(32), renterKey: good.renterKey!, hostKey: good.hostKey!, sizeBytes: 4096, state: 'active', expiresAtHeight: 100 };
+  t.deepEqual(parseContractRecord(good, 'aa'.repeat(32)), expected, 'other fields are dropped');
   t.throws(() => parseContractRecord(good, 'bb'.repeat(32)), { message: /asked for contract/ });
-  t.throws(() => parseContractRecord({ ...good, renterKey: 'zz' }, good.contractId), { message: /renterKey/ });
-  t.throws(() => parseContractRecord({ ...good, sizeBytes: -1 }, good.contractId), { message: /sizeBytes/ });
-  t.throws(() => parseContractRecord({ ...good, state: 'alive' }, good.contractId), { message: /state/ });
-  t.throws(() => parseContractRecord([], good.contractId), { instanceOf: TypeError });
+  t.throws(() => parseContractRecord({ ...good, renterKey: 'zz' }, 'aa'.repeat(32)), { message: /renterKey/ });
+  t.throws(() => parseContractRecord({ ...good, size: -1 }, 'aa'.repeat(32)), { message: /size/ });
+  t.throws(() => parseContractRecord({ ...good, state: 'alive' }, 'aa'.repeat(32)), { message: /state/ });
+  t.throws(() => parseContractRecord({ ...good, endHeight: 1.5 }, 'aa'.repeat(32)), { message: /endHeight/ });
+  t.throws(() => parseContractRecord([], 'aa'.repeat(32)), { instanceOf: TypeError });
 });
 
 test('ranges, sizes and the rate limiter', (t) => {

@@ -18,6 +18,7 @@ import {
   type ContractRecord,
   type FileServerOptions,
 } from '../src/lib/server/index.js';
+import type { ContractInfo } from '../src/lib/negotiator/entries.js';
 import { signRequest, EMPTY_SHA256 } from '../src/lib/server/request-auth.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -260,14 +261,17 @@ test('graceful shutdown finishes an upload in flight and refuses new connections
   t.is(server.status().usedBytes, body.length);
 });
 
-/** A stand-in for the Negotiator's route, serving the documented JSON with basic auth. */
-async function fakeNegotiator(t: ExecutionContext, records: Map<string, ContractRecord>, apiKey: string) {
+/** The part of the Negotiator's ContractInfo the file server reads. */
+type Info = Pick<ContractInfo, 'id' | 'state' | 'renterKey' | 'hostKey' | 'size' | 'endHeight'>;
+
+/** A stand-in for the Negotiator's route, serving its ContractInfo JSON behind basic auth. */
+async function fakeNegotiator(t: ExecutionContext, records: Map<string, Info>, apiKey: string) {
   const srv = createServer((req, res) => {
     const m = /^\/ext\/negotiator\/contracts\/([0-9a-f]{64})$/.exec(req.url ?? '');
     if (req.headers.authorization !== `Basic ${Buffer.from(`x:${apiKey}`).toString('base64')}`) return void res.writeHead(401).end();
     const rec = m && records.get(m[1]);
     if (!rec) return void res.writeHead(404).end('{"error":"not found"}');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(rec));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...rec, price: 10, fundingTxid: 'ab'.repeat(32) }));
   });
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
@@ -277,15 +281,20 @@ async function fakeNegotiator(t: ExecutionContext, records: Map<string, Contract
 
 test('HTTP authority: served from a remote Negotiator; known contracts still served when it stops', async (t) => {
   const renter = generateKeyPair();
+  const host = generateKeyPair();
   const known = newId();
-  const records = new Map<string, ContractRecord>([[known, { contractId: known, renterKey: hex(renter.publicKey), sizeBytes: 1 << 20, state: 'active', expiresAtHeight: 5000 }]]);
+  const info: Info = { id: known, state: 'active', renterKey: hex(renter.publicKey), hostKey: hex(host.publicKey), size: 1 << 20, endHeight: 5000 };
+  const records = new Map([[known, info]]);
   const neg = await fakeNegotiator(t, records, 'sekrit');
   const authority = new HttpContractAuthority({ url: neg.url, apiKey: 'sekrit', timeoutMs: 1000 });
-  t.deepEqual(await authority.lookup(known), records.get(known));
+  t.deepEqual(await authority.lookup(known), { contractId: known, renterKey: info.renterKey, hostKey: info.hostKey, sizeBytes: 1 << 20, state: 'active', expiresAtHeight: 5000 });
   t.is(await authority.lookup(newId()), null);
   await t.throwsAsync(new HttpContractAuthority({ url: neg.url, apiKey: 'wrong' }).lookup(known), { message: /HTTP 401 \(check --api-key\)/ });
 
-  const { clientFor } = await setup(t, { authority, cache: { ttlMs: 50, negativeTtlMs: 50 } });
+  const other = newId();
+  records.set(other, { ...info, id: other, hostKey: hex(generateKeyPair().publicKey) });
+  const { clientFor } = await setup(t, { authority, hostKey: hex(host.publicKey), cache: { ttlMs: 50, negativeTtlMs: 50 } });
+  await refused(t, clientFor(other, renter.secretKey).list(), 403, 'not-our-contract');
   const c = clientFor(known, renter.secretKey);
   const sid = newId();
   const data = randomBytes(2000);
@@ -295,6 +304,6 @@ test('HTTP authority: served from a remote Negotiator; known contracts still ser
   t.true(Buffer.from(await c.get(sid)).equals(data), 'stale-if-error: the known contract is still served');
   await c.put(newId(), data);
   const stranger = newId();
-  records.set(stranger, { ...records.get(known)!, contractId: stranger });
+  records.set(stranger, { ...info, id: stranger });
   await refused(t, clientFor(stranger, renter.secretKey).list(), 503, 'authority-unavailable');
 });

@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildServerBundle } from '../scripts/build-server.js';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
-import { FileServerClient, FileServerError, startFileServer, type ContractRecord } from '../src/lib/server/index.js';
+import type { ContractInfo } from '../src/lib/negotiator/entries.js';
+import { FileServerClient, FileServerError, startFileServer } from '../src/lib/server/index.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -27,9 +28,9 @@ async function tempDir(t: ExecutionContext): Promise<string> {
 /** A renter, one live contract, and a stand-in Negotiator route serving it (basic auth x:key). */
 async function negotiator(t: ExecutionContext) {
   const renter = generateKeyPair();
-  const contract: ContractRecord = { contractId: newId(), renterKey: hex(renter.publicKey), sizeBytes: 1 << 30, state: 'active' };
+  const contract: Pick<ContractInfo, 'id' | 'state' | 'renterKey' | 'size'> = { id: newId(), state: 'active', renterKey: hex(renter.publicKey), size: 1 << 30 };
   const srv = createServer((req, res) => {
-    const ok = req.headers.authorization === `Basic ${Buffer.from('x:k').toString('base64')}` && req.url === `/ext/negotiator/contracts/${contract.contractId}`;
+    const ok = req.headers.authorization === `Basic ${Buffer.from('x:k').toString('base64')}` && req.url === `/ext/negotiator/contracts/${contract.id}`;
     res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' }).end(ok ? JSON.stringify(contract) : '{}');
   });
   srv.listen(0, '127.0.0.1');
@@ -63,7 +64,7 @@ test('kill -9 during 100 concurrent uploads: after a restart every acknowledged 
   const neg = await negotiator(t);
   const args = ['--import=tsx', 'src/lib/server/main.ts', '--storage', dir, '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--api-key', 'k', '--log-format', 'none'];
   const first = await spawnServer(t, args, repo);
-  const client = new FileServerClient({ url: first.url, contractId: neg.contract.contractId, secretKey: neg.renter.secretKey, retries: 0 });
+  const client = new FileServerClient({ url: first.url, contractId: neg.contract.id, secretKey: neg.renter.secretKey, retries: 0 });
   const sectors = Array.from({ length: 100 }, () => ({ id: newId(), data: randomBytes(256 * 1024 + Math.floor(Math.random() * 65536)) }));
   const intended = new Map(sectors.map((s) => [s.id, sha(s.data)]));
   const acked: string[] = [];
@@ -87,7 +88,7 @@ test('kill -9 during 100 concurrent uploads: after a restart every acknowledged 
   for (const f of visible) t.is(sha(await readFile(join(dir, 'sectors', f))), intended.get(f.slice(-64)) ?? 'not an upload', `${f} is whole`);
 
   const second = await spawnServer(t, args, repo);
-  const again = new FileServerClient({ url: second.url, contractId: neg.contract.contractId, secretKey: neg.renter.secretKey, retries: 0 });
+  const again = new FileServerClient({ url: second.url, contractId: neg.contract.id, secretKey: neg.renter.secretKey, retries: 0 });
   for (const id of acked) t.is(sha(await again.get(id)), intended.get(id) ?? 'not an upload', `acknowledged ${id} intact`);
   const listing = await again.list();
   t.true(listing.sectors.length >= acked.length);
@@ -155,7 +156,7 @@ test('the single-file bundle starts and serves from a directory without node_mod
   const env = { PATH: process.env.PATH ?? '', CLOUDCOIN_API_KEY: 'k' };
   const args = [outfile, '--storage', join(dir, 'store'), '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--log-format', 'json'];
   const { child, url } = await spawnServer(t, args, dir, env);
-  const client = new FileServerClient({ url, contractId: neg.contract.contractId, secretKey: neg.renter.secretKey, retries: 0 });
+  const client = new FileServerClient({ url, contractId: neg.contract.id, secretKey: neg.renter.secretKey, retries: 0 });
   const id = newId();
   const data = randomBytes(100_000);
   await client.put(id, data);

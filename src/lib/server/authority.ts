@@ -7,10 +7,11 @@
 import { CloudCoinError } from '../errors.js';
 import { checkId, isId, isPubkeyHex } from './ids.js';
 
-export type ContractState = 'pending' | 'active' | 'expired' | 'closed' | 'failed';
-const STATES: readonly ContractState[] = ['pending', 'active', 'expired', 'closed', 'failed'];
+/** The Negotiator's contract states (src/lib/negotiator/entries.ts); only `active` is served. */
+export type ContractState = 'negotiating' | 'funded' | 'active' | 'expired' | 'settled';
+const STATES: readonly ContractState[] = ['negotiating', 'funded', 'active', 'expired', 'settled'];
 
-/** A contract as the file server needs it; the JSON shape of the Negotiator route. */
+/** A contract as the file server needs it. */
 export interface ContractRecord {
   /** 64 hex. */
   contractId: string;
@@ -43,37 +44,27 @@ export class AuthorityUnavailableError extends CloudCoinError {
   }
 }
 
-function _optionalNonNegative(v: unknown, what: string): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new RangeError(`${what} must be a non-negative integer`);
-  return v as number;
-}
-
 /**
- * Checks an untrusted JSON value against the ContractRecord shape, ignoring
- * unknown fields (so the Negotiator can add some). Throws a RangeError or
- * TypeError naming the first bad field.
+ * Reads the Negotiator's JSON answer — its ContractInfo (src/lib/negotiator/entries.ts):
+ * `id`, `state`, `renterKey`, `size` required, `hostKey` and `endHeight` optional,
+ * other fields ignored — into a ContractRecord. Throws a RangeError or TypeError
+ * naming the first bad field.
  */
 export function parseContractRecord(value: unknown, expectedId: string): ContractRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('contract record must be a JSON object');
   const v = value as Record<string, unknown>;
-  if (!isId(v.contractId)) throw new RangeError('contractId must be 64 lowercase hex characters');
-  if (v.contractId !== checkId(expectedId, 'expectedId')) throw new RangeError(`asked for contract ${expectedId}, got ${v.contractId}`);
+  if (!isId(v.id)) throw new RangeError('id must be 64 lowercase hex characters');
+  if (v.id !== checkId(expectedId, 'expectedId')) throw new RangeError(`asked for contract ${expectedId}, got ${v.id}`);
   if (!isPubkeyHex(v.renterKey)) throw new RangeError('renterKey must be a 66-hex compressed public key');
   if (v.hostKey !== undefined && v.hostKey !== null && !isPubkeyHex(v.hostKey)) throw new RangeError('hostKey must be a 66-hex compressed public key');
-  if (!Number.isSafeInteger(v.sizeBytes) || (v.sizeBytes as number) < 0) throw new RangeError('sizeBytes must be a non-negative integer');
+  if (!Number.isSafeInteger(v.size) || (v.size as number) < 0) throw new RangeError('size must be a non-negative integer');
   if (!STATES.includes(v.state as ContractState)) throw new RangeError(`state must be one of ${STATES.join(', ')}`);
-  const record: ContractRecord = {
-    contractId: v.contractId,
-    renterKey: v.renterKey,
-    sizeBytes: v.sizeBytes as number,
-    state: v.state as ContractState,
-  };
+  const record: ContractRecord = { contractId: v.id, renterKey: v.renterKey, sizeBytes: v.size as number, state: v.state as ContractState };
   if (typeof v.hostKey === 'string') record.hostKey = v.hostKey;
-  const height = _optionalNonNegative(v.expiresAtHeight, 'expiresAtHeight');
-  if (height !== undefined) record.expiresAtHeight = height;
-  const time = _optionalNonNegative(v.expiresAtTime, 'expiresAtTime');
-  if (time !== undefined) record.expiresAtTime = time;
+  if (v.endHeight !== undefined && v.endHeight !== null) {
+    if (!Number.isSafeInteger(v.endHeight) || (v.endHeight as number) < 0) throw new RangeError('endHeight must be a non-negative integer');
+    record.expiresAtHeight = v.endHeight as number;
+  }
   return record;
 }
 
