@@ -11,12 +11,13 @@ import { ProtocolError } from '../src/lib/net/errors.js';
 import type { FundingCoin, FundingPart } from '../src/lib/net/funding.js';
 import {
   AcceptPacket, CounterPacket, FundPacket, FundSigPacket, GetOfferPacket, InvPacket, OfferPacket, ProposePacket,
-  RefusePacket, SignPacket, type AnyPacket,
+  RefusePacket, SignPacket, decode, type AnyPacket,
 } from '../src/lib/net/packets.js';
+import type { NegotiationPacket } from '../src/lib/net/packet.js';
 import { RefuseReason } from '../src/lib/net/refuse.js';
 import { collateralOf, paymentOf, type Terms } from '../src/lib/net/terms.js';
 import { MTX, Script, type BBlock, type BMTX, type BScript, type BTX } from '../src/lib/negotiator/bcoin.js';
-import { assembleFunding, feeShares } from '../src/lib/negotiator/escrow.js';
+import { assembleFunding, cooperativeWitness, feeShares, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
 import { Negotiator, type FundingWallet, type HostOptions } from '../src/lib/negotiator/negotiator.js';
 import { OfferPool } from '../src/lib/negotiator/offerpool.js';
 import { HostPolicy, type HostLimits } from '../src/lib/negotiator/policy.js';
@@ -233,4 +234,42 @@ export async function world(now: number, host: Partial<HostOptions> = {}, limits
   });
   const r = new Negotiator({ identity: renter.id, wallet: walletOf(renter), offers: new OfferPool() });
   return { renter, host: hostP, offer, pool, r, h };
+}
+
+/** The cooperative close at the end: both sign, the host gets payment and collateral less a 1,000 fee. */
+export function closeTx(funding: BTX, record: ContractRecord, renter: Party, host: Party): BTX {
+  const { terms } = record;
+  const mtx = spendEscrow(funding, terms, ['payment', 'collateral'], [{ script: host.program, value: paymentOf(terms) + collateralOf(terms) - 1000 }]);
+  (['payment', 'collateral'] as const).forEach((kind, i) => {
+    cooperativeWitness(mtx, i, terms, kind, signEscrowInput(mtx, i, terms, kind, renter.id.secretKey), signEscrowInput(mtx, i, terms, kind, host.id.secretKey));
+  });
+  return mtx.toTX();
+}
+
+/** Sends a packet through the wire encoding, as the node would. */
+export function wire(p: NegotiationPacket): NegotiationPacket {
+  return decode(p.cmd, p.encode()) as NegotiationPacket;
+}
+
+/**
+ * Plays messages between the two sides of `w` until neither has anything to
+ * send; returns the funding transaction, if one came out, and the commands in order.
+ */
+export async function playOut(w: World, first: NegotiationPacket[], now: number, toHost = true): Promise<{ tx: BMTX | undefined; log: string[] }> {
+  let queue = first;
+  let side = toHost;
+  let tx: BMTX | undefined;
+  const log: string[] = [];
+  while (queue.length > 0) {
+    const next: NegotiationPacket[] = [];
+    for (const p of queue) {
+      log.push(p.cmd);
+      const out = await (side ? w.h : w.r).handle(wire(p), now);
+      next.push(...out.send);
+      tx = out.tx ?? tx;
+    }
+    queue = next;
+    side = !side;
+  }
+  return { tx, log };
 }

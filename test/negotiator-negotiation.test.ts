@@ -6,7 +6,6 @@ import { ProposePacket } from '../src/lib/net/propose.js';
 import { RefusePacket, RefuseReason } from '../src/lib/net/refuse.js';
 import { AcceptPacket } from '../src/lib/net/accept.js';
 import { FundSigPacket } from '../src/lib/net/fundsig.js';
-import { decode } from '../src/lib/net/packets.js';
 import { FundingOutput } from '../src/lib/negotiator/escrow.js';
 import { Negotiation } from '../src/lib/negotiator/negotiation.js';
 import { Negotiator, type HostOptions } from '../src/lib/negotiator/negotiator.js';
@@ -14,7 +13,7 @@ import { OfferPool } from '../src/lib/negotiator/offerpool.js';
 import { HostPolicy, type HostLimits } from '../src/lib/negotiator/policy.js';
 import { ContractRecord, signTerms } from '../src/lib/negotiator/records.js';
 import {
-  ASK, HOST_LIMITS, RENTER_LIMITS, party, throwsProtocol, walletOf, world as makeWorld, type World,
+  ASK, HOST_LIMITS, RENTER_LIMITS, party, playOut, throwsProtocol, walletOf, wire, world as makeWorld, type World,
 } from './negotiator-fixtures.js';
 
 const NOW = 1_800_000_000;
@@ -25,29 +24,8 @@ function world(host: Partial<HostOptions> = {}, limits: Partial<HostLimits> = {}
   return makeWorld(NOW, host, limits, load);
 }
 
-/** Sends packets through the wire encoding, as the node would. */
-function wire(p: NegotiationPacket): NegotiationPacket {
-  return decode(p.cmd, p.encode()) as NegotiationPacket;
-}
-
-/** Plays messages between the two sides until nobody has anything to send; returns the funding tx if any. */
-async function converse(w: World, first: NegotiationPacket[], toHost = true, now = NOW) {
-  let queue = first;
-  let side = toHost;
-  let tx;
-  const log: string[] = [];
-  while (queue.length > 0) {
-    const next: NegotiationPacket[] = [];
-    for (const p of queue) {
-      log.push(p.cmd);
-      const out = await (side ? w.h : w.r).handle(wire(p), now);
-      next.push(...out.send);
-      tx = out.tx ?? tx;
-    }
-    queue = next;
-    side = !side;
-  }
-  return { tx, log };
+function converse(w: World, first: NegotiationPacket[], toHost = true) {
+  return playOut(w, first, NOW, toHost);
 }
 
 test('accept path: propose → accept → sign → fund → fundsig gives a verified funding transaction with the record', async (t) => {

@@ -2,14 +2,13 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collateralOf, paymentOf } from '../src/lib/net/terms.js';
-import type { BBlock, BTX } from '../src/lib/negotiator/bcoin.js';
-import { cooperativeWitness, escrowOutputScript, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
+import type { BBlock } from '../src/lib/negotiator/bcoin.js';
+import { escrowOutputScript } from '../src/lib/negotiator/escrow.js';
 import { ContractRecord } from '../src/lib/negotiator/records.js';
 import { Level } from 'level';
 import { Registry } from '../src/lib/negotiator/registry.js';
 import type { RegistryDB } from '../src/lib/negotiator/undo.js';
-import { TestChain, contractOf, fundingOf, party, rate, ratingTx, type Party } from './negotiator-fixtures.js';
+import { TestChain, closeTx, contractOf, fundingOf, party, rate, ratingTx } from './negotiator-fixtures.js';
 
 const dirs: string[] = [];
 test.after.always(() => {
@@ -32,15 +31,6 @@ async function dump(reg: Registry): Promise<string[]> {
 
 async function index(reg: Registry, blocks: BBlock[], from = 0): Promise<void> {
   for (const [i, b] of blocks.entries()) await reg.connectBlock(b, from + i);
-}
-
-function closeTx(funding: BTX, record: ContractRecord, renter: Party, host: Party): BTX {
-  const { terms } = record;
-  const mtx = spendEscrow(funding, terms, ['payment', 'collateral'], [{ script: host.program, value: paymentOf(terms) + collateralOf(terms) - 1000 }]);
-  (['payment', 'collateral'] as const).forEach((kind, i) => {
-    cooperativeWitness(mtx, i, terms, kind, signEscrowInput(mtx, i, terms, kind, renter.id.secretKey), signEscrowInput(mtx, i, terms, kind, host.id.secretKey));
-  });
-  return mtx.toTX();
 }
 
 /** A small history: three contracts, ratings valid and invalid, a settlement. */
