@@ -121,6 +121,7 @@ test('caching authority: TTL, negative TTL, single flight, stale-if-error', asyn
   t.deepEqual(await cache.lookup(rec.contractId), rec, 'stale answer while the authority is down');
   t.is(cache.stats().staleAnswers, 1);
   t.is(cache.stats().lastError, 'down');
+  t.is(cache.stats().unreachableSince, 500);
   await t.throwsAsync(cache.lookup('bb'.repeat(32)), { instanceOf: AuthorityUnavailableError }, 'unknown contracts are not guessed');
   now = 2000;
   await t.throwsAsync(cache.lookup(rec.contractId), { instanceOf: AuthorityUnavailableError }, 'stale for at most staleIfErrorMs');

@@ -293,7 +293,7 @@ test('HTTP authority: served from a remote Negotiator; known contracts still ser
 
   const other = newId();
   records.set(other, { ...info, id: other, hostKey: hex(generateKeyPair().publicKey) });
-  const { clientFor } = await setup(t, { authority, hostKey: hex(host.publicKey), cache: { ttlMs: 50, negativeTtlMs: 50 } });
+  const { clientFor, server, lines } = await setup(t, { authority, hostKey: hex(host.publicKey), cache: { ttlMs: 50, negativeTtlMs: 50 } });
   await refused(t, clientFor(other, renter.secretKey).list(), 403, 'not-our-contract');
   const c = clientFor(known, renter.secretKey);
   const sid = newId();
@@ -306,4 +306,20 @@ test('HTTP authority: served from a remote Negotiator; known contracts still ser
   const stranger = newId();
   records.set(stranger, { ...info, id: stranger });
   await refused(t, clientFor(stranger, renter.secretKey).list(), 503, 'authority-unavailable');
+  const status = await (await fetch(`${server.url}/status`, { headers: { accept: 'application/json' } })).text();
+  t.regex(status, /"unreachableSince":"20/);
+  t.false(status.includes(new URL(neg.url).port), 'the public status page does not name the Negotiator');
+  t.true(lines.some((l) => /"error":"authority-unavailable: negotiator at http:\/\/127\.0\.0\.1/.test(l)), 'the log does');
+});
+
+test('an address that keeps failing signatures is turned away before its signatures are checked', async (t) => {
+  const { client, server, contractId } = await setup(t, { failureLimit: { perSecond: 0.05, burst: 3 } });
+  const url = `${server.url}/v1/contracts/${contractId}/sectors`;
+  const forged = signRequest({ contractId, sectorId: null, operation: 'LIST', bodySha256: EMPTY_SHA256 }, generateKeyPair().secretKey);
+  forged['x-cloudcoin-signature'] = forged['x-cloudcoin-signature'].replace(/^./, (c) => (c === '0' ? '1' : '0'));
+  for (let i = 0; i < 3; i++) t.is((await fetch(url, { headers: forged })).status, 401);
+  const turned = await fetch(url, { headers: forged });
+  t.is(turned.status, 429);
+  t.truthy(turned.headers.get('retry-after'));
+  await refused(t, client.list(), 429, 'too-many-failures');
 });

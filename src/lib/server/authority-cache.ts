@@ -25,9 +25,12 @@ interface Entry {
 
 export interface CacheStats {
   entries: number;
+  /** Answers given from the cache because the authority failed. */
   staleAnswers: number;
+  /** When the authority started failing (ms since the epoch); null while it answers. */
+  unreachableSince: number | null;
+  /** The latest failure's message (it may name the authority's address: not for clients). */
   lastError: string | null;
-  lastErrorAt: number | null;
 }
 
 function _positive(v: number | undefined, fallback: number, what: string): number {
@@ -44,8 +47,8 @@ export class CachingAuthority implements ContractAuthority {
   private readonly staleIfErrorMs: number;
   private readonly maxEntries: number;
   private staleAnswers = 0;
+  private unreachableSince: number | null = null;
   private lastError: string | null = null;
-  private lastErrorAt: number | null = null;
 
   constructor(
     private readonly inner: ContractAuthority,
@@ -74,19 +77,20 @@ export class CachingAuthority implements ContractAuthority {
   }
 
   stats(): CacheStats {
-    return { entries: this.entries.size, staleAnswers: this.staleAnswers, lastError: this.lastError, lastErrorAt: this.lastErrorAt };
+    return { entries: this.entries.size, staleAnswers: this.staleAnswers, unreachableSince: this.unreachableSince, lastError: this.lastError };
   }
 
   private async _refresh(contractId: string): Promise<ContractRecord | null> {
     try {
       const record = await this.inner.lookup(contractId);
+      this.unreachableSince = null;
       this.entries.delete(contractId);
       this.entries.set(contractId, { record, fetchedAt: this.now() });
       if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
       return record;
     } catch (err) {
       this.lastError = (err as Error).message;
-      this.lastErrorAt = this.now();
+      this.unreachableSince ??= this.now();
       const entry = this.entries.get(contractId);
       if (err instanceof AuthorityUnavailableError && entry?.record && this.now() - entry.fetchedAt < this.staleIfErrorMs) {
         this.staleAnswers++;

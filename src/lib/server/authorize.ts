@@ -1,7 +1,8 @@
 /**
  * The checks every sector request passes before it touches storage, cheapest
  * first, so that unsigned or replayed traffic never costs a Negotiator lookup:
- * headers → clock skew → signature → replay → rate limit → contract → key → live.
+ * address not failing too often → headers → clock skew → signature → replay →
+ * rate limit → contract → key → host → live.
  */
 import type { IncomingMessage } from 'node:http';
 import { AuthorityUnavailableError, notLiveReason, type ContractAuthority, type ContractRecord } from './authority.js';
@@ -18,7 +19,14 @@ const OPERATION_COST: Record<Operation, number> = { PUT: 1, GET: 1, DELETE: 1, L
 export interface AuthContext {
   authority: ContractAuthority;
   nonces: NonceCache;
+  /** Requests per renter key. */
   limiter: RateLimiter;
+  /**
+   * Refused signatures (401) per client address. Checking a signature is the
+   * costliest thing an unauthenticated client can make the server do, so an
+   * address that keeps failing is turned away before its signatures are checked.
+   */
+  failures: RateLimiter;
   /** Largest accepted difference between a request's timestamp and the server's clock. */
   skewMs: number;
   /** When set, only contracts whose hostKey is this key are served. */
@@ -37,6 +45,38 @@ export async function authorize(
   target: { contractId: string; sectorId: string | null; operation: Operation },
   onKey: (key: string) => void,
 ): Promise<Authorized> {
+  const address = req.socket.remoteAddress ?? '-';
+  const backoff = ctx.failures.wait(address);
+  if (backoff > 0) throw new HttpError(429, 'too-many-failures', 'too many refused signatures from this address', { 'retry-after': String(backoff) });
+  let key: string;
+  try {
+    key = _checkSignature(ctx, req, target);
+  } catch (err) {
+    ctx.failures.take(address);
+    throw err;
+  }
+  onKey(key);
+  const wait = ctx.limiter.take(key, Math.min(ctx.limiter.burst, OPERATION_COST[target.operation]));
+  if (wait > 0) throw new HttpError(429, 'rate-limited', 'too many requests for this key', { 'retry-after': String(wait) });
+
+  let contract: ContractRecord | null;
+  try {
+    contract = await ctx.authority.lookup(target.contractId);
+  } catch (err) {
+    // The detail (it names the Negotiator's address) goes to the log, not to the client.
+    if (err instanceof AuthorityUnavailableError) throw new HttpError(503, 'authority-unavailable', 'cannot ask the Negotiator now', { 'retry-after': '5' }, err);
+    throw err;
+  }
+  if (contract === null) throw new HttpError(403, 'unknown-contract', 'no such contract');
+  if (contract.renterKey !== key) throw new HttpError(403, 'wrong-key', "request not signed by the contract's renter key");
+  if (ctx.hostKey !== undefined && contract.hostKey !== ctx.hostKey) throw new HttpError(403, 'not-our-contract', 'contract is not with this host');
+  const why = notLiveReason(contract);
+  if (why !== null) throw new HttpError(403, 'contract-not-live', why);
+  return { contract, key };
+}
+
+/** The signing key of a well-formed, fresh, valid, never-seen request; throws a 401 otherwise. */
+function _checkSignature(ctx: AuthContext, req: IncomingMessage, target: { contractId: string; sectorId: string | null; operation: Operation }): string {
   const auth = parseAuthHeaders(req.headers, target);
   if (auth === null) throw new HttpError(401, 'unsigned', 'request is not signed (see docs/server.md, Request signatures)');
   if (typeof auth === 'string') throw new HttpError(401, 'bad-auth-header', auth);
@@ -44,22 +84,6 @@ export async function authorize(
     throw new HttpError(401, 'clock-skew', `timestamp is more than ${ctx.skewMs / 1000}s away from the server's clock`);
   }
   if (!verifyAuth(auth)) throw new HttpError(401, 'bad-signature', 'signature does not verify');
-  onKey(auth.key);
   if (!ctx.nonces.remember(auth.key, auth.nonce)) throw new HttpError(401, 'replay', 'nonce already used');
-  const wait = ctx.limiter.take(auth.key, Math.min(ctx.limiter.burst, OPERATION_COST[target.operation]));
-  if (wait > 0) throw new HttpError(429, 'rate-limited', 'too many requests for this key', { 'retry-after': String(wait) });
-
-  let contract: ContractRecord | null;
-  try {
-    contract = await ctx.authority.lookup(target.contractId);
-  } catch (err) {
-    if (err instanceof AuthorityUnavailableError) throw new HttpError(503, 'authority-unavailable', err.message, { 'retry-after': '5' });
-    throw err;
-  }
-  if (contract === null) throw new HttpError(403, 'unknown-contract', 'no such contract');
-  if (contract.renterKey !== auth.key) throw new HttpError(403, 'wrong-key', "request not signed by the contract's renter key");
-  if (ctx.hostKey !== undefined && contract.hostKey !== ctx.hostKey) throw new HttpError(403, 'not-our-contract', 'contract is not with this host');
-  const why = notLiveReason(contract);
-  if (why !== null) throw new HttpError(403, 'contract-not-live', why);
-  return { contract, key: auth.key };
+  return auth.key;
 }

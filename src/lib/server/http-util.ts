@@ -11,8 +11,10 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** What went wrong underneath, for the server's log only: the client sees `message`. */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, { cause });
     this.name = 'HttpError';
   }
 }

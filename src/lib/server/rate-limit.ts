@@ -1,6 +1,7 @@
 /**
- * Per-key token buckets: each renter key may make `perSecond` requests a
- * second on average, in bursts of up to `burst`. Idle buckets are full and
+ * Token buckets per key (a renter key, or a client address for refused
+ * requests): each key may spend `perSecond` tokens a second on average, in
+ * bursts of up to `burst`. Idle buckets are full and
  * carry no information, so they are dropped to keep memory bounded.
  */
 export interface RateLimitOptions {
@@ -30,17 +31,28 @@ export class RateLimiter {
   /** Takes `cost` tokens (at most `burst`) for `key`: 0 if allowed, else the seconds to wait before retrying. */
   take(key: string, cost = 1): number {
     if (!Number.isSafeInteger(cost) || cost < 1 || cost > this.burst) throw new RangeError(`cost must be an integer from 1 to ${this.burst}`);
+    const b = this._refill(key);
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
+      return 0;
+    }
+    return Math.ceil((cost - b.tokens) / this.perSecond);
+  }
+
+  /** Seconds until `key` has a token again, taking none (0: it has one now). */
+  wait(key: string): number {
+    const b = this._refill(key);
+    return b.tokens >= 1 ? 0 : Math.ceil((1 - b.tokens) / this.perSecond);
+  }
+
+  private _refill(key: string): Bucket {
     const now = this.now();
     if (this.buckets.size > 10_000) this._dropFull(now);
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
     b.at = now;
     this.buckets.set(key, b);
-    if (b.tokens >= cost) {
-      b.tokens -= cost;
-      return 0;
-    }
-    return Math.ceil((cost - b.tokens) / this.perSecond);
+    return b;
   }
 
   private _dropFull(now: number): void {

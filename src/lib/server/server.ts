@@ -38,7 +38,10 @@ export interface FileServerOptions {
   hostKey?: string;
   /** Accepted clock difference of signed requests (default 300000 ms); nonces are kept twice as long. */
   skewMs?: number;
+  /** Requests per renter key (default 50/s, bursts of 100). */
   rateLimit?: RateLimitOptions;
+  /** Refused signatures per client address before it is turned away unchecked (default 20/s, bursts of 200). */
+  failureLimit?: RateLimitOptions;
   /** Time for a client to send its headers (default 10000 ms). */
   headersTimeoutMs?: number;
   /** Time for a whole upload body to arrive (default 60000 ms). */
@@ -80,6 +83,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     authority,
     nonces: new NonceCache(skewMs),
     limiter: new RateLimiter(options.rateLimit),
+    failures: new RateLimiter({ perSecond: 20, burst: 200, ...options.failureLimit }),
     skewMs,
     hostKey: options.hostKey,
     bodyTimeoutMs,
@@ -92,6 +96,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
 
   const status = (): ServerStatus => {
     const s = store.stats();
+    const a = authority.stats();
     return {
       software: 'cloudcoin-serve',
       protocol: 'v1',
@@ -103,7 +108,11 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
       requestsServed: served,
       requestsInFlight: inFlight,
       shuttingDown: closing !== null,
-      authority: authority.stats(),
+      authority: {
+        cachedContracts: a.entries,
+        staleAnswers: a.staleAnswers,
+        unreachableSince: a.unreachableSince === null ? null : new Date(a.unreachableSince).toISOString(),
+      },
     };
   };
 
@@ -145,7 +154,8 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     });
     route(req, res, notes).catch((err: unknown) => {
       const httpErr = err instanceof HttpError ? err : new HttpError(500, 'internal', 'internal error');
-      error = err instanceof HttpError ? err.code : `internal: ${(err as Error).message}`;
+      const cause = httpErr.cause instanceof Error ? `: ${httpErr.cause.message}` : '';
+      error = err instanceof HttpError ? `${err.code}${cause}` : `internal: ${(err as Error).message}`;
       sendError(res, httpErr);
     });
   });

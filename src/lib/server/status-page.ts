@@ -4,7 +4,6 @@
  * signature and shows only totals, never contract or sector ids.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CacheStats } from './authority-cache.js';
 import { sendJson } from './http-util.js';
 
 export interface ServerStatus {
@@ -18,7 +17,8 @@ export interface ServerStatus {
   requestsServed: number;
   requestsInFlight: number;
   shuttingDown: boolean;
-  authority: CacheStats | null;
+  /** The Negotiator as the cache sees it; no address or error text (this page is public). */
+  authority: { cachedContracts: number; staleAnswers: number; unreachableSince: string | null };
 }
 
 function _escape(s: string): string {
@@ -51,7 +51,7 @@ export function sendStatus(req: IncomingMessage, res: ServerResponse, status: Se
     ['Storage limit', _human(status.maxStorageBytes)],
     ['Requests served', String(status.requestsServed)],
     ['Requests in flight', String(status.requestsInFlight)],
-    ['Negotiator', status.authority?.lastError ? `last error: ${status.authority.lastError}` : 'ok'],
+    ['Negotiator', status.authority.unreachableSince ? `unreachable since ${status.authority.unreachableSince}, serving cached contracts` : 'ok'],
   ];
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>CloudCoin file server</title>
