@@ -112,6 +112,14 @@ test('erasure: shards are bit-identical to the reed-solomon-erasure crate (wasm 
   }
 });
 
+test('erasure: data given as parts that straddle shard boundaries codes like the joined bytes', (t) => {
+  const parts = [randomBytes(4), randomBytes(24), randomBytes(70_001), randomBytes(16)];
+  for (const [k, n] of [[2, 3], [3, 5], [7, 9]]) {
+    const joined = encodeShards(Buffer.concat(parts), k, n);
+    t.true(Buffer.concat(encodeShards(parts, k, n)).equals(Buffer.concat(joined)), `k=${k} n=${n}`);
+  }
+});
+
 test('erasure: too few shards and bad parameters are errors', (t) => {
   const shards = encodeShards(randomBytes(1000), 2, 3);
   t.throws(() => decodeShards([shards[0], null, null], 2, 1000), { instanceOf: RangeError, message: /need 2 shards/ });

@@ -31,7 +31,9 @@ test('chunk id is HMAC-SHA256(ids key, plaintext)', (t) => {
 });
 
 test('sector golden vector: deterministic seal, opens with @noble/ciphers, same shard ids', (t) => {
-  const { id, sealed } = sealSector(keys, hex(v.sector.plaintext));
+  const { id, parts, size } = sealSector(keys, hex(v.sector.plaintext), v.sector.chunkIds);
+  const sealed = Buffer.concat(parts);
+  t.is(size, sealed.length);
   t.is(id, v.sector.id);
   t.is(sealed.toString('hex'), v.sector.sealed);
   t.is(sealed.subarray(0, 4).toString(), 'CCS1');
@@ -40,6 +42,7 @@ test('sector golden vector: deterministic seal, opens with @noble/ciphers, same 
   t.is(Buffer.from(plain).toString('hex'), v.sector.plaintext);
   t.is(openSector(keys, id, sealed).toString('hex'), v.sector.plaintext);
   t.deepEqual(shardSector(sealed, v.sector.k, v.sector.n).ids, v.sector.shardIds);
+  t.deepEqual(shardSector(parts, v.sector.k, v.sector.n).ids, v.sector.shardIds);
   const other = new StoreKeys(randomBytes(32));
   t.throws(() => openSector(other, id, sealed), { instanceOf: CloudCoinError, message: /does not decrypt/ });
   t.throws(() => openSector(keys, '00'.repeat(16), sealed), { instanceOf: CloudCoinError });

@@ -74,17 +74,23 @@ async function setup(t: ExecutionContext, n = 3): Promise<Setup> {
   return { base, master, hosts, dirs, open };
 }
 
-async function files(dir: string): Promise<string[]> {
-  const out: string[] = [];
+/** Files under `dir` with their sizes; a file renamed away while we look (a temp file of a running push) is skipped. */
+async function sizes(dir: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
   for (const name of await readdir(dir, { recursive: true }).catch(() => [] as string[])) {
-    if ((await stat(join(dir, name))).isFile()) out.push(join(dir, name));
+    const st = await stat(join(dir, name)).catch(() => null);
+    if (st?.isFile()) out.set(join(dir, name), st.size);
   }
   return out;
 }
 
+async function files(dir: string): Promise<string[]> {
+  return [...(await sizes(dir)).keys()];
+}
+
 async function du(dirs: string[]): Promise<number> {
   let n = 0;
-  for (const d of dirs) for (const f of await files(d)) n += (await stat(f)).size;
+  for (const d of dirs) for (const size of (await sizes(d)).values()) n += size;
   return n;
 }
 

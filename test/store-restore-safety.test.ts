@@ -36,11 +36,12 @@ async function world(t: ExecutionContext): Promise<World> {
 
 /** Seals `plain` as one sector, stores its shards, and returns its record and a chunk reference to all of it. */
 async function storeSector(w: World, plain: Buffer): Promise<{ rec: SectorRecord; ref: ChunkRef }> {
-  const { id, sealed } = sealSector(w.keys, plain);
-  const { ids, shards } = shardSector(sealed, 2, 3);
+  const chunkId = createHmac('sha256', w.keys.ids).update(plain).digest('hex');
+  const { id, parts, size } = sealSector(w.keys, plain, [chunkId]);
+  const { ids, shards } = shardSector(parts, 2, 3);
   await Promise.all(ids.map((sid, i) => w.backends[i].put(sid, shards[i])));
-  const rec: SectorRecord = { id, size: sealed.length, k: 2, shards: ids.map((sid, i) => [sid, w.backends[i].name]) };
-  return { rec, ref: [createHmac('sha256', w.keys.ids).update(plain).digest('hex'), id, 0, plain.length] };
+  const rec: SectorRecord = { id, size, k: 2, shards: ids.map((sid, i) => [sid, w.backends[i].name]) };
+  return { rec, ref: [chunkId, id, 0, plain.length] };
 }
 
 /** Plants a snapshot with the given tree; file entries without chunks get the content "PWNED". */

@@ -45,11 +45,12 @@ function _subkey(key: Uint8Array, nonce: Uint8Array): { subkey: Buffer; nonce12:
 }
 
 /**
- * Encrypts `plaintext`; returns ciphertext || 16-byte tag.
+ * Encrypts `plaintext`; returns [ciphertext, 16-byte tag] without joining them,
+ * so a caller that copies the result anyway (erasure coding) saves a copy.
  * @example
- * const sealed = seal(key, randomNonce(), new TextEncoder().encode('hi'), aad);
+ * const [body, tag] = sealParts(key, randomNonce(), data, aad);
  */
-export function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+export function sealParts(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): [Buffer, Buffer] {
   _bytes(plaintext, undefined, 'plaintext');
   if (aad !== undefined) _bytes(aad, undefined, 'aad');
   const { subkey, nonce12 } = _subkey(key, nonce);
@@ -58,7 +59,16 @@ export function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, 
   if (aad) c.setAAD(aad, { plaintextLength: plaintext.length });
   const body = c.update(plaintext);
   c.final();
-  return Buffer.concat([body, c.getAuthTag()]);
+  return [body, c.getAuthTag()];
+}
+
+/**
+ * Encrypts `plaintext`; returns ciphertext || 16-byte tag.
+ * @example
+ * const sealed = seal(key, randomNonce(), new TextEncoder().encode('hi'), aad);
+ */
+export function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+  return Buffer.concat(sealParts(key, nonce, plaintext, aad));
 }
 
 /**

@@ -119,10 +119,10 @@ class _Packer {
     while (this._inflight.size >= this._ctx.parallel) await Promise.race(this._inflight);
     if (this._error) throw this._error;
     const { keys, io, k, n, index } = this._ctx;
-    const { id, sealed } = sealSector(keys, this._buf.subarray(0, open.used));
-    const { ids, shards } = shardSector(sealed, k, n);
+    const { id, parts, size } = sealSector(keys, this._buf.subarray(0, open.used), open.refs.map((r) => r[0]));
+    const { ids, shards } = shardSector(parts, k, n);
     const placed = io.placement(id, n);
-    const rec: SectorRecord = { id, size: sealed.length, k, shards: ids.map((sid, i) => [sid, placed[i].name]) };
+    const rec: SectorRecord = { id, size, k, shards: ids.map((sid, i) => [sid, placed[i].name]) };
     for (const ref of open.refs) ref[1] = id;
     this.used.set(id, rec);
     this.newSectors++;

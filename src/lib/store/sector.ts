@@ -5,15 +5,17 @@
  *   "CCS1" (4) || nonce (24) || XChaCha20-Poly1305(dataKey, nonce, plaintext, aad = "CCS1" || sectorId)
  *
  * at most SECTOR_MAX bytes, then split into n shards (k of which suffice). The
- * sector id and nonce are derived from an HMAC of the plaintext under the ids
- * key, so the same plaintext always seals to the same bytes: an interrupted
- * push that packs the same chunks again produces the same shards, and shards the
- * hosts already acknowledged are not sent twice. That leaks only equality of
- * whole sectors, which the hosts could see from shard hashes anyway.
+ * sector id and nonce are derived from an HMAC, under the ids key, of the ids of
+ * the chunks the plaintext consists of (themselves keyed hashes of the chunks,
+ * so they determine the plaintext; hashing the ids instead of the plaintext
+ * saves a pass over the data). The same chunks always seal to the same bytes: an
+ * interrupted push that packs the same chunks again produces the same shards,
+ * and shards the hosts already acknowledged are not sent twice. That leaks only
+ * equality of whole sectors, which hosts could see from shard hashes anyway.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { NONCE_SIZE, TAG_SIZE, open, seal } from './aead.js';
+import { NONCE_SIZE, TAG_SIZE, open, sealParts } from './aead.js';
 import { encodeShards } from './erasure.js';
 import type { StoreKeys } from './keys.js';
 
@@ -41,14 +43,23 @@ function _aad(sectorId: string): Buffer {
   return Buffer.concat([_MAGIC, Buffer.from(sectorId, 'hex')]);
 }
 
-/** Seals a sector plaintext; returns its id and sealed bytes. */
-export function sealSector(keys: StoreKeys, plaintext: Uint8Array): { id: string; sealed: Buffer } {
+/**
+ * Seals a sector plaintext; returns its id and the sealed bytes as consecutive
+ * parts (joined only by the erasure coder's copy). `chunkIds` must be
+ * the ids (HMAC-SHA256 under the ids key, hex) of the chunks that make up
+ * `plaintext`, in order: the nonce derives from them, so ids that did not match
+ * the plaintext could repeat a nonce for different data.
+ */
+export function sealSector(keys: StoreKeys, plaintext: Uint8Array, chunkIds: string[]): { id: string; parts: Buffer[]; size: number } {
   if (plaintext.length > SECTOR_PLAIN_MAX) throw new RangeError(`sector plaintext is ${plaintext.length} bytes, max ${SECTOR_PLAIN_MAX}`);
-  const mac = createHmac('sha256', keys.ids).update('sector').update(plaintext).digest();
+  if (!Array.isArray(chunkIds) || chunkIds.length === 0) throw new TypeError('chunkIds must list the chunks of the plaintext');
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(plaintext.length);
+  const mac = createHmac('sha256', keys.ids).update('sector').update(length).update(Buffer.from(chunkIds.join(''), 'hex')).digest();
   const id = mac.subarray(0, 16).toString('hex');
   const nonce = createHmac('sha256', keys.ids).update('sector-nonce').update(mac).digest().subarray(0, NONCE_SIZE);
-  const body = seal(keys.data, nonce, plaintext, _aad(id));
-  return { id, sealed: Buffer.concat([_MAGIC, nonce, body]) };
+  const [body, tag] = sealParts(keys.data, nonce, plaintext, _aad(id));
+  return { id, parts: [_MAGIC, nonce, body, tag], size: SECTOR_OVERHEAD + plaintext.length };
 }
 
 /** Decrypts a sealed sector; a wrong tag or framing is CloudCoinError ECORRUPT. */
@@ -65,8 +76,8 @@ export function shardId(shard: Uint8Array): string {
   return createHash('sha256').update(shard).digest('hex');
 }
 
-/** Erasure-codes a sealed sector into n shards with their ids. */
-export function shardSector(sealed: Uint8Array, k: number, n: number): { ids: string[]; shards: Buffer[] } {
+/** Erasure-codes a sealed sector (whole, or as parts) into n shards with their ids. */
+export function shardSector(sealed: Uint8Array | Uint8Array[], k: number, n: number): { ids: string[]; shards: Buffer[] } {
   const shards = encodeShards(sealed, k, n);
   return { ids: shards.map(shardId), shards };
 }
