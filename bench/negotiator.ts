@@ -36,7 +36,7 @@ function sizes(): Figure[] {
   figures.push(
     { name: 'size: contract record (OP_RETURN data)', value: record.encode().length, unit: 'bytes', reference: { name: 'data carrier limit', value: 1024, unit: 'bytes' } },
     { name: 'size: rating record, no comment / longest', value: rating.encode().length, unit: 'bytes', reference: { name: 'longest', value: MAX_RATING_RECORD_SIZE, unit: 'bytes' } },
-    { name: 'size: funding tx (1+1 P2WPKH inputs, 2 changes)', value: funding.toRaw().length, unit: 'bytes' },
+    { name: 'size: funding tx (2 P2WPKH inputs, 2 changes)', value: funding.toRaw().length, unit: 'bytes' },
   );
   return figures;
 }
@@ -58,7 +58,7 @@ async function signatures(): Promise<Figure[]> {
   });
   const ref = { name: 'raw secp256k1 verify', value: raw, unit: 'op/s' };
   return [
-    { name: 'message verify (domain digest + low-S verify)', value: ver, unit: 'op/s', reference: ref },
+    { name: 'message verify (domain digest + low-S)', value: ver, unit: 'op/s', reference: ref },
     { name: 'message sign + verify', value: both, unit: 'op/s', reference: ref },
   ];
 }
@@ -100,7 +100,7 @@ async function negotiations(): Promise<Figure[]> {
     await Promise.all(renters.map((r, i) => one(r, i + done)));
     done += renters.length;
   }
-  return [{ name: 'negotiations/s, propose → funded tx (10 hosts, 50 at once, in process)', value: (done * 1000) / (performance.now() - start), unit: 'neg/s' }];
+  return [{ name: 'negotiations, propose → funded (10 hosts, 50 at once)', value: (done * 1000) / (performance.now() - start), unit: 'neg/s' }];
 }
 
 async function registry(): Promise<Figure[]> {
@@ -153,7 +153,7 @@ async function registry(): Promise<Figure[]> {
   await reg.close();
   rmSync(dir, { recursive: true, force: true });
   return [
-    { name: `registry: index ${N} contracts + 2,000 ratings`, value: ((N + 2000) * 1000) / indexMs, unit: 'records/s', reference: { name: 'building them (2 signatures each)', value: ((N + 2000) * 1000) / build, unit: 'records/s' } },
+    { name: `registry: index ${N} contracts + 2000 ratings`, value: ((N + 2000) * 1000) / indexMs, unit: 'records/s', reference: { name: 'building them (2 signatures each)', value: ((N + 2000) * 1000) / build, unit: 'records/s' } },
     { name: 'registry: get contract by id', value: 1000 / get, unit: 'ms' },
     { name: 'registry: list a renter\'s 100 contracts', value: 1000 / list, unit: 'ms' },
     { name: `registry: list a host's ${hostCount} contracts`, value: 1000 / listHost, unit: 'ms' },
