@@ -218,6 +218,16 @@ test.serial('hundreds of slow connections and a stalled upload leave the server 
   t.is((await client.list()).sectors.length, 10);
 });
 
+test('one server per storage directory', async (t) => {
+  const { dir, server } = await setup(t);
+  const authority: ContractAuthority = { lookup: async () => null };
+  await t.throwsAsync(startFileServer({ storageDir: dir, authority, logFormat: 'none' }), { code: 'storage-locked' });
+  await server.close();
+  const next = await startFileServer({ storageDir: dir, authority, logFormat: 'none' });
+  await next.close();
+  t.pass('the directory is free again once the first server closed');
+});
+
 test('rate limit per key answers 429 with Retry-After', async (t) => {
   const { client } = await setup(t, { rateLimit: { perSecond: 0.05, burst: 3 } });
   for (let i = 0; i < 3; i++) await client.list();

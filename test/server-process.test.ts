@@ -95,8 +95,14 @@ test('kill -9 during 100 concurrent uploads: after a restart every acknowledged 
   for (const s of listing.sectors) t.is(s.size, sectors.find((x) => x.id === s.id)!.data.length, 'listed sectors are whole');
   t.deepEqual(await readdir(join(dir, 'tmp')), [], 'interrupted uploads were discarded at restart');
   t.is(listing.usedBytes, listing.sectors.reduce((n, s) => n + s.size, 0), 'usage recounted from disk');
+  const third = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  let complaint = '';
+  third.stderr.on('data', (d) => (complaint += d));
+  t.is((await once(third, 'exit'))[0], 7, 'a second server on the same directory refuses to start');
+  t.regex(complaint, new RegExp(`in use by process ${second.child.pid}`));
   second.child.kill('SIGTERM');
   t.is((await once(second.child, 'exit'))[0], 0, 'SIGTERM stops it cleanly');
+  t.false(existsSync(join(dir, 'lock')), 'and releases the directory');
 });
 
 function tryMount(dir: string): string | null {

@@ -9,7 +9,7 @@
  * SIGTERM and SIGINT stop it gracefully: uploads in flight finish first.
  */
 import { parseArgs } from 'node:util';
-import { ExitCode } from '../errors.js';
+import { ExitCode, isCloudCoinError } from '../errors.js';
 import { HttpContractAuthority } from './authority-http.js';
 import type { LogFormat } from './request-log.js';
 import { startFileServer } from './server.js';
@@ -88,5 +88,5 @@ try {
   process.once('SIGINT', stop);
 } catch (err) {
   process.stderr.write(`cloudcoin-serve: ${(err as Error).message}\n`);
-  process.exit(err instanceof RangeError || err instanceof TypeError ? ExitCode.usage : ExitCode.failure);
+  process.exit(isCloudCoinError(err) ? err.exitCode : err instanceof RangeError || err instanceof TypeError ? ExitCode.usage : ExitCode.failure);
 }

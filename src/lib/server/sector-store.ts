@@ -3,6 +3,7 @@
  *
  *     <dir>/sectors/<contract id>/<first 2 hex of sector id>/<sector id>
  *     <dir>/tmp/<random>.part       uploads in progress; emptied at every open
+ *     <dir>/lock                    pid of the server using the directory (dir-lock.ts)
  *
  * A sector becomes visible only by rename(2) of a complete, fsynced temporary
  * file in the same file system, followed by an fsync of the directory, so after
@@ -16,6 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { lockStorageDir } from './dir-lock.js';
 import { checkId, isId } from './ids.js';
 
 const WRITE_BATCH = 256 * 1024;
@@ -106,18 +108,31 @@ export class SectorStore {
   private constructor(
     readonly dir: string,
     readonly maxStorage: number,
+    private readonly unlock: () => Promise<void>,
   ) {}
 
-  /** Opens (creating if needed) the store in `dir`, discarding uploads a crash left behind. */
+  /** Opens (creating if needed) and locks the store in `dir`, discarding uploads a crash left behind. */
   static async open(dir: string, maxStorage = Number.MAX_SAFE_INTEGER): Promise<SectorStore> {
     if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('storage dir must be a non-empty string');
     if (!Number.isSafeInteger(maxStorage) || maxStorage <= 0) throw new RangeError(`maxStorage must be a positive integer, got ${maxStorage}`);
-    const store = new SectorStore(dir, maxStorage);
-    await rm(join(dir, 'tmp'), { recursive: true, force: true });
-    await mkdir(join(dir, 'tmp'), { recursive: true });
-    await mkdir(join(dir, 'sectors'), { recursive: true });
-    await store._scan();
-    return store;
+    await mkdir(dir, { recursive: true });
+    const unlock = await lockStorageDir(dir);
+    try {
+      const store = new SectorStore(dir, maxStorage, unlock);
+      await rm(join(dir, 'tmp'), { recursive: true, force: true });
+      await mkdir(join(dir, 'tmp'), { recursive: true });
+      await mkdir(join(dir, 'sectors'), { recursive: true });
+      await store._scan();
+      return store;
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
+  }
+
+  /** Releases the storage directory for another server; call once no request uses the store. */
+  close(): Promise<void> {
+    return this.unlock();
   }
 
   private async _scan(): Promise<void> {

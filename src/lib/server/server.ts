@@ -172,13 +172,18 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     log({ time: new Date().toISOString(), remote: socket.remoteAddress ?? '-', method: '-', path: '-', status: timeout ? 408 : 400, bytesIn: 0, bytesOut: 0, ms: 0, error: err.code ?? 'client-error' });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
 
@@ -189,8 +194,9 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
       const grace = setTimeout(() => server.closeAllConnections(), graceMs);
       const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => (drained = r));
       void idle.then(() => server.closeAllConnections());
-      void closed.then(() => {
+      void closed.then(async () => {
         clearTimeout(grace);
+        await store.close();
         resolve();
       });
     });
