@@ -7,6 +7,7 @@
  */
 export { decode, encode, isCloudCoinCommand, MAX_SIZE, types, type AnyPacket, type PacketType } from '../net/packets.js';
 export { BanScore, ProtocolError, isProtocolError } from '../net/errors.js';
+export { dispatch, type Delivery } from './dispatch.js';
 export { OfferPool, type AddResult, type OfferPoolOptions } from './offerpool.js';
 export { Negotiation, type InputSigner, type NegotiationInfo, type NegotiationState, type ProposedTerms } from './negotiation.js';
 export { Negotiator, type FundingWallet, type HostOptions, type NegotiatorOptions, type Outcome } from './negotiator.js';

@@ -1,0 +1,52 @@
+/**
+ * One entry point for every cc* message a peer sends: decode it, hand it to
+ * the OfferPool or the Negotiator, and say what to do next. The node
+ * extension calls `dispatch` from its message handler, sends `reply` to the
+ * same peer, announces `announce` (a ccinv) to the other peers, broadcasts
+ * `tx`, and turns a thrown ProtocolError into the peer's ban score.
+ */
+import { ProtocolError, BanScore } from '../net/errors.js';
+import { GetOfferPacket } from '../net/getoffer.js';
+import { MAX_HASHES } from '../net/hashlist.js';
+import { InvPacket } from '../net/inv.js';
+import { OfferPacket } from '../net/offer.js';
+import { decode, type Packet } from '../net/packets.js';
+import type { BMTX } from './bcoin.js';
+import type { Negotiation } from './negotiation.js';
+import type { Negotiator } from './negotiator.js';
+import type { OfferPool } from './offerpool.js';
+
+export interface Delivery {
+  /** Packets to send back to the sending peer, in order: `peer.sendRaw(p.cmd, p.encode())`. */
+  reply: Packet[];
+  /** Offer hashes newly added: announce them to every other peer in a ccinv. */
+  announce: Buffer[];
+  /** The negotiation the message belonged to. */
+  negotiation?: Negotiation;
+  /** Renter: a complete funding transaction to broadcast. */
+  tx?: BMTX;
+  /** Our own wallet failed (the negotiation was refused; see Outcome.error). */
+  error?: Error;
+}
+
+/**
+ * Handles one raw message from `peer` (a stable id of the connection) at
+ * unix time `now`. `negotiator` may be null on a node that only relays
+ * offers. Throws ProtocolError, and only that, for anything the peer got
+ * wrong.
+ */
+export async function dispatch(pool: OfferPool, negotiator: Negotiator | null, peer: string, cmd: string, body: Uint8Array, now: number): Promise<Delivery> {
+  const packet = decode(cmd, body);
+  if (packet instanceof InvPacket) {
+    const want = pool.handleInv(peer, packet, now);
+    return { reply: want.length > 0 ? [new GetOfferPacket(want.slice(0, MAX_HASHES))] : [], announce: [] };
+  }
+  if (packet instanceof GetOfferPacket) return { reply: pool.handleGetOffer(peer, packet, now), announce: [] };
+  if (packet instanceof OfferPacket) {
+    const added = await pool.add(packet, now, peer);
+    return { reply: [], announce: added.added ? [added.hash] : [] };
+  }
+  if (!negotiator) throw new ProtocolError('not-negotiating', `${packet.cmd}: this node does not negotiate`, BanScore.none);
+  const out = await negotiator.handle(packet, now, peer);
+  return { reply: out.send, announce: [], negotiation: out.negotiation, tx: out.tx, error: out.error };
+}
