@@ -7,7 +7,9 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
+import { ExitCode } from '../src/lib/errors.js';
 import {
+  AuthorityUnavailableError,
   FileServerClient,
   FileServerError,
   HttpContractAuthority,
@@ -216,6 +218,31 @@ test.serial('hundreds of slow connections and a stalled upload leave the server 
   for (let i = 0; i < 100 && !slow.every((s) => s.destroyed || s.readableEnded); i++) await new Promise((r) => setTimeout(r, 100));
   t.true(slow.every((s) => s.destroyed || s.readableEnded), 'slow header senders were cut off');
   t.is((await client.list()).sectors.length, 10);
+});
+
+test('the client retries 503s with backoff, signing each attempt anew, and types its failures', async (t) => {
+  const renter = generateKeyPair();
+  const contractId = newId();
+  let failuresLeft = 2;
+  const authority: ContractAuthority = {
+    lookup: async () => {
+      if (failuresLeft-- > 0) throw new AuthorityUnavailableError('negotiator restarting');
+      return { contractId, renterKey: hex(renter.publicKey), sizeBytes: 1 << 20, state: 'active' };
+    },
+  };
+  const { server, lines } = await setup(t, { authority });
+  const client = new FileServerClient({ url: server.url, contractId, secretKey: renter.secretKey, retries: 3, backoffMs: 10 });
+  t.true((await client.put(newId(), randomBytes(1000))).created);
+  t.deepEqual(lines.map((l) => (JSON.parse(l) as { status: number }).status), [503, 503, 201]);
+  const gone = new FileServerClient({ url: 'http://127.0.0.1:1', contractId, secretKey: renter.secretKey, retries: 1, backoffMs: 10 });
+  const err = await t.throwsAsync(gone.list(), { instanceOf: FileServerError });
+  t.is(err?.code, 'unreachable');
+  t.is(err?.status, null);
+  t.is(err?.exitCode, ExitCode.failure);
+  const stranger = new FileServerClient({ url: server.url, contractId, secretKey: generateKeyPair().secretKey, retries: 3 });
+  const denied = await t.throwsAsync(stranger.list(), { instanceOf: FileServerError });
+  t.is(denied?.exitCode, ExitCode.auth, '403 is not retried and maps to the auth exit code');
+  t.is(lines.length, 4);
 });
 
 test('one server per storage directory', async (t) => {

@@ -64,7 +64,7 @@ export async function authorize(
     contract = await ctx.authority.lookup(target.contractId);
   } catch (err) {
     // The detail (it names the Negotiator's address) goes to the log, not to the client.
-    if (err instanceof AuthorityUnavailableError) throw new HttpError(503, 'authority-unavailable', 'cannot ask the Negotiator now', { 'retry-after': '5' }, err);
+    if (err instanceof AuthorityUnavailableError) throw new HttpError(503, 'authority-unavailable', 'cannot ask the Negotiator now', { 'retry-after': '1' }, err);
     throw err;
   }
   if (contract === null) throw new HttpError(403, 'unknown-contract', 'no such contract');
