@@ -53,10 +53,15 @@ test('funding: both parties sign their own inputs; the assembled transaction ver
   t.true(atRenter.outputs[FundingOutput.RECORD].script.isNulldata(true), 'record output is a standard data carrier');
 });
 
-test('funding: a share that does not add up is refused', (t) => {
+test('funding: a share that does not add up, or shares spending the same coin, are refused', (t) => {
   const shares = feeShares(2000);
   const short = shareOf(renter, P - 1, shares.renter);
-  t.throws(() => assembleFunding({ record, renter: short, host: shareOf(host, C, shares.host), fee: 2000 }), { instanceOf: RangeError });
+  t.throws(() => assembleFunding({ record, renter: short, host: shareOf(host, C, shares.host), fee: 2000 }), { message: /does not add up/ });
+  const renterShare = shareOf(renter, P, shares.renter);
+  const hostShare = shareOf(host, C, shares.host);
+  hostShare.coins.push({ ...renterShare.coins[0] });
+  hostShare.changeValue += renterShare.coins[0].value;
+  t.throws(() => assembleFunding({ record, renter: renterShare, host: hostShare, fee: 2000 }), { message: /same coin/ });
 });
 
 test('settlement: cooperative close at the end pays the host payment and collateral', (t) => {

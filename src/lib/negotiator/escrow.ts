@@ -100,6 +100,13 @@ export function checkShare(terms: Terms, kind: EscrowKind, part: FundingPart, fe
   return null;
 }
 
+/** True if the two shares spend a coin in common (the transaction would be invalid). */
+export function sharesOverlap(a: FundingPart, b: FundingPart): boolean {
+  const key = (c: FundingCoin) => `${Buffer.from(c.hash).toString('hex')}:${c.index}`;
+  const seen = new Set(a.coins.map(key));
+  return b.coins.some((c) => seen.has(key(c)));
+}
+
 export interface FundingPlan {
   record: ContractRecord;
   renter: FundingPart;
@@ -128,6 +135,7 @@ export function assembleFunding(plan: FundingPlan): BMTX {
   }
   const bad = checkShare(terms, 'payment', plan.renter, plan.fee) ?? checkShare(terms, 'collateral', plan.host, plan.fee);
   if (bad) throw new RangeError(`funding does not add up: ${bad}`);
+  if (sharesOverlap(plan.renter, plan.host)) throw new RangeError('renter and host shares spend the same coin');
 
   const mtx = new MTX();
   mtx.version = 2;

@@ -36,7 +36,7 @@ import { RefusePacket, type RefuseReasonValue } from '../net/refuse.js';
 import { SignPacket } from '../net/sign.js';
 import { checkTerms, contractIdOf, type Terms } from '../net/terms.js';
 import type { BMTX } from './bcoin.js';
-import { applyWitnesses, assembleFunding, checkShare, coinOf, witnessesOf } from './escrow.js';
+import { applyWitnesses, assembleFunding, checkShare, coinOf, sharesOverlap, witnessesOf } from './escrow.js';
 import { ContractRecord, signTerms, verifyTermsSig } from './records.js';
 
 export type Role = 'renter' | 'host';
@@ -340,6 +340,7 @@ export class Negotiation {
     } else if (packet instanceof FundSigPacket) {
       const bad = checkShare(this.terms, 'collateral', packet.part, this.fee);
       if (bad) _fail('bad-funding', `ccfundsig: ${bad}`, BanScore.splice);
+      if (sharesOverlap(this.renterShare!, packet.part)) _fail('bad-funding', 'ccfundsig: spends one of the renter coins', BanScore.splice);
       const mtx = this._cosigned(packet.part, packet.witnesses);
       const first = this.renterShare!.coins.length;
       packet.part.coins.forEach((c, i) => {
