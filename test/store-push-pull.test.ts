@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import tar from 'tar-stream';
-import { type Backend, BackendError, LocalBackend, Store, StoreKeys, exportKey, importKey, initKey, openKey } from '../src/lib/store/index.js';
+import { type Backend, BackendError, LocalBackend, type ProgressEvent, Store, StoreKeys, exportKey, importKey, initKey, openKey } from '../src/lib/store/index.js';
 
 // The smallest scrypt cost key files accept; these tests are not about the KDF.
 const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
@@ -200,13 +200,18 @@ test('ls, include filter and tar output', async (t) => {
   await chmod(join(src, 'locked'), 0o755);
 });
 
-test('a 1-byte change in a 20 MB file uploads under 1 MiB', async (t) => {
+test('a 1-byte change in a 20 MB file uploads under 1 MiB; progress reports files, bytes and rate', async (t) => {
   const { base, store } = await makeRepo(t);
   const src = join(base, 'src');
   await mkdir(src);
   await writeFile(join(src, 'big.bin'), randomBytes(20 * 1024 * 1024));
   await writeFile(join(src, 'other.txt'), 'unchanged');
-  const a = await store.push(src);
+  const events: ProgressEvent[] = [];
+  const a = await store.push(src, { progress: (e) => events.push(e) });
+  const last = events[events.length - 1];
+  t.true(events.filter((e) => e.done).length === 1 && last.done);
+  t.like(last, { phase: 'push', files: 2, totalFiles: 2, bytes: 20 * 1024 * 1024 + 9, totalBytes: 20 * 1024 * 1024 + 9 });
+  t.true(last.rate > 0 && last.transferred >= a.uploaded - 1000);
   const fh = await open(join(src, 'big.bin'), 'r+');
   await fh.write(Buffer.from([0x42]), 0, 1, 12_345_678);
   await fh.close();
@@ -254,6 +259,13 @@ test('with n-k hosts gone (one wiped, one down) pull is still identical, on a ne
   await store.push(src);
   await store.close();
 
+  // A new machine with the same key and hosts: its first push of the same tree stores nothing twice.
+  const other = await Store.open({ keys, backends, stateDir: join(base, 'other'), k: 3 });
+  const again = await other.push(src);
+  await other.close();
+  t.is(again.newBytes, 0);
+  t.true(again.uploaded < 100_000, `uploaded ${again.uploaded}`);
+
   await rm(dirs[1], { recursive: true });
   const survivors: Backend[] = [backends[0], new DownBackend('host1'), new DownBackend('host2'), backends[3], backends[4]];
   // The new machine: the exported key, a new state directory (no index, no cached
@@ -263,7 +275,7 @@ test('with n-k hosts gone (one wiped, one down) pull is still identical, on a ne
   const fresh = await Store.open({ keys: newKeys, backends: survivors, stateDir: join(base, 'state2'), k: 3 });
   t.teardown(() => fresh.close());
   const snaps = await fresh.snapshots();
-  t.is(snaps.length, 1);
+  t.is(snaps.length, 2);
   const res = await fresh.pull('latest', join(base, 'out'));
   t.deepEqual(res.errors, []);
   sameTree(t, await walkTree(join(base, 'out')), want);

@@ -61,6 +61,20 @@ export class LocalIndex {
     return this._db.batch(ops);
   }
 
+  /**
+   * Records every chunk and sector of a snapshot read from the hosts, so a new
+   * machine (or one that lost its index) pushing the same data again stores
+   * nothing twice. Skipped when the snapshot's first sector is already known.
+   */
+  async adopt(snap: Snapshot): Promise<void> {
+    const sectors = [...snap.header.sectors, ...snap.sectors];
+    if (sectors.length === 0 || (await this.sector(sectors[0].id))) return;
+    const ops: any[] = sectors.map((rec) => ({ type: 'put', key: _sector(rec.id), value: rec }));
+    const refs = [...snap.header.body.chunks, ...snap.tree.flatMap((e) => e.chunks ?? [])];
+    for (const [id, sid, off, len] of refs) ops.push({ type: 'put', key: _chunk(id), value: [sid, off, len] });
+    await this._db.batch(ops);
+  }
+
   /** Forgets sectors (after prune deleted them) with their chunks and shard acks. */
   async dropSectors(ids: Set<string>): Promise<void> {
     if (ids.size === 0) return;

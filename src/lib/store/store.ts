@@ -116,13 +116,18 @@ export class Store {
     await this._lock.release();
   }
 
-  /** Pushes `source` as a new snapshot; its parent defaults to the latest snapshot of the same source. */
+  /**
+   * Pushes `source` as a new snapshot; its parent defaults to the latest snapshot
+   * of the same source, whose chunks the local index learns first if it lacks them.
+   */
   async push(source: string, options: PushOptions = {}): Promise<PushSummary> {
     let parent = options.parent;
     if (parent === undefined) {
       const same = (await this.snapshots()).filter((s) => s.source === resolve(source));
       parent = same.length > 0 ? same[same.length - 1].id : null;
     }
+    const parentSnap = parent ? await this._index.snapshot(parent) : undefined;
+    if (parentSnap) await this._index.adopt(parentSnap);
     const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, k: this.k, n: this.n, parallel: this._parallel };
     return push(ctx, source, { ...options, parent });
   }
@@ -242,19 +247,25 @@ export class Store {
 
   /**
    * Forgets the named snapshots and, if a keep rule is given, every snapshot it
-   * does not keep; deletes their manifests from all backends. Data goes with `prune()`.
+   * does not keep; deletes their headers from all backends. Data goes with `prune()`.
    */
-  async forget(options: ForgetOptions): Promise<{ removed: string[]; kept: string[] }> {
+  async forget(options: ForgetOptions): Promise<{ removed: string[]; kept: string[]; warnings: string[] }> {
     const snaps = await this.snapshots();
     const named = new Set(await Promise.all((options.snapshots ?? []).map((r) => this.resolve(r))));
     const hasPolicy = options.keepLast !== undefined || options.keepDaily !== undefined;
     const kept = keptByPolicy(snaps, options);
     const removed = snaps.filter((s) => named.has(s.id) || (hasPolicy && !kept.has(s.id))).map((s) => s.id);
+    // A host that is down keeps its copy of the header, and the snapshot comes back
+    // when it does: the warnings say so, and forgetting again then finishes the job.
+    const warnings: string[] = [];
     for (const id of removed) {
-      await Promise.all(this._io.backends.map((b) => b.delete(id)));
+      const results = await Promise.allSettled(this._io.backends.map((b) => b.delete(id)));
+      results.forEach((r, i) => {
+        if (r.status === 'rejected') warnings.push(`${this._io.backends[i].name}: snapshot ${id.slice(0, 8)} not deleted: ${r.reason?.message ?? r.reason}`);
+      });
       await this._index.delSnapshot(id);
     }
-    return { removed, kept: snaps.map((s) => s.id).filter((id) => !removed.includes(id)) };
+    return { removed, kept: snaps.map((s) => s.id).filter((id) => !removed.includes(id)), warnings };
   }
 
   /** Deletes every shard no snapshot needs. Refuses while a backend or manifest cannot be read. */
