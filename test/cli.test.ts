@@ -86,6 +86,13 @@ test.serial('wallet errors: wrong passphrase, invalid address, insufficient fund
   const again = await cli(['node', 'start', '--detach', '--network', 'dev', '--datadir', node.datadir, '--port', String(node.port)]);
   t.is(again.code, 7);
   oneLineError(t, again, /^error: a node is already running/);
+
+  await node.stop();
+  const wrongAtStart = await cli(['node', 'start', '--detach', '--network', 'dev', '--datadir', node.datadir,
+    '--port', String(node.port), '--http-port', String(node.httpPort), '--wallet-port', String(node.walletPort)], { env: { CLOUDCOIN_PASSPHRASE: 'wrong' } });
+  t.is(wrongAtStart.code, 4);
+  oneLineError(t, wrongAtStart, /^error: wrong wallet passphrase in CLOUDCOIN_PASSPHRASE$/);
+  t.is(node.pid(), null, 'nothing keeps running after a refused start');
 });
 
 test('mining is refused off the dev network', async (t) => {

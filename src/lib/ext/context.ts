@@ -11,6 +11,7 @@
  */
 import type { Level } from 'level';
 import type { BcoinFullNode, BcoinPeer } from '../chain/bcoin.js';
+import { WalletFunder } from '../wallet/funding.js';
 import { ExtensionHost } from './host.js';
 import type { HttpMethod, MessageHandler, MessageOptions, RouteHandler } from './types.js';
 
@@ -30,6 +31,8 @@ export interface ExtensionContext {
   route(method: HttpMethod, path: string, handler: RouteHandler): void;
   /** This extension's LevelDB, in `<datadir>/ext/<id>`; the daemon closes it after the extension's close(). */
   db(): Level<string, Buffer>;
+  /** The node's wallet as a funder of contract transactions (call after the node opened). */
+  walletFunder(): WalletFunder;
 }
 
 export function extensionContext(node: BcoinFullNode, id: string): ExtensionContext {
@@ -45,5 +48,6 @@ export function extensionContext(node: BcoinFullNode, id: string): ExtensionCont
     penalize: (peer, score, reason) => host.penalize(peer, score, reason),
     route: (method, path, handler) => host.route(id, method, path, handler),
     db: () => host.db(id),
+    walletFunder: () => new WalletFunder(node.plugins.walletdb.wdb.primary, () => node.chain.height, host.walletPassphrase),
   };
 }

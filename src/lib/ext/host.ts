@@ -36,6 +36,8 @@ export class ExtensionHost {
   private readonly handlers = new Map<string, Registration>();
   private readonly dbs = new Map<string, Level<string, Buffer>>();
   private readonly loaded: string[] = [];
+  /** Set by the daemon when it was started with the wallet passphrase; see WalletFunder. */
+  walletPassphrase: string | undefined;
 
   private constructor(node: BcoinFullNode, datadir: string) {
     this.node = node;

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { CloudCoinError, ExitCode, type ExitCodeValue } from '../errors.js';
 import { isAlive, liveRuntime, LOG_FILE, PID_FILE, readRuntime, type RuntimeInfo } from './datafiles.js';
 
 export async function startDetached(bin: string, args: string[], datadir: string, timeoutMs = 60_000): Promise<RuntimeInfo> {
@@ -31,7 +31,9 @@ export async function startDetached(bin: string, args: string[], datadir: string
     if (info && info.pid === pid) return info;
     if (exitCode !== null) {
       rmSync(join(datadir, PID_FILE), { force: true });
-      throw new CloudCoinError('ESTART', lastError(logPath) ?? `the node exited with code ${exitCode}; see ${logPath}`, exitCode === ExitCode.conflict ? ExitCode.conflict : ExitCode.failure);
+      // The child is this same CLI, so its exit code already has the documented meaning.
+      const code = (Object.values(ExitCode) as number[]).includes(exitCode) ? (exitCode as ExitCodeValue) : ExitCode.failure;
+      throw new CloudCoinError('ESTART', lastError(logPath) ?? `the node exited with code ${exitCode}; see ${logPath}`, code);
     }
     await sleep(100);
   }

@@ -27,6 +27,8 @@ export interface DaemonOptions {
   extensions?: string[];
   /** Asked only at first start, to encrypt the new wallet. */
   passphrase?: () => Promise<string | undefined>;
+  /** The wallet passphrase kept in memory so extensions can sign contract funding unattended. */
+  unlockPassphrase?: string;
   logLevel?: string;
 }
 
@@ -133,6 +135,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   const wdb = node.plugins.walletdb.wdb;
   if (passphrase) await wdb.primary.setPassphrase(passphrase);
+  const kept = passphrase ?? opts.unlockPassphrase;
+  if (kept && !passphrase) {
+    try {
+      await wdb.primary.unlock(kept);
+      await wdb.primary.lock();
+    } catch {
+      await node.close().catch(() => {});
+      await host.close().catch(() => {});
+      throw new CloudCoinError('EPASSPHRASE', 'wrong wallet passphrase in CLOUDCOIN_PASSPHRASE', ExitCode.auth);
+    }
+  }
+  host.walletPassphrase = kept;
   // The wallet follows the chain asynchronously; callers that mine and then spend wait on this.
   node.http.get('/cloudcoin/sync', (_req: unknown, res: any) => res.json(200, { chain: node.chain.height, wallet: wdb.state.height }));
   await node.connect();

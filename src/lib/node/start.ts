@@ -70,6 +70,7 @@ export async function startNodeCommand(req: StartRequest): Promise<StartResult> 
     apiKey: f.apiKey,
     extensions: [...(config.extensions ?? DEFAULT_EXTENSIONS), ...(f.extensions ?? [])],
     passphrase: req.passphrase,
+    unlockPassphrase: process.env.CLOUDCOIN_PASSPHRASE,
     logLevel: f.logLevel,
   });
   const result: StartResult = { ...daemon.info, datadir, height: daemon.node.chain.height };

@@ -1,0 +1,85 @@
+/**
+ * The daemon's wallet as a funder of contracts: it pays an exact share of a
+ * funding transaction from its coins, and signs those inputs when the
+ * transaction is assembled. Coins handed out are locked in the wallet so two
+ * negotiations never spend the same coin.
+ *
+ * Signing needs the wallet's passphrase. A host answers negotiations while
+ * nobody is at the keyboard, so the daemon keeps the passphrase it was started
+ * with (CLOUDCOIN_PASSPHRASE, or the prompt at first start) in memory for this
+ * alone, as lnd does after `unlock`; the wallet is locked again after each
+ * signature. Without one, funding fails with a clear error.
+ */
+import { bcoin } from '../chain/bcoin.js';
+import { CloudCoinError, ExitCode } from '../errors.js';
+
+/** Smallest change worth an output: below it bcoin's relay policy calls the output dust. */
+const MIN_CHANGE = 1000;
+const COINBASE_MATURITY = 100;
+
+export interface FundingCoinShare {
+  hash: Uint8Array;
+  index: number;
+  value: number;
+  script: Uint8Array;
+}
+
+export interface FundingShare {
+  coins: FundingCoinShare[];
+  changeScript: Uint8Array;
+  changeValue: number;
+}
+
+export class WalletFunder {
+  constructor(
+    private readonly wallet: any,
+    private readonly height: () => number,
+    private readonly passphrase: string | undefined,
+  ) {}
+
+  /** Coins paying exactly `amount` after change, locked until released. */
+  async share(amount: number): Promise<FundingShare> {
+    if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError(`amount must be a positive integer, got ${amount}`);
+    const tip = this.height();
+    const coins = (await this.wallet.getCoins())
+      .filter((c: any) => c.height !== -1 && !this.wallet.isLocked(c))
+      .filter((c: any) => !c.coinbase || tip + 1 >= c.height + COINBASE_MATURITY)
+      .sort((a: any, b: any) => b.value - a.value);
+    const picked: any[] = [];
+    let total = 0;
+    for (const coin of coins) {
+      picked.push(coin);
+      total += coin.value;
+      const change = total - amount;
+      if (change === 0 || change >= MIN_CHANGE) break;
+    }
+    const change = total - amount;
+    if (change < 0 || (change > 0 && change < MIN_CHANGE)) {
+      throw new CloudCoinError('EFUNDS', `insufficient confirmed funds for a contract share of ${amount} base units`, ExitCode.funds);
+    }
+    for (const coin of picked) this.wallet.lockCoin(coin);
+    const changeScript = change > 0 ? bcoin.Script.fromAddress(await this.wallet.changeAddress()) : null;
+    return {
+      coins: picked.map((c) => ({ hash: Buffer.from(c.hash, 'hex'), index: c.index, value: c.value, script: c.script.toRaw() })),
+      changeScript: changeScript ? changeScript.toRaw() : new Uint8Array(0),
+      changeValue: change,
+    };
+  }
+
+  /** Gives coins of a share back to the wallet, when a negotiation ends without funding. */
+  release(share: FundingShare): void {
+    for (const c of share.coins) this.wallet.unlockCoin({ hash: Buffer.from(c.hash).toString('hex'), index: c.index });
+  }
+
+  /** Signs the inputs of `mtx` that spend this wallet's coins. */
+  sign = async (mtx: any): Promise<void> => {
+    if (!this.passphrase) {
+      throw new CloudCoinError('ELOCKED', 'the node holds no wallet passphrase: start it with CLOUDCOIN_PASSPHRASE to fund contracts', ExitCode.auth);
+    }
+    try {
+      await this.wallet.sign(mtx, this.passphrase);
+    } finally {
+      await this.wallet.lock();
+    }
+  };
+}
