@@ -273,7 +273,7 @@ test('status page: HTML for a browser, JSON for a machine', async (t) => {
   t.like(json, { software: 'cloudcoin-serve', protocol: 'v1', contracts: 1, usedBytes: 5000, shuttingDown: false });
 });
 
-test('graceful shutdown finishes an upload in flight and refuses new connections', async (t) => {
+test('a sector being written is busy for others; graceful shutdown finishes the upload and refuses new connections', async (t) => {
   const { server, contractId, renter, client } = await setup(t);
   const sid = newId();
   const body = randomBytes(1 << 20);
@@ -286,6 +286,8 @@ test('graceful shutdown finishes an upload in flight and refuses new connections
   // Close only once the server is inside the upload (it reserved the space).
   for (let i = 0; i < 200 && server.status().reservedBytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
   t.is(server.status().reservedBytes, body.length);
+  await refused(t, client.delete(sid), 409, 'busy');
+  await refused(t, client.put(sid, randomBytes(10)), 409, 'busy');
   const closed = server.close();
   await new Promise((r) => setTimeout(r, 200));
   t.true(server.status().shuttingDown);

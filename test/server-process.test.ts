@@ -65,14 +65,15 @@ test('kill -9 during 100 concurrent uploads: after a restart every acknowledged 
   const args = ['--import=tsx', 'src/lib/server/main.ts', '--storage', dir, '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--api-key', 'k', '--log-format', 'none'];
   const first = await spawnServer(t, args, repo);
   const client = new FileServerClient({ url: first.url, contractId: neg.contract.id, secretKey: neg.renter.secretKey, retries: 0 });
-  const sectors = Array.from({ length: 100 }, () => ({ id: newId(), data: randomBytes(256 * 1024 + Math.floor(Math.random() * 65536)) }));
+  // ~75 MiB in all, so that most uploads are still streaming when the tenth is acknowledged.
+  const sectors = Array.from({ length: 100 }, () => ({ id: newId(), data: randomBytes(512 * 1024 + Math.floor(Math.random() * 512 * 1024)) }));
   const intended = new Map(sectors.map((s) => [s.id, sha(s.data)]));
   const acked: string[] = [];
   let killed = false;
   const uploads = sectors.map((s) =>
     client.put(s.id, s.data).then(() => {
       acked.push(s.id);
-      if (acked.length === 25 && !killed) {
+      if (acked.length === 10 && !killed) {
         killed = true;
         first.child.kill('SIGKILL');
       }
@@ -81,7 +82,8 @@ test('kill -9 during 100 concurrent uploads: after a restart every acknowledged 
   const results = await Promise.allSettled(uploads);
   t.true(killed, 'the server was killed mid-run');
   t.true(results.some((r) => r.status === 'rejected'), 'some uploads were cut off');
-  t.true(acked.length >= 25 && acked.length < 100, `acknowledged ${acked.length}`);
+  t.true(acked.length >= 10 && acked.length < 100, `acknowledged ${acked.length}`);
+  t.log(`${acked.length} of 100 uploads acknowledged before the kill`);
 
   // On disk, before any restart: every file under sectors/ is a complete sector.
   const visible = (await readdir(join(dir, 'sectors'), { recursive: true })).filter((f) => /[0-9a-f]{2}\/[0-9a-f]{64}$/.test(f));

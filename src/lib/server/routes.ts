@@ -59,10 +59,29 @@ export async function handleSector(ctx: RouteContext, req: IncomingMessage, res:
   const operation = _operation(req.method ?? '', t);
   const size = operation === 'PUT' ? _contentLength(req) : 0;
   const { contract } = await authorize(ctx, req, { contractId: t.contractId, sectorId: t.sectorId, operation }, (k) => (notes.key = k));
+  try {
+    await _dispatch(ctx, req, res, url, t, operation, size, contract.sizeBytes, notes);
+  } catch (err) {
+    if (err instanceof SectorStoreError) throw new HttpError(STORE_STATUS[err.code], err.code, err.message);
+    throw err;
+  }
+}
+
+async function _dispatch(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  t: Target,
+  operation: Operation,
+  size: number,
+  contractSize: number,
+  notes: RouteNotes,
+): Promise<void> {
   const sectorId = t.sectorId as string;
   switch (operation) {
     case 'PUT':
-      return _put(ctx, req, res, t.contractId, sectorId, size, contract.sizeBytes, notes);
+      return _put(ctx, req, res, t.contractId, sectorId, size, contractSize, notes);
     case 'GET':
       return _get(ctx, req, res, t.contractId, sectorId);
     case 'DELETE':
@@ -72,7 +91,7 @@ export async function handleSector(ctx: RouteContext, req: IncomingMessage, res:
     case 'LIST':
       sendJson(res, 200, {
         contractId: t.contractId,
-        sizeBytes: contract.sizeBytes,
+        sizeBytes: contractSize,
         usedBytes: ctx.store.usedBy(t.contractId),
         sectors: await ctx.store.list(t.contractId),
       });
@@ -125,7 +144,6 @@ async function _put(
     sendJson(res, r.created ? 201 : 200, { sectorId, size, sha256: r.sha256 });
   } catch (err) {
     await _drain(req, ctx.bodyTimeoutMs);
-    if (err instanceof SectorStoreError) throw new HttpError(STORE_STATUS[err.code], err.code, err.message);
     throw err;
   }
 }

@@ -164,6 +164,8 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   server.requestTimeout = headersTimeoutMs + bodyTimeoutMs + 5000;
   server.keepAliveTimeout = 5000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // A client that hangs up between requests is not an event worth a log line.
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return void socket.destroy();
     const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     if (socket.writable && !socket.writableEnded) {
       socket.end(timeout ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
