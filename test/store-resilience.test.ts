@@ -4,7 +4,7 @@
  * delete data (forget, prune) and the one that checks it.
  */
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -161,6 +161,41 @@ test('shards go one per host; pull survives a host that is down; a put that time
   const res = await store.pull(snapshot, join(s.base, 'out'));
   t.deepEqual(res.errors, []);
   t.true((await readFile(join(s.base, 'out/a'))).equals(await readFile(join(src, 'a'))));
+});
+
+test('a file whose sector is lost on too many hosts is reported; the rest is restored', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  await writeFile(join(src, 'a-lost'), randomBytes(5_000_000));
+  await writeFile(join(src, 'b-kept'), 'small and safe');
+  const store = await s.open();
+  const { snapshot } = await store.push(src);
+  const snap = await store.snapshot(snapshot);
+  // Remove two of the three shards of the file's first sector (the 5 MB file fills it;
+  // b-kept is packed after the file's tail, in the next one): below k = 2.
+  const lost = snap.tree.find((e) => e.path === 'a-lost')!.chunks![0][1];
+  t.not(lost, snap.tree.find((e) => e.path === 'b-kept')!.chunks![0][1]);
+  for (const [shard, host] of snap.sectors.find((x) => x.id === lost)!.shards.slice(0, 2)) {
+    await rm(join(s.dirs[Number(host.slice(4))], shard.slice(0, 2), shard));
+  }
+  const res = await store.pull(snapshot, join(s.base, 'out'));
+  t.is(res.errors.length, 1);
+  t.regex(res.errors[0], /^a-lost: sector [0-9a-f]+: only 1 of 2 needed shards available/);
+  t.is(await readFile(join(s.base, 'out/b-kept'), 'utf8'), 'small and safe');
+  t.deepEqual((await readdir(join(s.base, 'out'))).sort(), ['b-kept']);
+});
+
+test('special files are skipped and reported, not stored', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  await writeFile(join(src, 'plain'), 'x');
+  execFileSync('mkfifo', [join(src, 'pipe')]);
+  const store = await s.open();
+  const res = await store.push(src);
+  t.deepEqual(res.skipped, ['pipe: not a file, directory or link']);
+  t.deepEqual((await store.ls(res.snapshot)).map((e) => e.path), ['plain']);
 });
 
 test('a host that stays down makes push fail with EUPLOAD; the next push completes', async (t) => {

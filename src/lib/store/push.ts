@@ -196,7 +196,7 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   }
   meter.totalFiles = walked.entries.length;
   meter.totalBytes = walked.entries.reduce((s, e) => s + e.size, 0);
-  const skipped = walked.skipped.map((p) => `${p}: not a file, directory or link`);
+  const skipped = [...walked.skipped];
   const packer = new _Packer(ctx);
   const tree: TreeEntry[] = [];
   for (const e of walked.entries) {

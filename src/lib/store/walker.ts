@@ -22,7 +22,7 @@ export interface WalkEntry {
 
 export interface WalkResult {
   entries: WalkEntry[];
-  /** Paths of entries that are neither files, directories nor links. */
+  /** Entries left out and why: special files, unreadable directories. */
   skipped: string[];
 }
 
@@ -36,7 +36,15 @@ export async function walk(root: string): Promise<WalkResult> {
   const skipped: string[] = [];
   const inodes = new Map<string, string>();
   const visit = async (dirAbs: string, dirRel: string): Promise<void> => {
-    const names = (await readdir(dirAbs)).sort();
+    let names: string[];
+    try {
+      names = (await readdir(dirAbs)).sort();
+    } catch (err: any) {
+      // The root must be readable; a subdirectory that is not is reported and its contents left out.
+      if (dirRel === '' || typeof err?.code !== 'string') throw err;
+      skipped.push(`${dirRel}/: ${err.code}`);
+      return;
+    }
     for (const name of names) {
       const abs = join(dirAbs, name);
       const path = dirRel ? `${dirRel}/${name}` : name;
@@ -57,7 +65,7 @@ export async function walk(root: string): Promise<WalkResult> {
           entries.push({ ...base, type: 'file', size: Number(st.size) });
         }
       } else {
-        skipped.push(path);
+        skipped.push(`${path}: not a file, directory or link`);
       }
     }
   };
