@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { merkleProof, merkleRoot, segmentCount, verifyMerkleProof } from '../src/lib/server/merkle.js';
+import { merkleProof, merkleProofYielding, merkleRoot, segmentCount, verifyMerkleProof } from '../src/lib/server/merkle.js';
 
 // The reference: RFC 6962's recursive definition, written for clarity, with
 // an independent sha256 (@noble/hashes). The fast implementation in
@@ -73,7 +73,7 @@ test('fast implementation equals the reference on random sectors and every segme
   }
 });
 
-test('a full 4 MiB sector: proofs of random segments verify', (t) => {
+test('a full 4 MiB sector: proofs of random segments verify; the yielding variant gives the same answer', async (t) => {
   const data = randomBytes(4 * 1024 * 1024);
   const root = merkleRoot(data);
   for (let n = 0; n < 5; n++) {
@@ -83,6 +83,12 @@ test('a full 4 MiB sector: proofs of random segments verify', (t) => {
     t.is(proof.proof.length, 16);
     t.true(verifyMerkleProof(root, proof));
   }
+  let turns = 0;
+  const ticker = setInterval(() => turns++, 0);
+  const yielded = await merkleProofYielding(data, 12345);
+  clearInterval(ticker);
+  t.deepEqual(yielded, merkleProof(data, 12345));
+  t.true(turns > 0, 'other work ran while the yielding proof was computed');
 });
 
 test('tampered segments, paths, indexes and sizes fail verification', (t) => {

@@ -19,6 +19,7 @@
  * sector's size to know that shape.
  */
 import { hash } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import { MAX_SECTOR_SIZE, SEGMENT_SIZE } from './ids.js';
 
 const HASH_SIZE = 32;
@@ -61,19 +62,23 @@ function _checkSector(sector: unknown): asserts sector is Uint8Array {
   segmentCount(sector.length);
 }
 
-/** The level of leaf hashes, packed 32 bytes each into one buffer. */
-function _leaves(sector: Uint8Array): Buffer {
+/** Hashes computed between two pauses of the yielding variant (a few milliseconds). */
+const HASHES_PER_SLICE = 4096;
+
+/** The level of leaf hashes, packed 32 bytes each into one buffer; yields every HASHES_PER_SLICE hashes. */
+function* _leaves(sector: Uint8Array): Generator<void, Buffer> {
   const n = segmentCount(sector.length);
   const level = Buffer.allocUnsafe(n * HASH_SIZE);
   const scratch = Buffer.alloc(1 + SEGMENT_SIZE);
   for (let i = 0; i < n; i++) {
     _leafHash(sector.subarray(i * SEGMENT_SIZE, (i + 1) * SEGMENT_SIZE), scratch).copy(level, i * HASH_SIZE);
+    if (i % HASHES_PER_SLICE === HASHES_PER_SLICE - 1) yield;
   }
   return level;
 }
 
-/** The next level up, promoting an odd last node unchanged. */
-function _parentLevel(level: Buffer, count: number, scratch: Buffer): Buffer {
+/** The next level up, promoting an odd last node unchanged; yields like _leaves. */
+function* _parentLevel(level: Buffer, count: number, scratch: Buffer): Generator<void, Buffer> {
   const up = Math.ceil(count / 2);
   const next = Buffer.allocUnsafe(up * HASH_SIZE);
   for (let i = 0; i < up; i++) {
@@ -83,8 +88,39 @@ function _parentLevel(level: Buffer, count: number, scratch: Buffer): Buffer {
     } else {
       level.copy(next, i * HASH_SIZE, l * HASH_SIZE, (l + 1) * HASH_SIZE);
     }
+    if (i % HASHES_PER_SLICE === HASHES_PER_SLICE - 1) yield;
   }
   return next;
+}
+
+/**
+ * The whole computation as a generator that pauses every few thousand hashes,
+ * so one implementation serves both the synchronous API and the server, which
+ * must not hold its event loop for the ~0.2 s a 4 MiB sector takes.
+ */
+function* _prove(sector: Uint8Array, segmentIndex: number): Generator<void, { root: Uint8Array; proof: MerkleProof }> {
+  _checkSector(sector);
+  const n = segmentCount(sector.length);
+  if (!Number.isSafeInteger(segmentIndex) || segmentIndex < 0 || segmentIndex >= n) {
+    throw new RangeError(`segmentIndex must be an integer from 0 to ${n - 1}, got ${segmentIndex}`);
+  }
+  const scratch = Buffer.alloc(1 + 2 * HASH_SIZE);
+  const path: Uint8Array[] = [];
+  let level = yield* _leaves(sector);
+  let count = n;
+  let index = segmentIndex;
+  while (count > 1) {
+    const sibling = index ^ 1;
+    if (sibling < count) path.push(new Uint8Array(level.subarray(sibling * HASH_SIZE, (sibling + 1) * HASH_SIZE)));
+    level = yield* _parentLevel(level, count, scratch);
+    count = Math.ceil(count / 2);
+    index >>= 1;
+  }
+  const segment = sector.slice(segmentIndex * SEGMENT_SIZE, (segmentIndex + 1) * SEGMENT_SIZE);
+  return {
+    root: new Uint8Array(level.subarray(0, HASH_SIZE)),
+    proof: { segmentIndex, sectorSize: sector.length, segment, proof: path },
+  };
 }
 
 /**
@@ -100,28 +136,24 @@ export function merkleRoot(sector: Uint8Array): Uint8Array {
  * @example const { proof, root } = merkleProof(sector, 3); verifyMerkleProof(root, proof) // true
  */
 export function merkleProof(sector: Uint8Array, segmentIndex: number): { root: Uint8Array; proof: MerkleProof } {
-  _checkSector(sector);
-  const n = segmentCount(sector.length);
-  if (!Number.isSafeInteger(segmentIndex) || segmentIndex < 0 || segmentIndex >= n) {
-    throw new RangeError(`segmentIndex must be an integer from 0 to ${n - 1}, got ${segmentIndex}`);
+  const run = _prove(sector, segmentIndex);
+  for (;;) {
+    const step = run.next();
+    if (step.done) return step.value;
   }
-  const scratch = Buffer.alloc(1 + 2 * HASH_SIZE);
-  const path: Uint8Array[] = [];
-  let level = _leaves(sector);
-  let count = n;
-  let index = segmentIndex;
-  while (count > 1) {
-    const sibling = index ^ 1;
-    if (sibling < count) path.push(new Uint8Array(level.subarray(sibling * HASH_SIZE, (sibling + 1) * HASH_SIZE)));
-    level = _parentLevel(level, count, scratch);
-    count = Math.ceil(count / 2);
-    index >>= 1;
+}
+
+/**
+ * merkleProof that gives the event loop a turn every few milliseconds.
+ * @example const { proof } = await merkleProofYielding(sector, 3);
+ */
+export async function merkleProofYielding(sector: Uint8Array, segmentIndex: number): Promise<{ root: Uint8Array; proof: MerkleProof }> {
+  const run = _prove(sector, segmentIndex);
+  for (;;) {
+    const step = run.next();
+    if (step.done) return step.value;
+    await setImmediate();
   }
-  const segment = sector.slice(segmentIndex * SEGMENT_SIZE, (segmentIndex + 1) * SEGMENT_SIZE);
-  return {
-    root: new Uint8Array(level.subarray(0, HASH_SIZE)),
-    proof: { segmentIndex, sectorSize: sector.length, segment, proof: path },
-  };
 }
 
 /**

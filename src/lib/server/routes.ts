@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { authorize, type AuthContext } from './authorize.js';
 import { HttpError, sendJson } from './http-util.js';
 import { isId, MAX_SECTOR_SIZE } from './ids.js';
-import { merkleProof, segmentCount } from './merkle.js';
+import { merkleProofYielding, segmentCount } from './merkle.js';
 import { HEADER, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
 import { SectorStoreError, type SectorStore } from './sector-store.js';
@@ -193,7 +193,7 @@ async function _proof(ctx: RouteContext, res: ServerResponse, contractId: string
   if (data === null) throw new HttpError(404, 'no-such-sector', 'no such sector');
   const index = Number(raw);
   if (index >= segmentCount(data.length)) throw new HttpError(400, 'bad-segment', `sector has ${segmentCount(data.length)} segments`);
-  const { proof } = merkleProof(data, index);
+  const { proof } = await merkleProofYielding(data, index);
   sendJson(res, 200, {
     sectorId,
     sectorSize: proof.sectorSize,
