@@ -6,6 +6,7 @@ import { ProposePacket } from '../src/lib/net/propose.js';
 import { RefusePacket, RefuseReason } from '../src/lib/net/refuse.js';
 import { AcceptPacket } from '../src/lib/net/accept.js';
 import { FundSigPacket } from '../src/lib/net/fundsig.js';
+import type { FundingPart } from '../src/lib/net/funding.js';
 import { FundingOutput } from '../src/lib/negotiator/escrow.js';
 import { Negotiation } from '../src/lib/negotiator/negotiation.js';
 import { Negotiator, type HostOptions } from '../src/lib/negotiator/negotiator.js';
@@ -165,16 +166,38 @@ test('manual mode: proposes wait as pending; approve continues, refuse ends; app
   const c = w.r.propose(w.offer, ASK, RENTER_LIMITS, NOW);
   await w.h.handle(wire(c.send[0]), NOW);
   t.throws(() => w.h.approve(c.negotiation.nid, NOW + 601), { message: /expired/ });
-  t.is(w.h.expire(NOW + 601), 3);
+  t.is(await w.h.expire(NOW + 601), 3);
 });
 
-test('a funding fee above the host maximum is refused(funding)', async (t) => {
+test('a funding fee above the host maximum is refused(funding); the renter coins are released', async (t) => {
   const w = await world({}, { maxFee: 100 });
+  const released: FundingPart[] = [];
+  w.r = new Negotiator({ identity: w.renter.id, offers: new OfferPool(), wallet: { ...walletOf(w.renter), release: (s) => { released.push(s); } } });
   const { send, negotiation } = w.r.propose(w.offer, ASK, RENTER_LIMITS, NOW);
   const { log, tx } = await converse(w, send);
   t.deepEqual(log, ['ccpropose', 'ccaccept', 'ccsign', 'ccfund', 'ccrefuse']);
   t.is(tx, undefined);
   t.is(negotiation.refusal, RefuseReason.funding);
+  t.is(released.length, 1);
+});
+
+test('forgetting a negotiation releases the coins our wallet handed out for it', async (t) => {
+  const w = await world();
+  const released: FundingPart[] = [];
+  w.h = new Negotiator({
+    identity: w.host.id, offers: w.pool, wallet: { ...walletOf(w.host), release: (s) => { released.push(s); } },
+    host: { policy: new HostPolicy(LIMITS), mode: 'auto', load: () => ({ bytes: 0, contracts: 0, height: 100 }) },
+  });
+  const { send } = w.r.propose(w.offer, ASK, RENTER_LIMITS, NOW);
+  // The renter never completes: stop after the host's ccfundsig.
+  const accept = (await w.h.handle(wire(send[0]), NOW)).send;
+  const [sign, fund] = (await w.r.handle(wire(accept[0]), NOW)).send;
+  await w.h.handle(wire(sign), NOW);
+  t.is((await w.h.handle(wire(fund), NOW)).send[0].cmd, 'ccfundsig');
+  t.is(await w.h.expire(NOW + 599), 0);
+  t.is(released.length, 0);
+  t.is(await w.h.expire(NOW + 601), 1);
+  t.is(released.length, 1);
 });
 
 test('Negotiation alone: only the side whose turn it is may act', async (t) => {

@@ -30,8 +30,14 @@ import { renterDecision, type Decision, type HostPolicy, type Load, type RenterL
 export interface FundingWallet {
   /** Coins paying `amount`, with change back to the wallet, locked until released. */
   share(amount: number): Promise<FundingPart>;
-  /** Signs exactly the given inputs of `mtx`, which spend this wallet's share. */
+  /**
+   * Signs exactly the given inputs of `mtx`, which spend this wallet's
+   * share, and no other input even if the wallet owns its coin (see
+   * InputSigner: bcoin's `wallet.sign(mtx)` signs every input it can).
+   */
   sign: InputSigner;
+  /** Unlocks a share's coins: called when its negotiation is refused or forgotten. */
+  release?(share: FundingPart): void | Promise<void>;
 }
 
 export interface HostOptions {
@@ -84,6 +90,8 @@ export class Negotiator {
   private readonly ttl: number;
   private readonly maxOpen: number;
   private readonly maxOpenPerPeer: number;
+  /** nid hex → the share our wallet handed out for it, to release if it never funds. */
+  private readonly shares = new Map<string, FundingPart>();
   /** nid hex → the peer that opened it (host side), for the per-peer limit. */
   private readonly openedBy = new Map<string, string>();
   private readonly byNid = new Map<string, Negotiation>();
@@ -135,7 +143,7 @@ export class Negotiator {
     return { negotiation: n, send: [n.accept(now)] };
   }
 
-  /** Host, manual mode: refuses a pending propose. */
+  /** Host, manual mode: refuses a pending propose (no coins are held yet). */
   refuse(nid: Uint8Array, now: number, reason: RefuseReasonValue = RefuseReason.other): Outcome {
     const n = this._pending(nid);
     return { negotiation: n, send: [n.refuse(reason, now)] };
@@ -189,6 +197,7 @@ export class Negotiator {
     if (n.role === 'renter' && n.state === 'signed') {
       await this._walletStep(n, now, out, async () => {
         const share = await this.wallet.share(escrowValue(n.terms, 'payment') + feeShares(this.fundingFee).renter);
+        this.shares.set(n.nid.toString('hex'), share);
         send.push(n.fund(share, this.fundingFee, now));
       });
     }
@@ -197,6 +206,7 @@ export class Negotiator {
       else {
         await this._walletStep(n, now, out, async () => {
           const share = await this.wallet.share(escrowValue(n.terms, 'collateral') + feeShares(n.fundingFee).host);
+          this.shares.set(n.nid.toString('hex'), share);
           send.push(await n.fundSig(share, this.wallet.sign, now));
         });
       }
@@ -206,7 +216,16 @@ export class Negotiator {
         out.tx = await n.complete(this.wallet.sign);
       });
     }
+    if (n.state === 'refused') await this._release(n.nid.toString('hex'));
     return out;
+  }
+
+  /** Gives a share's coins back to the wallet (harmless if they were spent after all). */
+  private async _release(hex: string): Promise<void> {
+    const share = this.shares.get(hex);
+    if (!share) return;
+    this.shares.delete(hex);
+    await this.wallet.release?.(share);
   }
 
   /**
@@ -242,16 +261,20 @@ export class Negotiator {
 
   /**
    * Forgets negotiations past their deadline (a funded one lives on in the
-   * registry). One is kept at least until its ccpropose expires, so a replay
-   * of that propose is still recognised. Returns how many were dropped.
+   * registry) and releases the coins they held: if the funding did confirm
+   * they are spent anyway, and if the other side still broadcasts it after
+   * our wallet reused them, that funding simply fails. One is kept at least
+   * until its ccpropose expires, so a replay of that propose is still
+   * recognised. Returns how many were dropped.
    */
-  expire(now: number): number {
+  async expire(now: number): Promise<number> {
     let n = 0;
-    for (const [hex, neg] of this.byNid) {
+    for (const [hex, neg] of [...this.byNid]) {
       if (now > Math.max(neg.deadline, neg.openedUntil)) {
         this.byNid.delete(hex);
         this.asked.delete(hex);
         this.openedBy.delete(hex);
+        await this._release(hex);
         n++;
       }
     }
