@@ -125,14 +125,13 @@ rmSync(probe, { recursive: true, force: true });
 (mountError === null ? test : test.skip)(`a full disk answers 507 and loses nothing stored${mountError ? ` (skipped: cannot mount a 1 MiB tmpfs: ${mountError})` : ''}`, async (t) => {
   const dir = await tempDir(t);
   t.is(tryMount(dir), null);
+  // ava runs teardowns last-registered first: the server closes, then this unmounts, then the dir goes.
+  t.teardown(() => execFileSync('umount', [dir]));
   const renter = generateKeyPair();
   const contractId = newId();
   const authority = { lookup: async () => ({ contractId, renterKey: hex(renter.publicKey), sizeBytes: 1 << 30, state: 'active' as const }) };
   const server = await startFileServer({ storageDir: dir, authority, logFormat: 'none' });
-  t.teardown(async () => {
-    await server.close();
-    execFileSync('umount', [dir]);
-  });
+  t.teardown(() => server.close());
   const client = new FileServerClient({ url: server.url, contractId, secretKey: renter.secretKey, retries: 0 });
   const stored: { id: string; data: Buffer }[] = [];
   let full: unknown;
