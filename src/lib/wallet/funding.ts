@@ -71,13 +71,27 @@ export class WalletFunder {
     for (const c of share.coins) this.wallet.unlockCoin({ hash: Buffer.from(c.hash).toString('hex'), index: c.index });
   }
 
-  /** Signs the inputs of `mtx` that spend this wallet's coins. */
-  sign = async (mtx: any): Promise<void> => {
+  /**
+   * Signs exactly the inputs at `inputs`, each of which must spend a coin of
+   * this wallet. Only those: the other party chooses its own inputs and could
+   * list one of ours as its share, which a sign-everything-we-own signer
+   * would then pay.
+   */
+  sign = async (mtx: any, inputs: number[]): Promise<void> => {
     if (!this.passphrase) {
       throw new CloudCoinError('ELOCKED', 'the node holds no wallet passphrase: start it with CLOUDCOIN_PASSPHRASE to fund contracts', ExitCode.auth);
     }
     try {
-      await this.wallet.sign(mtx, this.passphrase);
+      for (const index of inputs) {
+        const input = mtx.inputs[index];
+        const coin = input && mtx.view.getCoinFor(input);
+        if (!coin) throw new RangeError(`input ${index} has no coin to sign for`);
+        const ring = await this.wallet.getPrivateKey(coin.getAddress(), this.passphrase);
+        if (!ring) throw new RangeError(`input ${index} does not spend a coin of this wallet`);
+        if (!mtx.scriptInput(index, coin, ring) || !mtx.signInput(index, coin, ring, bcoin.Script.hashType.ALL)) {
+          throw new RangeError(`input ${index} could not be signed`);
+        }
+      }
     } finally {
       await this.wallet.lock();
     }
