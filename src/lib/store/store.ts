@@ -11,7 +11,7 @@ import { type Backend, BackendError } from './backend.js';
 import { Chunker, type ChunkerParams, gearTable } from './chunker.js';
 import { checkErasure } from './erasure.js';
 import { type Change, type ForgetPolicy, type ListEntry, type SnapshotInfo, diffTrees, keptByPolicy, listTree, snapshotInfo } from './history.js';
-import type { StoreKeys } from './keys.js';
+import { StoreKeys } from './keys.js';
 import { LocalIndex } from './localindex.js';
 import { StoreLock } from './lock.js';
 import { type Catalog, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
@@ -37,12 +37,11 @@ export interface StoreOptions {
   /** Upload attempts for unavailable backends (default 3) and the first delay (default 200 ms). */
   retries?: number;
   retryDelayMs?: number;
-  /** Chunk sizes; the defaults suit real data, tests may use smaller ones. */
-  chunker?: Partial<ChunkerParams>;
 }
 
 /**
- * File chunks: min 128 KiB, average ~256 KiB, max 1 MiB. Smaller than restic's
+ * File chunks: min 128 KiB, average ~256 KiB, max 1 MiB (fixed: other sizes would
+ * cut the same data differently and defeat dedup). Smaller than restic's
  * 512 KiB / 1 MiB / 8 MiB because every stored byte is uploaded ~1.5x (erasure
  * coding): a 1-byte change then costs ~0.5 MiB of uploads, not ~2 MiB.
  */
@@ -77,15 +76,15 @@ export class Store {
   private readonly _bodyChunker: Chunker;
   private readonly _parallel: number;
 
-  private constructor(o: StoreOptions, index: LocalIndex, lock: StoreLock, k: number, n: number) {
+  private constructor(o: StoreOptions, io: ShardIO, index: LocalIndex, lock: StoreLock, k: number, n: number) {
     this.keys = o.keys;
     this.k = k;
     this.n = n;
-    this._io = new ShardIO(o.backends, { retries: o.retries, retryDelayMs: o.retryDelayMs });
+    this._io = io;
     this._index = index;
     this._lock = lock;
     const gear = gearTable(o.keys.gear);
-    this._chunker = new Chunker(gear, { ...DEFAULT_CHUNKER, ...o.chunker });
+    this._chunker = new Chunker(gear, DEFAULT_CHUNKER);
     this._bodyChunker = new Chunker(gear, BODY_CHUNKER);
     this._parallel = o.parallel ?? 4;
   }
@@ -100,11 +99,13 @@ export class Store {
     checkErasure(k, n);
     if (n > o.backends.length) throw new RangeError(`n = ${n} needs ${n} backends, have ${o.backends.length}`);
     if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1)) throw new RangeError('parallel must be a positive integer');
+    if (!(o.keys instanceof StoreKeys)) throw new TypeError('keys must be StoreKeys (from openKey)');
+    const io = new ShardIO(o.backends, { retries: o.retries, retryDelayMs: o.retryDelayMs });
     await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
     const lock = await StoreLock.acquire(join(o.stateDir, 'lock'));
     try {
       const index = await LocalIndex.open(join(o.stateDir, 'index'));
-      return new Store(o, index, lock, k, n);
+      return new Store(o, io, index, lock, k, n);
     } catch (err) {
       await lock.release();
       throw err;
