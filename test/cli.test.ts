@@ -10,6 +10,7 @@ function commandIds(): string[] {
   const ids: string[] = [];
   for (const topic of readdirSync(base)) {
     const dir = join(base, topic);
+    if (topic.endsWith('.js')) ids.push(topic.slice(0, -3));
     if (!statSync(dir).isDirectory()) continue;
     for (const f of readdirSync(dir)) if (f.endsWith('.js')) ids.push(`${topic} ${f.slice(0, -3)}`);
   }

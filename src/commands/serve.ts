@@ -1,0 +1,41 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, EXIT_STATUS } from '../lib/cli/base.js';
+import { serve, DEFAULT_SERVE_PORT, type ServeInfo } from '../lib/server/serve.js';
+
+export default class Serve extends BaseCommand {
+  static summary = 'Run the light file server that stores sectors for this host\'s contracts.';
+  static description = `Renters upload encrypted sectors here, each request signed by the contract's renter key. The server asks a Negotiator which contracts are live: the node of the same data directory by default, or a remote node with --negotiator and --api-key (then this machine needs no node). Answers are cached, so known contracts are still served while the Negotiator is briefly unreachable. One log line a request goes to stderr (--log-format json for JSON lines). SIGINT or SIGTERM stop it after uploads in flight finish.
+
+${EXIT_STATUS}`;
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --network dev --port 48480',
+    '<%= config.bin %> <%= command.id %> --storage /srv/sectors --max-storage 500GiB',
+    'CLOUDCOIN_API_KEY=... <%= config.bin %> <%= command.id %> --negotiator http://10.0.0.5:8432 --storage /srv/sectors',
+  ];
+  static flags = {
+    storage: Flags.string({ summary: 'Directory for sectors (default <datadir>/sectors).' }),
+    port: Flags.integer({ summary: `TCP port (default ${DEFAULT_SERVE_PORT}).`, min: 0, max: 65535 }),
+    host: Flags.string({ summary: 'Address to listen on (default 0.0.0.0).' }),
+    'max-storage': Flags.string({ summary: 'Most bytes to store in all, e.g. 500GiB (default: the disk).' }),
+    negotiator: Flags.string({ summary: 'Base URL of a remote node whose Negotiator knows the contracts.' }),
+    'api-key': Flags.string({ summary: "That node's API key.", env: 'CLOUDCOIN_API_KEY' }),
+    'log-format': Flags.string({ summary: 'One line per request: text, json or none.', options: ['text', 'json', 'none'], default: 'text' }),
+  };
+
+  async run(): Promise<ServeInfo> {
+    const { flags } = await this.parse(Serve);
+    return serve({
+      location: this.location(flags),
+      storage: flags.storage,
+      port: flags.port,
+      host: flags.host,
+      maxStorage: flags['max-storage'],
+      negotiator: flags.negotiator,
+      apiKey: flags['api-key'],
+      logFormat: flags['log-format'] as 'text' | 'json' | 'none',
+    }, (info) => {
+      if (this.jsonEnabled()) this.logJson({ event: 'listening', ...info });
+      this.say(`serving on ${info.url}, sectors in ${info.storage}, Negotiator ${info.negotiator}`);
+    });
+  }
+}
