@@ -5,8 +5,9 @@
  */
 import { printFigures, type BenchSuite } from './harness.js';
 import { nodeBench } from './node.js';
+import { serverBench } from './server.js';
 
-const suites: BenchSuite[] = [nodeBench];
+const suites: BenchSuite[] = [nodeBench, serverBench];
 
 const filter = process.argv[2];
 for (const suite of suites) {
