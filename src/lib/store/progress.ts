@@ -5,7 +5,7 @@
  */
 
 export interface ProgressEvent {
-  phase: 'push' | 'pull' | 'check';
+  phase: 'push' | 'pull';
   /** Files (and other entries) done so far / in all, when known. */
   files: number;
   totalFiles?: number;

@@ -1,7 +1,9 @@
 /**
  * Reading file contents back out of a snapshot: chunk references -> sectors
  * (fetched through ShardIO, decrypted, kept in a small LRU since consecutive
- * files share sectors) -> verified chunk bytes.
+ * files share sectors) -> verified chunk bytes. Fetches are limited as well as
+ * the cache: each one holds k shards, the sealed sector and its plaintext at
+ * once (~12 MiB), and a restore of many big files asks for many sectors at once.
  */
 import { createHmac } from 'node:crypto';
 import { CloudCoinError, ExitCode } from '../errors.js';
@@ -16,13 +18,28 @@ export class SnapshotReader {
   private readonly _sectors: Map<string, SectorRecord>;
   private readonly _cache = new Map<string, Promise<Buffer>>();
   private readonly _capacity: number;
+  private readonly _maxFetches: number;
+  private readonly _queue: (() => void)[] = [];
+  private _fetches = 0;
 
-  /** `capacity` decrypted sectors are kept (each at most 4 MiB). */
-  constructor(keys: StoreKeys, io: ShardIO, sectors: Iterable<SectorRecord>, capacity = 8) {
+  /** `capacity` decrypted sectors are kept (each at most 4 MiB); at most `fetches` are fetched at once. */
+  constructor(keys: StoreKeys, io: ShardIO, sectors: Iterable<SectorRecord>, capacity = 4, fetches = 3) {
     this._keys = keys;
     this._io = io;
     this._sectors = new Map([...sectors].map((s) => [s.id, s]));
     this._capacity = capacity;
+    this._maxFetches = fetches;
+  }
+
+  private async _fetch(rec: SectorRecord): Promise<Buffer> {
+    if (this._fetches >= this._maxFetches) await new Promise<void>((r) => this._queue.push(r));
+    this._fetches++;
+    try {
+      return openSector(this._keys, rec.id, await this._io.getSector(rec));
+    } finally {
+      this._fetches--;
+      this._queue.shift()?.();
+    }
   }
 
   /** The decrypted plaintext of a sector. */
@@ -36,7 +53,7 @@ export class SnapshotReader {
     }
     const rec = this._sectors.get(sid);
     if (!rec) return Promise.reject(new CloudCoinError('EMANIFEST', `sector ${sid} is not listed in the snapshot`, ExitCode.failure));
-    p = this._io.getSector(rec).then((sealed) => openSector(this._keys, rec.id, sealed));
+    p = this._fetch(rec);
     p.catch(() => this._cache.delete(sid));
     this._cache.set(sid, p);
     if (this._cache.size > this._capacity) this._cache.delete(this._cache.keys().next().value!);
