@@ -48,7 +48,12 @@ test.serial('a dev node and a test node refuse each other; a Bitcoin peer is dro
   header.write('version', 4, 12, 'ascii');
   header.writeUInt32LE(payload.length, 16);
   createHash('sha256').update(createHash('sha256').update(payload).digest()).digest().copy(header, 20, 0, 4);
-  bitcoin.write(Buffer.concat([header, payload]));
-  await Promise.race([bitcoin.closed, sleep(10_000)]);
+  const bitcoinVersion = Buffer.concat([header, payload]);
+  bitcoin.write(bitcoinVersion);
+  await sleep(2000);
+  t.false(bitcoin.received().includes(Buffer.from('verack')), 'no handshake with a Bitcoin peer');
+  // Every frame with a foreign magic costs 10 ban points: one that keeps talking is dropped.
+  for (let i = 0; i < 10; i++) bitcoin.write(bitcoinVersion);
+  await Promise.race([bitcoin.closed, sleep(20_000)]);
   t.true(bitcoin.isClosed(), 'a peer speaking Bitcoin main magic is disconnected');
 });
