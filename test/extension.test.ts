@@ -11,7 +11,7 @@ test.serial("the example extension's message travels between nodes and its route
   await waitFor(async () => (await b.run(['node', 'peers'])).json?.peers?.length > 0, 20_000, 'peers');
 
   const status = (await a.run(['node', 'status'])).json;
-  t.deepEqual(status.extensions, ['example']);
+  t.deepEqual(status.extensions, ['negotiator', 'example'], 'the Negotiator is loaded by default');
 
   const sent = await a.http('POST', '/ext/example/ping', { text: 'hello from a' });
   t.is(sent.status, 200);

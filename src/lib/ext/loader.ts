@@ -11,6 +11,9 @@ import type { Extension } from './types.js';
 /** Built-in extensions, loaded on demand so a node without them never imports their code. */
 const BUILTIN: Record<string, () => Promise<Extension>> = {};
 
+/** The Negotiator (issue 3): offers, negotiation, contract registry, ratings. */
+BUILTIN.negotiator = async () => (await import('../negotiator/extension.js')).negotiatorExtension;
+
 export function registerBuiltin(id: string, load: () => Promise<Extension>): void {
   BUILTIN[id] = load;
 }

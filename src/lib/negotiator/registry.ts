@@ -234,6 +234,20 @@ export class Registry {
     return out;
   }
 
+  /** Every contract indexed, ordered by contract id. */
+  async allContracts(): Promise<ContractEntry[]> {
+    const out: ContractEntry[] = [];
+    for await (const [, v] of this.db.iterator(range(Buffer.from('c')))) out.push(ContractEntry.decode(v));
+    return out;
+  }
+
+  /** Every rating indexed, ordered by contract id then rater. */
+  async allRatings(): Promise<RatingEntry[]> {
+    const out: RatingEntry[] = [];
+    for await (const [, v] of this.db.iterator(range(Buffer.from('t')))) out.push(RatingEntry.decode(v));
+    return out;
+  }
+
   /** The (at most two) ratings of one contract. */
   async ratingsFor(contractId: Uint8Array): Promise<RatingEntry[]> {
     if (!(contractId instanceof Uint8Array) || contractId.length !== 32) throw new TypeError('contract id must be 32 bytes');

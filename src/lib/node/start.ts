@@ -39,7 +39,7 @@ export interface StartRequest {
 }
 
 /** Built-in extensions every node loads unless the config names its own list. */
-export const DEFAULT_EXTENSIONS: string[] = [];
+export const DEFAULT_EXTENSIONS: string[] = ['negotiator'];
 
 export async function startNodeCommand(req: StartRequest): Promise<StartResult> {
   const { datadir, network, config } = req.location;

@@ -1,0 +1,46 @@
+/**
+ * The Negotiator as a node extension (`{ id, init }`, docs/extensions.md):
+ * it registers every cc* command with its maximum size, the HTTP routes of
+ * routes.ts, and runs a NegotiatorService while the node is open. Loaded by
+ * default by `node start` (src/lib/node/start.ts, DEFAULT_EXTENSIONS).
+ */
+import type { BcoinFullNode } from '../chain/bcoin.js';
+import { extensionContext } from '../ext/context.js';
+import type { Extension, ExtensionInstance } from '../ext/types.js';
+import { MAX_SIZE } from '../net/packets.js';
+import { loadIdentity } from './identity.js';
+import { registerRoutes } from './routes.js';
+import { NegotiatorService } from './service.js';
+import { HttpError } from '../ext/types.js';
+
+export const id = 'negotiator';
+
+export function init(node: BcoinFullNode): ExtensionInstance {
+  const ext = extensionContext(node, id);
+  let service: NegotiatorService | null = null;
+  const svc = (): NegotiatorService => {
+    if (!service) throw new HttpError(503, 'the negotiator is not open');
+    return service;
+  };
+  for (const [cmd, maxSize] of Object.entries(MAX_SIZE)) {
+    ext.onMessage(cmd, { maxSize }, async (peer, payload) => {
+      if (service) await service.onMessage(peer, cmd, payload);
+    });
+  }
+  registerRoutes(ext, svc);
+  return {
+    async open() {
+      const s = new NegotiatorService(node, ext, loadIdentity(ext.datadir));
+      await s.open();
+      service = s;
+    },
+    async close() {
+      const s = service;
+      service = null;
+      await s?.close();
+    },
+  };
+}
+
+export const negotiatorExtension: Extension = { id, init };
+export default negotiatorExtension;

@@ -1,0 +1,112 @@
+/**
+ * The Negotiator's HTTP API, under /ext/negotiator/ behind the node's API
+ * key. Each handler validates its input, calls one NegotiatorService method
+ * and answers JSON; errors are `{ error: { message } }` with a status:
+ * 400 bad input, 401 no wallet passphrase, 402 insufficient funds, 403 not a
+ * party, 404 unknown, 409 conflict (state, timing, no peer).
+ *
+ * GET /ext/negotiator/contracts/<id> answers the ContractInfo JSON as is:
+ * the file server reads it.
+ */
+import type { ExtensionContext } from '../ext/context.js';
+import { HttpError } from '../ext/types.js';
+import { RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
+import type { NegotiatorService } from './service.js';
+
+function _body(b: unknown): Record<string, any> {
+  if (b === undefined || b === null) return {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw new HttpError(400, 'the body must be a JSON object');
+  return b as Record<string, any>;
+}
+
+function _num(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new HttpError(400, `${what} must be a number`);
+  return n;
+}
+
+function _int(v: unknown, what: string, dflt?: number): number {
+  if (v === undefined && dflt !== undefined) return dflt;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new HttpError(400, `${what} must be a non-negative integer`);
+  return n;
+}
+
+export function registerRoutes(ext: ExtensionContext, svc: () => NegotiatorService): void {
+  ext.route('get', '/identity', () => ({ body: { key: Buffer.from(svc().identity.publicKey).toString('hex'), host: svc().getHost() } }));
+
+  ext.route('get', '/offers', async ({ query }) => ({
+    body: {
+      offers: await svc().listOffers({ maxPrice: _num(query.maxPrice, 'maxPrice'), minReputation: _num(query.minReputation, 'minReputation'), sort: query.sort || undefined }),
+    },
+  }));
+
+  ext.route('post', '/offers', async ({ body }) => {
+    const b = _body(body);
+    const h = _body(b.host);
+    const host = {
+      priceFloor: h.priceFloor === undefined ? undefined : _int(h.priceFloor, 'priceFloor'),
+      capacity: h.capacity === undefined ? undefined : _int(h.capacity, 'capacity'),
+      maxContracts: h.maxContracts === undefined ? undefined : _int(h.maxContracts, 'maxContracts'),
+      maxFee: h.maxFee === undefined ? undefined : _int(h.maxFee, 'maxFee'),
+      mode: h.mode,
+    };
+    if (typeof b.url !== 'string') throw new HttpError(400, 'url must be a string');
+    const offer = await svc().createOffer({
+      price: _int(b.price, 'price'),
+      collateral: _int(b.collateral, 'collateral'),
+      minSize: _int(b.minSize, 'minSize'),
+      maxSize: _int(b.maxSize, 'maxSize'),
+      minDuration: _int(b.minDuration, 'minDuration'),
+      maxDuration: _int(b.maxDuration, 'maxDuration'),
+      url: b.url,
+      validity: _int(b.validity, 'validity', 7 * 24 * 3600),
+      host,
+    });
+    return { status: 201, body: { offer, host: svc().getHost() } };
+  });
+
+  ext.route('del', '/offers', async () => ({ body: await svc().withdrawOffer() }));
+
+  ext.route('post', '/negotiate', async ({ body }) => {
+    const b = _body(body);
+    return {
+      body: await svc().negotiate({
+        offer: b.offer,
+        size: b.size,
+        duration: b.duration,
+        maxPrice: b.maxPrice === undefined ? undefined : _int(b.maxPrice, 'maxPrice'),
+        minCollateral: b.minCollateral === undefined ? undefined : _int(b.minCollateral, 'minCollateral'),
+        timeout: b.timeout === undefined ? undefined : _int(b.timeout, 'timeout'),
+      }),
+    };
+  });
+
+  ext.route('get', '/pending', async () => ({ body: { pending: await svc().pending() } }));
+  ext.route('post', '/pending/:id/approve', ({ params }) => ({ body: svc().approve(params.id) }));
+  ext.route('post', '/pending/:id/refuse', ({ params, body }) => {
+    const reason = _body(body).reason;
+    const code = reason === undefined ? RefuseReason.other : (RefuseReason as Record<string, number>)[reason];
+    if (code === undefined) throw new HttpError(400, `reason must be one of ${Object.keys(RefuseReason).join(', ')}`);
+    return { body: svc().refuse(params.id, code as RefuseReasonValue) };
+  });
+
+  ext.route('get', '/contracts', async ({ query }) => {
+    const role = query.role ?? 'any';
+    if (!['renter', 'host', 'any'].includes(role)) throw new HttpError(400, 'role must be renter, host or any');
+    return { body: await svc().contracts(role as 'renter' | 'host' | 'any') };
+  });
+  ext.route('get', '/contracts/:id', async ({ params }) => ({ body: await svc().contract(params.id) }));
+  ext.route('post', '/contracts/:id/rate', async ({ params, body }) => {
+    const b = _body(body);
+    return { status: 201, body: await svc().rate(params.id, b.score, b.comment ?? '') };
+  });
+  ext.route('post', '/contracts/:id/settle', async ({ params, body }) => {
+    const b = _body(body);
+    return { body: await svc().settle(params.id, b.fee === undefined ? undefined : _int(b.fee, 'fee')) };
+  });
+
+  ext.route('get', '/registry', async () => ({ body: await svc().dump() }));
+  ext.route('get', '/reputation/:key', async ({ params }) => ({ body: await svc().reputation(params.key) }));
+}
