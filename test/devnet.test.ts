@@ -13,7 +13,11 @@ test.serial('devnet up starts a funded, connected network; status shows it; down
   const { participants, height } = up.json;
   t.deepEqual(participants.map((p: any) => p.name), ['renter', 'host1', 'host2']);
   t.true(height >= 106);
-  t.is(new Set(participants.flatMap((p: any) => [p.port, p.httpPort, p.walletPort])).size, 9);
+  t.is(new Set(participants.flatMap((p: any) => [p.port, p.httpPort, p.walletPort, p.serverPort]).filter(Boolean)).size, 11);
+  for (const host of participants.slice(1)) {
+    const page = await fetch(host.serverUrl, { headers: { accept: 'application/json' } });
+    t.is(page.status, 200, `${host.name}'s file server answers`);
+  }
 
   const again = await cli(['devnet', 'up', '--dir', dir]);
   t.is(again.code, 7, 'a running devnet is not started twice');
@@ -34,6 +38,9 @@ test.serial('devnet up starts a funded, connected network; status shows it; down
   t.is(down.code, 0, down.stderr);
   t.deepEqual(down.json.stopped.sort(), ['host1', 'host2', 'renter']);
   for (const p of participants) t.false(isAlive(p.pid), `${p.name} stopped`);
+  for (const host of participants.slice(1)) {
+    await t.throwsAsync(fetch(host.serverUrl), undefined, `${host.name}'s file server stopped`);
+  }
 });
 
 test.serial('devnet demo (the README main job) pays a host and shows the block arrive', async (t) => {

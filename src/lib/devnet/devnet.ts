@@ -2,7 +2,8 @@
  * A whole dev network on this machine: one renter node and N host nodes, each
  * a separate `cloudcoin node start --detach` process with its own data
  * directory and free ports, connected to each other and mined past coinbase
- * maturity so every wallet holds coins. devnet.json in the devnet directory
+ * maturity so every wallet holds coins. Each host also runs its file server
+ * (`cloudcoin serve`) tied to its node. devnet.json in the devnet directory
  * records who is who; `down` stops exactly the processes `up` started.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { liveRuntime } from '../node/datafiles.js';
 import { receiveAddress, getBalance } from '../wallet/wallet.js';
 import { waitWalletSynced } from '../node/status.js';
 import { freePorts } from './ports.js';
+import { startServerDetached, stopServer } from './server-process.js';
 
 export const DEVNET_FILE = 'devnet.json';
 /** The devnet's wallets are throwaway keys on a private chain; this passphrase is documented, not secret. */
@@ -32,6 +34,9 @@ export interface Participant {
   httpPort: number;
   walletPort: number;
   address: string;
+  /** A host's file server, run by `cloudcoin serve` next to its node. */
+  serverUrl?: string;
+  serverPort?: number;
 }
 
 export interface Devnet {
@@ -98,16 +103,17 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const names = ['renter', ...Array.from({ length: opts.hosts }, (_, i) => `host${i + 1}`)];
-  const ports = await freePorts(names.length * 3);
+  const ports = await freePorts(names.length * 4);
   const planned = existing?.participants.length === names.length
     ? existing.participants
     : names.map((name, i) => ({
       name,
       role: (i === 0 ? 'renter' : 'host') as Participant['role'],
       datadir: join(dir, name),
-      port: ports[i * 3],
-      httpPort: ports[i * 3 + 1],
-      walletPort: ports[i * 3 + 2],
+      port: ports[i * 4],
+      httpPort: ports[i * 4 + 1],
+      walletPort: ports[i * 4 + 2],
+      serverPort: i === 0 ? undefined : ports[i * 4 + 3],
     }));
   const extensions = opts.extensions ?? [];
   const started: Participant[] = [];
@@ -120,6 +126,9 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
       return startParticipant(opts.bin, h, peers, extensions);
     }));
     hosts.forEach((h, i) => started.push({ ...h, pid: hostPids[i], address: '' }));
+    await Promise.all(started.filter((p) => p.serverPort).map(async (p) => {
+      p.serverUrl = (await startServerDetached(opts.bin, p.datadir, p.serverPort!)).url;
+    }));
     for (const p of started) p.address = await receiveAddress(NodeClient.connect(p.datadir));
 
     const miner = NodeClient.connect(started[0].datadir);
@@ -134,6 +143,7 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
     writeFileSync(join(dir, DEVNET_FILE), JSON.stringify(devnet, null, 2) + '\n');
     return devnet;
   } catch (err) {
+    await Promise.allSettled(started.map((p) => stopServer(p.datadir)));
     await Promise.allSettled(started.map((p) => stopNode(p.datadir)));
     throw err;
   }
@@ -164,6 +174,7 @@ export async function devnetDown(dirOpt?: string, clean = false): Promise<{ dir:
   const dir = resolve(dirOpt ?? defaultDevnetDir());
   const devnet = readDevnet(dir);
   if (!devnet) throw new CloudCoinError('ENODEVNET', `no devnet in ${dir}`, ExitCode.nodeNotRunning);
+  await Promise.all(devnet.participants.map((p) => stopServer(p.datadir)));
   const running = devnet.participants.filter((p) => liveRuntime(p.datadir));
   await Promise.all(running.map((p) => stopNode(p.datadir)));
   if (clean) rmSync(dir, { recursive: true, force: true });

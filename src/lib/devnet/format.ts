@@ -7,6 +7,7 @@ type Row = Participant & { running?: boolean; height?: number | null; peers?: nu
 export function formatParticipants(rows: Row[]): string {
   return rows.map((p) => {
     const state = p.running === undefined ? '' : p.running ? `  height ${p.height}  peers ${p.peers}  ${formatAmount(p.balance ?? 0)} CC` : '  stopped';
-    return `${p.name.padEnd(8)} P2P ${p.port}  HTTP ${p.httpPort}  wallet ${p.walletPort}  ${p.address}  ${p.datadir}${state}`;
+    const server = p.serverUrl ? `  files ${p.serverUrl}` : '';
+    return `${p.name.padEnd(8)} P2P ${p.port}  HTTP ${p.httpPort}  wallet ${p.walletPort}${server}  ${p.address}  ${p.datadir}${state}`;
   }).join('\n');
 }
