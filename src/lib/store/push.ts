@@ -18,7 +18,8 @@ import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
 import { type ChunkRef, type ManifestHeader, type TreeEntry, encodeBody, encodeHeader, newManifestId } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
-import { SECTOR_PLAIN_MAX, type SectorRecord, sealSector, shardSector } from './sector.js';
+import type { SectorSealer } from './sealer.js';
+import { SECTOR_PLAIN_MAX, type SectorRecord } from './sector.js';
 import type { ShardIO } from './shards.js';
 import { walk } from './walker.js';
 
@@ -61,6 +62,7 @@ export interface PushContext {
   n: number;
   /** Sectors sealed and uploading at once. */
   parallel: number;
+  sealer: SectorSealer;
 }
 
 interface OpenSector {
@@ -77,7 +79,9 @@ class _Packer {
   newSectors = 0;
   private readonly _ctx: PushContext;
   private readonly _pending = new Map<string, ChunkRef>();
-  private readonly _buf = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
+  /** The open sector's plaintext; sealed sectors' buffers come back to `_free` for reuse. */
+  private _buf: Buffer = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
+  private readonly _free: Buffer[] = [];
   private readonly _inflight = new Set<Promise<void>>();
   private _open: OpenSector | null = null;
   private _error: unknown = null;
@@ -111,23 +115,29 @@ class _Packer {
     return ref;
   }
 
-  /** Seals the open sector and starts its upload, waiting first if `parallel` are in flight. */
+  /**
+   * Hands the open sector to the sealer and starts its upload once sealed,
+   * waiting first if `parallel` sectors are in flight. The chunks' references
+   * get their sector id when sealing is done.
+   */
   async flush(): Promise<void> {
     const open = this._open;
     if (!open) return;
     this._open = null;
+    const buf = this._buf;
+    this._buf = this._free.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
     while (this._inflight.size >= this._ctx.parallel) await Promise.race(this._inflight);
     if (this._error) throw this._error;
-    const { keys, io, k, n, index } = this._ctx;
-    const { id, parts, size } = sealSector(keys, this._buf.subarray(0, open.used), open.refs.map((r) => r[0]));
-    const { ids, shards } = shardSector(parts, k, n);
-    const placed = io.placement(id, n);
-    const rec: SectorRecord = { id, size, k, shards: ids.map((sid, i) => [sid, placed[i].name]) };
-    for (const ref of open.refs) ref[1] = id;
-    this.used.set(id, rec);
-    this.newSectors++;
+    const { io, k, n, index, sealer } = this._ctx;
     const task = (async () => {
-      await io.putSector(rec, shards, index);
+      const sealed = await sealer.seal(buf, open.used, open.refs.map((r) => r[0]), k, n);
+      this._free.push(sealed.plain);
+      const placed = io.placement(sealed.id, n);
+      const rec: SectorRecord = { id: sealed.id, size: sealed.size, k, shards: sealed.ids.map((sid, i) => [sid, placed[i].name]) };
+      for (const ref of open.refs) ref[1] = sealed.id;
+      this.used.set(sealed.id, rec);
+      this.newSectors++;
+      await io.putSector(rec, sealed.shards, index);
       await index.putSector(rec, open.refs.map((r) => [r[0], r[2], r[3]]));
       for (const ref of open.refs) this._pending.delete(ref[0]);
     })()
@@ -220,9 +230,11 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   // A hard link whose first name could not be read has nothing to link to.
   const stored = new Set(tree.filter((e) => e.type === 'file').map((e) => e.path));
   const finalTree = tree.filter((e) => e.type !== 'link' || stored.has(e.target!));
-  // Seal the last data sector first: the body names data sectors by id, known only once sealed.
-  await packer.flush();
-  const body = encodeBody(finalTree, [...packer.used.values()]);
+  // Data sectors first: the body names them by id, known only once sealed. Listed in
+  // order of first use in the tree, so an unchanged tree gives the same body bytes.
+  await packer.finish();
+  const dataSectors = new Set(finalTree.flatMap((e) => (e.chunks ?? []).map((c) => c[1])));
+  const body = encodeBody(finalTree, [...dataSectors].map((sid) => packer.used.get(sid)!));
   const bodyRefs = await _storeBody(packer, ctx.bodyChunker, body);
   await packer.finish();
   const header: ManifestHeader = {
@@ -245,7 +257,7 @@ export async function push(ctx: PushContext, source: string, options: PushOption
     if (r.status === 'rejected') warnings.push(`${ctx.io.backends[i].name}: manifest not stored: ${r.reason?.message ?? r.reason}`);
   });
   if (warnings.length === results.length) throw new CloudCoinError('EUPLOAD', `no backend stored the manifest (${warnings.join('; ')})`, ExitCode.failure);
-  await ctx.index.putSnapshot({ id, header, tree: finalTree, sectors: [...packer.used.values()] });
+  await ctx.index.putSnapshot({ id, header, tree: finalTree, sectors: [...dataSectors].map((sid) => packer.used.get(sid)!) });
   meter.transferred = ctx.io.sent - sentBefore;
   meter.tick(true);
   return {

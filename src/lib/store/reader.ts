@@ -60,22 +60,36 @@ export class SnapshotReader {
     return p;
   }
 
-  /** One chunk's bytes, checked against its id. */
-  async chunk(ref: ChunkRef): Promise<Buffer> {
-    const [id, sid, off, len] = ref;
-    const plain = await this.sector(sid);
+  /** One chunk's bytes out of its sector's plaintext, checked against its id. */
+  private _slice(plain: Buffer, ref: ChunkRef): Buffer {
+    const [id, , off, len] = ref;
     const bytes = plain.subarray(off, off + len);
     const ok = off + len <= plain.length && createHmac('sha256', this._keys.ids).update(bytes).digest('hex') === id;
     if (!ok) throw new CloudCoinError('ECORRUPT', `chunk ${id.slice(0, 16)} does not match its reference in the manifest`, ExitCode.failure);
     return bytes;
   }
 
-  /** The chunks in order; the next sector is fetched while the current chunk is consumed. */
+  /**
+   * The chunks in order. A run of chunks in one sector is served from the sector
+   * this call already holds, not from the shared cache, which other files being
+   * restored at the same time may have evicted it from; the next sector is
+   * fetched while the current one is consumed.
+   */
   async *content(chunks: ChunkRef[]): AsyncGenerator<Buffer> {
+    let held: Promise<Buffer> | null = null;
+    let heldId = '';
     for (let i = 0; i < chunks.length; i++) {
-      const cur = this.chunk(chunks[i]);
-      if (i + 1 < chunks.length) this.sector(chunks[i + 1][1]).catch(() => undefined);
-      yield await cur;
+      const sid = chunks[i][1];
+      if (sid !== heldId) {
+        held = this.sector(sid);
+        heldId = sid;
+        for (let j = i + 1; j < chunks.length; j++) {
+          if (chunks[j][1] === sid) continue;
+          this.sector(chunks[j][1]).catch(() => undefined);
+          break;
+        }
+      }
+      yield this._slice(await held!, chunks[i]);
     }
   }
 }

@@ -50,7 +50,7 @@ function _aad(sectorId: string): Buffer {
  * `plaintext`, in order: the nonce derives from them, so ids that did not match
  * the plaintext could repeat a nonce for different data.
  */
-export function sealSector(keys: StoreKeys, plaintext: Uint8Array, chunkIds: string[]): { id: string; parts: Buffer[]; size: number } {
+export function sealSector(keys: Pick<StoreKeys, 'data' | 'ids'>, plaintext: Uint8Array, chunkIds: string[]): { id: string; parts: Buffer[]; size: number } {
   if (plaintext.length > SECTOR_PLAIN_MAX) throw new RangeError(`sector plaintext is ${plaintext.length} bytes, max ${SECTOR_PLAIN_MAX}`);
   if (!Array.isArray(chunkIds) || chunkIds.length === 0) throw new TypeError('chunkIds must list the chunks of the plaintext');
   const length = Buffer.alloc(4);

@@ -20,6 +20,7 @@ import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push } from './push.js';
 import { SnapshotReader } from './reader.js';
 import { type PullOptions, type PullResult, restoreToDir, restoreToTar, selectEntries } from './restore.js';
+import { SectorSealer } from './sealer.js';
 import { type CorruptReport, ShardIO } from './shards.js';
 
 export interface StoreOptions {
@@ -75,6 +76,7 @@ export class Store {
   private readonly _chunker: Chunker;
   private readonly _bodyChunker: Chunker;
   private readonly _parallel: number;
+  private readonly _sealer: SectorSealer;
 
   private constructor(o: StoreOptions, io: ShardIO, index: LocalIndex, lock: StoreLock, k: number, n: number) {
     this.keys = o.keys;
@@ -87,6 +89,7 @@ export class Store {
     this._chunker = new Chunker(gear, DEFAULT_CHUNKER);
     this._bodyChunker = new Chunker(gear, BODY_CHUNKER);
     this._parallel = o.parallel ?? 4;
+    this._sealer = new SectorSealer(o.keys);
   }
 
   /** Opens the repository; throws CloudCoinError ELOCKED if another run holds it. */
@@ -113,6 +116,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this._sealer.close();
     await this._index.close();
     await this._lock.release();
   }
@@ -129,7 +133,7 @@ export class Store {
     }
     const parentSnap = parent ? await this._index.snapshot(parent) : undefined;
     if (parentSnap) await this._index.adopt(parentSnap);
-    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, k: this.k, n: this.n, parallel: this._parallel };
+    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, k: this.k, n: this.n, parallel: this._parallel, sealer: this._sealer };
     return push(ctx, source, { ...options, parent });
   }
 
