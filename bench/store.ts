@@ -8,6 +8,9 @@
  * - push and pull of a generated mixed tree to 3 local-directory backends,
  *   beside `restic backup` / `restic restore` of the same tree to a local
  *   repository when restic is installed, with peak resident memory of each.
+ *   Both run as child processes under /usr/bin/time, so peak memory is
+ *   measured the same way for both; push and pull time is what the operation
+ *   itself reports, without Node's start-up (and tsx's, when run from source).
  *
  * Sizes: CC_BENCH_STORE_MB (tree, default 250), CC_BENCH_PIPELINE_MB (default 256).
  */
@@ -16,12 +19,11 @@ import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BenchSuite, type Figure, rssMiB } from './harness.js';
+import { type BenchSuite, type Figure } from './harness.js';
 import { Chunker, gearTable } from '../src/lib/store/chunker.js';
 import { StoreKeys } from '../src/lib/store/keys.js';
 import { SECTOR_PLAIN_MAX, sealSector, shardSector } from '../src/lib/store/sector.js';
 import { DEFAULT_CHUNKER } from '../src/lib/store/store.js';
-import { LocalBackend, Store } from '../src/lib/store/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -104,53 +106,61 @@ async function _mixedTree(root: string, bytes: number): Promise<number> {
   return written;
 }
 
-/** Runs `fn`, sampling this process's RSS every 10 ms; returns seconds and the peak in MiB. */
-async function _measure(fn: () => Promise<unknown>): Promise<{ seconds: number; peakMiB: number }> {
-  let peak = rssMiB();
-  const timer = setInterval(() => (peak = Math.max(peak, rssMiB())), 10);
-  const start = performance.now();
-  try {
-    await fn();
-  } finally {
-    clearInterval(timer);
-  }
-  return { seconds: (performance.now() - start) / 1000, peakMiB: Math.max(peak, rssMiB()) };
-}
-
-/** Runs a command under /usr/bin/time; returns seconds and its peak RSS in MiB, or null if it cannot run. */
+/**
+ * Runs a command under /usr/bin/time; returns seconds (those it prints as JSON
+ * `{"seconds"}` on stdout, else wall time) and its peak RSS in MiB, or null if it fails.
+ */
 async function _timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMiB: number } | null> {
   const start = performance.now();
+  let stdout = '';
   let stderr = '';
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M', cmd, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', () => resolve(null));
     child.on('exit', resolve);
   });
   const m = /maxrss=(\d+)/.exec(stderr);
   if (code !== 0 || !m) return null;
-  return { seconds: (performance.now() - start) / 1000, peakMiB: Number(m[1]) / 1024 };
+  const reported = /^\{"seconds":([0-9.e+-]+)\}$/.exec(stdout.trim());
+  return { seconds: reported ? Number(reported[1]) : (performance.now() - start) / 1000, peakMiB: Number(m[1]) / 1024 };
 }
+
+/** The store library, for the child processes: the .ts source under tsx, the compiled .js otherwise. */
+const _LIB = new URL('../src/lib/store/index.js', import.meta.url).href;
+
+/** One push or pull in a process of its own: `op lib masterHex base src out`, hosts in base/host0..2. */
+const _CHILD = `
+const [op, lib, master, base, src, out] = process.argv.slice(2);
+const { LocalBackend, Store, StoreKeys } = await import(lib);
+const backends = [0, 1, 2].map((i) => new LocalBackend('host' + i, base + '/host' + i));
+const store = await Store.open({ keys: new StoreKeys(Buffer.from(master, 'hex')), backends, stateDir: base + '/state' });
+try {
+  const result = op === 'push' ? await store.push(src) : await store.pull('latest', out);
+  process.stdout.write(JSON.stringify({ seconds: result.seconds }));
+} finally {
+  await store.close();
+}
+`;
 
 async function _run(): Promise<Figure[]> {
   const treeMB = _envMB('CC_BENCH_STORE_MB', 250);
   const pipelineMB = _envMB('CC_BENCH_PIPELINE_MB', 256);
-  const keys = new StoreKeys(randomBytes(32));
+  const master = randomBytes(32);
+  const keys = new StoreKeys(master);
   const figures: Figure[] = [];
   const base = await mkdtemp(join(tmpdir(), 'cc-bench-store-'));
   try {
     const src = join(base, 'src');
     const size = (await _mixedTree(src, treeMB * 1e6)) / 1e6;
-    const backends = [0, 1, 2].map((i) => new LocalBackend(`host${i}`, join(base, `host${i}`)));
-    const store = await Store.open({ keys, backends, stateDir: join(base, 'state') });
-    let push: { seconds: number; peakMiB: number };
-    let pull: { seconds: number; peakMiB: number };
-    try {
-      push = await _measure(() => store.push(src));
-      pull = await _measure(() => store.pull('latest', join(base, 'out')));
-    } finally {
-      await store.close();
-    }
+    const script = join(base, 'op.mjs');
+    await writeFile(script, _CHILD);
+    const child = (op: string) =>
+      _timed(process.execPath, [...process.execArgv, script, op, _LIB, master.toString('hex'), base, src, join(base, 'out')], process.env);
+    const push = await child('push');
+    const pull = push && (await child('pull'));
+    if (!push || !pull) throw new Error('the push or pull child process failed');
     const env = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: join(base, 'restic') };
     const init = await _timed('restic', ['init'], env);
     const backup = init && (await _timed('restic', ['backup', '--quiet', src], env));
