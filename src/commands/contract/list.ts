@@ -1,0 +1,24 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
+import { NodeClient } from '../../lib/node/client.js';
+import { formatSize, listContracts } from '../../lib/negotiator/client.js';
+import type { NegotiationInfo } from '../../lib/negotiator/negotiation.js';
+import type { ContractListItem } from '../../lib/negotiator/service.js';
+
+export default class ContractList extends BaseCommand {
+  static summary = 'List this node\'s contracts, as renter and as host, with their state.';
+  static description = `States: negotiating (not on chain yet), funded (on chain, before its start), active, expired (past its end, money still in escrow), settled (both escrow outputs spent). Read from the node's registry of the chain.
+
+${EXIT_STATUS}`;
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --role host --json'];
+  static flags = { role: Flags.string({ summary: 'Only contracts in this role.', options: ['renter', 'host', 'any'], default: 'any' }) };
+
+  async run(): Promise<{ contracts: ContractListItem[]; negotiating: NegotiationInfo[] }> {
+    const { flags } = await this.parse(ContractList);
+    const r = await listContracts(NodeClient.connect(this.location(flags).datadir), flags.role);
+    if (r.contracts.length + r.negotiating.length === 0) this.say('no contracts');
+    for (const c of r.contracts) this.say(`${c.id}  ${c.state.padEnd(8)} ${c.role.padEnd(6)} ${formatSize(c.size)}  blocks ${c.startHeight}–${c.endHeight}`);
+    for (const n of r.negotiating) this.say(`${n.contractId}  negotiating (${n.state}) ${n.role}  ${formatSize(n.size)}`);
+    return r;
+  }
+}
