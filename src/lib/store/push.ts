@@ -18,7 +18,7 @@ import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
 import { type ChunkRef, type ManifestHeader, type TreeEntry, encodeBody, encodeHeader, newManifestId } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
-import type { SectorSealer } from './sealer.js';
+import type { SectorWorker } from './sectorworker.js';
 import { SECTOR_PLAIN_MAX, type SectorRecord } from './sector.js';
 import type { ShardIO } from './shards.js';
 import { walk } from './walker.js';
@@ -62,7 +62,7 @@ export interface PushContext {
   n: number;
   /** Sectors sealed and uploading at once. */
   parallel: number;
-  sealer: SectorSealer;
+  worker: SectorWorker;
 }
 
 interface OpenSector {
@@ -116,7 +116,7 @@ class _Packer {
   }
 
   /**
-   * Hands the open sector to the sealer and starts its upload once sealed,
+   * Hands the open sector to the worker for sealing and starts its upload once sealed,
    * waiting first if `parallel` sectors are in flight. The chunks' references
    * get their sector id when sealing is done.
    */
@@ -128,9 +128,9 @@ class _Packer {
     this._buf = this._free.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
     while (this._inflight.size >= this._ctx.parallel) await Promise.race(this._inflight);
     if (this._error) throw this._error;
-    const { io, k, n, index, sealer } = this._ctx;
+    const { io, k, n, index, worker } = this._ctx;
     const task = (async () => {
-      const sealed = await sealer.seal(buf, open.used, open.refs.map((r) => r[0]), k, n);
+      const sealed = await worker.seal(buf, open.used, open.refs.map((r) => r[0]), k, n);
       this._free.push(sealed.plain);
       const placed = io.placement(sealed.id, n);
       const rec: SectorRecord = { id: sealed.id, size: sealed.size, k, shards: sealed.ids.map((sid, i) => [sid, placed[i].name]) };

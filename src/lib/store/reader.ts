@@ -9,12 +9,14 @@ import { createHmac } from 'node:crypto';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type { StoreKeys } from './keys.js';
 import type { ChunkRef } from './manifest.js';
-import { type SectorRecord, openSector } from './sector.js';
+import type { SectorRecord } from './sector.js';
+import type { SectorWorker } from './sectorworker.js';
 import type { ShardIO } from './shards.js';
 
 export class SnapshotReader {
   private readonly _keys: StoreKeys;
   private readonly _io: ShardIO;
+  private readonly _worker: SectorWorker;
   private readonly _sectors: Map<string, SectorRecord>;
   private readonly _cache = new Map<string, Promise<Buffer>>();
   private readonly _capacity: number;
@@ -23,9 +25,10 @@ export class SnapshotReader {
   private _fetches = 0;
 
   /** `capacity` decrypted sectors are kept (each at most 4 MiB); at most `fetches` are fetched at once. */
-  constructor(keys: StoreKeys, io: ShardIO, sectors: Iterable<SectorRecord>, capacity = 4, fetches = 3) {
+  constructor(keys: StoreKeys, io: ShardIO, worker: SectorWorker, sectors: Iterable<SectorRecord>, capacity = 4, fetches = 3) {
     this._keys = keys;
     this._io = io;
+    this._worker = worker;
     this._sectors = new Map([...sectors].map((s) => [s.id, s]));
     this._capacity = capacity;
     this._maxFetches = fetches;
@@ -35,7 +38,7 @@ export class SnapshotReader {
     if (this._fetches >= this._maxFetches) await new Promise<void>((r) => this._queue.push(r));
     this._fetches++;
     try {
-      return openSector(this._keys, rec.id, await this._io.getSector(rec));
+      return await this._worker.open(rec.id, rec.k, rec.size, await this._io.getShards(rec));
     } finally {
       this._fetches--;
       this._queue.shift()?.();

@@ -63,7 +63,7 @@ export function sealSector(keys: Pick<StoreKeys, 'data' | 'ids'>, plaintext: Uin
 }
 
 /** Decrypts a sealed sector; a wrong tag or framing is CloudCoinError ECORRUPT. */
-export function openSector(keys: StoreKeys, id: string, sealed: Uint8Array): Buffer {
+export function openSector(keys: Pick<StoreKeys, 'data'>, id: string, sealed: Uint8Array): Buffer {
   const bad = () => new CloudCoinError('ECORRUPT', `sector ${id} does not decrypt: data or manifest corrupt`, ExitCode.failure);
   if (sealed.length < SECTOR_OVERHEAD || !Buffer.from(sealed.subarray(0, 4)).equals(_MAGIC)) throw bad();
   const nonce = sealed.subarray(4, 4 + NONCE_SIZE);

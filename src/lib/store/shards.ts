@@ -7,7 +7,6 @@
  */
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { type Backend, BackendError } from './backend.js';
-import { decodeShards } from './erasure.js';
 import type { LocalIndex } from './localindex.js';
 import { type SectorRecord, shardId } from './sector.js';
 
@@ -117,11 +116,12 @@ export class ShardIO {
   }
 
   /**
-   * Reads a sector's sealed bytes from any k shards. Data shards are asked for
-   * first (no decoding needed); each failure starts a request for one more shard.
-   * Throws CloudCoinError EUNAVAILABLE listing the reasons when fewer than k verify.
+   * Any k verified shards of a sector (null for the others), for decoding. Data
+   * shards are asked for first (no decoding needed); each failure starts a request
+   * for one more shard. Throws CloudCoinError EUNAVAILABLE listing the reasons
+   * when fewer than k verify.
    */
-  async getSector(rec: SectorRecord): Promise<Buffer> {
+  async getShards(rec: SectorRecord): Promise<(Uint8Array | null)[]> {
     const n = rec.shards.length;
     const got: (Uint8Array | null)[] = new Array(n).fill(null);
     const reasons: string[] = [];
@@ -149,6 +149,6 @@ export class ShardIO {
     if (have < rec.k) {
       throw new CloudCoinError('EUNAVAILABLE', `sector ${rec.id}: only ${have} of ${rec.k} needed shards available (${reasons.join('; ')})`, ExitCode.partial);
     }
-    return decodeShards(got, rec.k, rec.size);
+    return got;
   }
 }

@@ -20,7 +20,7 @@ import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push } from './push.js';
 import { SnapshotReader } from './reader.js';
 import { type PullOptions, type PullResult, restoreToDir, restoreToTar, selectEntries } from './restore.js';
-import { SectorSealer } from './sealer.js';
+import { SectorWorker } from './sectorworker.js';
 import { type CorruptReport, ShardIO } from './shards.js';
 
 export interface StoreOptions {
@@ -76,7 +76,7 @@ export class Store {
   private readonly _chunker: Chunker;
   private readonly _bodyChunker: Chunker;
   private readonly _parallel: number;
-  private readonly _sealer: SectorSealer;
+  private readonly _worker: SectorWorker;
 
   private constructor(o: StoreOptions, io: ShardIO, index: LocalIndex, lock: StoreLock, k: number, n: number) {
     this.keys = o.keys;
@@ -89,7 +89,7 @@ export class Store {
     this._chunker = new Chunker(gear, DEFAULT_CHUNKER);
     this._bodyChunker = new Chunker(gear, BODY_CHUNKER);
     this._parallel = o.parallel ?? 4;
-    this._sealer = new SectorSealer(o.keys);
+    this._worker = new SectorWorker(o.keys);
   }
 
   /** Opens the repository; throws CloudCoinError ELOCKED if another run holds it. */
@@ -116,7 +116,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
-    await this._sealer.close();
+    await this._worker.close();
     await this._index.close();
     await this._lock.release();
   }
@@ -133,7 +133,7 @@ export class Store {
     }
     const parentSnap = parent ? await this._index.snapshot(parent) : undefined;
     if (parentSnap) await this._index.adopt(parentSnap);
-    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, k: this.k, n: this.n, parallel: this._parallel, sealer: this._sealer };
+    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, k: this.k, n: this.n, parallel: this._parallel, worker: this._worker };
     return push(ctx, source, { ...options, parent });
   }
 
@@ -181,7 +181,7 @@ export class Store {
       }
       const parts: Buffer[] = [];
       try {
-        for await (const part of new SnapshotReader(this.keys, this._io, header.sectors).content(header.body.chunks)) parts.push(Buffer.from(part));
+        for await (const part of new SnapshotReader(this.keys, this._io, this._worker, header.sectors).content(header.body.chunks)) parts.push(Buffer.from(part));
       } catch (err) {
         if (err instanceof CloudCoinError) return undefined;
         throw err;
@@ -238,7 +238,7 @@ export class Store {
     const snap = await this.snapshot(ref);
     const entries = selectEntries(snap.tree, options.include);
     const seen = this._io.corrupt.length;
-    const result = await write(new SnapshotReader(this.keys, this._io, snap.sectors), entries, options.progress);
+    const result = await write(new SnapshotReader(this.keys, this._io, this._worker, snap.sectors), entries, options.progress);
     return { snapshot: snap.id, ...result, corrupt: this._io.corrupt.slice(seen) };
   }
 

@@ -1,0 +1,113 @@
+/**
+ * The CPU-heavy sector work on a worker thread, so that the main thread keeps
+ * reading, chunking, hashing and doing I/O meanwhile: on two cores this is most
+ * of the difference between one busy core and two. Push seals and
+ * erasure-codes there; pull rebuilds and decrypts there. One worker, FIFO, so
+ * results come in the order asked.
+ */
+import { CloudCoinError, type ExitCodeValue } from '../errors.js';
+import { Worker } from 'node:worker_threads';
+import type { StoreKeys } from './keys.js';
+
+export interface SealedSector {
+  id: string;
+  /** Sealed length. */
+  size: number;
+  /** Shard ids, in shard order. */
+  ids: string[];
+  shards: Buffer[];
+  /** The plaintext buffer handed in, returned for reuse. */
+  plain: Buffer;
+}
+
+interface _Waiter {
+  resolve(reply: any): void;
+  reject(err: Error): void;
+}
+
+/** Moves a buffer to the worker if it owns its ArrayBuffer; otherwise it is copied. */
+function _transferable(b: Uint8Array | null): ArrayBuffer[] {
+  return b && b.byteOffset === 0 && b.buffer.byteLength === b.length ? [b.buffer as ArrayBuffer] : [];
+}
+
+/**
+ * The worker: compiled, sectorthread.js next to this file. Run from source (tsx:
+ * the tests, the bench) a worker thread does not inherit tsx's loader, so it
+ * registers tsx first and then imports sectorthread.ts.
+ */
+function _spawn(workerData: object): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./sectorthread.js', import.meta.url), { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./sectorthread.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(code, { eval: true, workerData });
+}
+
+export class SectorWorker {
+  private readonly _keys: StoreKeys;
+  private readonly _waiting = new Map<number, _Waiter>();
+  private _worker: Worker | null = null;
+  private _seq = 0;
+
+  constructor(keys: StoreKeys) {
+    this._keys = keys;
+  }
+
+  private _start(): Worker {
+    const w = _spawn({ data: this._keys.data, ids: this._keys.ids });
+    w.unref();
+    w.on('message', (m: any) => {
+      const waiter = this._waiting.get(m.seq);
+      this._waiting.delete(m.seq);
+      if (!waiter) return;
+      if (m.error === undefined) return waiter.resolve(m);
+      waiter.reject(m.code ? new CloudCoinError(m.code, m.error, m.exitCode as ExitCodeValue) : new Error(`sector worker: ${m.error}`));
+    });
+    const fail = (err: Error) => {
+      for (const w of this._waiting.values()) w.reject(err);
+      this._waiting.clear();
+      this._worker = null;
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`sector worker exited with code ${code}`)));
+    return w;
+  }
+
+  /**
+   * Seals `plain[0..length]` (chunks `chunkIds`, see sealSector) and codes it into
+   * n shards. `plain` must own its whole ArrayBuffer (Buffer.allocUnsafe of a large
+   * size does): it is moved to the worker and comes back in the result.
+   */
+  async seal(plain: Buffer, length: number, chunkIds: string[], k: number, n: number): Promise<SealedSector> {
+    if (_transferable(plain).length === 0) throw new RangeError('plain must own its whole ArrayBuffer');
+    const m = await this._call({ op: 'seal', plain: plain.buffer, length, chunkIds, k, n }, [plain.buffer as ArrayBuffer]);
+    const all = Buffer.from(m.all);
+    const shards = m.offsets.map((o: number) => all.subarray(o, o + m.shardLength));
+    return { id: m.id, size: m.size, ids: m.ids, shards, plain: Buffer.from(m.plain) };
+  }
+
+  /**
+   * Rebuilds a sealed sector of `size` bytes from its shards (null where missing,
+   * at least k present, each already checked against its id) and decrypts it.
+   * Shard buffers that own their memory are moved to the worker and unusable after.
+   */
+  async open(id: string, k: number, size: number, shards: (Uint8Array | null)[]): Promise<Buffer> {
+    const m = await this._call({ op: 'open', id, k, size, shards }, shards.flatMap(_transferable));
+    return Buffer.from(m.plain);
+  }
+
+  private _call(msg: object, transfer: ArrayBuffer[]): Promise<any> {
+    const worker = (this._worker ??= this._start());
+    const seq = this._seq++;
+    return new Promise((resolve, reject) => {
+      this._waiting.set(seq, { resolve, reject });
+      worker.postMessage({ seq, ...msg }, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this._worker;
+    this._worker = null;
+    if (w) await w.terminate();
+  }
+}
