@@ -8,6 +8,7 @@ import { writeFileConfig } from '../config/settings.js';
 import { startDaemon } from './daemon.js';
 import { startDetached } from './control.js';
 import type { RuntimeInfo } from './datafiles.js';
+import { untilSignal } from './signals.js';
 
 export interface StartFlags {
   port?: number;
@@ -75,14 +76,6 @@ export async function startNodeCommand(req: StartRequest): Promise<StartResult> 
   });
   const result: StartResult = { ...daemon.info, datadir, height: daemon.node.chain.height };
   req.onReady(result);
-  await new Promise<void>((resolve) => {
-    const shutdown = () => {
-      process.off('SIGINT', shutdown);
-      process.off('SIGTERM', shutdown);
-      daemon.stop().then(resolve, resolve);
-    };
-    process.on('SIGINT', shutdown);
-    process.on('SIGTERM', shutdown);
-  });
+  await untilSignal(daemon.stop);
   return result;
 }

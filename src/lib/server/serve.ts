@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Location } from '../config/settings.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { liveRuntime, readApiKey } from '../node/datafiles.js';
+import { untilSignal } from '../node/signals.js';
 import { HttpContractAuthority } from './authority-http.js';
 import type { LogFormat } from './request-log.js';
 import { startFileServer } from './server.js';
@@ -66,14 +67,6 @@ export async function serve(opts: ServeOptions, onReady: (info: ServeInfo) => vo
   });
   const info: ServeInfo = { url: server.url, storage, negotiator: negotiator.url, maxStorage: maxStorage ?? null };
   onReady(info);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      server.close().then(resolve, resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal(() => server.close());
   return info;
 }
