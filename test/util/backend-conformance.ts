@@ -38,12 +38,6 @@ export function backendConformance(test: TestFn, label: string, make: () => Prom
     t.deepEqual(await _all(b.list()), [id]);
   });
 
-  withBackend('an empty object round-trips', async (b, t) => {
-    const id = _id(new Uint8Array(0));
-    await b.put(id, new Uint8Array(0));
-    t.is((await b.get(id)).length, 0);
-  });
-
   withBackend('put of an existing id with the same bytes succeeds (idempotent)', async (b, t) => {
     const data = randomBytes(64);
     const id = _id(data);

@@ -45,6 +45,7 @@ export interface Backend {
    * Stores `data` under `id`. Resolves only once the bytes are durable: the
    * engine records the shard as acknowledged and will not upload it again.
    * Storing an id that exists with the same bytes must succeed (idempotent).
+   * `data` is never empty (no shard or header is), so a backend may refuse that.
    * Throws BackendError 'unavailable' when it cannot store.
    */
   put(id: string, data: Uint8Array): Promise<void>;
