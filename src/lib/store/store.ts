@@ -138,7 +138,7 @@ export class Store {
   }
 
   /** Reads every snapshot the backends list (each read once, then cached in the local index). */
-  async catalog(): Promise<Catalog> {
+  private async _catalog(): Promise<Catalog> {
     const holders = new Map<string, string[]>();
     const unavailable: string[] = [];
     await Promise.all(
@@ -195,7 +195,7 @@ export class Store {
 
   /** All readable snapshots, oldest first. */
   async snapshots(): Promise<SnapshotInfo[]> {
-    const { snapshots } = await this.catalog();
+    const { snapshots } = await this._catalog();
     return [...snapshots.values()].map(snapshotInfo).sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   }
 
@@ -275,11 +275,11 @@ export class Store {
 
   /** Deletes every shard no snapshot needs. Refuses while a backend or manifest cannot be read. */
   async prune(): Promise<PruneResult> {
-    return prune(this._io, this._index, await this.catalog());
+    return prune(this._io, this._index, await this._catalog());
   }
 
   /** Every shard of every snapshot present; with readData, downloaded, verified and decrypted. */
   async check(options: { readData?: boolean } = {}): Promise<CheckResult> {
-    return check(this.keys, this._io, await this.catalog(), options.readData ?? false);
+    return check(this.keys, this._io, await this._catalog(), options.readData ?? false);
   }
 }
