@@ -59,6 +59,7 @@ export class SectorWorker {
     w.on('message', (m: any) => {
       const waiter = this._waiting.get(m.seq);
       this._waiting.delete(m.seq);
+      if (this._waiting.size === 0) w.unref();
       if (!waiter) return;
       if (m.error === undefined) return waiter.resolve(m);
       waiter.reject(m.code ? new CloudCoinError(m.code, m.error, m.exitCode as ExitCodeValue) : new Error(`sector worker: ${m.error}`));
@@ -99,6 +100,9 @@ export class SectorWorker {
   private _call(msg: object, transfer: ArrayBuffer[]): Promise<any> {
     const worker = (this._worker ??= this._start());
     const seq = this._seq++;
+    // Referenced while a reply is due: an idle worker must not keep the process
+    // alive, but a busy one must, or a script awaiting only a seal could exit.
+    worker.ref();
     return new Promise((resolve, reject) => {
       this._waiting.set(seq, { resolve, reject });
       worker.postMessage({ seq, ...msg }, transfer);
