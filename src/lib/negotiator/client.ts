@@ -64,11 +64,11 @@ export function formatSize(bytes: number): string {
 
 const STATUS_EXIT: Record<number, { code: string; exit: (typeof ExitCode)[keyof typeof ExitCode] }> = {
   400: { code: 'EUSAGE', exit: ExitCode.usage },
-  401: { code: 'ELOCKED', exit: ExitCode.auth },
   402: { code: 'EFUNDS', exit: ExitCode.funds },
-  403: { code: 'ENOTPARTY', exit: ExitCode.failure },
   404: { code: 'ENOTFOUND', exit: ExitCode.failure },
   409: { code: 'ECONFLICT', exit: ExitCode.conflict },
+  422: { code: 'ENOTPARTY', exit: ExitCode.failure },
+  423: { code: 'ELOCKED', exit: ExitCode.auth },
 };
 
 /** Calls the Negotiator's API on the node; HTTP errors become CloudCoinErrors with exit codes. */

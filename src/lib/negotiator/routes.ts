@@ -2,8 +2,9 @@
  * The Negotiator's HTTP API, under /ext/negotiator/ behind the node's API
  * key. Each handler validates its input, calls one NegotiatorService method
  * and answers JSON; errors are `{ error: { message } }` with a status:
- * 400 bad input, 401 no wallet passphrase, 402 insufficient funds, 403 not a
- * party, 404 unknown, 409 conflict (state, timing, no peer).
+ * 400 bad input, 402 insufficient funds, 404 unknown, 409 conflict (state,
+ * timing, no peer), 422 not a party of the contract, 423 the node holds no
+ * wallet passphrase. (401 and 403 stay the API key's.)
  *
  * GET /ext/negotiator/contracts/<id> answers the ContractInfo JSON as is:
  * the file server reads it.

@@ -568,7 +568,7 @@ export class NegotiatorService {
 
   private _passphrase(): string {
     const p = ExtensionHost.of(this.node).walletPassphrase;
-    if (!p) throw new HttpError(401, 'the node holds no wallet passphrase: start it with CLOUDCOIN_PASSPHRASE');
+    if (!p) throw new HttpError(423, 'the node holds no wallet passphrase: start it with CLOUDCOIN_PASSPHRASE');
     return p;
   }
 
@@ -581,7 +581,7 @@ export class NegotiatorService {
     const e = await this.registry.getContract(contractId);
     if (!e) throw new HttpError(404, 'no such contract on chain: only a funded contract can be rated');
     const me = Buffer.from(this.identity.publicKey);
-    if (!me.equals(e.record.terms.renterKey) && !me.equals(e.record.terms.hostKey)) throw new HttpError(403, 'this node is not a party of that contract');
+    if (!me.equals(e.record.terms.renterKey) && !me.equals(e.record.terms.hostKey)) throw new HttpError(422, 'this node is not a party of that contract');
     if ((await this.registry.ratingsFor(contractId)).some((r) => me.equals(r.rating.raterKey))) throw new HttpError(409, 'this node already rated that contract');
     let record: RatingRecord;
     try {
@@ -621,7 +621,7 @@ export class NegotiatorService {
     if (!e) throw new HttpError(404, 'no such contract on chain');
     const kind: EscrowKind = this._role(e) === 'renter' ? 'payment' : 'collateral';
     const me = Buffer.from(this.identity.publicKey);
-    if (!me.equals(e.record.terms.renterKey) && !me.equals(e.record.terms.hostKey)) throw new HttpError(403, 'this node is not a party of that contract');
+    if (!me.equals(e.record.terms.renterKey) && !me.equals(e.record.terms.hostKey)) throw new HttpError(422, 'this node is not a party of that contract');
     if ((kind === 'payment' ? e.paymentSpent : e.collateralSpent) !== null) throw new HttpError(409, `the ${kind} escrow is already spent`);
     const terms = e.record.terms;
     const refundHeight = refundHeightOf(terms);
