@@ -52,7 +52,15 @@ export async function heightOf(node: DevNode): Promise<number> {
 
 /** Waits until every node's chain and wallet are at `height`. */
 export async function synced(nodes: DevNode[], height: number): Promise<void> {
-  await waitFor(async () => (await Promise.all(nodes.map(heightOf))).every((h) => h === height), 30_000, `nodes at height ${height}`);
+  let seen: unknown[] = [];
+  try {
+    await waitFor(async () => {
+      seen = await Promise.all(nodes.map(async (n) => (await n.http('GET', '/cloudcoin/sync')).body));
+      return seen.every((s: any) => s.chain === height && s.wallet === height);
+    }, 30_000, `nodes at height ${height}`);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; chain and wallet heights: ${JSON.stringify(seen)}`);
+  }
 }
 
 export async function mine(miner: DevNode, n: number, all: DevNode[], address?: string): Promise<number> {

@@ -1,0 +1,193 @@
+/**
+ * Issue 3 acceptance, the hostile side, on a real dev network: forged
+ * signatures, replayed and expired messages, 10,000 random and mutated cc*
+ * messages over real P2P connections, and a reorganisation that orphans a
+ * contract's funding block.
+ */
+import test from 'ava';
+import { randomBytes, randomInt } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generateKeyPair } from '../src/lib/crypto/sig.js';
+import { OfferPacket } from '../src/lib/net/offer.js';
+import { Negotiation } from '../src/lib/negotiator/negotiation.js';
+import { samplePackets } from './negotiator-fixtures.js';
+import { frame, rawPeer, versionPayload, type RawPeer } from './util/p2p.js';
+import { waitFor, type DevNode } from './util/devnode.js';
+import { Network, heightOf, identity, mine, ok, rpc, synced } from './contract-util.js';
+
+const net = new Network();
+let R: DevNode; // renter
+let H: DevNode; // host
+let offer: OfferPacket;
+let contractId: string;
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A raw connection to `node` that has sent version and verack. */
+async function peerOf(node: DevNode): Promise<RawPeer> {
+  const p = await rawPeer(node.port);
+  p.write(frame('dev', 'version', versionPayload()));
+  p.write(frame('dev', 'verack', Buffer.alloc(0)));
+  await sleep(200);
+  return p;
+}
+
+async function send(p: RawPeer, cmd: string, payload: Buffer): Promise<void> {
+  p.write(frame('dev', cmd, payload));
+  await sleep(300);
+}
+
+/** The test peer as the node sees it (our version message's user agent). */
+async function testPeerBan(node: DevNode): Promise<number[]> {
+  return (await ok(node, ['node', 'peers'])).peers.filter((p: any) => p.subversion === '/cc-test:0.1/').map((p: any) => p.banScore);
+}
+
+/** A propose for the host's offer by a fresh renter key, starting at `startHeight`, sent `age` seconds ago. */
+function propose(startHeight: number, age = 0): Buffer {
+  const terms = { size: 10 * 1024 ** 3, duration: 40, startHeight, price: offer.price, collateral: offer.collateral };
+  return Buffer.from(Negotiation.propose(generateKeyPair().secretKey, offer, terms, now() - age).packet.encode());
+}
+
+test.before(async () => {
+  R = await net.node();
+  H = await net.node({ peers: [R] });
+  await ok(R, ['node', 'mine', '1', '--address', (await ok(H, ['wallet', 'address'])).address]);
+  await mine(R, 110, net.nodes);
+  const r = await ok(H, ['contract', 'offer', '--price', '0.001', '--collateral', '0.002', '--min-duration', '10', '--url', 'http://127.0.0.1:9000', '--capacity', '10TiB']);
+  await waitFor(async () => (await ok(R, ['contract', 'offers'])).offers.length === 1, 10_000, 'the offer at the renter');
+  const o = r.offer;
+  // The same fields signed with the same key give the same bytes (RFC 6979): the host's offer as it travels.
+  offer = new OfferPacket({
+    flags: 0, hostKey: identity(H).publicKey, sequence: o.sequence, expiry: o.expiry, price: o.price, collateral: o.collateral,
+    minSize: o.minSize, maxSize: o.maxSize, minDuration: o.minDuration, maxDuration: o.maxDuration, url: o.url,
+  }).sign(identity(H).secretKey);
+  if (offer.hash().toString('hex') !== o.hash) throw new Error('offer rebuilt differently');
+  const a = await ok(R, ['contract', 'accept', o.hash, '--size', '10GiB', '--duration', '40']);
+  contractId = a.negotiation.contractId;
+  await mine(R, 1, net.nodes);
+});
+
+test.after.always(async () => {
+  await net.stop();
+});
+
+test.serial('a forged offer signature: dropped, not relayed, and its peer banned', async (t) => {
+  const forged = new OfferPacket({ ...offer, hostKey: offer.hostKey, sequence: offer.sequence + 1, price: 1 }).sign(identity(R).secretKey);
+  const p = await peerOf(H);
+  await send(p, 'ccoffer', Buffer.from(forged.encode()));
+  await Promise.race([p.closed, sleep(3000)]);
+  t.true(p.isClosed(), 'bad-signature scores 100: disconnected');
+  const listed = (await ok(R, ['contract', 'offers'])).offers;
+  t.deepEqual(listed.map((o: any) => o.hash), [offer.hash().toString('hex')], 'the genuine offer stands everywhere');
+});
+
+test.serial('a forged propose signature: the peer is banned', async (t) => {
+  const p = await peerOf(H);
+  // Signed by another key than the renter key in its terms.
+  const body = propose((await heightOf(H)) + 1);
+  body[body.length - 10] ^= 1;
+  await send(p, 'ccpropose', body);
+  await Promise.race([p.closed, sleep(3000)]);
+  t.true(p.isClosed());
+});
+
+test.serial('a replayed propose and an expired one cost ban score; the peer stays until 100', async (t) => {
+  const p = await peerOf(H);
+  const start = (await heightOf(H)) + 1;
+  const body = propose(start);
+  await send(p, 'ccpropose', body);
+  t.true(p.received().includes(Buffer.from('ccaccept')), 'the host answered the genuine propose');
+  await send(p, 'ccpropose', body);
+  t.deepEqual(await testPeerBan(H), [10], 'replay: 10');
+  await send(p, 'ccpropose', propose(start, 3600));
+  t.deepEqual(await testPeerBan(H), [20], 'expired: 10 more');
+  // An old offer of the host (lower sequence), replayed: stale, ignored, not punished.
+  const old = new OfferPacket({ ...offer, sequence: offer.sequence - 100 }).sign(identity(H).secretKey);
+  await send(p, 'ccoffer', Buffer.from(old.encode()));
+  t.deepEqual(await testPeerBan(H), [20]);
+  t.deepEqual((await ok(H, ['contract', 'offers'])).offers.map((o: any) => o.sequence), [offer.sequence]);
+  t.false(p.isClosed());
+  p.close();
+});
+
+const FUZZ = 10_000;
+const CC = ['ccinv', 'ccgetoffer', 'ccoffer', 'ccpropose', 'cccounter', 'ccaccept', 'ccsign', 'ccrefuse', 'ccfund', 'ccfundsig'];
+
+function fuzzMessage(i: number, valid: { cmd: string; bytes: Buffer }[]): [string, Buffer] {
+  const base = valid[randomInt(valid.length)];
+  switch (i % 5) {
+    case 0: // bit flips of a valid message
+    case 1: {
+      const b = Buffer.from(base.bytes);
+      for (let k = 0; k < 1 + randomInt(4); k++) b[randomInt(b.length)] ^= 1 << randomInt(8);
+      return [base.cmd, b];
+    }
+    case 2: // truncated or extended
+      return [base.cmd, randomInt(2) ? base.bytes.subarray(0, randomInt(base.bytes.length)) : Buffer.concat([base.bytes, randomBytes(1 + randomInt(16))])];
+    case 3: // random bytes under a cc* command
+      return [CC[randomInt(CC.length)], randomBytes(randomInt(0, 400))];
+    default: // a valid message of one command under another
+      return [CC[randomInt(CC.length)], base.bytes];
+  }
+}
+
+test.serial('10,000 random and mutated cc* messages: the node keeps running, the registry is unchanged', async (t) => {
+  const before = (await H.http('GET', '/ext/negotiator/registry')).body;
+  t.is(before.contracts.length, 1);
+  const valid = [...Object.values(samplePackets()).map((p) => ({ cmd: p.cmd as string, bytes: Buffer.from(p.encode()) })), { cmd: 'ccoffer', bytes: Buffer.from(offer.encode()) }, { cmd: 'ccpropose', bytes: propose((await heightOf(H)) + 1) }];
+  let sent = 0;
+  let closed = 0;
+  while (sent < FUZZ) {
+    const p = await rawPeer(H.port);
+    p.write(frame('dev', 'version', versionPayload()));
+    p.write(frame('dev', 'verack', Buffer.alloc(0)));
+    for (let k = 0; k < 100 && sent < FUZZ && !p.isClosed(); k++) {
+      const [cmd, body] = fuzzMessage(sent, valid);
+      p.write(frame('dev', cmd, body));
+      sent++;
+    }
+    await Promise.race([p.closed, sleep(100)]);
+    if (p.isClosed()) closed++;
+    p.close();
+  }
+  t.is(sent, FUZZ);
+  t.true(closed > 0, 'misbehaving peers are disconnected');
+  const status = await H.run(['node', 'status']);
+  t.is(status.code, 0, 'the node still answers');
+  t.deepEqual((await H.http('GET', '/ext/negotiator/registry')).body, before, 'the registry is unchanged');
+  const height = await mine(R, 1, net.nodes);
+  t.is(await heightOf(H), height, 'and it still follows the chain');
+  t.deepEqual((await ok(H, ['contract', 'show', contractId])).state, 'active');
+});
+
+test.serial('a contract whose funding block is orphaned by a reorganisation leaves the registry', async (t) => {
+  const G = await net.node({ start: false });
+  await G.start(['--peers', `127.0.0.1:${R.port}`]);
+  const base = await heightOf(R);
+  await synced([G], base);
+  await G.stop();
+
+  // While G is away, a contract is funded on R's chain.
+  const a = await ok(R, ['contract', 'accept', offer.hash().toString('hex'), '--size', '10GiB', '--duration', '40']);
+  const id = a.negotiation.contractId;
+  await mine(R, 1, [R, H]);
+  t.is((await ok(H, ['contract', 'show', id])).state, 'active');
+
+  // G, alone (no inbound, and it forgets the peers bcoin saved), mines a longer chain without it; then it comes back.
+  rmSync(join(G.datadir, 'ccdev', 'hosts.json'), { force: true });
+  await G.start(['--no-listen']);
+  await ok(G, ['node', 'mine', '3']);
+  t.is(await heightOf(R), base + 1, 'R did not hear of G\'s blocks');
+  await rpc(G, 'addnode', [`127.0.0.1:${R.port}`, 'onetry']);
+  await waitFor(async () => (await ok(G, ['node', 'peers'])).peers.length > 0, 10_000, 'G connected');
+  await ok(G, ['node', 'mine', '1']); // announced to R, whose chain it does not extend: R fetches G's branch and reorganises
+  await synced([R, H, G], base + 4);
+  for (const n of [R, H]) {
+    const gone = await n.run(['contract', 'show', id]);
+    t.is(gone.code, 1, 'the funded contract left the registry');
+    t.regex(gone.stderr, /no such contract/);
+  }
+  t.deepEqual((await R.http('GET', '/ext/negotiator/registry')).body, (await G.http('GET', '/ext/negotiator/registry')).body, 'the same registry as a node that never saw it');
+});
