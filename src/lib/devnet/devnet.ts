@@ -3,7 +3,8 @@
  * a separate `cloudcoin node start --detach` process with its own data
  * directory and free ports, connected to each other and mined past coinbase
  * maturity so every wallet holds coins. Each host also runs its file server
- * (`cloudcoin serve`) tied to its node. devnet.json in the devnet directory
+ * (`cloudcoin serve`) tied to its node; with `contracts`, the renter holds an
+ * active contract with every host (contracts.ts). devnet.json in the devnet directory
  * records who is who; `down` stops exactly the processes `up` started.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { receiveAddress, getBalance } from '../wallet/wallet.js';
 import { waitWalletSynced } from '../node/status.js';
 import { freePorts } from './ports.js';
 import { startServerDetached, stopServer } from './server-process.js';
+import { contractDevnetHosts, type DevnetContract } from './contracts.js';
 
 export const DEVNET_FILE = 'devnet.json';
 /** The devnet's wallets are throwaway keys on a private chain; this passphrase is documented, not secret. */
@@ -44,6 +46,8 @@ export interface Devnet {
   network: 'dev';
   participants: Participant[];
   height: number;
+  /** With `contracts`: the renter's active contract with each host. */
+  contracts?: DevnetContract[];
 }
 
 export interface UpOptions {
@@ -52,6 +56,8 @@ export interface UpOptions {
   /** Path of bin/run.js. */
   bin: string;
   extensions?: string[];
+  /** Each host offers storage at its file server and the renter contracts every host (contracts.ts). */
+  contracts?: boolean;
 }
 
 export function defaultDevnetDir(): string {
@@ -137,9 +143,11 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
       for (const p of started) await miner.rpc('generatetoaddress', [BLOCKS_EACH, p.address]);
       await miner.rpc('generatetoaddress', [COINBASE_MATURITY, started[0].address]);
     }
-    const converged = await waitConverged(started);
+    let converged = await waitConverged(started);
     await Promise.all(started.map((p) => waitWalletSynced(NodeClient.connect(p.datadir))));
-    const devnet: Devnet = { dir, network: 'dev', participants: started, height: converged };
+    const contracts = opts.contracts ? await contractDevnetHosts(started) : undefined;
+    if (contracts) converged = await waitConverged(started);
+    const devnet: Devnet = { dir, network: 'dev', participants: started, height: converged, ...(contracts ? { contracts } : {}) };
     writeFileSync(join(dir, DEVNET_FILE), JSON.stringify(devnet, null, 2) + '\n');
     return devnet;
   } catch (err) {

@@ -1,0 +1,50 @@
+/**
+ * What every `cloudcoin store` command shares: the passphrase, the key in
+ * `<datadir>/store/key`, the renter node's contracted hosts as backends, and a
+ * Store opened (locked) for exactly one operation and always closed.
+ */
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { NodeClient } from '../node/client.js';
+import { contractedHosts, hostBackends, renterKey, storePaths } from '../store/hosts.js';
+import { openKey, Store } from '../store/index.js';
+import { readPassphrase } from './passphrase.js';
+
+export const STORE_EXIT_STATUS = `EXIT STATUS
+  0  success
+  1  failure: nothing usable was done (e.g. corrupt data that no other host could replace)
+  2  usage: a bad flag or argument, no key (run store init), no such snapshot
+  3  the node is not running
+  4  wrong passphrase (nothing was changed)
+  6  partial: some of the work was done and kept (some files not restored, some hosts unreachable)
+  7  locked: another store command is running on this data directory, or the key exists`;
+
+/** The store passphrase: CLOUDCOIN_PASSPHRASE, else a prompt on a terminal. */
+export async function storePassphrase(confirm = false): Promise<string> {
+  const p = await readPassphrase('Store passphrase: ', { confirm });
+  if (!p) throw new CloudCoinError('ENOPASSPHRASE', 'no passphrase: set CLOUDCOIN_PASSPHRASE or run on a terminal', ExitCode.usage);
+  return p;
+}
+
+export interface StoreSession {
+  store: Store;
+  hosts: { hostKey: string; url: string; contractId: string }[];
+  /** Active contracts without a known file server URL. */
+  unreachable: string[];
+}
+
+/** Opens the store of `datadir` on its node's contracted hosts, runs `fn`, and closes it. */
+export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>): Promise<T> {
+  const passphrase = await storePassphrase();
+  const keys = await openKey(storePaths(datadir).key, passphrase);
+  const renter = await renterKey(datadir, keys);
+  const { hosts, unreachable } = await contractedHosts(NodeClient.connect(datadir), datadir, renter.publicKey);
+  if (hosts.length === 0) {
+    throw new CloudCoinError('ENOHOSTS', `no active contract with a reachable host for renter key ${renter.publicKey.slice(0, 16)}…: accept offers first (cloudcoin contract offers, contract accept)`, ExitCode.failure);
+  }
+  const store = await Store.open({ keys, backends: hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir });
+  try {
+    return await fn({ store, hosts, unreachable });
+  } finally {
+    await store.close();
+  }
+}

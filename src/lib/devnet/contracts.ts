@@ -1,0 +1,69 @@
+/**
+ * Contracts on a devnet: every host offers storage with its file server's
+ * URL, the renter accepts each offer, a block funds them, and the nodes wait
+ * until every contract is active, so `cloudcoin store` can use the hosts
+ * at once. Hosts the renter already has an active contract with are skipped.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CloudCoinError } from '../errors.js';
+import { acceptOffer, createOffer, listContracts, listOffers } from '../negotiator/client.js';
+import { NodeClient } from '../node/client.js';
+import type { Participant } from './devnet.js';
+
+export interface DevnetContract {
+  host: string;
+  contractId: string;
+  url: string;
+}
+
+/** Terms of the devnet's offers: 0.001 CC per GiB-month, twice that collateral, up to 100 GiB for up to a year. */
+const OFFER = { price: 100_000, collateral: 200_000, minSize: 1 << 20, maxSize: 100 * 2 ** 30, minDuration: 10, maxDuration: 52_560, validity: 30 * 86_400 };
+/** What the renter takes from each host: 1 GiB for 30 days of blocks. */
+const TAKE = { size: 2 ** 30, duration: 4_320 };
+
+async function _until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new CloudCoinError('EDEVNET', `${what} did not happen within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+async function _hostKey(p: Participant): Promise<string> {
+  return (await NodeClient.connect(p.datadir).node('GET', '/ext/negotiator/identity')).key;
+}
+
+export async function contractDevnetHosts(participants: Participant[]): Promise<DevnetContract[]> {
+  const renter = participants.find((p) => p.role === 'renter')!;
+  const hosts = participants.filter((p) => p.role === 'host' && p.serverUrl);
+  const rc = NodeClient.connect(renter.datadir);
+  const keys = new Map(await Promise.all(hosts.map(async (h) => [h.name, await _hostKey(h)] as const)));
+  const active = async () => (await listContracts(rc, 'renter')).contracts.filter((c) => c.state === 'active');
+  const have = new Set((await active()).map((c) => c.hostKey));
+  const todo = hosts.filter((h) => !have.has(keys.get(h.name)!));
+  // Every host (re)publishes its offer, so its URL is current after a restart.
+  const offers = await Promise.all(hosts.map(async (h) => (await createOffer(NodeClient.connect(h.datadir), { ...OFFER, url: h.serverUrl!, host: { capacity: OFFER.maxSize } })).offer.hash));
+  await _until('the renter seeing every offer', async () => {
+    const seen = new Set((await listOffers(rc, {})).map((o) => o.hash));
+    return offers.every((o) => seen.has(o));
+  });
+  for (const h of todo) {
+    await acceptOffer(rc, { offer: offers[hosts.indexOf(h)], ...TAKE, timeout: 30_000 });
+  }
+  if (todo.length > 0) {
+    const height = (await rc.node('GET', '/')).chain.height;
+    await rc.rpc('generatetoaddress', [1, renter.address]);
+    await _until('every contract active', async () => {
+      const all = await Promise.all(hosts.map(async (h) => (await listContracts(NodeClient.connect(h.datadir), 'host')).contracts.filter((c) => c.state === 'active').length > 0));
+      const tips = await Promise.all(participants.map(async (p) => (await NodeClient.connect(p.datadir).node('GET', '/')).chain.height));
+      return all.every(Boolean) && tips.every((t) => t > height) && (await active()).length >= hosts.length;
+    });
+  }
+  const mine = await active();
+  return hosts.map((h) => {
+    const c = mine.find((x) => x.hostKey === keys.get(h.name))!;
+    return { host: h.name, contractId: c.id, url: h.serverUrl! };
+  });
+}

@@ -1,0 +1,224 @@
+/**
+ * Issue 5 acceptance on a real dev network: a renter and three hosts (node
+ * processes, each host with its `cloudcoin serve` file server), the renter
+ * holding an active contract with each host negotiated through the
+ * Negotiator (`devnet up --contracts`), and every store operation run
+ * through the real `cloudcoin store` CLI. The tests run in order on one
+ * network, stopped in test.after.always.
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { publicKeyOf } from '../src/lib/crypto/sig.js';
+import { startServerDetached, stopServer } from '../src/lib/devnet/server-process.js';
+import { BIN, cli, TEST_PASSPHRASE, type CliResult } from './util/cli.js';
+import { waitFor, type DevNode } from './util/devnode.js';
+import { filesContaining, mixedTree, walkTree, type MixedTree } from './util/tree.js';
+import { Network } from './contract-util.js';
+
+interface Participant { name: string; datadir: string; port: number; serverPort: number; serverUrl: string }
+
+let dir: string;
+let work: string;
+let renter: Participant;
+let hosts: Participant[];
+let hostKeys: string[];
+let tree: MixedTree;
+let first: { snapshot: string; bytes: number; uploaded: number };
+const extra = new Network();
+
+function store(args: string[], opts: { datadir?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  return cli(['store', ...args, '--datadir', opts.datadir ?? renter.datadir, '--network', 'dev', '--json'], { env: opts.env, timeoutMs: 180_000 });
+}
+
+async function ok(args: string[], opts: { datadir?: string } = {}): Promise<any> {
+  const r = await store(args, opts);
+  if (r.code !== 0) throw new Error(`store ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  return r.json;
+}
+
+/** The shard files a host's file server keeps on its disk. */
+async function sectorFiles(host: Participant): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (p: string): Promise<void> => {
+    for (const e of await readdir(p, { withFileTypes: true })) {
+      if (e.isDirectory()) await visit(join(p, e.name));
+      else out.push(join(p, e.name));
+    }
+  };
+  await visit(join(host.datadir, 'sectors', 'sectors'));
+  return out.sort();
+}
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cc-store-e2e-'));
+  work = join(dir, 'work');
+  const up = await cli(['devnet', 'up', '--hosts', '3', '--dir', join(dir, 'devnet'), '--contracts', '--json'], { timeoutMs: 180_000 });
+  if (up.code !== 0) throw new Error(`devnet up: ${up.stderr}`);
+  [renter, ...hosts] = up.json.participants;
+  hostKeys = await Promise.all(hosts.map(async (h) => Buffer.from(publicKeyOf(Buffer.from((await readFile(join(h.datadir, 'negotiator.key'), 'utf8')).trim(), 'hex'))).toString('hex')));
+  tree = await mixedTree(join(work, 'source'), { small: 5000, depth: 60, bigBytes: 6 * 2 ** 20 });
+});
+
+test.after.always(async () => {
+  await extra.stop();
+  if (dir) {
+    await cli(['devnet', 'down', '--dir', join(dir, 'devnet')]);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.serial('the renter holds an active contract with each host, and store init makes a key, never overwritten', async (t) => {
+  const list = await cli(['contract', 'list', '--role', 'renter', '--datadir', renter.datadir, '--json']);
+  t.is(list.code, 0, list.stderr);
+  t.is(list.json.contracts.filter((c: any) => c.state === 'active').length, 3);
+  const init = await ok(['init']);
+  t.regex(init.fingerprint, /^[0-9a-f]{16}$/);
+  t.is((await store(['init'])).code, 7, 'an existing key is never overwritten');
+  t.not(hostKeys.length, 0);
+});
+
+test.serial('push and pull of a mixed tree: identical tree walk; an unchanged push uploads under 1%', async (t) => {
+  const push = await ok(['push', tree.root, '--tag', 'first']);
+  t.regex(push.snapshot, /^[0-9a-f]{64}$/);
+  t.is(push.hosts, 3);
+  t.true(push.bytes >= tree.bytes - 10 && push.uploaded > push.bytes, 'erasure coding uploads more than the content');
+  for (const k of ['files', 'bytes', 'newBytes', 'uploaded', 'seconds']) t.is(typeof push[k], 'number', k);
+  first = push;
+
+  const target = join(work, 'restore1');
+  const pull = await ok(['pull', push.snapshot, target]);
+  t.deepEqual(pull.errors, []);
+  t.deepEqual(pull.corrupt, []);
+  const [a, b] = await Promise.all([walkTree(tree.root), walkTree(target)]);
+  t.true(Object.keys(a.entries).length > 5060);
+  t.deepEqual(b.entries, a.entries);
+  t.deepEqual(b.hardLinks, a.hardLinks);
+  t.deepEqual(a.hardLinks, [['hard-b', 'sub/hard-a']]);
+
+  const again = await ok(['push', tree.root]);
+  t.not(again.snapshot, push.snapshot);
+  t.is(again.newBytes, 0);
+  t.true(again.uploaded < push.bytes / 100, `second push uploaded ${again.uploaded} of ${push.bytes}`);
+  const snaps = await ok(['snapshots']);
+  t.deepEqual(snaps.snapshots.map((s: any) => s.id), [push.snapshot, again.snapshot]);
+  t.deepEqual(snaps.snapshots[0].tags, ['first']);
+  const ls = await ok(['ls', 'latest', 'with space']);
+  t.deepEqual(ls.entries.map((e: any) => e.path), ['with space', 'with space/file name.txt']);
+});
+
+test.serial('a 1-byte change in the big file uploads under 1 MiB; diff names it', async (t) => {
+  const fh = await open(tree.bigFile, 'r+');
+  const st = await stat(tree.bigFile);
+  await fh.write(Buffer.from([0x5a]), 0, 1, Math.floor(st.size / 2));
+  await fh.close();
+  const push = await ok(['push', tree.root]);
+  t.true(push.uploaded < 2 ** 20, `uploaded ${push.uploaded}`);
+  const diff = await ok(['diff', first.snapshot, push.snapshot]);
+  t.deepEqual(diff.changes.map((c: any) => [c.path, c.change]), [['big.bin', 'modified']]);
+});
+
+test.serial('the marker file\'s name and plaintext appear nowhere under any host\'s data directory', async (t) => {
+  const needles = [Buffer.from(tree.markerName), Buffer.from(tree.markerText.slice(0, 40)), Buffer.from('MARKER-plaintext')];
+  const anywhere = await filesContaining(tree.root, needles);
+  t.true(anywhere.length > 0, 'the search finds the marker where it is');
+  for (const h of hosts) {
+    t.true((await sectorFiles(h)).length > 0, `${h.name} stores shards`);
+    t.deepEqual(await filesContaining(h.datadir, needles), [], h.name);
+  }
+});
+
+test.serial('a host returning corrupted data is detected and named; the others\' shards restore the tree', async (t) => {
+  const liar = hosts[0];
+  const files = await sectorFiles(liar);
+  const saved = await Promise.all(files.map((f) => readFile(f)));
+  try {
+    for (const [i, f] of files.entries()) {
+      const bad = Buffer.from(saved[i]);
+      for (let j = 0; j < bad.length; j += 4096) bad[j] ^= 0xff;
+      await writeFile(f, bad);
+    }
+    const target = join(work, 'restore-corrupt');
+    const pull = await store(['pull', first.snapshot, target]);
+    t.is(pull.code, 0, pull.stderr);
+    t.true(pull.json.corrupt.length > 0, 'the corrupt shards were noticed');
+    t.deepEqual([...new Set(pull.json.corrupt.map((c: any) => c.backend))], [hostKeys[0]], 'and blamed on the host that lied');
+    t.regex(pull.stderr, new RegExp(`host ${hostKeys[0]} returned corrupt data`));
+    const [a, b] = await Promise.all([walkTree(join(work, 'restore1')), walkTree(target)]);
+    t.deepEqual(b.entries, a.entries);
+  } finally {
+    await Promise.all(files.map((f, i) => writeFile(f, saved[i])));
+  }
+});
+
+test.serial('with n−k = 1 file server stopped, pull is still identical', async (t) => {
+  const down = hosts[2];
+  await stopServer(down.datadir);
+  try {
+    const target = join(work, 'restore-down');
+    const pull = await store(['pull', first.snapshot, target]);
+    t.is(pull.code, 0, pull.stderr);
+    const [a, b] = await Promise.all([walkTree(join(work, 'restore1')), walkTree(target)]);
+    t.deepEqual(b.entries, a.entries);
+  } finally {
+    await startServerDetached(BIN, down.datadir, down.serverPort);
+  }
+});
+
+test.serial('a wrong passphrase: exit 4, a clear error, nothing changed', async (t) => {
+  // Manifests are objects on the hosts too: unchanged shard files mean no new snapshot either.
+  const before = { shards: await Promise.all(hosts.map(sectorFiles)), state: await readdir(join(renter.datadir, 'store')) };
+  for (const args of [['push', tree.root], ['pull', 'latest', join(work, 'never')]]) {
+    const r = await store(args, { env: { CLOUDCOIN_PASSPHRASE: 'not the passphrase' } });
+    t.is(r.code, 4, args[0]);
+    t.regex(r.stderr, /^error: wrong passphrase for .*store\/key\n$/, args[0]);
+  }
+  t.false(existsSync(join(work, 'never')));
+  t.deepEqual(await Promise.all(hosts.map(sectorFiles)), before.shards);
+  t.deepEqual(await readdir(join(renter.datadir, 'store')), before.state);
+});
+
+test.serial('kill -9 during a push, then push again: it completes without re-uploading what hosts took; check --read-data is clean', async (t) => {
+  const src = join(work, 'bulk');
+  await mkdir(src);
+  for (let i = 0; i < 32; i++) await writeFile(join(src, `blob-${i}.bin`), randomBytes(2 ** 20));
+  const before = (await Promise.all(hosts.map(sectorFiles))).flat().length;
+  const child = spawn(process.execPath, [BIN, 'store', 'push', src, '--datadir', renter.datadir, '--network', 'dev', '--json'], {
+    env: { ...process.env, CLOUDCOIN_PASSPHRASE: TEST_PASSPHRASE }, stdio: 'ignore',
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  await waitFor(async () => (await Promise.all(hosts.map(sectorFiles))).flat().length >= before + 3, 60_000, 'some shards uploaded');
+  child.kill('SIGKILL');
+  t.is(await exited, 'SIGKILL', 'the push was killed before it finished');
+  const stored = (await Promise.all(hosts.map(sectorFiles))).flat().length - before;
+
+  const push = await ok(['push', src]);
+  t.true(push.uploaded < 32 * 2 ** 20 * 1.5, `the second push uploaded ${push.uploaded}: ${stored} shards were already on hosts`);
+  const check = await store(['check', '--read-data']);
+  t.is(check.code, 0, check.stderr);
+  t.true(check.json.ok);
+  t.deepEqual([check.json.missing, check.json.corrupt, check.json.unreadable], [[], [], []]);
+  t.is(check.json.snapshots, 4);
+});
+
+test.serial('a new machine with only the exported key and a node on the network restores', async (t) => {
+  const exported = join(work, 'export.json');
+  await ok(['key', 'export', '--out', exported]);
+  const other: DevNode = await extra.node({ peers: [{ port: renter.port } as DevNode] });
+  const tip = (await cli(['node', 'status', '--datadir', renter.datadir, '--json'])).json.height;
+  await waitFor(async () => (await other.run(['node', 'status'])).json?.height === tip, 30_000, 'the new node synced');
+  const imported = await ok(['key', 'import', exported], { datadir: other.datadir });
+  t.is(imported.hosts, 3);
+  const target = join(work, 'restore-new-machine');
+  // It knows only the key: the manifest of the first snapshot comes from the hosts.
+  const pull = await ok(['pull', first.snapshot.slice(0, 12), target], { datadir: other.datadir });
+  t.is(pull.snapshot, first.snapshot);
+  t.deepEqual(pull.errors, []);
+  const [a, b] = await Promise.all([walkTree(join(work, 'restore1')), walkTree(target)]);
+  t.deepEqual(b.entries, a.entries);
+  t.deepEqual(b.hardLinks, a.hardLinks);
+});
