@@ -4,8 +4,8 @@ import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
 import { runDemo, type DemoResult } from '../../lib/devnet/demo.js';
 
 export default class DevnetDemo extends BaseCommand {
-  static summary = 'Show CloudCoin working: a dev network, a payment, a block that carries it.';
-  static description = `Starts (or resumes) the devnet, pays a host from the renter's wallet, mines the payment and shows it arrive. The devnet keeps running afterwards; "devnet down" stops it.\n\n${EXIT_STATUS}`;
+  static summary = 'Show CloudCoin working: a dev network, contracts with its hosts, a payment, a directory pushed and pulled back.';
+  static description = `Starts (or resumes) the devnet with the renter contracting every host (devnet up --contracts), pays a host from the renter's wallet, mines the payment and shows it arrive, then pushes a small directory to the hosts with the store (encrypted, erasure-coded) and pulls it back identical. The devnet keeps running afterwards; "devnet down" stops it.\n\n${EXIT_STATUS}`;
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --dir /tmp/devnet --hosts 3 --json'];
   static flags = {
     hosts: Flags.integer({ summary: 'How many host nodes.', default: 3, min: 1, max: 32 }),

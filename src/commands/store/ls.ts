@@ -22,5 +22,5 @@ export default class StoreLs extends BaseCommand {
 
 function _line(e: ListEntry): string {
   const mode = (e.mode & 0o7777).toString(8).padStart(4, '0');
-  return `${e.type.padEnd(7)} ${mode} ${String(e.size ?? '').padStart(12)}  ${e.path}${e.target ? ` -> ${e.target}` : ''}`;
+  return `${e.type.padEnd(9)} ${mode} ${String(e.size ?? '').padStart(12)}  ${e.path}${e.target ? ` -> ${e.target}` : ''}`;
 }
