@@ -6,8 +6,9 @@
 import { printFigures, type BenchSuite } from './harness.js';
 import { nodeBench } from './node.js';
 import { serverBench } from './server.js';
+import { storeBench } from './store.js';
 
-const suites: BenchSuite[] = [nodeBench, serverBench];
+const suites: BenchSuite[] = [nodeBench, serverBench, storeBench];
 
 const filter = process.argv[2];
 for (const suite of suites) {
