@@ -37,7 +37,7 @@ export function Progress({ event }: { event: ProgressEvent }) {
       {pct !== undefined && <Text>[{'#'.repeat(filled)}{'.'.repeat(width - filled)}] {String(pct).padStart(3)}% </Text>}
       <Text>files {files}  {bytes}  {humanBytes(event.rate)}/s</Text>
       {event.eta !== undefined && !event.done && <Text>  ETA {humanSeconds(event.eta)}</Text>}
-      <Text dimColor>  {event.phase === 'push' ? 'sent' : 'read'} {humanBytes(event.transferred)}</Text>
+      {event.transferred > 0 && <Text dimColor>  {event.phase === 'push' ? 'sent' : 'read'} {humanBytes(event.transferred)}</Text>}
     </Box>
   );
 }
