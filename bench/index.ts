@@ -4,11 +4,13 @@
  * `npm run bench -- <name>` runs only the suites whose name contains <name>.
  */
 import { printFigures, type BenchSuite } from './harness.js';
+import { contractsBench } from './contracts.js';
+import { negotiatorBench } from './negotiator.js';
 import { nodeBench } from './node.js';
 import { serverBench } from './server.js';
 import { storeBench } from './store.js';
 
-const suites: BenchSuite[] = [nodeBench, serverBench, storeBench];
+const suites: BenchSuite[] = [nodeBench, serverBench, storeBench, negotiatorBench, contractsBench];
 
 const filter = process.argv[2];
 for (const suite of suites) {
