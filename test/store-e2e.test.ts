@@ -29,6 +29,7 @@ let hosts: Participant[];
 let hostKeys: string[];
 let tree: MixedTree;
 let first: { snapshot: string; bytes: number; uploaded: number };
+let hundred: string[] = [];
 const extra = new Network();
 
 function store(args: string[], opts: { datadir?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
@@ -111,15 +112,23 @@ test.serial('push and pull of a mixed tree: identical tree walk; an unchanged pu
   t.deepEqual(ls.entries.map((e: any) => e.path), ['with space', 'with space/file name.txt']);
 });
 
-test.serial('a 1-byte change in the big file uploads under 1 MiB; diff names it', async (t) => {
-  const fh = await open(tree.bigFile, 'r+');
-  const st = await stat(tree.bigFile);
-  await fh.write(Buffer.from([0x5a]), 0, 1, Math.floor(st.size / 2));
+test.serial('a 1-byte change in a 100 MB file uploads under 1 MiB; diff names the file', async (t) => {
+  const src = join(work, 'hundred');
+  await mkdir(src);
+  const file = join(src, 'disk.img');
+  const fh = await open(file, 'w');
+  for (let i = 0; i < 100; i++) await fh.write(randomBytes(1_000_000));
   await fh.close();
-  const push = await ok(['push', tree.root]);
-  t.true(push.uploaded < 2 ** 20, `uploaded ${push.uploaded}`);
-  const diff = await ok(['diff', first.snapshot, push.snapshot]);
-  t.deepEqual(diff.changes.map((c: any) => [c.path, c.change]), [['big.bin', 'modified']]);
+  const a = await ok(['push', src]);
+  t.is(a.bytes, 100_000_000);
+  const rw = await open(file, 'r+');
+  await rw.write(Buffer.from([0x5a]), 0, 1, 54_321_987);
+  await rw.close();
+  const b = await ok(['push', src]);
+  t.true(b.uploaded < 2 ** 20, `uploaded ${b.uploaded}`);
+  const diff = await ok(['diff', a.snapshot, b.snapshot]);
+  t.deepEqual(diff.changes.map((c: any) => [c.path, c.change]), [['disk.img', 'modified']]);
+  hundred = [a.snapshot, b.snapshot];
 });
 
 test.serial('the marker file\'s name and plaintext appear nowhere under any host\'s data directory', async (t) => {
@@ -210,7 +219,7 @@ test.serial('kill -9 during a push, then push again: it completes without re-upl
   t.is(check.code, 0, check.stderr);
   t.true(check.json.ok);
   t.deepEqual([check.json.missing, check.json.corrupt, check.json.unreadable], [[], [], []]);
-  t.is(check.json.snapshots, 4);
+  t.is(check.json.snapshots, 5);
 });
 
 test.serial('a new machine with only the exported key and a node on the network restores', async (t) => {
@@ -229,4 +238,18 @@ test.serial('a new machine with only the exported key and a node on the network 
   const [a, b] = await Promise.all([walkTree(join(work, 'restore1')), walkTree(target)]);
   t.deepEqual(b.entries, a.entries);
   t.deepEqual(b.hardLinks, a.hardLinks);
+});
+
+test.serial('forget two snapshots with --prune: their data leaves the hosts, the rest still checks clean', async (t) => {
+  const size = async () => (await Promise.all((await Promise.all(hosts.map(sectorFiles))).flat().map(async (f) => (await stat(f)).size))).reduce((x, y) => x + y, 0);
+  const before = await size();
+  const r = await ok(['forget', ...hundred, '--prune']);
+  t.deepEqual([...r.removed].sort(), [...hundred].sort());
+  t.true(r.prune.deleted > 0);
+  const after = await size();
+  t.true(before - after > 100_000_000, `hosts hold ${before - after} bytes less`);
+  const snaps = await ok(['snapshots']);
+  t.false(snaps.snapshots.some((s: any) => hundred.includes(s.id)));
+  const check = await store(['check']);
+  t.is(check.code, 0, check.stderr);
 });
