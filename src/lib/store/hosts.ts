@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { publicKeyOf } from '../crypto/sig.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type { ContractInfo } from '../negotiator/entries.js';
-import { loadIdentity } from '../negotiator/identity.js';
+import { IDENTITY_FILE, loadIdentity } from '../negotiator/identity.js';
 import type { NodeClient } from '../node/client.js';
 import { negotiatorApi } from '../negotiator/client.js';
 import type { OfferInfo } from '../negotiator/service.js';
@@ -88,6 +88,9 @@ export async function renterKey(datadir: string, keys: StoreKeys): Promise<{ sec
   if (existsSync(paths.renter)) {
     const secretKey = _openRenter(keys, JSON.parse(await readFile(paths.renter, 'utf8')), paths.renter);
     return { secretKey, publicKey: Buffer.from(publicKeyOf(secretKey)).toString('hex'), imported: true };
+  }
+  if (!existsSync(join(datadir, IDENTITY_FILE))) {
+    throw new CloudCoinError('ENOIDENTITY', `no Negotiator identity in ${datadir}: start the node once (cloudcoin node start), or import a store export that carries a renter key`, ExitCode.nodeNotRunning);
   }
   const id = loadIdentity(datadir);
   return { secretKey: Buffer.from(id.secretKey), publicKey: Buffer.from(id.publicKey).toString('hex'), imported: false };
