@@ -65,7 +65,8 @@ test('kill -9 during 100 concurrent uploads: after a restart every acknowledged 
   const args = ['--import=tsx', 'src/lib/server/main.ts', '--storage', dir, '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--api-key', 'k', '--log-format', 'none'];
   const first = await spawnServer(t, args, repo);
   const client = new FileServerClient({ url: first.url, contractId: neg.contract.id, secretKey: neg.renter.secretKey, retries: 0 });
-  // ~75 MiB in all, so that most uploads are still streaming when the tenth is acknowledged.
+  // ~75 MiB in all, so that most uploads are still streaming when the first is acknowledged
+  // (waiting for a later one let a loaded machine finish them all before the kill).
   const sectors = Array.from({ length: 100 }, () => ({ id: newId(), data: randomBytes(512 * 1024 + Math.floor(Math.random() * 512 * 1024)) }));
   const intended = new Map(sectors.map((s) => [s.id, sha(s.data)]));
   const acked: string[] = [];
@@ -73,7 +74,7 @@ test('kill -9 during 100 concurrent uploads: after a restart every acknowledged 
   const uploads = sectors.map((s) =>
     client.put(s.id, s.data).then(() => {
       acked.push(s.id);
-      if (acked.length === 10 && !killed) {
+      if (acked.length === 1 && !killed) {
         killed = true;
         first.child.kill('SIGKILL');
       }
@@ -82,7 +83,7 @@ test('kill -9 during 100 concurrent uploads: after a restart every acknowledged 
   const results = await Promise.allSettled(uploads);
   t.true(killed, 'the server was killed mid-run');
   t.true(results.some((r) => r.status === 'rejected'), 'some uploads were cut off');
-  t.true(acked.length >= 10 && acked.length < 100, `acknowledged ${acked.length}`);
+  t.true(acked.length >= 1 && acked.length < 100, `acknowledged ${acked.length}`);
   t.log(`${acked.length} of 100 uploads acknowledged before the kill`);
 
   // On disk, before any restart: every file under sectors/ is a complete sector.
