@@ -112,6 +112,16 @@ test.serial('a replayed propose and an expired one cost ban score; the peer stay
   p.close();
 });
 
+test.serial('an oversized message costs 20; a flood of announcements gets the peer banned', async (t) => {
+  const p = await peerOf(H);
+  await send(p, 'ccoffer', randomBytes(400)); // over ccoffer's 348-byte maximum: dropped unread
+  t.deepEqual(await testPeerBan(H), [20]);
+  // 200 announcements of budget, refilled at 10/s: 400 at once overdraw it, 20 ban points each time.
+  for (let i = 0; i < 400 && !p.isClosed(); i++) p.write(frame('dev', 'ccinv', Buffer.concat([Buffer.from([1, 1, 0]), randomBytes(32)])));
+  await Promise.race([p.closed, sleep(5000)]);
+  t.true(p.isClosed(), 'flood: banned at 100');
+});
+
 const FUZZ = 10_000;
 const CC = ['ccinv', 'ccgetoffer', 'ccoffer', 'ccpropose', 'cccounter', 'ccaccept', 'ccsign', 'ccrefuse', 'ccfund', 'ccfundsig'];
 
