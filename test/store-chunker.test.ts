@@ -38,7 +38,8 @@ test('chunks reassemble to the input and respect min/max sizes', async (t) => {
   t.true(Buffer.concat(cs).equals(buf));
   cs.slice(0, -1).forEach((c) => t.true(c.length >= DEFAULT_CHUNKER.minSize && c.length <= DEFAULT_CHUNKER.maxSize));
   const avg = buf.length / cs.length;
-  t.true(avg > 200_000 && avg < 450_000, `average chunk ${avg}`);
+  const target = 2 ** DEFAULT_CHUNKER.avgBits;
+  t.true(avg > 0.75 * target && avg < 1.75 * target, `average chunk ${avg}`);
 });
 
 test('boundaries do not depend on how the input is read', async (t) => {

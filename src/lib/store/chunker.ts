@@ -5,8 +5,8 @@
  * an insertion moves only the boundaries near it and unchanged data chunks the same.
  * https://www.usenix.org/conference/atc16/technical-sessions/presentation/xia
  *
- * Sizes: min 512 KiB, average ~1 MiB, max 4 MiB minus the sector overhead, so any
- * chunk fits in one sector (see sector.ts). Masks test the top bits of the hash,
+ * Sizes are the caller's (store.ts fixes them); the maximum must stay below 4 MiB
+ * minus the sector overhead, so any chunk fits in one sector (see sector.ts). Masks test the top bits of the hash,
  * which depend on the last 32 bytes, not the low bits, which see only the last few.
  * The gear table is derived from a per-repository key: boundaries then reveal
  * nothing that could be matched against chunks of known files.

@@ -41,12 +41,13 @@ export interface StoreOptions {
 }
 
 /**
- * File chunks: min 128 KiB, average ~256 KiB, max 1 MiB (fixed: other sizes would
+ * File chunks: min 64 KiB, average ~128 KiB, max 512 KiB (fixed: other sizes would
  * cut the same data differently and defeat dedup). Smaller than restic's
  * 512 KiB / 1 MiB / 8 MiB because every stored byte is uploaded ~1.5x (erasure
- * coding): a 1-byte change then costs ~0.5 MiB of uploads, not ~2 MiB.
+ * coding): the chunk a 1-byte change lands in then costs at most 0.75 MiB of
+ * uploads. With a 1 MiB maximum a change in a large chunk went over 1 MiB.
  */
-export const DEFAULT_CHUNKER: ChunkerParams = { minSize: 128 * 1024, avgBits: 18, maxSize: 1024 * 1024 };
+export const DEFAULT_CHUNKER: ChunkerParams = { minSize: 64 * 1024, avgBits: 17, maxSize: 512 * 1024 };
 /** Body chunks: min 16 KiB, average ~64 KiB, max 256 KiB, so a changed tree entry costs little. */
 export const BODY_CHUNKER: ChunkerParams = { minSize: 16 * 1024, avgBits: 16, maxSize: 256 * 1024 };
 
