@@ -208,7 +208,9 @@ test.serial('kill -9 during a push, then push again: it completes without re-upl
     env: { ...process.env, CLOUDCOIN_PASSPHRASE: TEST_PASSPHRASE }, stdio: 'ignore',
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  await waitFor(async () => (await Promise.all(hosts.map(sectorFiles))).flat().length >= before + 3, 60_000, 'some shards uploaded');
+  // Three sectors' shards on disk: a shard is on disk a moment before the push records its acknowledgement,
+  // so waiting for only the first sector's could kill the push before it had recorded any.
+  await waitFor(async () => (await Promise.all(hosts.map(sectorFiles))).flat().length >= before + 9, 60_000, 'some shards uploaded');
   child.kill('SIGKILL');
   t.is(await exited, 'SIGKILL', 'the push was killed before it finished');
   const stored = (await Promise.all(hosts.map(sectorFiles))).flat().length - before;
