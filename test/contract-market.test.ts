@@ -14,7 +14,7 @@ import { Script } from '../src/lib/negotiator/bcoin.js';
 import { cooperativeWitness, refundHeightOf, refundWitness, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
 import { RatingRecord } from '../src/lib/negotiator/records.js';
 import { waitFor, type DevNode } from './util/devnode.js';
-import { Network, broadcast, identity, inMempool, keyHex, mine, ok, putRecord, recordOf, synced, txAt } from './contract-util.js';
+import { Network, broadcast, lastRefusal, identity, inMempool, keyHex, mine, ok, putRecord, recordOf, synced, txAt } from './contract-util.js';
 
 const net = new Network();
 let R: DevNode; // renter
@@ -219,7 +219,7 @@ test.serial('escrow: the cooperative close, signed by both, pays the host', asyn
   (['payment', 'collateral'] as const).forEach((kind, i) => {
     cooperativeWitness(mtx, i, terms, kind, signEscrowInput(mtx, i, terms, kind, identity(R).secretKey), signEscrowInput(mtx, i, terms, kind, identity(c.host).secretKey));
   });
-  t.true(await broadcast(R, mtx.toTX()));
+  t.true(await broadcast(R, mtx.toTX()), `the cooperative close was refused: ${lastRefusal}`);
   await mine(R, 1, net.nodes);
   for (const n of net.nodes) t.is((await ok(n, ['contract', 'show', c.id])).state, 'settled');
 });

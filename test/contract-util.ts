@@ -102,10 +102,14 @@ export function recordOf(tx: BTX): ContractRecord {
 
 /** Broadcasts a raw transaction; true if the node's mempool took it. */
 export async function broadcast(node: DevNode, tx: { toRaw(): Buffer; txid(): string }): Promise<boolean> {
-  await rpc(node, 'sendrawtransaction', [tx.toRaw().toString('hex')]).catch(() => {});
+  // The node's reason for a refusal goes to the test log: a refusal may be the point of a test, or its failure.
+  await rpc(node, 'sendrawtransaction', [tx.toRaw().toString('hex')]).catch((err) => { lastRefusal = String(err?.message ?? err); });
   const pool: string[] = await rpc(node, 'getrawmempool');
   return pool.includes(tx.txid());
 }
+
+/** Why the last broadcast() was refused, for test logs. */
+export let lastRefusal = '';
 
 /** Puts `data` in output 0 of a transaction from `node`'s wallet (as any user of bcoin's wallet API could). */
 export async function putRecord(node: DevNode, data: Buffer): Promise<string> {
