@@ -103,9 +103,15 @@ export function recordOf(tx: BTX): ContractRecord {
 /** Broadcasts a raw transaction; true if the node's mempool took it. */
 export async function broadcast(node: DevNode, tx: { toRaw(): Buffer; txid(): string }): Promise<boolean> {
   // The node's reason for a refusal goes to the test log: a refusal may be the point of a test, or its failure.
+  lastRefusal = 'not in the mempool within 5 s (bcoin logs the reason in debug.log)';
   await rpc(node, 'sendrawtransaction', [tx.toRaw().toString('hex')]).catch((err) => { lastRefusal = String(err?.message ?? err); });
-  const pool: string[] = await rpc(node, 'getrawmempool');
-  return pool.includes(tx.txid());
+  // bcoin's sendrawtransaction answers before the mempool has checked the transaction: poll for it.
+  for (let i = 0; i < 50; i++) {
+    const pool: string[] = await rpc(node, 'getrawmempool');
+    if (pool.includes(tx.txid())) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
 }
 
 /** Why the last broadcast() was refused, for test logs. */
