@@ -3,24 +3,15 @@
  * defaults), then the daemon in this process until a signal stops it, or in a
  * detached child.
  */
-import type { Location } from '../config/settings.js';
+import type { FileConfig, Location } from '../config/settings.js';
 import { writeFileConfig } from '../config/settings.js';
 import { startDaemon } from './daemon.js';
 import { startDetached } from './control.js';
 import type { RuntimeInfo } from './datafiles.js';
 import { untilSignal } from './signals.js';
 
-export interface StartFlags {
-  port?: number;
-  httpPort?: number;
-  walletPort?: number;
-  host?: string;
-  peers?: string[];
-  listen?: boolean;
-  apiKey?: string;
-  extensions?: string[];
-  logLevel?: string;
-}
+/** The settings config.json may hold, which flags override, plus two that only flags set. */
+export type StartFlags = Omit<FileConfig, 'network'> & { apiKey?: string; logLevel?: string };
 
 export interface StartResult extends RuntimeInfo {
   datadir: string;

@@ -3,20 +3,10 @@
  * changed between two trees, what a tree holds under a path. No I/O here, so
  * each is tested directly.
  */
-import type { Snapshot, TreeEntry } from './manifest.js';
+import type { ManifestHeader, Snapshot, TreeEntry } from './manifest.js';
 
-export interface SnapshotInfo {
-  id: string;
-  time: string;
-  hostname: string;
-  source: string;
-  tags: string[];
-  parent: string | null;
-  /** Entries in the tree. */
-  files: number;
-  /** Content bytes of all files. */
-  bytes: number;
-}
+/** What listing shows of a snapshot: its id and the header's descriptive fields. */
+export type SnapshotInfo = { id: string } & Pick<ManifestHeader, 'time' | 'hostname' | 'source' | 'tags' | 'parent' | 'files' | 'bytes'>;
 
 export function snapshotInfo(s: Snapshot): SnapshotInfo {
   const h = s.header;
