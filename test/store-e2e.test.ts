@@ -86,7 +86,7 @@ test.serial('the renter holds an active contract with each host, and store init 
 test.serial('push and pull of a mixed tree: identical tree walk; an unchanged push uploads under 1%', async (t) => {
   const push = await ok(['push', tree.root, '--tag', 'first']);
   t.regex(push.snapshot, /^[0-9a-f]{64}$/);
-  t.is(push.hosts, 3);
+  t.deepEqual([push.hosts, push.hostsDown, push.totalShards, push.minShards], [3, [], 3, 2]);
   t.true(push.bytes >= tree.bytes - 10 && push.uploaded > push.bytes, 'erasure coding uploads more than the content');
   for (const k of ['files', 'bytes', 'newBytes', 'uploaded', 'seconds']) t.is(typeof push[k], 'number', k);
   first = push;
@@ -172,8 +172,12 @@ test.serial('a host returning corrupted data is detected and named; the others\'
   t.truthy(caught, 'a lying host was caught');
 });
 
-test.serial('with n−k = 1 file server stopped, pull is still identical', async (t) => {
+test.serial('with n−k = 1 file server stopped, pull is still identical; push needs --total-shards 2, then names the host and exits 0', async (t) => {
   const down = hosts[2];
+  const small = join(work, 'small');
+  await mkdir(small);
+  await writeFile(join(small, 'one.bin'), randomBytes(300_000));
+  await writeFile(join(small, 'two.txt'), 'pushed while a host was down\n');
   await stopServer(down.datadir);
   try {
     const target = join(work, 'restore-down');
@@ -181,6 +185,18 @@ test.serial('with n−k = 1 file server stopped, pull is still identical', async
     t.is(pull.code, 0, pull.stderr);
     const [a, b] = await Promise.all([walkTree(join(work, 'restore1')), walkTree(target)]);
     t.deepEqual(b.entries, a.entries);
+
+    const refused = await store(['push', small]);
+    t.is(refused.code, 1, refused.stderr);
+    t.is(refused.json.error.code, 'EHOSTSDOWN');
+    t.is(refused.stderr, `error: only 2 of 3 hosts answered (down: ${hostKeys[2]}); at least 3 are needed by default: --total-shards 2 stores on those 2\n`);
+    const push = await store(['push', small, '--total-shards', '2']);
+    t.is(push.code, 0, push.stderr);
+    t.deepEqual([push.json.hostsDown, push.json.hosts, push.json.totalShards, push.json.minShards], [[hostKeys[2]], 2, 2, 1]);
+    t.regex(push.stderr, new RegExp(`^warning: host ${hostKeys[2]} did not answer \\(.*unreachable.*\\); the snapshot is on the others\n$`));
+    const again = join(work, 'restore-small');
+    t.is((await store(['pull', push.json.snapshot, again])).code, 0);
+    t.deepEqual((await walkTree(again)).entries, (await walkTree(small)).entries);
   } finally {
     await startServerDetached(BIN, down.datadir, down.serverPort);
   }
@@ -221,7 +237,7 @@ test.serial('kill -9 during a push, then push again: it completes without re-upl
   t.is(check.code, 0, check.stderr);
   t.true(check.json.ok);
   t.deepEqual([check.json.missing, check.json.corrupt, check.json.unreadable], [[], [], []]);
-  t.is(check.json.snapshots, 5);
+  t.is(check.json.snapshots, 6, 'first, its unchanged push, the two 100 MB ones, the one pushed with a host down, and this one');
 });
 
 test.serial('a new machine with only the exported key and a node on the network restores', async (t) => {

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
+import { CloudCoinError, ExitCode } from '../../lib/errors.js';
 import { humanBytes, terminalProgress } from '../../lib/ui/progress.js';
 
 export interface PushResult {
@@ -11,35 +12,66 @@ export interface PushResult {
   uploaded: number;
   seconds: number;
   sectors: number;
+  /** Hosts the snapshot is on: those that answered. */
   hosts: number;
   skipped: string[];
   warnings: string[];
+  /** Host keys of contracted hosts that did not answer, so hold nothing of this push. */
+  hostsDown: string[];
+  totalShards: number;
+  minShards: number;
 }
 
 export default class StorePush extends BaseCommand {
   static summary = 'Back up a directory as a new snapshot on the contracted hosts.';
-  static description = `Walks the directory, cuts files into content-defined chunks, uploads only chunks no earlier snapshot stored, packs them into sectors encrypted with XChaCha20-Poly1305, erasure-codes each sector k-of-n over the hosts (n = the contracted hosts, k about n/1.5) and writes the encrypted manifest to every host. An interrupted push resumes: shards hosts acknowledged are not uploaded again. Progress on a terminal only; --json prints the summary (snapshot, files, bytes, newBytes, uploaded, seconds).
+  static description = `Walks the directory, cuts files into content-defined chunks, uploads only chunks no earlier snapshot stored, packs them into sectors encrypted with XChaCha20-Poly1305, erasure-codes each sector k-of-n over the hosts and writes the encrypted manifest to every host used. An interrupted push resumes: shards hosts acknowledged are not uploaded again. Progress on a terminal only; --json prints the summary (snapshot, files, bytes, newBytes, uploaded, seconds, hosts, hostsDown, totalShards, minShards).
+
+Every contracted host is asked first whether it answers; the push uses only those that do. n (--total-shards) defaults to their number and needs at least 3 of them; k (--min-shards) defaults to about n/1.5 (2-of-3, 4-of-6). A host that does not answer is named in a warning and in hostsDown, and the exit code stays 0: the snapshot has its full k-of-n redundancy over the hosts used. Too few hosts answering is exit 1, with nothing written.
 
 ${STORE_EXIT_STATUS}`;
-  static examples = ['<%= config.bin %> <%= command.id %> ~/Documents', '<%= config.bin %> <%= command.id %> /srv/www --tag nightly --json'];
+  static examples = [
+    '<%= config.bin %> <%= command.id %> ~/Documents',
+    '<%= config.bin %> <%= command.id %> /srv/www --tag nightly --json',
+    {
+      description: 'Two of three hosts answer: store 1-of-2 on those two.',
+      command: '<%= config.bin %> <%= command.id %> ~/Documents --total-shards 2',
+    },
+    {
+      description: 'Six hosts: survive the loss of any three of them (3-of-6, 2x overhead).',
+      command: '<%= config.bin %> <%= command.id %> ~/Documents --total-shards 6 --min-shards 3',
+    },
+  ];
   static args = { dir: Args.directory({ description: 'Directory to back up.', required: true, exists: true }) };
-  static flags = { tag: Flags.string({ summary: 'Tag the snapshot (repeatable).', multiple: true }) };
+  static flags = {
+    tag: Flags.string({ summary: 'Tag the snapshot (repeatable).', multiple: true }),
+    'total-shards': Flags.integer({ summary: 'n: shards per sector, each on a different host that answers (default: all that answer, at least 3).', min: 1 }),
+    'min-shards': Flags.integer({ summary: 'k: shards that rebuild a sector, at most n (default: about n/1.5).', min: 1 }),
+  };
 
   async run(): Promise<PushResult> {
     const { args, flags } = await this.parse(StorePush);
+    const shards = { n: flags['total-shards'], k: flags['min-shards'] };
+    if (shards.n !== undefined && shards.k !== undefined && shards.k > shards.n) {
+      throw new CloudCoinError('EUSAGE', `--min-shards ${shards.k} is more than --total-shards ${shards.n}: any k of the n shards rebuild a sector, so k <= n`, ExitCode.usage);
+    }
     const ui = terminalProgress(this.jsonEnabled());
-    const r = await withStore(this.location(flags).datadir, async ({ store, hosts }) => {
-      try {
-        const s = await store.push(args.dir, { tags: flags.tag ?? [], progress: ui.progress });
-        return { ...s, hosts: hosts.length };
-      } finally {
-        ui.stop();
-      }
-    });
+    const r = await withStore(
+      this.location(flags).datadir,
+      async ({ store, hosts }) => {
+        try {
+          const s = await store.push(args.dir, { tags: flags.tag ?? [], progress: ui.progress });
+          return { ...s, hosts: hosts.length - s.hostsDown.length };
+        } finally {
+          ui.stop();
+        }
+      },
+      shards,
+    );
     const { snapshot, files, bytes, newBytes, uploaded, seconds, sectors, hosts, skipped, warnings } = r;
+    for (const d of r.hostsDown) process.stderr.write(`warning: host ${d.backend} did not answer (${d.reason}); the snapshot is on the others\n`);
     for (const w of [...skipped.map((s) => `skipped ${s}`), ...warnings]) process.stderr.write(`warning: ${w}\n`);
-    this.say(`snapshot ${snapshot.slice(0, 16)} saved: ${files} files, ${humanBytes(bytes)} (${humanBytes(newBytes)} new, ${humanBytes(uploaded)} uploaded to ${hosts} hosts) in ${seconds.toFixed(1)} s`);
+    this.say(`snapshot ${snapshot.slice(0, 16)} saved: ${files} files, ${humanBytes(bytes)} (${humanBytes(newBytes)} new, ${humanBytes(uploaded)} uploaded to ${hosts} hosts, ${r.k}-of-${r.n}) in ${seconds.toFixed(1)} s`);
     if (warnings.length > 0) process.exitCode = 6;
-    return { snapshot, files, bytes, newBytes, uploaded, seconds, sectors, hosts, skipped, warnings };
+    return { snapshot, files, bytes, newBytes, uploaded, seconds, sectors, hosts, skipped, warnings, hostsDown: r.hostsDown.map((d) => d.backend), totalShards: r.n, minShards: r.k };
   }
 }

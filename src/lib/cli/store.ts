@@ -32,8 +32,12 @@ export interface StoreSession {
   unreachable: string[];
 }
 
-/** Opens the store of `datadir` on its node's contracted hosts, runs `fn`, and closes it. */
-export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>): Promise<T> {
+/**
+ * Opens the store of `datadir` on its node's contracted hosts, runs `fn`, and
+ * closes it. `shards` must fit the contracted hosts (a usage error otherwise);
+ * whether enough of them answer is the push's to find out.
+ */
+export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}): Promise<T> {
   const passphrase = await storePassphrase();
   const keys = await openKey(storePaths(datadir).key, passphrase);
   const renter = await renterKey(datadir, keys);
@@ -41,7 +45,12 @@ export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Pro
   if (hosts.length === 0) {
     throw new CloudCoinError('ENOHOSTS', `no active contract with a reachable host for renter key ${renter.publicKey.slice(0, 16)}…: accept offers first (cloudcoin contract offers, contract accept)`, ExitCode.failure);
   }
-  const store = await Store.open({ keys, backends: hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir });
+  for (const [flag, value] of [['--total-shards', shards.n], ['--min-shards', shards.k]] as const) {
+    if (value !== undefined && value > hosts.length) {
+      throw new CloudCoinError('EUSAGE', `${flag} ${value} needs ${value} hosts, and this renter has contracts with ${hosts.length} reachable ones`, ExitCode.usage);
+    }
+  }
+  const store = await Store.open({ keys, backends: hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir, ...shards });
   try {
     return await fn({ store, hosts, unreachable });
   } finally {

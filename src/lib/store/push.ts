@@ -1,6 +1,7 @@
 /**
  * push: source directory -> entries -> chunks -> dedup -> sectors -> sealed
- * sectors -> shards on the backends -> manifest on every backend.
+ * sectors -> shards on the backends that answered (Store.push probes them
+ * first) -> manifest on every one of those.
  *
  * Memory stays bounded: one chunker buffer (2 x max chunk), one sector
  * plaintext buffer, and at most `parallel` sealed sectors being uploaded. What
@@ -13,6 +14,7 @@ import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CloudCoinError, ExitCode } from '../errors.js';
+import type { Backend } from './backend.js';
 import type { Chunker } from './chunker.js';
 import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
@@ -20,7 +22,7 @@ import { type ChunkRef, type ManifestHeader, type TreeEntry, encodeBody, encodeH
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SectorWorker } from './sectorworker.js';
 import { SECTOR_PLAIN_MAX, type SectorRecord } from './sector.js';
-import type { ShardIO } from './shards.js';
+import type { HostDown, ShardIO } from './shards.js';
 import { walk } from './walker.js';
 
 export interface PushOptions {
@@ -48,6 +50,11 @@ export interface PushSummary {
   skipped: string[];
   /** Backends that did not take the manifest (the snapshot is still on the others). */
   warnings: string[];
+  /** Backends that did not answer before the push, so hold nothing of it. */
+  hostsDown: HostDown[];
+  /** Shards per new sector, and shards needed to rebuild one. */
+  n: number;
+  k: number;
 }
 
 export interface PushContext {
@@ -58,6 +65,9 @@ export interface PushContext {
   chunker: Chunker;
   /** Chunks the snapshot body (smaller chunks: a changed entry should cost little). */
   bodyChunker: Chunker;
+  /** The backends that answered: shards and the manifest go to these only. */
+  hosts: Backend[];
+  hostsDown: HostDown[];
   k: number;
   n: number;
   /** Sectors sealed and uploading at once. */
@@ -128,11 +138,11 @@ class _Packer {
     this._buf = this._free.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
     while (this._inflight.size >= this._ctx.parallel) await Promise.race(this._inflight);
     if (this._error) throw this._error;
-    const { io, k, n, index, worker } = this._ctx;
+    const { io, hosts, k, n, index, worker } = this._ctx;
     const task = (async () => {
       const sealed = await worker.seal(buf, open.used, open.refs.map((r) => r[0]), k, n);
       this._free.push(sealed.plain);
-      const placed = io.placement(sealed.id, n);
+      const placed = io.placement(sealed.id, n, hosts);
       const rec: SectorRecord = { id: sealed.id, size: sealed.size, k, shards: sealed.ids.map((sid, i) => [sid, placed[i].name]) };
       for (const ref of open.refs) ref[1] = sealed.id;
       this.used.set(sealed.id, rec);
@@ -252,9 +262,9 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   const id = newManifestId(ctx.keys);
   const blob = encodeHeader(ctx.keys, id, header);
   const warnings: string[] = [];
-  const results = await Promise.allSettled(ctx.io.backends.map((b) => ctx.io.put(b, id, blob)));
+  const results = await Promise.allSettled(ctx.hosts.map((b) => ctx.io.put(b, id, blob)));
   results.forEach((r, i) => {
-    if (r.status === 'rejected') warnings.push(`${ctx.io.backends[i].name}: manifest not stored: ${r.reason?.message ?? r.reason}`);
+    if (r.status === 'rejected') warnings.push(`${ctx.hosts[i].name}: manifest not stored: ${r.reason?.message ?? r.reason}`);
   });
   if (warnings.length === results.length) throw new CloudCoinError('EUPLOAD', `no backend stored the manifest (${warnings.join('; ')})`, ExitCode.failure);
   await ctx.index.putSnapshot({ id, header, tree: finalTree, sectors: [...dataSectors].map((sid) => packer.used.get(sid)!) });
@@ -270,5 +280,8 @@ export async function push(ctx: PushContext, source: string, options: PushOption
     seconds: meter.seconds,
     skipped,
     warnings,
+    hostsDown: ctx.hostsDown,
+    n: ctx.n,
+    k: ctx.k,
   };
 }

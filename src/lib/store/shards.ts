@@ -1,6 +1,6 @@
 /**
- * Moving shards between the engine and the backends: placement (one shard per
- * backend), uploads with retries that skip shards a backend already
+ * Moving shards between the engine and the backends: which backends answer,
+ * placement (one shard per backend), uploads with retries that skip shards a backend already
  * acknowledged, and reads that take any k verified shards, moving on to other
  * backends when one is down or returns bytes whose hash is wrong, and remember
  * which backend that was.
@@ -15,6 +15,19 @@ export interface CorruptReport {
   backend: string;
   shard: string;
 }
+
+/** A backend that did not answer the probe before a push. */
+export interface HostDown {
+  backend: string;
+  /** The backend's error (without its name), or the timeout. */
+  reason: string;
+}
+
+/**
+ * The probe's id: shard ids are SHA-256 hashes and manifest ids end in a keyed
+ * 128-bit tag, so no object has this one.
+ */
+const _PROBE_ID = '0'.repeat(64);
 
 export interface ShardIOOptions {
   /** Attempts per shard upload for backends that are unavailable (default 3). */
@@ -52,14 +65,49 @@ export class ShardIO {
   }
 
   /**
-   * Backends for shards 0..n-1 of a sector: a rotation chosen by the sector id,
-   * so data shards (read first) spread evenly over the backends.
+   * Backends for shards 0..n-1 of a sector among `among` (the backends that
+   * answered the probe): a rotation chosen by the sector id, so data shards
+   * (read first) spread evenly over them.
    */
-  placement(sectorId: string, n: number): Backend[] {
-    const b = this.backends;
-    if (n > b.length) throw new RangeError(`n = ${n} shards need ${n} backends, have ${b.length}`);
-    const rot = parseInt(sectorId.slice(0, 8), 16) % b.length;
-    return Array.from({ length: n }, (_, i) => b[(rot + i) % b.length]);
+  placement(sectorId: string, n: number, among: Backend[]): Backend[] {
+    if (n > among.length) throw new RangeError(`n = ${n} shards need ${n} backends, have ${among.length}`);
+    const rot = parseInt(sectorId.slice(0, 8), 16) % among.length;
+    return Array.from({ length: n }, (_, i) => among[(rot + i) % among.length]);
+  }
+
+  /**
+   * Asks every backend at once whether it holds an id no object can have: any
+   * answer, yes or no, means it is up. A BackendError, or no answer within
+   * `timeoutMs`, means it is down (with the reason). Other errors are bugs and
+   * are thrown.
+   */
+  async probe(timeoutMs: number): Promise<{ up: Backend[]; down: HostDown[] }> {
+    const reasons = await Promise.all(
+      this.backends.map(async (b): Promise<string | null> => {
+        let timer: NodeJS.Timeout | undefined;
+        // The rejection waits one turn of the event loop past the timer: an answer that
+        // arrived while the loop was busy is then taken, not mistaken for a timeout.
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => setImmediate(() => reject(new BackendError('unavailable', b.name, `no answer in ${timeoutMs} ms`))), timeoutMs);
+        });
+        // A request still out when the timer fires settles later; its result no longer matters.
+        const asked = b.has(_PROBE_ID);
+        asked.catch(() => undefined);
+        try {
+          await Promise.race([asked, late]);
+          return null;
+        } catch (err: any) {
+          if (!(err instanceof BackendError)) throw err;
+          return err.message.startsWith(`${b.name}: `) ? err.message.slice(b.name.length + 2) : err.message;
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return {
+      up: this.backends.filter((_, i) => reasons[i] === null),
+      down: this.backends.flatMap((b, i) => (reasons[i] === null ? [] : [{ backend: b.name, reason: reasons[i]! }])),
+    };
   }
 
   /** Stores `data` under `id` on `backend`, retrying while it is unavailable. */

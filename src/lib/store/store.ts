@@ -21,7 +21,7 @@ import { type PushOptions, type PushSummary, push } from './push.js';
 import { SnapshotReader } from './reader.js';
 import { type PullOptions, type PullResult, restoreToDir, restoreToTar, selectEntries } from './restore.js';
 import { SectorWorker } from './sectorworker.js';
-import { type CorruptReport, ShardIO } from './shards.js';
+import { type CorruptReport, type HostDown, ShardIO } from './shards.js';
 
 export interface StoreOptions {
   keys: StoreKeys;
@@ -29,10 +29,15 @@ export interface StoreOptions {
   backends: Backend[];
   /** Local state: the index (LevelDB) and the lock file. Created if missing. */
   stateDir: string;
-  /** Shards per sector (default: one per backend). */
+  /**
+   * Shards per sector, each on a different backend among those that answer
+   * before a push (default: all that answer, and at least MIN_HOSTS must).
+   */
   n?: number;
   /** Shards needed to rebuild (default: about n / 1.5, so ~1.5x overhead). */
   k?: number;
+  /** How long a push waits for each backend to answer its probe (default 5000 ms). */
+  probeTimeoutMs?: number;
   /** Sectors uploading at once during push (default 4). */
   parallel?: number;
   /** Upload attempts for unavailable backends (default 3) and the first delay (default 200 ms). */
@@ -56,6 +61,12 @@ export function defaultK(n: number): number {
   return Math.max(1, Math.round(n / 1.5));
 }
 
+/**
+ * Backends that must answer before a push when n is not set: fewer gives
+ * little redundancy (2 hosts: 1-of-2), so it takes an explicit n.
+ */
+const MIN_HOSTS = 3;
+
 export interface PullSummary extends PullResult {
   snapshot: string;
   /** Backends that returned wrong bytes; their shards were replaced by others. */
@@ -69,8 +80,10 @@ export interface ForgetOptions extends ForgetPolicy {
 
 export class Store {
   readonly keys: StoreKeys;
-  readonly k: number;
-  readonly n: number;
+  /** As set in the options; unset ones follow from the backends that answer at each push. */
+  private readonly _n: number | undefined;
+  private readonly _k: number | undefined;
+  private readonly _probeTimeoutMs: number;
   private readonly _io: ShardIO;
   private readonly _index: LocalIndex;
   private readonly _lock: StoreLock;
@@ -79,10 +92,11 @@ export class Store {
   private readonly _parallel: number;
   private readonly _worker: SectorWorker;
 
-  private constructor(o: StoreOptions, io: ShardIO, index: LocalIndex, lock: StoreLock, k: number, n: number) {
+  private constructor(o: StoreOptions, io: ShardIO, index: LocalIndex, lock: StoreLock) {
     this.keys = o.keys;
-    this.k = k;
-    this.n = n;
+    this._n = o.n;
+    this._k = o.k;
+    this._probeTimeoutMs = o.probeTimeoutMs ?? 5000;
     this._io = io;
     this._index = index;
     this._lock = lock;
@@ -98,10 +112,11 @@ export class Store {
     if (!o || typeof o !== 'object') throw new TypeError('options are required');
     if (!Array.isArray(o.backends) || o.backends.length === 0) throw new TypeError('at least one backend is needed');
     if (typeof o.stateDir !== 'string' || o.stateDir.length === 0) throw new TypeError('stateDir must be a path');
+    // Without n, k is checked against the backends that answer, at each push.
     const n = o.n ?? o.backends.length;
-    const k = o.k ?? defaultK(n);
-    checkErasure(k, n);
+    checkErasure(o.k ?? defaultK(n), n);
     if (n > o.backends.length) throw new RangeError(`n = ${n} needs ${n} backends, have ${o.backends.length}`);
+    if (o.probeTimeoutMs !== undefined && !(o.probeTimeoutMs > 0)) throw new RangeError('probeTimeoutMs must be positive');
     if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1)) throw new RangeError('parallel must be a positive integer');
     if (!(o.keys instanceof StoreKeys)) throw new TypeError('keys must be StoreKeys (from openKey)');
     const io = new ShardIO(o.backends, { retries: o.retries, retryDelayMs: o.retryDelayMs });
@@ -109,7 +124,7 @@ export class Store {
     const lock = await StoreLock.acquire(join(o.stateDir, 'lock'));
     try {
       const index = await LocalIndex.open(join(o.stateDir, 'index'));
-      return new Store(o, io, index, lock, k, n);
+      return new Store(o, io, index, lock);
     } catch (err) {
       await lock.release();
       throw err;
@@ -123,27 +138,37 @@ export class Store {
   }
 
   /**
-   * Pushes `source` as a new snapshot; its parent defaults to the latest snapshot
-   * of the same source, whose chunks the local index learns first if it lacks them.
+   * Pushes `source` as a new snapshot onto the backends that answer a probe
+   * first; its parent defaults to the latest snapshot of the same source,
+   * whose chunks the local index learns first if it lacks them. Throws
+   * CloudCoinError EHOSTSDOWN, having written nothing, when too few answer.
    */
   async push(source: string, options: PushOptions = {}): Promise<PushSummary> {
+    const { up, down } = await this._io.probe(this._probeTimeoutMs);
+    if (up.length < (this._n ?? Math.max(MIN_HOSTS, this._k ?? 1))) {
+      throw new CloudCoinError('EHOSTSDOWN', _tooFew(up.length, this._io.backends.length, down, this._n, this._k), ExitCode.failure);
+    }
+    const n = this._n ?? up.length;
+    const k = this._k ?? defaultK(n);
     let parent = options.parent;
     if (parent === undefined) {
-      const same = (await this.snapshots()).filter((s) => s.source === resolve(source));
+      // From the hosts that answered only: one that did not could keep this waiting for its timeout.
+      const { snapshots } = await this._catalog(up);
+      const same = [...snapshots.values()].map(snapshotInfo).filter((s) => s.source === resolve(source)).sort(_byTime);
       parent = same.length > 0 ? same[same.length - 1].id : null;
     }
     const parentSnap = parent ? await this._index.snapshot(parent) : undefined;
     if (parentSnap) await this._index.adopt(parentSnap);
-    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, k: this.k, n: this.n, parallel: this._parallel, worker: this._worker };
+    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, hosts: up, hostsDown: down, k, n, parallel: this._parallel, worker: this._worker };
     return push(ctx, source, { ...options, parent });
   }
 
   /** Reads every snapshot the backends list (each read once, then cached in the local index). */
-  private async _catalog(): Promise<Catalog> {
+  private async _catalog(backends = this._io.backends): Promise<Catalog> {
     const holders = new Map<string, string[]>();
     const unavailable: string[] = [];
     await Promise.all(
-      this._io.backends.map(async (b) => {
+      backends.map(async (b) => {
         try {
           for await (const id of b.list()) {
             if (!isManifestId(this.keys, id)) continue;
@@ -155,7 +180,7 @@ export class Store {
         }
       }),
     );
-    if (unavailable.length === this._io.backends.length) {
+    if (unavailable.length === backends.length) {
       throw new CloudCoinError('EUNAVAILABLE', `no backend answered (${unavailable.join(', ')})`, ExitCode.failure);
     }
     const snapshots = new Map<string, Snapshot>();
@@ -197,7 +222,7 @@ export class Store {
   /** All readable snapshots, oldest first. */
   async snapshots(): Promise<SnapshotInfo[]> {
     const { snapshots } = await this._catalog();
-    return [...snapshots.values()].map(snapshotInfo).sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+    return [...snapshots.values()].map(snapshotInfo).sort(_byTime);
   }
 
   /** The full id for 'latest' or a unique id prefix (at least 4 hex characters). */
@@ -283,4 +308,19 @@ export class Store {
   async check(options: { readData?: boolean } = {}): Promise<CheckResult> {
     return check(this.keys, this._io, await this._catalog(), options.readData ?? false);
   }
+}
+
+/** Oldest first. */
+function _byTime(a: SnapshotInfo, b: SnapshotInfo): number {
+  return a.time.localeCompare(b.time) || a.id.localeCompare(b.id);
+}
+
+/** Why a push cannot start: which hosts did not answer, and what would let it. */
+function _tooFew(up: number, all: number, down: HostDown[], n: number | undefined, k: number | undefined): string {
+  const names = down.map((d) => d.backend).join(', ');
+  const who = down.length === 0 ? `there are only ${all} hosts` : up === 0 ? `no host answered (down: ${names})` : `only ${up} of ${all} hosts answered (down: ${names})`;
+  if (n !== undefined) return `${who}; n = ${n} shards (--total-shards) need ${n}`;
+  if (k !== undefined && k > MIN_HOSTS) return `${who}; k = ${k} (--min-shards) needs at least ${k}`;
+  const hint = up === 0 ? '' : `: --total-shards ${up} stores on ${up === 1 ? 'that one' : `those ${up}`}`;
+  return `${who}; at least ${MIN_HOSTS} are needed by default${hint}`;
 }
