@@ -1,9 +1,9 @@
 /**
  * Moving shards between the engine and the backends: which backends answer,
- * placement (one shard per backend), uploads with retries that skip shards a backend already
- * acknowledged, and reads that take any k verified shards, moving on to other
- * backends when one is down or returns bytes whose hash is wrong, and remember
- * which backend that was.
+ * placement (one shard per backend), uploads with retries that skip shards a
+ * backend already acknowledged, and reads that take any k verified shards,
+ * moving on to other backends when one is down or returns bytes whose hash is
+ * wrong, and remember which backend that was.
  */
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { type Backend, BackendError } from './backend.js';
