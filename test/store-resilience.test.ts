@@ -198,18 +198,18 @@ test('special files are skipped and reported, not stored', async (t) => {
   t.deepEqual((await store.ls(res.snapshot)).map((e) => e.path), ['plain']);
 });
 
-test('a host that stays down makes push fail with EUPLOAD; the next push completes', async (t) => {
+test('a host that answers the probe, then fails every upload, makes push fail with EUPLOAD; the next push completes', async (t) => {
   const s = await setup(t);
   const src = join(s.base, 'src');
   await mkdir(src);
   await writeFile(join(src, 'a'), randomBytes(2_000_000));
   const store = await s.open();
-  s.hosts[1].mode = 'down';
+  s.hosts[1].failPuts = Infinity;
   const err = await t.throwsAsync(store.push(src), { instanceOf: CloudCoinError });
   t.is(err?.code, 'EUPLOAD');
   t.is(err?.exitCode, ExitCode.partial);
   t.deepEqual(await store.snapshots(), []);
-  s.hosts[1].mode = 'ok';
+  s.hosts[1].failPuts = 0;
   const ok = await store.push(src);
   t.is((await store.snapshots())[0].id, ok.snapshot);
   t.true((await store.check({ readData: true })).ok);
