@@ -14,7 +14,7 @@ import { CloudCoinError } from '../src/lib/errors.js';
 import { type SnapshotInfo, diffTrees, keptByPolicy } from '../src/lib/store/history.js';
 import { StoreKeys } from '../src/lib/store/keys.js';
 import { type ManifestHeader, type Snapshot, type TreeEntry, decodeBody, decodeHeader, encodeBody, encodeHeader, isManifestId, newManifestId } from '../src/lib/store/manifest.js';
-import { openSector, sealSector, shardSector } from '../src/lib/store/sector.js';
+import { openSector, openShards, sealSector, sealToShards, shardSector } from '../src/lib/store/sector.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 const keys = new StoreKeys(hex(v.master));
@@ -46,6 +46,34 @@ test('sector golden vector: deterministic seal, opens with @noble/ciphers, same 
   const other = new StoreKeys(randomBytes(32));
   t.throws(() => openSector(other, id, sealed), { instanceOf: CloudCoinError, message: /does not decrypt/ });
   t.throws(() => openSector(keys, '00'.repeat(16), sealed), { instanceOf: CloudCoinError });
+});
+
+test('sealToShards writes the same shards as sealSector + shardSector, into a reused buffer too; openShards reads any k back', (t) => {
+  t.deepEqual(sealToShards(keys, hex(v.sector.plaintext), v.sector.chunkIds, v.sector.k, v.sector.n).ids, v.sector.shardIds);
+  // Sizes around the 64 KiB cipher pieces and shard boundaries, tiny sectors where the header straddles shards, several k/n.
+  const cases: [number, number, number][] = [[1, 1, 1], [5, 2, 3], [100, 17, 20], [65_536 * 2 + 7, 2, 3], [300_001, 4, 6], [1_000_000, 3, 5]];
+  let reused = Buffer.alloc(8 * 1024 * 1024, 0xa5);
+  for (const [len, k, n] of cases) {
+    const plain = randomBytes(len);
+    const ids = [randomBytes(32).toString('hex')];
+    const ref = sealSector(keys, plain, ids);
+    const want = shardSector(ref.parts, k, n);
+    for (const into of [undefined, reused]) {
+      const got = sealToShards(keys, plain, ids, k, n, into);
+      t.is(got.id, ref.id);
+      t.is(got.size, ref.size);
+      t.deepEqual(got.ids, want.ids, `len=${len} k=${k} n=${n} into=${into ? 'reused' : 'new'}`);
+      t.true(got.shards.every((s, i) => s.equals(want.shards[i])));
+    }
+    // Drop the first n-k shards (data shards first, so decoding is needed when any are missing).
+    const partial = want.shards.map((s, i) => (i < n - k ? null : s));
+    t.true(openShards(keys, ref.id, partial, k, ref.size).equals(plain), `len=${len} k=${k} n=${n}`);
+    t.true(openShards(keys, ref.id, want.shards, k, ref.size).equals(plain));
+    const bad = want.shards.map((s) => Buffer.from(s));
+    bad[0][bad[0].length - 1] ^= 1;
+    if (ref.size > k * 1) t.throws(() => openShards(keys, ref.id, bad.map((s, i) => (i < k ? s : null)), k, ref.size), { instanceOf: CloudCoinError, message: /does not decrypt/ });
+    reused = Buffer.alloc(8 * 1024 * 1024, 0x5a);
+  }
 });
 
 test('manifest golden vector: header blob, body lines, id tag', (t) => {

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CloudCoinError, ExitCode } from '../errors.js';
+import { type HttpAnswer, sendHttp } from './http-request.js';
 import { checkId, SEGMENT_SIZE } from './ids.js';
 import type { MerkleProof } from './merkle.js';
 import { EMPTY_SHA256, signRequest, type Operation } from './request-auth.js';
@@ -63,6 +64,8 @@ interface Call {
   operation: Operation;
   sectorId: string | null;
   body?: Uint8Array;
+  /** The body's sha256 when the caller has it already. */
+  bodySha256?: string;
   headers?: Record<string, string>;
 }
 
@@ -96,7 +99,7 @@ export class FileServerClient {
     checkId(sectorId, 'sectorId');
     if (!(data instanceof Uint8Array) || data.length === 0) throw new TypeError('data must be a non-empty Uint8Array');
     const sha256 = createHash('sha256').update(data).digest('hex');
-    const res = await this._call({ method: 'PUT', path: this._sectorPath(sectorId), operation: 'PUT', sectorId, body: data });
+    const res = await this._call({ method: 'PUT', path: this._sectorPath(sectorId), operation: 'PUT', sectorId, body: data, bodySha256: sha256 });
     const answer = (await this._json(res)) as { size: number; sha256: string };
     if (answer.sha256 !== sha256 || answer.size !== data.length) throw new FileServerError('bad-answer', 'server stored something else than was sent', res.status);
     return { sectorId, size: data.length, sha256, created: res.status === 201 };
@@ -112,8 +115,8 @@ export class FileServerClient {
       headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
     }
     const res = await this._call({ method: 'GET', path: this._sectorPath(sectorId), operation: 'GET', sectorId, headers });
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    const expected = Number(res.headers.get('content-length'));
+    const bytes = res.body;
+    const expected = Number(res.headers['content-length']);
     if (bytes.length !== expected || (range && res.status !== 206)) throw new FileServerError('bad-answer', 'truncated or unranged answer', res.status);
     return bytes;
   }
@@ -157,7 +160,7 @@ export class FileServerClient {
 
   /** The public status (no signature needed). */
   async status(): Promise<ServerStatus> {
-    const res = await this._attempt(new URL('status', this.base), { headers: { accept: 'application/json' } });
+    const res = await this._attempt(new URL('status', this.base), 'GET', { accept: 'application/json' });
     return (await this._json(res)) as ServerStatus;
   }
 
@@ -165,23 +168,23 @@ export class FileServerClient {
     return `v1/contracts/${this.contractId}/sectors/${sectorId}`;
   }
 
-  private async _json(res: Response): Promise<unknown> {
+  private async _json(res: HttpAnswer): Promise<unknown> {
     try {
-      return await res.json();
+      return JSON.parse(res.body.toString('utf8'));
     } catch {
       throw new FileServerError('bad-answer', 'answer is not JSON', res.status);
     }
   }
 
-  private async _call(call: Call): Promise<Response> {
+  private async _call(call: Call): Promise<HttpAnswer> {
     const url = new URL(call.path, this.base);
-    const bodySha256 = call.body ? createHash('sha256').update(call.body).digest('hex') : EMPTY_SHA256;
+    const bodySha256 = call.bodySha256 ?? (call.body ? createHash('sha256').update(call.body).digest('hex') : EMPTY_SHA256);
     for (let attempt = 0; ; attempt++) {
       // Each attempt is signed anew: the server refuses a nonce it has seen.
       const auth = signRequest({ contractId: this.contractId, sectorId: call.sectorId, operation: call.operation, bodySha256 }, this.secretKey);
-      let res: Response;
+      let res: HttpAnswer;
       try {
-        res = await this._attempt(url, { method: call.method, headers: { ...call.headers, ...auth }, body: call.body });
+        res = await this._attempt(url, call.method, { ...call.headers, ...auth }, call.body);
       } catch (err) {
         const retryable = err instanceof FileServerError && (err.status === null || RETRY_STATUS.has(err.status));
         if (!retryable || attempt >= this.retries) throw err;
@@ -193,25 +196,24 @@ export class FileServerClient {
   }
 
   /** One request; any non-2xx answer becomes a FileServerError. */
-  private async _attempt(url: URL, init: RequestInit): Promise<Response> {
-    let res: Response;
+  private async _attempt(url: URL, method: string, headers: Record<string, string>, body?: Uint8Array): Promise<HttpAnswer> {
+    let res: HttpAnswer;
     try {
-      res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
+      res = await sendHttp(url, { method, headers, body, timeoutMs: this.timeoutMs });
     } catch (err) {
-      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-      throw new FileServerError('unreachable', `file server ${this.base.origin} unreachable: ${cause}`, null);
+      throw new FileServerError('unreachable', `file server ${this.base.origin} unreachable: ${(err as Error).message}`, null);
     }
-    if (res.ok) return res;
+    if (res.status >= 200 && res.status < 300) return res;
     let code = `http-${res.status}`;
     let message = `file server answered HTTP ${res.status}`;
     try {
-      const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
-      if (typeof body.error?.code === 'string') code = body.error.code;
-      if (typeof body.error?.message === 'string') message = `${message}: ${body.error.message}`;
+      const answer = JSON.parse(res.body.toString('utf8')) as { error?: { code?: unknown; message?: unknown } };
+      if (typeof answer.error?.code === 'string') code = answer.error.code;
+      if (typeof answer.error?.message === 'string') message = `${message}: ${answer.error.message}`;
     } catch {
       // A body that is not our error JSON (a proxy's page, say) leaves the generic message.
     }
-    const retryAfter = Number(res.headers.get('retry-after'));
+    const retryAfter = Number(res.headers['retry-after']);
     throw new FileServerError(code, message, res.status, retryAfter > 0 ? Math.min(retryAfter * 1000, MAX_RETRY_AFTER_MS) : undefined);
   }
 }

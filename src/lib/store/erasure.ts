@@ -35,41 +35,64 @@ export function shardSize(length: number, k: number): number {
   return Math.max(1, Math.ceil(length / k));
 }
 
+/** Bytes of one buffer holding n shards for `length` bytes: shards start at multiples of 4 (mulRowInto's fast path wants aligned words). */
+export function shardsBytes(length: number, k: number, n: number): number {
+  return Math.ceil(shardSize(length, k) / 4) * 4 * n;
+}
+
+/**
+ * n zero-filled shard views for `length` bytes of data, in `into` when it is
+ * large enough (so a caller can reuse one buffer sector after sector), else in
+ * a new buffer.
+ */
+export function shardViews(length: number, k: number, n: number, into?: Buffer): Buffer[] {
+  checkErasure(k, n);
+  const size = shardSize(length, k);
+  const stride = Math.ceil(size / 4) * 4;
+  const all = into && into.length >= stride * n ? into.fill(0, 0, stride * n) : Buffer.alloc(stride * n);
+  return Array.from({ length: n }, (_, i) => all.subarray(i * stride, i * stride + size));
+}
+
+/** A writer of data bytes, in order, into the data shards of `shards` (views from shardViews). */
+export function dataWriter(shards: Buffer[]): (bytes: Uint8Array) => void {
+  const size = shards[0].length;
+  let offset = 0;
+  return (bytes) => {
+    for (let done = 0; done < bytes.length; ) {
+      const at = offset % size;
+      const take = Math.min(size - at, bytes.length - done);
+      shards[Math.floor(offset / size)].set(bytes.subarray(done, done + take), at);
+      done += take;
+      offset += take;
+    }
+  };
+}
+
+/** Computes the n - k parity shards of `shards` (views from shardViews) from its k data shards. */
+export function fillParity(shards: Buffer[], k: number): void {
+  const m = _matrix(k, shards.length);
+  for (let p = k; p < shards.length; p++) mulRowInto(shards[p], shards.slice(0, k), m[p]);
+}
+
 /**
  * Splits `data` into k data shards (the last zero-padded) and adds n - k parity
  * shards. Returns n views into one buffer of n x shardSize bytes.
  */
 export function encodeShards(data: Uint8Array | Uint8Array[], k: number, n: number): Buffer[] {
-  checkErasure(k, n);
   const parts = Array.isArray(data) ? data : [data];
-  const size = shardSize(parts.reduce((s, p) => s + p.length, 0), k);
-  // Shards start at multiples of 4 (the fast path of mulRowInto wants aligned words).
-  const stride = Math.ceil(size / 4) * 4;
-  const all = Buffer.alloc(stride * n);
-  const out: Buffer[] = [];
-  for (let i = 0; i < n; i++) out.push(all.subarray(i * stride, i * stride + size));
-  // Data bytes go to shard (offset / size) at (offset % size); parts may straddle shards.
-  let offset = 0;
-  for (const part of parts) {
-    for (let done = 0; done < part.length; ) {
-      const i = Math.floor(offset / size);
-      const at = offset % size;
-      const take = Math.min(size - at, part.length - done);
-      out[i].set(part.subarray(done, done + take), at);
-      done += take;
-      offset += take;
-    }
-  }
-  const m = _matrix(k, n);
-  for (let p = k; p < n; p++) mulRowInto(out[p], out.slice(0, k), m[p]);
+  const out = shardViews(parts.reduce((s, p) => s + p.length, 0), k, n);
+  const write = dataWriter(out);
+  parts.forEach(write);
+  fillParity(out, k);
   return out;
 }
 
 /**
- * Rebuilds the original `length` bytes from at least k shards; `shards[i]` is
- * null where shard i is missing. Every present shard must be `size` bytes.
+ * The data shards behind at least k of n shards (`shards[i]` null where shard
+ * i is missing, every present one `size` bytes): present ones as they are,
+ * missing ones rebuilt, each cut so that together they are `length` bytes.
  */
-export function decodeShards(shards: (Uint8Array | null)[], k: number, length: number): Buffer {
+export function dataShards(shards: (Uint8Array | null)[], k: number, length: number): Uint8Array[] {
   const n = shards.length;
   checkErasure(k, n);
   const present = shards.map((s) => s !== null);
@@ -80,19 +103,28 @@ export function decodeShards(shards: (Uint8Array | null)[], k: number, length: n
   });
   // Rebuild from the first k present shards: their rows of the coding matrix, inverted, map them back to the data.
   const rows = present.flatMap((p, i) => (p ? [i] : [])).slice(0, k);
-  // Every data shard is here: join them, nothing to decode.
-  if (rows.every((r, i) => r === i)) return Buffer.concat(rows.map((r) => shards[r]!)).subarray(0, length);
-  const stride = Math.ceil(size / 4) * 4;
-  const out = Buffer.alloc(stride * k);
-  const m = _matrix(k, n);
-  const inv = invert(rows.map((r) => m[r]));
-  const inputs = rows.map((r) => shards[r]!);
-  for (let d = 0; d < k; d++) {
-    const target = out.subarray(d * stride, d * stride + size);
-    if (present[d]) target.set(shards[d]!);
-    else mulRowInto(target, inputs, inv[d]);
+  const missing = rows.every((r, i) => r === i) ? [] : present.slice(0, k).flatMap((p, d) => (p ? [] : [d]));
+  const rebuilt = new Map<number, Uint8Array>();
+  if (missing.length > 0) {
+    const inv = invert(rows.map((r) => _matrix(k, n)[r]));
+    const inputs = rows.map((r) => shards[r]!);
+    const stride = Math.ceil(size / 4) * 4;
+    const out = Buffer.alloc(stride * missing.length);
+    missing.forEach((d, j) => {
+      const target = out.subarray(j * stride, j * stride + size);
+      mulRowInto(target, inputs, inv[d]);
+      rebuilt.set(d, target);
+    });
   }
-  const result = Buffer.alloc(length);
-  for (let d = 0, pos = 0; pos < length; d++, pos += size) out.copy(result, pos, d * stride, d * stride + Math.min(size, length - pos));
-  return result;
+  const out: Uint8Array[] = [];
+  for (let d = 0, pos = 0; pos < length; d++, pos += size) out.push((rebuilt.get(d) ?? shards[d]!).subarray(0, Math.min(size, length - pos)));
+  return out;
+}
+
+/**
+ * Rebuilds the original `length` bytes from at least k shards; `shards[i]` is
+ * null where shard i is missing. Every present shard must be `size` bytes.
+ */
+export function decodeShards(shards: (Uint8Array | null)[], k: number, length: number): Buffer {
+  return Buffer.concat(dataShards(shards, k, length));
 }

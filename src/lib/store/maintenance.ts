@@ -6,11 +6,10 @@
  */
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { BackendError } from './backend.js';
-import { decodeShards } from './erasure.js';
 import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
 import type { Snapshot } from './manifest.js';
-import { type SectorRecord, openSector } from './sector.js';
+import { type SectorRecord, openShards } from './sector.js';
 import type { CorruptReport, ShardIO } from './shards.js';
 
 /** Every snapshot the backends hold, as far as they could be read. */
@@ -117,7 +116,7 @@ export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, read
     if (!readData) return;
     try {
       if (got.filter(Boolean).length < rec.k) throw new Error('too few shards');
-      openSector(keys, rec.id, decodeShards(got, rec.k, rec.size));
+      openShards(keys, rec.id, got, rec.k, rec.size);
     } catch {
       res.unreadable.push(rec.id);
     }

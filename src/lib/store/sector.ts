@@ -15,8 +15,8 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { NONCE_SIZE, TAG_SIZE, open, sealParts } from './aead.js';
-import { encodeShards } from './erasure.js';
+import { NONCE_SIZE, TAG_SIZE, openStream, sealStream } from './aead.js';
+import { dataShards, dataWriter, encodeShards, fillParity, shardViews } from './erasure.js';
 import type { StoreKeys } from './keys.js';
 
 const _MAGIC = Buffer.from('CCS1');
@@ -43,33 +43,90 @@ function _aad(sectorId: string): Buffer {
   return Buffer.concat([_MAGIC, Buffer.from(sectorId, 'hex')]);
 }
 
+/** The sector id and nonce for a plaintext of `length` bytes made of the chunks `chunkIds`. */
+function _idAndNonce(keys: Pick<StoreKeys, 'ids'>, length: number, chunkIds: string[]): { id: string; nonce: Buffer } {
+  if (length > SECTOR_PLAIN_MAX) throw new RangeError(`sector plaintext is ${length} bytes, max ${SECTOR_PLAIN_MAX}`);
+  if (!Array.isArray(chunkIds) || chunkIds.length === 0) throw new TypeError('chunkIds must list the chunks of the plaintext');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(length);
+  const mac = createHmac('sha256', keys.ids).update('sector').update(len).update(Buffer.from(chunkIds.join(''), 'hex')).digest();
+  return { id: mac.subarray(0, 16).toString('hex'), nonce: createHmac('sha256', keys.ids).update('sector-nonce').update(mac).digest().subarray(0, NONCE_SIZE) };
+}
+
 /**
  * Seals a sector plaintext; returns its id and the sealed bytes as consecutive
- * parts (joined only by the erasure coder's copy). `chunkIds` must be
- * the ids (HMAC-SHA256 under the ids key, hex) of the chunks that make up
- * `plaintext`, in order: the nonce derives from them, so ids that did not match
- * the plaintext could repeat a nonce for different data.
+ * parts. `chunkIds` must be the ids (HMAC-SHA256 under the ids key, hex) of the
+ * chunks that make up `plaintext`, in order: the nonce derives from them, so
+ * ids that did not match the plaintext could repeat a nonce for different data.
  */
 export function sealSector(keys: Pick<StoreKeys, 'data' | 'ids'>, plaintext: Uint8Array, chunkIds: string[]): { id: string; parts: Buffer[]; size: number } {
-  if (plaintext.length > SECTOR_PLAIN_MAX) throw new RangeError(`sector plaintext is ${plaintext.length} bytes, max ${SECTOR_PLAIN_MAX}`);
-  if (!Array.isArray(chunkIds) || chunkIds.length === 0) throw new TypeError('chunkIds must list the chunks of the plaintext');
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(plaintext.length);
-  const mac = createHmac('sha256', keys.ids).update('sector').update(length).update(Buffer.from(chunkIds.join(''), 'hex')).digest();
-  const id = mac.subarray(0, 16).toString('hex');
-  const nonce = createHmac('sha256', keys.ids).update('sector-nonce').update(mac).digest().subarray(0, NONCE_SIZE);
-  const [body, tag] = sealParts(keys.data, nonce, plaintext, _aad(id));
-  return { id, parts: [_MAGIC, nonce, body, tag], size: SECTOR_OVERHEAD + plaintext.length };
+  const { id, nonce } = _idAndNonce(keys, plaintext.length, chunkIds);
+  const pieces: Buffer[] = [];
+  const tag = sealStream(keys.data, nonce, [plaintext], _aad(id), (p) => pieces.push(Buffer.from(p)));
+  return { id, parts: [_MAGIC, nonce, Buffer.concat(pieces), tag], size: SECTOR_OVERHEAD + plaintext.length };
+}
+
+/**
+ * sealSector then shardSector without the intermediate copies: the ciphertext
+ * goes straight into the shards, in `into` when it is large enough (see
+ * shardsBytes), so push can reuse one buffer sector after sector.
+ */
+export function sealToShards(
+  keys: Pick<StoreKeys, 'data' | 'ids'>,
+  plaintext: Uint8Array,
+  chunkIds: string[],
+  k: number,
+  n: number,
+  into?: Buffer,
+): { id: string; size: number; ids: string[]; shards: Buffer[] } {
+  const { id, nonce } = _idAndNonce(keys, plaintext.length, chunkIds);
+  const size = SECTOR_OVERHEAD + plaintext.length;
+  const shards = shardViews(size, k, n, into);
+  const write = dataWriter(shards);
+  write(_MAGIC);
+  write(nonce);
+  write(sealStream(keys.data, nonce, [plaintext], _aad(id), write));
+  fillParity(shards, k);
+  return { id, size, ids: shards.map(shardId), shards };
+}
+
+/** `bytes` [start, end) of the concatenation of `parts`, as views. */
+function _range(parts: Uint8Array[], start: number, end: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  for (const p of parts) {
+    const a = Math.max(start, pos);
+    const b = Math.min(end, pos + p.length);
+    if (a < b) out.push(p.subarray(a - pos, b - pos));
+    pos += p.length;
+  }
+  return out;
+}
+
+/** Decrypts a sealed sector given as consecutive parts; a wrong tag or framing is CloudCoinError ECORRUPT. */
+function _openParts(keys: Pick<StoreKeys, 'data'>, id: string, parts: Uint8Array[]): Buffer {
+  const size = parts.reduce((s, p) => s + p.length, 0);
+  const bad = () => new CloudCoinError('ECORRUPT', `sector ${id} does not decrypt: data or manifest corrupt`, ExitCode.failure);
+  if (size < SECTOR_OVERHEAD) throw bad();
+  const head = Buffer.concat(_range(parts, 0, _MAGIC.length + NONCE_SIZE));
+  if (!head.subarray(0, _MAGIC.length).equals(_MAGIC)) throw bad();
+  const plain = Buffer.allocUnsafe(size - SECTOR_OVERHEAD);
+  const tag = Buffer.concat(_range(parts, size - TAG_SIZE, size));
+  if (!openStream(keys.data, head.subarray(_MAGIC.length), _range(parts, head.length, size - TAG_SIZE), tag, _aad(id), plain)) throw bad();
+  return plain;
 }
 
 /** Decrypts a sealed sector; a wrong tag or framing is CloudCoinError ECORRUPT. */
 export function openSector(keys: Pick<StoreKeys, 'data'>, id: string, sealed: Uint8Array): Buffer {
-  const bad = () => new CloudCoinError('ECORRUPT', `sector ${id} does not decrypt: data or manifest corrupt`, ExitCode.failure);
-  if (sealed.length < SECTOR_OVERHEAD || !Buffer.from(sealed.subarray(0, 4)).equals(_MAGIC)) throw bad();
-  const nonce = sealed.subarray(4, 4 + NONCE_SIZE);
-  const plain = open(keys.data, nonce, sealed.subarray(4 + NONCE_SIZE), _aad(id));
-  if (!plain) throw bad();
-  return plain;
+  return _openParts(keys, id, [sealed]);
+}
+
+/**
+ * decodeShards then openSector without joining the shards: at least k shards
+ * of a sealed sector of `size` bytes (null where missing), decrypted.
+ */
+export function openShards(keys: Pick<StoreKeys, 'data'>, id: string, shards: (Uint8Array | null)[], k: number, size: number): Buffer {
+  return _openParts(keys, id, dataShards(shards, k, size));
 }
 
 export function shardId(shard: Uint8Array): string {

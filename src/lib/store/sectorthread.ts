@@ -3,24 +3,30 @@
  * rebuilds and decrypts them for pull, off the main thread. Receives the data
  * and ids keys once (workerData), then one message per sector. Buffers are
  * transferred, not copied: the push plaintext buffer goes in and comes back,
- * shards and plaintexts come out.
+ * shards and plaintexts come out, and shard buffers the main thread is done
+ * with come back ('recycle') to be filled again: fresh multi-MiB buffers cost
+ * a page fault per 4 KiB, which on the CI machines is slower than the sealing.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { decodeShards } from './erasure.js';
-import { openSector, sealSector, shardSector } from './sector.js';
+import { shardsBytes } from './erasure.js';
+import { SECTOR_OVERHEAD, openShards, sealToShards } from './sector.js';
 
 const keys = { data: Buffer.from(workerData.data), ids: Buffer.from(workerData.ids) };
+/** Shard buffers returned by the main thread; a few suffice, as few sectors are in flight. */
+const _free: Buffer[] = [];
+const _FREE_MAX = 8;
 
 function _seal(m: { plain: ArrayBuffer; length: number; chunkIds: string[]; k: number; n: number }): [object, ArrayBuffer[]] {
-  const { id, parts, size } = sealSector(keys, Buffer.from(m.plain, 0, m.length), m.chunkIds);
-  const { ids, shards } = shardSector(parts, m.k, m.n);
+  const need = shardsBytes(m.length + SECTOR_OVERHEAD, m.k, m.n);
+  const at = _free.findIndex((b) => b.length >= need);
+  const into = at >= 0 ? _free.splice(at, 1)[0] : undefined;
+  const { id, size, ids, shards } = sealToShards(keys, Buffer.from(m.plain, 0, m.length), m.chunkIds, m.k, m.n, into);
   const all = shards[0].buffer as ArrayBuffer;
   return [{ id, size, ids, all, offsets: shards.map((s) => s.byteOffset), shardLength: shards[0].length, plain: m.plain }, [all, m.plain]];
 }
 
 function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | null)[] }): [object, ArrayBuffer[]] {
-  const sealed = decodeShards(m.shards, m.k, m.size);
-  const plain = openSector(keys, m.id, sealed);
+  const plain = openShards(keys, m.id, m.shards, m.k, m.size);
   // Hand over a buffer of its own: a view into a larger or pooled one cannot be transferred.
   let own = plain;
   if (plain.byteOffset !== 0 || plain.buffer.byteLength !== plain.length) {
@@ -31,6 +37,10 @@ function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | n
 }
 
 parentPort!.on('message', (m: any) => {
+  if (m.op === 'recycle') {
+    if (_free.length < _FREE_MAX) _free.push(Buffer.from(m.buffer));
+    return;
+  }
   try {
     const [reply, transfer] = m.op === 'seal' ? _seal(m) : _open(m);
     parentPort!.postMessage({ seq: m.seq, ...reply }, transfer);

@@ -97,6 +97,16 @@ export class SectorWorker {
     return Buffer.from(m.plain);
   }
 
+  /**
+   * Hands the shards of a sealed sector back for reuse once they are uploaded;
+   * they must not be touched after.
+   */
+  recycle(sealed: SealedSector): void {
+    const buffer = sealed.shards[0]?.buffer;
+    if (!this._worker || !buffer || buffer.byteLength === 0) return;
+    this._worker.postMessage({ op: 'recycle', buffer }, [buffer as ArrayBuffer]);
+  }
+
   private _call(msg: object, transfer: ArrayBuffer[]): Promise<any> {
     const worker = (this._worker ??= this._start());
     const seq = this._seq++;
