@@ -4,15 +4,17 @@
  * secp256k1 even for `--help`; with it a command loads only its own code.
  * Run by `npm run build`; the file is generated, not committed.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const target = join(root, 'oclif.manifest.json');
-// ignoreManifest is a load option oclif's types do not list; without it a stale manifest would be read back.
-const config = await Config.load({ root, ignoreManifest: true } as Parameters<typeof Config.load>[0]);
+// The old manifest goes first: @oclif/core 4 reads the root plugin's manifest back
+// whatever the load options say, so new flags would not show in --help.
+rmSync(target, { force: true });
+const config = await Config.load({ root });
 const plugin = config.plugins.get(config.pjson.name) as unknown as { manifest: { commands: Record<string, unknown> } } | undefined;
 if (!plugin) throw new Error(`no plugin ${config.pjson.name} at ${root}`);
 writeFileSync(target, JSON.stringify({ ...plugin.manifest, version: config.version }, null, 2) + '\n');

@@ -9,7 +9,7 @@
  * memory and stored last, as the snapshot body (see manifest.ts).
  */
 import { createHmac } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -148,6 +148,7 @@ class _Packer {
       this.used.set(sealed.id, rec);
       this.newSectors++;
       await io.putSector(rec, sealed.shards, index);
+      worker.recycle(sealed);
       await index.putSector(rec, open.refs.map((r) => [r[0], r[2], r[3]]));
       for (const ref of open.refs) this._pending.delete(ref[0]);
     })()
@@ -166,27 +167,51 @@ class _Packer {
   }
 }
 
-async function _storeFile(packer: _Packer, chunker: Chunker, abs: string, meter: ProgressMeter): Promise<{ size: number; chunks: ChunkRef[] }> {
+/**
+ * Files up to this size are read with synchronous calls (open, fstat, read,
+ * close in a row): the promise API sends each call through libuv's thread pool
+ * and back, which is most of what a small file costs (see `npm run bench`).
+ */
+const _SMALL_FILE = 256 * 1024;
+
+/** A small file's bytes, or null if it has grown past twice the limit since the walk. */
+function _readSmall(abs: string): Buffer | null {
   // O_NOFOLLOW: if the file was swapped for a symlink since the walk, refuse rather than follow it.
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return fstatSync(fd).size > 2 * _SMALL_FILE ? null : readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function _storeFile(packer: _Packer, chunker: Chunker, abs: string, size: number, meter: ProgressMeter): Promise<{ size: number; chunks: ChunkRef[] }> {
+  const small = size <= _SMALL_FILE ? _readSmall(abs) : null;
+  if (small) {
+    const chunks = await _storeBytes(packer, chunker, small);
+    meter.bytes += small.length;
+    meter.tick();
+    return { size: small.length, chunks };
+  }
   const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const chunks: ChunkRef[] = [];
-    let size = 0;
+    let total = 0;
     const read = async (buf: Uint8Array, off: number, len: number) => (await fh.read(buf, off, len)).bytesRead;
     for await (const chunk of chunker.chunks(read)) {
       chunks.push(await packer.add(chunk));
-      size += chunk.length;
+      total += chunk.length;
       meter.bytes += chunk.length;
       meter.tick();
     }
-    return { size, chunks };
+    return { size: total, chunks };
   } finally {
     await fh.close();
   }
 }
 
-/** Stores the body through the packer with the body chunker; returns its chunk references. */
-async function _storeBody(packer: _Packer, chunker: Chunker, body: Buffer): Promise<ChunkRef[]> {
+/** Stores bytes held in memory (a small file, the snapshot body) through the packer; returns their chunk references. */
+async function _storeBytes(packer: _Packer, chunker: Chunker, body: Buffer): Promise<ChunkRef[]> {
   let pos = 0;
   const read = async (buf: Uint8Array, off: number, len: number) => {
     const n = Math.min(len, body.length - pos);
@@ -224,7 +249,7 @@ export async function push(ctx: PushContext, source: string, options: PushOption
     if (e.target !== undefined) entry.target = e.target;
     if (e.type === 'file') {
       try {
-        Object.assign(entry, await _storeFile(packer, ctx.chunker, e.abs, meter));
+        Object.assign(entry, await _storeFile(packer, ctx.chunker, e.abs, e.size, meter));
       } catch (err: any) {
         // A file that vanished or cannot be read is reported, not fatal; upload errors are.
         if (err instanceof CloudCoinError || typeof err?.syscall !== 'string') throw err;
@@ -245,7 +270,7 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   await packer.finish();
   const dataSectors = new Set(finalTree.flatMap((e) => (e.chunks ?? []).map((c) => c[1])));
   const body = encodeBody(finalTree, [...dataSectors].map((sid) => packer.used.get(sid)!));
-  const bodyRefs = await _storeBody(packer, ctx.bodyChunker, body);
+  const bodyRefs = await _storeBytes(packer, ctx.bodyChunker, body);
   await packer.finish();
   const header: ManifestHeader = {
     version: 1,
