@@ -16,14 +16,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent, createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { generateKeyPair } from '../src/lib/crypto/sig.js';
 import { EMPTY_SHA256, signRequest } from '../src/lib/server/request-auth.js';
-import type { ContractInfo } from '../src/lib/negotiator/entries.js';
+import { benchContract, fakeNegotiator, freePort, startFileServer, stopFileServers } from './fileservers.js';
 import type { BenchSuite, Figure } from './harness.js';
 
 const SECTOR = 4 * 1024 * 1024;
@@ -107,26 +104,6 @@ function rssSampler(pid: number): { stop(): number } {
   };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d) => {
-      out += d;
-      const m = re.exec(out);
-      if (m) resolve(m);
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
-  });
-}
-
 async function startNginx(dir: string, root: string): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'put']) await mkdir(join(dir, d), { recursive: true });
@@ -166,41 +143,21 @@ http {
   return { child, port };
 }
 
-/** A stand-in Negotiator route answering for the bench's contracts. */
-async function fakeNegotiator(contracts: Map<string, Pick<ContractInfo, 'id' | 'state' | 'renterKey' | 'size'>>): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const c = contracts.get((req.url ?? '').split('/').pop() ?? '');
-    res.writeHead(c ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(c ?? {}));
-  }).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-function serverEntry(): { args: string[] } {
-  const js = fileURLToPath(new URL('../src/lib/server/main.js', import.meta.url));
-  if (existsSync(js)) return { args: [js] };
-  return { args: ['--import=tsx', fileURLToPath(new URL('../src/lib/server/main.ts', import.meta.url))] };
-}
-
 export const serverBench: BenchSuite = {
   name: 'file server (4 MiB sectors) vs nginx',
   async run(): Promise<Figure[]> {
     const dir = await mkdtemp(join(tmpdir(), 'cc-bench-serve-'));
     const storage = join(dir, 'storage');
-    const renters = Array.from({ length: Math.max(...LEVELS) }, () => ({ keys: generateKeyPair(), contractId: randomBytes(32).toString('hex') }));
-    const contracts = new Map(
-      renters.map((r) => [r.contractId, { id: r.contractId, state: 'active' as const, renterKey: Buffer.from(r.keys.publicKey).toString('hex'), size: 2 ** 40 }]),
-    );
-    const neg = await fakeNegotiator(contracts);
-    const port = await freePort();
-    const serve = spawn(process.execPath, [...serverEntry().args, '--storage', storage, '--port', String(port), '--host', '127.0.0.1', '--negotiator', neg.url, '--rate-limit', '1000000', '--log-format', 'none'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const renters = Array.from({ length: Math.max(...LEVELS) }, () => benchContract(randomBytes(32).toString('hex')));
+    const neg = await fakeNegotiator(renters);
+    const server = await startFileServer(storage, neg.url);
+    const port = server.port;
     const nginx = await startNginx(join(dir, 'nginx'), join(storage, 'sectors'));
     const figures: Figure[] = [];
     try {
-      await waitForLine(serve, /listening on/);
       const body = randomBytes(SECTOR);
       const bodySha256 = createHash('sha256').update(body).digest('hex');
-      const serveRss = rssSampler(serve.pid!);
+      const serveRss = rssSampler(server.child.pid!);
       const nginxRss = rssSampler(nginx.child.pid!);
       for (const c of LEVELS) {
         const n = Math.max(24, 2 * c);
@@ -231,10 +188,9 @@ export const serverBench: BenchSuite = {
       }
       figures.push({ name: 'file server peak RSS under this load', value: serveRss.stop(), unit: 'MiB', reference: { name: 'nginx master+worker', value: nginxRss.stop(), unit: 'MiB' } });
     } finally {
-      serve.kill('SIGTERM');
       nginx.child.kill('SIGQUIT');
       neg.server.close();
-      await Promise.all([new Promise((r) => serve.once('exit', r)), new Promise((r) => nginx.child.once('exit', r))]);
+      await Promise.all([stopFileServers([server]), new Promise((r) => nginx.child.once('exit', r))]);
       await rm(dir, { recursive: true, force: true });
     }
     return figures;
