@@ -5,6 +5,7 @@
  */
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { NodeClient } from '../node/client.js';
+import { abortHttpRequests } from '../server/http-request.js';
 import { contractedHosts, hostBackends, renterKey, storePaths } from '../store/hosts.js';
 import { openKey, Store } from '../store/index.js';
 import { readPassphrase } from './passphrase.js';
@@ -55,5 +56,7 @@ export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Pro
     return await fn({ store, hosts, unreachable });
   } finally {
     await store.close();
+    // A probe or download still waiting on a silent host must not hold the command open.
+    abortHttpRequests();
   }
 }

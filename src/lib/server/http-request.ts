@@ -26,6 +26,15 @@ export interface HttpRequestOptions {
 // Idle sockets are kept a little while for the next shard and never keep the process alive.
 const _agents = { 'http:': new HttpAgent({ keepAlive: true, keepAliveMsecs: 1000, timeout: 60_000 }), 'https:': new HttpsAgent({ keepAlive: true, keepAliveMsecs: 1000, timeout: 60_000 }) };
 
+/**
+ * Ends every request still out and closes idle sockets. A command calls this
+ * when its work is done: a host that took a connection but never answered
+ * would otherwise keep the process alive until the request's own time-out.
+ */
+export function abortHttpRequests(): void {
+  for (const agent of Object.values(_agents)) agent.destroy();
+}
+
 /** Sends one request; rejects on network errors, time-outs and over-long answers, resolves with any status. */
 export function sendHttp(url: URL, opts: HttpRequestOptions): Promise<HttpAnswer> {
   const https = url.protocol === 'https:';
@@ -40,7 +49,8 @@ export function sendHttp(url: URL, opts: HttpRequestOptions): Promise<HttpAnswer
       let got = 0;
       res.on('data', (d: Buffer) => {
         if (got + d.length > (sized ? announced : maxBody)) {
-          req.destroy(new Error(`answer longer than ${sized ? announced : maxBody} bytes`));
+          reject(new Error(`answer longer than ${sized ? announced : maxBody} bytes`));
+          req.destroy();
           return;
         }
         if (sized) d.copy(body, got);
