@@ -55,7 +55,9 @@ export async function storeDemo(dir: string, renterDatadir: string, passphrase: 
   const keys = await openKey(paths.key, passphrase);
   const renter = await renterKey(renterDatadir, keys);
   const { hosts } = await contractedHosts(NodeClient.connect(renterDatadir), renterDatadir, renter.publicKey);
-  const store = await Store.open({ keys, backends: hostBackends(hosts, renter.secretKey), stateDir: paths.dir });
+  // A demo with fewer than the 3 hosts push wants by default spreads over the ones it has.
+  const n = hosts.length < 3 ? hosts.length : undefined;
+  const store = await Store.open({ keys, backends: hostBackends(hosts, renter.secretKey), stateDir: paths.dir, n });
   try {
     const push = await store.push(source);
     await store.pull(push.snapshot, restored);
