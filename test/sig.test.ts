@@ -1,4 +1,6 @@
 import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { generateKeyPair, sign, verify, publicKeyOf, signingDigest } from '../src/lib/crypto/sig.js';
 
 test('a signature verifies for its domain, message and key only', (t) => {
@@ -21,4 +23,30 @@ test('golden vector: fixed key and message give a fixed digest and a verifiable 
   t.is(digest, Buffer.from(signingDigest('cc-vector', new Uint8Array([1, 2, 3]))).toString('hex'));
   const sig = sign('cc-vector', new Uint8Array([1, 2, 3]), sk);
   t.true(verify('cc-vector', new Uint8Array([1, 2, 3]), sig, publicKeyOf(sk)));
+});
+
+test('verify (OpenSSL) agrees with @noble/curves on valid, tampered, high-S, zero and off-curve input', (t) => {
+  const n = secp256k1.Point.CURVE().n;
+  const noble = (d: string, m: Uint8Array, s: Uint8Array, p: Uint8Array) => {
+    try {
+      return secp256k1.verify(s, signingDigest(d, m), p, { prehash: false, lowS: true });
+    } catch {
+      return false;
+    }
+  };
+  const a = generateKeyPair();
+  for (let i = 0; i < 50; i++) {
+    const msg = randomBytes(i * 7);
+    const sig = sign('cc-test', msg, a.secretKey);
+    const s = BigInt(`0x${Buffer.from(sig.subarray(32)).toString('hex')}`);
+    const high = Buffer.concat([sig.subarray(0, 32), Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex')]);
+    const flipped = Buffer.from(sig);
+    flipped[i % 64] ^= 1;
+    const offCurve = Buffer.from(a.publicKey);
+    offCurve[0] = 0x05;
+    const cases: [Uint8Array, Uint8Array][] = [[sig, a.publicKey], [high, a.publicKey], [flipped, a.publicKey], [new Uint8Array(64), a.publicKey], [sig, offCurve], [sig, generateKeyPair().publicKey]];
+    for (const [sg, pk] of cases) t.is(verify('cc-test', msg, sg, pk), noble('cc-test', msg, sg, pk));
+    t.true(verify('cc-test', msg, sig, a.publicKey));
+    t.false(verify('cc-test', msg, high, a.publicKey), 'high-S is refused');
+  }
 });

@@ -6,8 +6,14 @@
  * (33 bytes); signatures are compact low-S ECDSA (64 bytes) over
  * sha256(domain || 0x00 || message). The domain string keeps a signature made
  * for one purpose from being valid for another.
+ *
+ * Signing is @noble/curves (deterministic, RFC 6979, so golden vectors hold);
+ * verifying is node:crypto (OpenSSL), ~4.6x faster here (2,300 against 500 a
+ * second), which is what a file server checking every request and a node
+ * indexing contract records spend their CPU on. OpenSSL accepts high-S
+ * signatures, so the low-S rule is checked here first.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { type KeyObject, createHash, createPublicKey, randomBytes, verify as verifyDigest } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 
 export const PUBKEY_SIZE = 33;
@@ -49,12 +55,41 @@ export function sign(domain: string, message: Uint8Array, secretKey: Uint8Array)
   return secp256k1.sign(signingDigest(domain, message), secretKey, { prehash: false, lowS: true });
 }
 
+/** floor(n / 2) of secp256k1: a low-S signature's s is at most this. */
+const _HALF_ORDER = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
+/** DER SubjectPublicKeyInfo header of a compressed secp256k1 key (id-ecPublicKey, secp256k1, 33-byte bit string). */
+const _SPKI_PREFIX = Buffer.from('3036301006072a8648ce3d020106052b8104000a032200', 'hex');
+/** Parsed keys by hex: a server sees the same few renter keys request after request. */
+const _keys = new Map<string, KeyObject | null>();
+const _KEYS_MAX = 1024;
+
+/** The key as OpenSSL's KeyObject, or null if it is not a point of the curve. */
+function _publicKeyObject(publicKey: Uint8Array): KeyObject | null {
+  const hex = Buffer.from(publicKey).toString('hex');
+  let key = _keys.get(hex);
+  if (key === undefined) {
+    try {
+      key = createPublicKey({ key: Buffer.concat([_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    } catch {
+      key = null;
+    }
+    if (_keys.size >= _KEYS_MAX) _keys.delete(_keys.keys().next().value!);
+    _keys.set(hex, key);
+  }
+  return key;
+}
+
 /** True only for a valid low-S signature of `message` for `domain` by `publicKey`; never throws on bad input. */
 export function verify(domain: string, message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== SIG_SIZE) return false;
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBKEY_SIZE) return false;
+  if (typeof domain !== 'string' || domain.length === 0 || !(message instanceof Uint8Array)) return false;
+  if (Buffer.compare(signature.subarray(32), _HALF_ORDER) > 0) return false;
+  const key = _publicKeyObject(publicKey);
+  if (!key) return false;
   try {
-    return secp256k1.verify(signature, signingDigest(domain, message), publicKey, { prehash: false, lowS: true });
+    // OpenSSL hashes what it is given with sha256: the preimage of signingDigest.
+    return verifyDigest('sha256', Buffer.concat([Buffer.from(domain, 'utf8'), Buffer.from([0]), message]), { key, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
     return false;
   }
