@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { shardsBytes } from './erasure.js';
-import { SECTOR_OVERHEAD, openShards, sealToShards } from './sector.js';
+import { SECTOR_MAX, SECTOR_OVERHEAD, openShards, sealToShards } from './sector.js';
 
 const keys = { data: Buffer.from(workerData.data), ids: Buffer.from(workerData.ids) };
 /** Shard buffers returned by the main thread; a few suffice, as few sectors are in flight. */
@@ -17,9 +17,10 @@ const _free: Buffer[] = [];
 const _FREE_MAX = 8;
 
 function _seal(m: { plain: ArrayBuffer; length: number; chunkIds: string[]; k: number; n: number }): [object, ArrayBuffer[]] {
+  // New buffers are made for the largest sector, so that any later sector fits when it comes back.
   const need = shardsBytes(m.length + SECTOR_OVERHEAD, m.k, m.n);
   const at = _free.findIndex((b) => b.length >= need);
-  const into = at >= 0 ? _free.splice(at, 1)[0] : undefined;
+  const into = at >= 0 ? _free.splice(at, 1)[0] : Buffer.alloc(Math.max(need, shardsBytes(SECTOR_MAX, m.k, m.n)));
   const { id, size, ids, shards } = sealToShards(keys, Buffer.from(m.plain, 0, m.length), m.chunkIds, m.k, m.n, into);
   const all = shards[0].buffer as ArrayBuffer;
   return [{ id, size, ids, all, offsets: shards.map((s) => s.byteOffset), shardLength: shards[0].length, plain: m.plain }, [all, m.plain]];
