@@ -158,6 +158,11 @@ test.serial('an expired offer disappears and cannot be accepted; a withdrawn one
 
   await offer(H[0], ['--max-contracts', '10']);
   await waitFor(async () => (await offersSeenBy(R)).includes(offerOf.get(H[0])!), 10_000, 'fresh offer');
+  // Too small a contract for an escrow output: refused at once, with what to change, before any message goes out.
+  const tiny = await R.run(['contract', 'accept', offerOf.get(H[0])!, '--size', '1KiB', '--duration', '1']);
+  t.is(tiny.code, 2);
+  t.regex(tiny.stderr, /too small: 1024 bytes for 1 blocks .* escrow of \d+ base units, .* at least 1000: ask for more size or duration/);
+  t.is(tiny.stderr.trim().split('\n').length, 1);
   await ok(H[0], ['contract', 'offer', '--withdraw']);
   await waitFor(async () => !(await offersSeenBy(R)).includes(offerOf.get(H[0])!), 10_000, 'withdrawal to spread');
   t.pass();

@@ -23,11 +23,12 @@ import { OfferPacket, type OfferFields } from '../net/offer.js';
 import { decode, types } from '../net/packets.js';
 import { ProposePacket } from '../net/propose.js';
 import { RefusePacket, RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
+import { collateralOf, paymentOf } from '../net/terms.js';
 import type { Packet } from '../net/packets.js';
 import { Script, type BTX } from './bcoin.js';
 import { dispatch } from './dispatch.js';
 import { ContractEntry, type ContractInfo, type RatingInfo } from './entries.js';
-import { escrowValue, refundHeightOf, refundWitness, signEscrowInput, spendEscrow, type EscrowKind } from './escrow.js';
+import { MIN_ESCROW_VALUE, escrowValue, refundHeightOf, refundWitness, signEscrowInput, spendEscrow, type EscrowKind } from './escrow.js';
 import { ChainIndexer } from './indexer.js';
 import type { Negotiation, NegotiationInfo } from './negotiation.js';
 import { Negotiator } from './negotiator.js';
@@ -423,6 +424,13 @@ export class NegotiatorService {
     if (!offer || offer.withdrawn || offer.expiry <= now) throw new HttpError(404, 'no live offer with that hash');
     if (Buffer.compare(offer.hostKey, this.identity.publicKey) === 0) throw new HttpError(400, 'that is this node\'s own offer');
     const terms = { size, duration, startHeight: this.node.chain.height + 1, price: offer.price, collateral: offer.collateral };
+    // The host would refuse with the bare reason 'funding'; say here what is wrong and what to change.
+    for (const kind of ['payment', 'collateral'] as const) {
+      const value = kind === 'payment' ? paymentOf(terms) : collateralOf(terms);
+      if (value < MIN_ESCROW_VALUE) {
+        throw new HttpError(400, `too small: ${size} bytes for ${duration} blocks at this offer's ${kind === 'payment' ? 'price' : 'collateral'} make a ${kind} escrow of ${value} base units, and an escrow output needs at least ${MIN_ESCROW_VALUE}: ask for more size or duration`);
+      }
+    }
     const limits = {
       maxPrice: req.maxPrice === undefined ? offer.price : _int(req.maxPrice, 'maxPrice'),
       minCollateral: req.minCollateral === undefined ? offer.collateral : _int(req.minCollateral, 'minCollateral'),

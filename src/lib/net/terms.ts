@@ -51,12 +51,12 @@ function _total(rate: number, size: number, duration: number): number {
 }
 
 /** Total the renter pays, rounded up; Infinity if above MAX_MONEY. */
-export function paymentOf(t: Terms): number {
+export function paymentOf(t: Pick<Terms, 'price' | 'size' | 'duration'>): number {
   return _total(t.price, t.size, t.duration);
 }
 
 /** Total collateral the host locks, rounded up; Infinity if above MAX_MONEY. */
-export function collateralOf(t: Terms): number {
+export function collateralOf(t: Pick<Terms, 'collateral' | 'size' | 'duration'>): number {
   return _total(t.collateral, t.size, t.duration);
 }
 
