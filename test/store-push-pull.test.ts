@@ -149,9 +149,23 @@ test('a mixed tree pushes and pulls back identical; an unchanged second push upl
   const second = await store.push(src);
   t.true(second.uploaded < first.bytes / 100, `second push uploaded ${second.uploaded} of ${first.bytes}`);
   t.is(second.newBytes, 0);
+  // Every file (one per inode: a second name is a hard link) had the parent's size and mtime: none was read.
+  t.is(second.unchanged, new Set(before.filter((e) => e.type === 'file').map((e) => (e as any).links)).size);
   t.deepEqual(await store.diff(first.snapshot, second.snapshot), []);
+  // --force reads everything again; dedup alone keeps the upload under 1%.
+  const forced = await store.push(src, { force: true });
+  t.is(forced.unchanged, 0);
+  t.is(forced.newBytes, 0);
+  t.true(forced.uploaded < first.bytes / 100, `forced push uploaded ${forced.uploaded} of ${first.bytes}`);
+  // The quick check's blind spot, as rsync's: same size, mtime put back. Only --force sees it.
+  const st = await lstat(join(src, 'private'));
+  await writeFile(join(src, 'private'), 'SECRET-ISH');
+  await utimes(join(src, 'private'), st.atime, st.mtime);
+  t.deepEqual(await store.diff(forced.snapshot, (await store.push(src)).snapshot), []);
+  const seen = await store.push(src, { force: true });
+  t.deepEqual((await store.diff(forced.snapshot, seen.snapshot)).map((c) => c.path), ['private']);
   const snaps = await store.snapshots();
-  t.deepEqual(snaps.map((s) => s.id), [first.snapshot, second.snapshot]);
+  t.deepEqual(snaps.slice(0, 3).map((s) => s.id), [first.snapshot, second.snapshot, forced.snapshot]);
   t.is(snaps[1].parent, first.snapshot);
   t.deepEqual(snaps[0].tags, ['acceptance']);
   await chmod(join(base, 'out/locked'), 0o755);

@@ -8,6 +8,8 @@ export interface PushResult {
   snapshot: string;
   files: number;
   bytes: number;
+  /** Files taken from the parent snapshot unread: same size and mtime. */
+  unchanged: number;
   newBytes: number;
   uploaded: number;
   seconds: number;
@@ -24,7 +26,7 @@ export interface PushResult {
 
 export default class StorePush extends BaseCommand {
   static summary = 'Back up a directory as a new snapshot on the contracted hosts.';
-  static description = `Walks the directory, cuts files into content-defined chunks, uploads only chunks no earlier snapshot stored, packs them into sectors encrypted with XChaCha20-Poly1305, erasure-codes each sector k-of-n over the hosts and writes the encrypted manifest to every host used. An interrupted push resumes: shards hosts acknowledged are not uploaded again. Progress on a terminal only; --json prints the summary (snapshot, files, bytes, newBytes, uploaded, seconds, hosts, hostsDown, totalShards, minShards).
+  static description = `Walks the directory, cuts files into content-defined chunks, uploads only chunks no earlier snapshot stored, packs them into sectors encrypted with XChaCha20-Poly1305, erasure-codes each sector k-of-n over the hosts and writes the encrypted manifest to every host used. An interrupted push resumes: shards hosts acknowledged are not uploaded again. A file whose size and modification time are those it had in the previous snapshot of the same directory is not read again (rsync's quick check); --force reads every file. Progress on a terminal only; --json prints the summary (snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, hosts, hostsDown, totalShards, minShards).
 
 Every contracted host is asked first whether it answers; the push uses only those that do. n (--total-shards) defaults to their number and needs at least 3 of them; k (--min-shards) defaults to about n/1.5 (2-of-3, 4-of-6). A host that does not answer is named in a warning and in hostsDown, and the exit code stays 0: the snapshot has its full k-of-n redundancy over the hosts used. Too few hosts answering is exit 1, with nothing written.
 
@@ -32,6 +34,10 @@ ${STORE_EXIT_STATUS}`;
   static examples = [
     '<%= config.bin %> <%= command.id %> ~/Documents',
     '<%= config.bin %> <%= command.id %> /srv/www --tag nightly --json',
+    {
+      description: 'Read every file again, e.g. after a tool rewrote files keeping their size and mtime.',
+      command: '<%= config.bin %> <%= command.id %> ~/Documents --force',
+    },
     {
       description: 'Two of three hosts answer: store 1-of-2 on those two.',
       command: '<%= config.bin %> <%= command.id %> ~/Documents --total-shards 2',
@@ -46,6 +52,7 @@ ${STORE_EXIT_STATUS}`;
     tag: Flags.string({ summary: 'Tag the snapshot (repeatable).', multiple: true }),
     'total-shards': Flags.integer({ summary: 'n: shards per sector, each on a different host that answers (default: all that answer, at least 3).', min: 1 }),
     'min-shards': Flags.integer({ summary: 'k: shards that rebuild a sector, at most n (default: about n/1.5).', min: 1 }),
+    force: Flags.boolean({ summary: 'Read every file, even those whose size and mtime are unchanged since the previous snapshot.' }),
   };
 
   async run(): Promise<PushResult> {
@@ -59,7 +66,7 @@ ${STORE_EXIT_STATUS}`;
       this.location(flags).datadir,
       async ({ store, hosts }) => {
         try {
-          const s = await store.push(args.dir, { tags: flags.tag ?? [], progress: ui.progress });
+          const s = await store.push(args.dir, { tags: flags.tag ?? [], force: flags.force, progress: ui.progress });
           return { ...s, hosts: hosts.length - s.hostsDown.length };
         } finally {
           ui.stop();
@@ -67,11 +74,11 @@ ${STORE_EXIT_STATUS}`;
       },
       shards,
     );
-    const { snapshot, files, bytes, newBytes, uploaded, seconds, sectors, hosts, skipped, warnings } = r;
+    const { snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, sectors, hosts, skipped, warnings } = r;
     for (const d of r.hostsDown) process.stderr.write(`warning: host ${d.backend} did not answer (${d.reason}); the snapshot is on the others\n`);
     for (const w of [...skipped.map((s) => `skipped ${s}`), ...warnings]) process.stderr.write(`warning: ${w}\n`);
-    this.say(`snapshot ${snapshot.slice(0, 16)} saved: ${files} files, ${humanBytes(bytes)} (${humanBytes(newBytes)} new, ${humanBytes(uploaded)} uploaded to ${hosts} hosts, ${r.k}-of-${r.n}) in ${seconds.toFixed(1)} s`);
+    this.say(`snapshot ${snapshot.slice(0, 16)} saved: ${files} files (${unchanged} unchanged), ${humanBytes(bytes)} (${humanBytes(newBytes)} new, ${humanBytes(uploaded)} uploaded to ${hosts} hosts, ${r.k}-of-${r.n}) in ${seconds.toFixed(1)} s`);
     if (warnings.length > 0) process.exitCode = 6;
-    return { snapshot, files, bytes, newBytes, uploaded, seconds, sectors, hosts, skipped, warnings, hostsDown: r.hostsDown.map((d) => d.backend), totalShards: r.n, minShards: r.k };
+    return { snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, sectors, hosts, skipped, warnings, hostsDown: r.hostsDown.map((d) => d.backend), totalShards: r.n, minShards: r.k };
   }
 }

@@ -18,7 +18,7 @@ import type { Backend } from './backend.js';
 import type { Chunker } from './chunker.js';
 import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
-import { type ChunkRef, type ManifestHeader, type TreeEntry, encodeBody, encodeHeader, newManifestId } from './manifest.js';
+import { type ChunkRef, type ManifestHeader, type Snapshot, type TreeEntry, encodeBody, encodeHeader, newManifestId } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SectorWorker } from './sectorworker.js';
 import { SECTOR_PLAIN_MAX, type SectorRecord } from './sector.js';
@@ -29,6 +29,8 @@ export interface PushOptions {
   tags?: string[];
   /** Snapshot this one follows (recorded in the manifest). */
   parent?: string | null;
+  /** Read every file, even those whose size and mtime match the parent snapshot's. */
+  force?: boolean;
   progress?: ProgressFn;
 }
 
@@ -39,6 +41,8 @@ export interface PushSummary {
   files: number;
   /** Content bytes of all files. */
   bytes: number;
+  /** Files whose size and mtime matched the parent snapshot's: their chunks were taken from it unread. */
+  unchanged: number;
   /** Content bytes in chunks that were not stored before. */
   newBytes: number;
   /** Bytes sent to backends (shards and manifests). */
@@ -73,6 +77,8 @@ export interface PushContext {
   /** Sectors sealed and uploading at once. */
   parallel: number;
   worker: SectorWorker;
+  /** The parent snapshot, whose unchanged files are not read again. */
+  parent?: Snapshot;
 }
 
 interface OpenSector {
@@ -157,6 +163,16 @@ class _Packer {
       })
       .finally(() => this._inflight.delete(task));
     this._inflight.add(task);
+  }
+
+  /**
+   * Takes a file's chunk references from the parent snapshot as they are;
+   * false, with nothing changed, when one of their sectors is not among `sectors`.
+   */
+  reuse(chunks: ChunkRef[], sectors: Map<string, SectorRecord>): boolean {
+    if (!chunks.every((c) => this.used.has(c[1]) || sectors.has(c[1]))) return false;
+    for (const c of chunks) if (!this.used.has(c[1])) this.used.set(c[1], sectors.get(c[1])!);
+    return true;
   }
 
   /** Flushes and waits for every upload; throws the first upload error. */
@@ -244,10 +260,25 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   const skipped = [...walked.skipped];
   const packer = new _Packer(ctx);
   const tree: TreeEntry[] = [];
+  // rsync's quick check: a file whose size and mtime are the parent's is taken as unchanged (--force reads all).
+  // Not one whose mtime came less than 2 s before the parent push began: a change made
+  // right after that push read it could have kept the same mtime on a coarse clock (git's
+  // "racily clean" files).
+  const trustedBefore = ctx.parent ? Date.parse(ctx.parent.header.time) * 1000 - 2_000_000 : 0;
+  const before = new Map(
+    options.force ? [] : (ctx.parent?.tree ?? []).filter((e) => e.type === 'file' && e.mtime < trustedBefore).map((e) => [e.path, e]),
+  );
+  const parentSectors = new Map((ctx.parent?.sectors ?? []).map((r) => [r.id, r]));
+  let unchanged = 0;
   for (const e of walked.entries) {
     const entry: TreeEntry = { path: e.path, type: e.type, mode: e.mode, mtime: e.mtime };
     if (e.target !== undefined) entry.target = e.target;
-    if (e.type === 'file') {
+    const prev = e.type === 'file' ? before.get(e.path) : undefined;
+    if (prev && prev.size === e.size && prev.mtime === e.mtime && packer.reuse(prev.chunks!, parentSectors)) {
+      Object.assign(entry, { size: prev.size, chunks: prev.chunks });
+      unchanged++;
+      meter.bytes += e.size;
+    } else if (e.type === 'file') {
       try {
         Object.assign(entry, await _storeFile(packer, ctx.chunker, e.abs, e.size, meter));
       } catch (err: any) {
@@ -299,6 +330,7 @@ export async function push(ctx: PushContext, source: string, options: PushOption
     snapshot: id,
     files: finalTree.length,
     bytes: meter.bytes,
+    unchanged,
     newBytes: packer.newBytes,
     uploaded: ctx.io.sent - sentBefore,
     sectors: packer.newSectors,

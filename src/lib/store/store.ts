@@ -159,7 +159,7 @@ export class Store {
     }
     const parentSnap = parent ? await this._index.snapshot(parent) : undefined;
     if (parentSnap) await this._index.adopt(parentSnap);
-    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, hosts: up, hostsDown: down, k, n, parallel: this._parallel, worker: this._worker };
+    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, hosts: up, hostsDown: down, k, n, parallel: this._parallel, worker: this._worker, parent: parentSnap };
     return push(ctx, source, { ...options, parent });
   }
 
