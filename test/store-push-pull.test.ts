@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, link, lstat, lutimes, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lchown, link, lstat, lutimes, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -295,4 +295,32 @@ test('with n-k hosts gone (one wiped, one down) pull is still identical, on a ne
   sameTree(t, await walkTree(join(base, 'out')), want);
   await chmod(join(src, 'locked'), 0o755);
   await chmod(join(base, 'out/locked'), 0o755);
+});
+
+test('owners are stored; pulled as root they come back, and a chown alone is a metadata change', async (t) => {
+  const { base, store } = await makeRepo(t);
+  const src = join(base, 'src');
+  await mkdir(join(src, 'dir'), { recursive: true });
+  await writeFile(join(src, 'dir/small.txt'), 'owned');
+  await writeFile(join(src, 'big.bin'), randomBytes(300 * 1024));
+  await symlink('big.bin', join(src, 'link'));
+  const root = process.getuid?.() === 0;
+  const owners: Record<string, [number, number]> = { dir: [1234, 5678], 'dir/small.txt': [2345, 6789], 'big.bin': [3456, 7890], link: [4567, 8901] };
+  if (root) for (const [p, [u, g]] of Object.entries(owners)) await lchown(join(src, p), u, g);
+  const first = await store.push(src);
+  const listed = new Map((await store.ls(first.snapshot)).map((e) => [e.path, [e.uid, e.gid]]));
+  for (const p of Object.keys(owners)) {
+    const st = await lstat(join(src, p));
+    t.deepEqual(listed.get(p), [st.uid, st.gid], `${p} as stored`);
+  }
+  await store.pull(first.snapshot, join(base, 'out'));
+  for (const p of Object.keys(owners)) {
+    const st = await lstat(join(base, 'out', p));
+    // Only root can give files away; anyone else gets files of their own, as with tar.
+    t.deepEqual([st.uid, st.gid], root ? owners[p] : [process.getuid!(), process.getgid!()], `${p} as restored`);
+  }
+  if (!root) return;
+  await lchown(join(src, 'dir/small.txt'), 1, 1);
+  const second = await store.push(src);
+  t.deepEqual(await store.diff(first.snapshot, second.snapshot), [{ path: 'dir/small.txt', change: 'metadata' }]);
 });

@@ -68,7 +68,7 @@ export function diffTrees(a: Snapshot, b: Snapshot): Change[] {
     const old = before.get(path);
     if (!old) out.push({ path, change: 'added' });
     else if (!_sameContent(old, e)) out.push({ path, change: 'modified' });
-    else if (old.mode !== e.mode || old.mtime !== e.mtime) out.push({ path, change: 'metadata' });
+    else if (old.mode !== e.mode || old.mtime !== e.mtime || old.uid !== e.uid || old.gid !== e.gid) out.push({ path, change: 'metadata' });
   }
   return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
 }

@@ -38,6 +38,9 @@ export interface TreeEntry {
   mode: number;
   /** Modification time, microseconds since the Unix epoch. */
   mtime: number;
+  /** Owner and group ids (absent in snapshots made before they were stored); restored only by root, as tar does. */
+  uid?: number;
+  gid?: number;
   /** Files: size in bytes. */
   size?: number;
   /** Symlinks: the link text, stored as is. Hard links: the path of the file entry it links to. */
@@ -175,6 +178,7 @@ function _checkEntry(id: string, e: any, known: Set<string>): void {
   if (!e || typeof e.path !== 'string' || !_TYPES.has(e.type) || !_isInt(e.mode) || e.mode > 0o7777 || !Number.isSafeInteger(e.mtime)) {
     _fail(id, `bad entry ${JSON.stringify(e?.path)}`);
   }
+  if ((e.uid !== undefined && !_isInt(e.uid)) || (e.gid !== undefined && !_isInt(e.gid))) _fail(id, `entry ${JSON.stringify(e.path)} has a bad uid or gid`);
   if ((e.type === 'symlink' || e.type === 'link') && typeof e.target !== 'string') _fail(id, `entry ${JSON.stringify(e.path)} lacks a target`);
   if (e.type === 'file') _checkChunks(id, `file ${JSON.stringify(e.path)}`, e.chunks, e.size, known);
 }

@@ -271,7 +271,7 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   const parentSectors = new Map((ctx.parent?.sectors ?? []).map((r) => [r.id, r]));
   let unchanged = 0;
   for (const e of walked.entries) {
-    const entry: TreeEntry = { path: e.path, type: e.type, mode: e.mode, mtime: e.mtime };
+    const entry: TreeEntry = { path: e.path, type: e.type, mode: e.mode, mtime: e.mtime, uid: e.uid, gid: e.gid };
     if (e.target !== undefined) entry.target = e.target;
     const prev = e.type === 'file' ? before.get(e.path) : undefined;
     if (prev && prev.size === e.size && prev.mtime === e.mtime && packer.reuse(prev.chunks!, parentSectors)) {

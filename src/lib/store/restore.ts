@@ -6,8 +6,8 @@
  * creating children changes a directory's mtime and a read-only mode would stop them.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, futimesSync, lstatSync, openSync, renameSync, writevSync } from 'node:fs';
-import { lstat, link, lutimes, mkdir, open, realpath, symlink, unlink, utimes, chmod } from 'node:fs/promises';
+import { closeSync, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, renameSync, writevSync } from 'node:fs';
+import { chown, lchown, lstat, link, lutimes, mkdir, open, realpath, symlink, unlink, utimes, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -53,6 +53,18 @@ export function selectEntries(tree: TreeEntry[], include?: string[]): TreeEntry[
   return out;
 }
 
+/**
+ * Owners are restored only by root, as tar and restic do: anyone else could
+ * not give files away, and their own ownership is what they expect. Before
+ * the mode, since a chown clears the set-user-id and set-group-id bits.
+ */
+const _AS_ROOT = process.getuid?.() === 0;
+const _owned = (e: TreeEntry) => _AS_ROOT && e.uid !== undefined;
+/** A file system without owners (vfat, some network mounts) keeps the file, as tar does; other errors stay errors. */
+function _chownRefused(err: any): void {
+  if (!['EPERM', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP'].includes(err?.code)) throw err;
+}
+
 const _tmpName = (dir: string) => join(dir, `.cc-restore-${randomBytes(6).toString('hex')}.tmp`);
 const _seconds = (us: number) => us / 1e6;
 
@@ -78,6 +90,13 @@ function _writeSmall(tmp: string, final: string, parts: Buffer[], e: TreeEntry):
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     if (parts.length > 0) writevSync(fd, parts);
+    if (_owned(e)) {
+      try {
+        fchownSync(fd, e.uid!, e.gid ?? -1);
+      } catch (err) {
+        _chownRefused(err);
+      }
+    }
     fchmodSync(fd, e.mode);
     futimesSync(fd, _seconds(e.mtime), _seconds(e.mtime));
   } finally {
@@ -143,6 +162,7 @@ export async function restoreToDir(reader: SnapshotReader, entries: TreeEntry[],
   for (const d of dirs) {
     const abs = join(guard.root, d.path);
     try {
+      if (_owned(d)) await chown(abs, d.uid!, d.gid ?? -1).catch(_chownRefused);
       await chmod(abs, d.mode);
       await utimes(abs, _seconds(d.mtime), _seconds(d.mtime));
     } catch (err: any) {
@@ -186,6 +206,7 @@ async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEnt
           meter.bytes += chunk.length;
           meter.tick();
         }
+        if (_owned(e)) await fh.chown(e.uid!, e.gid ?? -1).catch(_chownRefused);
         await fh.chmod(e.mode);
         await fh.utimes(_seconds(e.mtime), _seconds(e.mtime));
       } finally {
@@ -193,6 +214,7 @@ async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEnt
       }
     } else if (e.type === 'symlink') {
       await symlink(e.target!, tmp);
+      if (_owned(e)) await lchown(tmp, e.uid!, e.gid ?? -1).catch(_chownRefused);
       await lutimes(tmp, _seconds(e.mtime), _seconds(e.mtime));
     } else {
       await guard.ensure(parentOf(e.target!));
@@ -214,7 +236,7 @@ export async function restoreToTar(reader: SnapshotReader, entries: TreeEntry[],
   const pack = tar.pack();
   const done = pipeline(pack, out);
   for (const e of entries) {
-    const header = { name: e.path, mode: e.mode, mtime: new Date(e.mtime / 1000) };
+    const header = { name: e.path, mode: e.mode, mtime: new Date(e.mtime / 1000), uid: e.uid, gid: e.gid };
     if (e.type === 'file') {
       const stream = pack.entry({ ...header, type: 'file', size: e.size });
       for await (const chunk of reader.content(e.chunks!)) {

@@ -17,6 +17,8 @@ export interface WalkEntry {
   mode: number;
   mtime: number;
   size: number;
+  uid: number;
+  gid: number;
   target?: string;
 }
 
@@ -49,7 +51,7 @@ export async function walk(root: string): Promise<WalkResult> {
       const abs = join(dirAbs, name);
       const path = dirRel ? `${dirRel}/${name}` : name;
       const st = await lstat(abs, { bigint: true });
-      const base = { path, abs, mode: Number(st.mode & 0o7777n), mtime: _micros(st), size: 0 };
+      const base = { path, abs, mode: Number(st.mode & 0o7777n), mtime: _micros(st), size: 0, uid: Number(st.uid), gid: Number(st.gid) };
       if (st.isDirectory()) {
         entries.push({ ...base, type: 'directory' });
         await visit(abs, path);
