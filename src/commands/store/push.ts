@@ -2,22 +2,13 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import { CloudCoinError, ExitCode } from '../../lib/errors.js';
+import type { PushSummary } from '../../lib/store/index.js';
 import { humanBytes, terminalProgress } from '../../lib/ui/progress.js';
 
-export interface PushResult {
-  snapshot: string;
-  files: number;
-  bytes: number;
-  /** Files taken from the parent snapshot unread: same size and mtime. */
-  unchanged: number;
-  newBytes: number;
-  uploaded: number;
-  seconds: number;
-  sectors: number;
+/** The engine's summary as --json prints it: hosts by key and count, k-of-n by the flags' names. */
+export interface PushResult extends Omit<PushSummary, 'hostsDown' | 'n' | 'k'> {
   /** Hosts the snapshot is on: those that answered. */
   hosts: number;
-  skipped: string[];
-  warnings: string[];
   /** Host keys of contracted hosts that did not answer, so hold nothing of this push. */
   hostsDown: string[];
   totalShards: number;
@@ -74,11 +65,12 @@ ${STORE_EXIT_STATUS}`;
       },
       shards,
     );
-    const { snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, sectors, hosts, skipped, warnings } = r;
-    for (const d of r.hostsDown) process.stderr.write(`warning: host ${d.backend} did not answer (${d.reason}); the snapshot is on the others\n`);
+    const { hostsDown, n, k, ...summary } = r;
+    const { snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, hosts, skipped, warnings } = summary;
+    for (const d of hostsDown) process.stderr.write(`warning: host ${d.backend} did not answer (${d.reason}); the snapshot is on the others\n`);
     for (const w of [...skipped.map((s) => `skipped ${s}`), ...warnings]) process.stderr.write(`warning: ${w}\n`);
-    this.say(`snapshot ${snapshot.slice(0, 16)} saved: ${files} files (${unchanged} unchanged), ${humanBytes(bytes)} (${humanBytes(newBytes)} new, ${humanBytes(uploaded)} uploaded to ${hosts} hosts, ${r.k}-of-${r.n}) in ${seconds.toFixed(1)} s`);
+    this.say(`snapshot ${snapshot.slice(0, 16)} saved: ${files} files (${unchanged} unchanged), ${humanBytes(bytes)} (${humanBytes(newBytes)} new, ${humanBytes(uploaded)} uploaded to ${hosts} hosts, ${k}-of-${n}) in ${seconds.toFixed(1)} s`);
     if (warnings.length > 0) process.exitCode = 6;
-    return { snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, sectors, hosts, skipped, warnings, hostsDown: r.hostsDown.map((d) => d.backend), totalShards: r.n, minShards: r.k };
+    return { ...summary, hostsDown: hostsDown.map((d) => d.backend), totalShards: n, minShards: k };
   }
 }
