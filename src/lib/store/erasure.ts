@@ -36,9 +36,14 @@ export function shardSize(length: number, k: number): number {
   return Math.max(1, Math.ceil(length / k));
 }
 
-/** Bytes of one buffer holding n shards for `length` bytes: shards start at multiples of 4 (the JavaScript fallback of mulRowInto wants aligned words). */
+/** Distance between shards of `size` bytes in one buffer: shards start at multiples of 4 (the JavaScript fallback of mulRowInto wants aligned words). */
+function _stride(size: number): number {
+  return Math.ceil(size / 4) * 4;
+}
+
+/** Bytes of one buffer holding n shards for `length` bytes. */
 export function shardsBytes(length: number, k: number, n: number): number {
-  return Math.ceil(shardSize(length, k) / 4) * 4 * n;
+  return _stride(shardSize(length, k)) * n;
 }
 
 /**
@@ -50,7 +55,7 @@ export function shardsBytes(length: number, k: number, n: number): number {
 export function shardViews(length: number, k: number, n: number, into?: Buffer): Buffer[] {
   checkErasure(k, n);
   const size = shardSize(length, k);
-  const stride = Math.ceil(size / 4) * 4;
+  const stride = _stride(size);
   const reuse = into !== undefined && into.length >= stride * n;
   const all = reuse ? into : Buffer.alloc(stride * n);
   const views = Array.from({ length: n }, (_, i) => all.subarray(i * stride, i * stride + size));
@@ -113,7 +118,7 @@ export function dataShards(shards: (Uint8Array | null)[], k: number, length: num
   if (missing.length > 0) {
     const inv = invert(rows.map((r) => _matrix(k, n)[r]));
     const inputs = rows.map((r) => shards[r]!);
-    const stride = Math.ceil(size / 4) * 4;
+    const stride = _stride(size);
     const out = Buffer.alloc(stride * missing.length);
     missing.forEach((d, j) => {
       const target = out.subarray(j * stride, j * stride + size);

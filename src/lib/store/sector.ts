@@ -15,7 +15,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { NONCE_SIZE, TAG_SIZE, openStream, sealStream } from './aead.js';
+import { NONCE_SIZE, TAG_SIZE, openStream, sealParts, sealStream } from './aead.js';
 import { dataShards, dataWriter, encodeShards, fillParity, shardViews } from './erasure.js';
 import type { StoreKeys } from './keys.js';
 
@@ -61,9 +61,8 @@ function _idAndNonce(keys: Pick<StoreKeys, 'ids'>, length: number, chunkIds: str
  */
 export function sealSector(keys: Pick<StoreKeys, 'data' | 'ids'>, plaintext: Uint8Array, chunkIds: string[]): { id: string; parts: Buffer[]; size: number } {
   const { id, nonce } = _idAndNonce(keys, plaintext.length, chunkIds);
-  const pieces: Buffer[] = [];
-  const tag = sealStream(keys.data, nonce, [plaintext], _aad(id), (p) => pieces.push(Buffer.from(p)));
-  return { id, parts: [_MAGIC, nonce, Buffer.concat(pieces), tag], size: SECTOR_OVERHEAD + plaintext.length };
+  const [body, tag] = sealParts(keys.data, nonce, plaintext, _aad(id));
+  return { id, parts: [_MAGIC, nonce, body, tag], size: SECTOR_OVERHEAD + plaintext.length };
 }
 
 /**
