@@ -10,6 +10,7 @@
  *   const back = await c.get(sectorId, { offset: 0, length: 64 });
  */
 import { createHash } from 'node:crypto';
+import { publicKeyOf } from '../crypto/sig.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { type HttpAnswer, sendHttp } from './http-request.js';
 import { checkId, SEGMENT_SIZE } from './ids.js';
@@ -77,6 +78,7 @@ export class FileServerClient {
   private readonly base: URL;
   private readonly contractId: string;
   private readonly secretKey: Uint8Array;
+  private readonly publicKey: Uint8Array;
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly timeoutMs: number;
@@ -87,6 +89,7 @@ export class FileServerClient {
     this.contractId = checkId(options.contractId, 'contractId');
     if (!(options.secretKey instanceof Uint8Array) || options.secretKey.length !== 32) throw new TypeError('secretKey must be a 32-byte Uint8Array');
     this.secretKey = options.secretKey;
+    this.publicKey = publicKeyOf(options.secretKey);
     this.retries = options.retries ?? 3;
     this.backoffMs = options.backoffMs ?? 200;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -94,11 +97,16 @@ export class FileServerClient {
     if (!(this.backoffMs >= 0) || !(this.timeoutMs > 0)) throw new RangeError('backoffMs must be >= 0 and timeoutMs > 0');
   }
 
-  /** Stores a sector; resolves once the server has it durably on disk. */
-  async put(sectorId: string, data: Uint8Array): Promise<{ sectorId: string; size: number; sha256: string; created: boolean }> {
+  /**
+   * Stores a sector; resolves once the server has it durably on disk.
+   * `knownSha256`, the hex SHA-256 of `data` when the caller has it, saves
+   * hashing the bytes again; the server checks it against what it receives.
+   */
+  async put(sectorId: string, data: Uint8Array, knownSha256?: string): Promise<{ sectorId: string; size: number; sha256: string; created: boolean }> {
     checkId(sectorId, 'sectorId');
     if (!(data instanceof Uint8Array) || data.length === 0) throw new TypeError('data must be a non-empty Uint8Array');
-    const sha256 = createHash('sha256').update(data).digest('hex');
+    if (knownSha256 !== undefined && !/^[0-9a-f]{64}$/.test(knownSha256)) throw new TypeError('knownSha256 must be 64 lowercase hex characters');
+    const sha256 = knownSha256 ?? createHash('sha256').update(data).digest('hex');
     const res = await this._call({ method: 'PUT', path: this._sectorPath(sectorId), operation: 'PUT', sectorId, body: data, bodySha256: sha256 });
     const answer = (await this._json(res)) as { size: number; sha256: string };
     if (answer.sha256 !== sha256 || answer.size !== data.length) throw new FileServerError('bad-answer', 'server stored something else than was sent', res.status);
@@ -181,7 +189,7 @@ export class FileServerClient {
     const bodySha256 = call.bodySha256 ?? (call.body ? createHash('sha256').update(call.body).digest('hex') : EMPTY_SHA256);
     for (let attempt = 0; ; attempt++) {
       // Each attempt is signed anew: the server refuses a nonce it has seen.
-      const auth = signRequest({ contractId: this.contractId, sectorId: call.sectorId, operation: call.operation, bodySha256 }, this.secretKey);
+      const auth = signRequest({ contractId: this.contractId, sectorId: call.sectorId, operation: call.operation, bodySha256 }, this.secretKey, this.publicKey);
       let res: HttpAnswer;
       try {
         res = await this._attempt(url, call.method, { ...call.headers, ...auth }, call.body);

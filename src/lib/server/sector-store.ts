@@ -17,6 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeAll } from '../fsutil/write-all.js';
 import { lockStorageDir } from './dir-lock.js';
 import { checkId, isId } from './ids.js';
 
@@ -55,29 +56,6 @@ interface ContractUsage {
 function _isDiskFull(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOSPC' || code === 'EDQUOT';
-}
-
-/**
- * Writes every byte: writev(2) may write less than asked (a disk filling up
- * does that before it fails with ENOSPC), and a short write that went
- * unnoticed would store a truncated sector.
- */
-async function _writeAll(fh: FileHandle, buffers: Uint8Array[]): Promise<void> {
-  let rest = buffers;
-  while (rest.length > 0) {
-    const { bytesWritten } = await fh.writev(rest);
-    if (bytesWritten === 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });
-    let skip = bytesWritten;
-    rest = rest.flatMap((b) => {
-      if (skip >= b.length) {
-        skip -= b.length;
-        return [];
-      }
-      const tail = b.subarray(skip);
-      skip = 0;
-      return [tail];
-    });
-  }
 }
 
 async function _fsyncDir(path: string): Promise<void> {
@@ -235,12 +213,12 @@ export class SectorStore {
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes >= WRITE_BATCH) {
-          await _writeAll(fh, pending);
+          await writeAll(fh, pending);
           pending = [];
           pendingBytes = 0;
         }
       }
-      if (pending.length > 0) await _writeAll(fh, pending);
+      if (pending.length > 0) await writeAll(fh, pending);
       if (received !== size) throw new SectorStoreError('bad-body', `body ended after ${received} of ${size} bytes`);
       const sha256 = hash.digest('hex');
       if (sha256 !== expectedSha256) throw new SectorStoreError('bad-body', 'body does not match its signed sha256');

@@ -47,8 +47,12 @@ export interface Backend {
    * Storing an id that exists with the same bytes must succeed (idempotent).
    * `data` is never empty (no shard or header is), so a backend may refuse that.
    * Throws BackendError 'unavailable' when it cannot store.
+   *
+   * `sha256` is the SHA-256 of `data` in hex when the caller knows it (a
+   * shard's id is), so a backend that sends it along need not hash the bytes
+   * again; a backend may ignore it.
    */
-  put(id: string, data: Uint8Array): Promise<void>;
+  put(id: string, data: Uint8Array, sha256?: string): Promise<void>;
 
   /**
    * Returns the bytes stored under `id`. Throws BackendError 'not-found' when the

@@ -42,6 +42,11 @@ export class LocalIndex {
     return this._db.get(_chunk(id));
   }
 
+  /** chunk() for many ids in one LevelDB call (one thread-pool round trip instead of one each). */
+  chunks(ids: string[]): Promise<(ChunkLocation | undefined)[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this._db.getMany(ids.map(_chunk));
+  }
+
   sector(id: string): Promise<SectorRecord | undefined> {
     return this._db.get(_sector(id));
   }

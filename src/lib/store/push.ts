@@ -17,7 +17,7 @@ import { CloudCoinError, ExitCode } from '../errors.js';
 import type { Backend } from './backend.js';
 import type { Chunker } from './chunker.js';
 import type { StoreKeys } from './keys.js';
-import type { LocalIndex } from './localindex.js';
+import type { ChunkLocation, LocalIndex } from './localindex.js';
 import { type ChunkRef, type ManifestHeader, type Snapshot, type TreeEntry, encodeBody, encodeHeader, newManifestId } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SectorWorker } from './sectorworker.js';
@@ -106,13 +106,33 @@ class _Packer {
     this._ctx = ctx;
   }
 
-  /** The reference for `chunk`, storing it if no stored or pending sector holds it. */
-  async add(chunk: Buffer): Promise<ChunkRef> {
+  /**
+   * The references for `chunks`, in order, storing each that no stored or
+   * pending sector holds. The index is asked about all of them in one call:
+   * one LevelDB look-up a chunk was a tenth of a push.
+   */
+  async addAll(chunks: Buffer[]): Promise<ChunkRef[]> {
     if (this._error) throw this._error;
-    const id = createHmac('sha256', this._ctx.keys.ids).update(chunk).digest('hex');
-    const pending = this._pending.get(id);
-    if (pending) return pending;
-    const loc = await this._ctx.index.chunk(id);
+    const ids = chunks.map((c) => createHmac('sha256', this._ctx.keys.ids).update(c).digest('hex'));
+    const asked = [...new Set(ids.filter((id) => !this._pending.has(id)))];
+    const locs = await this._ctx.index.chunks(asked);
+    const found = new Map(asked.map((id, i) => [id, locs[i]]));
+    const refs: ChunkRef[] = [];
+    for (let i = 0; i < chunks.length; i++) {
+      const id = ids[i];
+      const pending = this._pending.get(id);
+      if (pending) {
+        refs.push(pending);
+        continue;
+      }
+      // Pending when asked but its sector completed since: the index has it now.
+      const loc = found.has(id) ? found.get(id) : await this._ctx.index.chunk(id);
+      refs.push(await this._add(chunks[i], id, loc));
+    }
+    return refs;
+  }
+
+  private async _add(chunk: Buffer, id: string, loc: ChunkLocation | undefined): Promise<ChunkRef> {
     if (loc) {
       const rec = this.used.get(loc[0]) ?? (await this._ctx.index.sector(loc[0]));
       if (rec) {
@@ -201,44 +221,103 @@ function _readSmall(abs: string): Buffer | null {
   }
 }
 
-async function _storeFile(packer: _Packer, chunker: Chunker, abs: string, size: number, meter: ProgressMeter): Promise<{ size: number; chunks: ChunkRef[] }> {
-  const small = size <= _SMALL_FILE ? _readSmall(abs) : null;
-  if (small) {
-    const chunks = await _storeBytes(packer, chunker, small);
-    meter.bytes += small.length;
-    meter.tick();
-    return { size: small.length, chunks };
+/** Cuts bytes held in memory into chunks: views of `body`, nothing copied. */
+function _cut(chunker: Chunker, body: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let pos = 0; pos < body.length; ) {
+    const len = chunker.cut(body, pos, body.length - pos);
+    out.push(body.subarray(pos, pos + len));
+    pos += len;
   }
+  return out;
+}
+
+/** Chunks of a streamed file are gathered up to this much, then deduplicated in one index call. */
+const _BATCH = 4 * 1024 * 1024;
+
+/**
+ * Streams a file through the chunker and the packer. The chunker's chunks are
+ * views valid until the next one, so a batch is copied into `stage` (at least
+ * _BATCH and a chunk) first.
+ */
+async function _storeFile(packer: _Packer, chunker: Chunker, stage: Buffer, abs: string, meter: ProgressMeter): Promise<{ size: number; chunks: ChunkRef[] }> {
   const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const chunks: ChunkRef[] = [];
-    let total = 0;
-    const read = async (buf: Uint8Array, off: number, len: number) => (await fh.read(buf, off, len)).bytesRead;
-    for await (const chunk of chunker.chunks(read)) {
-      chunks.push(await packer.add(chunk));
-      total += chunk.length;
-      meter.bytes += chunk.length;
+    let staged: Buffer[] = [];
+    let used = 0;
+    const add = async () => {
+      chunks.push(...(await packer.addAll(staged)));
+      meter.bytes += used;
       meter.tick();
+      staged = [];
+      used = 0;
+    };
+    const read = async (buf: Uint8Array, off: number, len: number) => (await fh.read(buf, off, len)).bytesRead;
+    let total = 0;
+    for await (const chunk of chunker.chunks(read)) {
+      staged.push(stage.subarray(used, used + chunk.copy(stage, used)));
+      used += chunk.length;
+      total += chunk.length;
+      if (used >= _BATCH) await add();
     }
+    await add();
     return { size: total, chunks };
   } finally {
     await fh.close();
   }
 }
 
-/** Stores bytes held in memory (a small file, the snapshot body) through the packer; returns their chunk references. */
-async function _storeBytes(packer: _Packer, chunker: Chunker, body: Buffer): Promise<ChunkRef[]> {
-  let pos = 0;
-  const read = async (buf: Uint8Array, off: number, len: number) => {
-    const n = Math.min(len, body.length - pos);
-    buf.set(body.subarray(pos, pos + n), off);
-    pos += n;
-    return n;
-  };
-  const refs: ChunkRef[] = [];
-  for await (const chunk of chunker.chunks(read)) refs.push(await packer.add(chunk));
-  return refs;
+interface _SmallFile {
+  entry: TreeEntry;
+  abs: string;
 }
+
+/**
+ * Stores a run of small files (each read whole, with synchronous calls) with
+ * one index call for all their chunks; fills in each entry's size and chunks.
+ * A file that vanished or cannot be read is listed in `skipped` and its entry
+ * added to `dropped`; one that grew past the limit is streamed.
+ */
+async function _storeSmall(packer: _Packer, chunker: Chunker, stage: Buffer, files: _SmallFile[], meter: ProgressMeter, skipped: string[], dropped: Set<TreeEntry>): Promise<void> {
+  const drop = (entry: TreeEntry, err: any) => {
+    // A file that vanished or cannot be read is reported, not fatal; upload errors are.
+    if (err instanceof CloudCoinError || typeof err?.syscall !== 'string') throw err;
+    skipped.push(`${entry.path}: ${err.code}`);
+    dropped.add(entry);
+    meter.files--;
+  };
+  const bodies = files.map((f) => {
+    try {
+      return _readSmall(f.abs);
+    } catch (err) {
+      drop(f.entry, err);
+      return undefined;
+    }
+  });
+  const cuts = bodies.map((b) => (b ? _cut(chunker, b) : []));
+  const refs = await packer.addAll(cuts.flat());
+  let at = 0;
+  for (let i = 0; i < files.length; i++) {
+    const body = bodies[i];
+    const { entry, abs } = files[i];
+    if (body === null) {
+      try {
+        Object.assign(entry, await _storeFile(packer, chunker, stage, abs, meter));
+      } catch (err) {
+        drop(entry, err);
+      }
+    } else if (body) {
+      Object.assign(entry, { size: body.length, chunks: refs.slice(at, (at += cuts[i].length)) });
+      meter.bytes += body.length;
+    }
+  }
+  meter.tick();
+}
+
+/** Small files are stored this many, or this many bytes, at a time. */
+const _SMALL_RUN = 512;
+const _SMALL_RUN_BYTES = 4 * 1024 * 1024;
 
 /** Pushes `source` as a new snapshot. */
 export async function push(ctx: PushContext, source: string, options: PushOptions = {}): Promise<PushSummary> {
@@ -270,6 +349,16 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   );
   const parentSectors = new Map((ctx.parent?.sectors ?? []).map((r) => [r.id, r]));
   let unchanged = 0;
+  const stage = Buffer.allocUnsafe(_BATCH + ctx.chunker.params.maxSize);
+  // Small files wait in a run, their entries already in the tree, and are stored together.
+  const dropped = new Set<TreeEntry>();
+  let run: _SmallFile[] = [];
+  let runBytes = 0;
+  const storeRun = async () => {
+    await _storeSmall(packer, ctx.chunker, stage, run, meter, skipped, dropped);
+    run = [];
+    runBytes = 0;
+  };
   for (const e of walked.entries) {
     const entry: TreeEntry = { path: e.path, type: e.type, mode: e.mode, mtime: e.mtime, uid: e.uid, gid: e.gid };
     if (e.target !== undefined) entry.target = e.target;
@@ -278,9 +367,13 @@ export async function push(ctx: PushContext, source: string, options: PushOption
       Object.assign(entry, { size: prev.size, chunks: prev.chunks });
       unchanged++;
       meter.bytes += e.size;
+    } else if (e.type === 'file' && e.size <= _SMALL_FILE) {
+      run.push({ entry, abs: e.abs });
+      runBytes += e.size;
+      if (run.length >= _SMALL_RUN || runBytes >= _SMALL_RUN_BYTES) await storeRun();
     } else if (e.type === 'file') {
       try {
-        Object.assign(entry, await _storeFile(packer, ctx.chunker, e.abs, e.size, meter));
+        Object.assign(entry, await _storeFile(packer, ctx.chunker, stage, e.abs, meter));
       } catch (err: any) {
         // A file that vanished or cannot be read is reported, not fatal; upload errors are.
         if (err instanceof CloudCoinError || typeof err?.syscall !== 'string') throw err;
@@ -293,15 +386,16 @@ export async function push(ctx: PushContext, source: string, options: PushOption
     meter.transferred = ctx.io.sent - sentBefore;
     meter.tick();
   }
+  await storeRun();
   // A hard link whose first name could not be read has nothing to link to.
-  const stored = new Set(tree.filter((e) => e.type === 'file').map((e) => e.path));
-  const finalTree = tree.filter((e) => e.type !== 'link' || stored.has(e.target!));
+  const stored = new Set(tree.filter((e) => e.type === 'file' && !dropped.has(e)).map((e) => e.path));
+  const finalTree = tree.filter((e) => !dropped.has(e) && (e.type !== 'link' || stored.has(e.target!)));
   // Data sectors first: the body names them by id, known only once sealed. Listed in
   // order of first use in the tree, so an unchanged tree gives the same body bytes.
   await packer.finish();
   const dataSectors = new Set(finalTree.flatMap((e) => (e.chunks ?? []).map((c) => c[1])));
   const body = encodeBody(finalTree, [...dataSectors].map((sid) => packer.used.get(sid)!));
-  const bodyRefs = await _storeBytes(packer, ctx.bodyChunker, body);
+  const bodyRefs = await packer.addAll(_cut(ctx.bodyChunker, body));
   await packer.finish();
   const header: ManifestHeader = {
     version: 1,

@@ -1,15 +1,17 @@
 /**
- * Worker thread body for SectorWorker: seals and erasure-codes sectors for push,
- * rebuilds and decrypts them for pull, off the main thread. Receives the data
+ * Worker thread body for SectorWorker: seals and erasure-codes sectors for push;
+ * for pull hashes fetched shards, rebuilds and decrypts sectors and checks the
+ * chunks that will be read from them; all off the main thread. Receives the data
  * and ids keys once (workerData), then one message per sector. Buffers are
  * transferred, not copied: the push plaintext buffer goes in and comes back,
  * shards and plaintexts come out, and shard buffers the main thread is done
  * with come back ('recycle') to be filled again: fresh multi-MiB buffers cost
  * a page fault per 4 KiB, which on the CI machines is slower than the sealing.
  */
+import { createHmac } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { shardsBytes } from './erasure.js';
-import { SECTOR_MAX, SECTOR_OVERHEAD, openShards, sealToShards } from './sector.js';
+import { SECTOR_MAX, SECTOR_OVERHEAD, openShards, sealToShards, shardId } from './sector.js';
 
 const keys = { data: Buffer.from(workerData.data), ids: Buffer.from(workerData.ids) };
 /** Shard buffers returned by the main thread; a few suffice, as few sectors are in flight. */
@@ -26,16 +28,24 @@ function _seal(m: { plain: ArrayBuffer; length: number; chunkIds: string[]; k: n
   return [{ id, size, ids, all, offsets: shards.map((s) => s.byteOffset), shardLength: shards[0].length, plain: m.plain }, [all, m.plain]];
 }
 
-function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | null)[] }): [object, ArrayBuffer[]] {
+function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | null)[]; chunks: [string, number, number][] }): [object, ArrayBuffer[]] {
   const plain = openShards(keys, m.id, m.shards, m.k, m.size);
+  const bad = m.chunks.filter(([id, off, len]) => off + len > plain.length || createHmac('sha256', keys.ids).update(plain.subarray(off, off + len)).digest('hex') !== id).map((c) => c[0]);
   // Hand over a buffer of its own: a view into a larger or pooled one cannot be transferred.
   let own = plain;
   if (plain.byteOffset !== 0 || plain.buffer.byteLength !== plain.length) {
     own = Buffer.alloc(plain.length);
     plain.copy(own);
   }
-  return [{ plain: own.buffer }, [own.buffer as ArrayBuffer]];
+  return [{ plain: own.buffer, bad }, [own.buffer as ArrayBuffer]];
 }
+
+/** A fetched shard's id, and the shard back (a view of the moved buffer travels as one). */
+function _hash(m: { data: Uint8Array }): [object, ArrayBuffer[]] {
+  return [{ hex: shardId(m.data), data: m.data }, [m.data.buffer as ArrayBuffer]];
+}
+
+const _ops: Record<string, (m: any) => [object, ArrayBuffer[]]> = { seal: _seal, open: _open, hash: _hash };
 
 parentPort!.on('message', (m: any) => {
   if (m.op === 'recycle') {
@@ -43,7 +53,7 @@ parentPort!.on('message', (m: any) => {
     return;
   }
   try {
-    const [reply, transfer] = m.op === 'seal' ? _seal(m) : _open(m);
+    const [reply, transfer] = _ops[m.op](m);
     parentPort!.postMessage({ seq: m.seq, ...reply }, transfer);
   } catch (err: any) {
     // A CloudCoinError's code travels with the message so the main thread can rebuild it.

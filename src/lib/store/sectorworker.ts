@@ -2,8 +2,8 @@
  * The CPU-heavy sector work on a worker thread, so that the main thread keeps
  * reading, chunking, hashing and doing I/O meanwhile: on two cores this is most
  * of the difference between one busy core and two. Push seals and
- * erasure-codes there; pull rebuilds and decrypts there. One worker, FIFO, so
- * results come in the order asked.
+ * erasure-codes there; pull hashes shards, rebuilds, decrypts and checks
+ * chunks there. One worker, FIFO, so results come in the order asked.
  */
 import { CloudCoinError, type ExitCodeValue } from '../errors.js';
 import { Worker } from 'node:worker_threads';
@@ -89,12 +89,24 @@ export class SectorWorker {
 
   /**
    * Rebuilds a sealed sector of `size` bytes from its shards (null where missing,
-   * at least k present, each already checked against its id) and decrypts it.
-   * Shard buffers that own their memory are moved to the worker and unusable after.
+   * at least k present, each already checked against its id) and decrypts it,
+   * then checks `chunks` ([chunk id, offset, length]) against the plaintext:
+   * `bad` lists the ids of those that do not match. Shard buffers that own
+   * their memory are moved to the worker and unusable after.
    */
-  async open(id: string, k: number, size: number, shards: (Uint8Array | null)[]): Promise<Buffer> {
-    const m = await this._call({ op: 'open', id, k, size, shards }, shards.flatMap(_transferable));
-    return Buffer.from(m.plain);
+  async open(id: string, k: number, size: number, shards: (Uint8Array | null)[], chunks: [string, number, number][] = []): Promise<{ plain: Buffer; bad: string[] }> {
+    const m = await this._call({ op: 'open', id, k, size, shards, chunks }, shards.flatMap(_transferable));
+    return { plain: Buffer.from(m.plain), bad: m.bad };
+  }
+
+  /**
+   * The hex SHA-256 of `data` (a shard id, see shardId) and the same bytes: a
+   * buffer that owns its memory is moved to the worker and back, so use the
+   * returned one.
+   */
+  async sha256(data: Uint8Array): Promise<{ hex: string; data: Uint8Array }> {
+    const m = await this._call({ op: 'hash', data }, _transferable(data));
+    return { hex: m.hex, data: m.data };
   }
 
   /**

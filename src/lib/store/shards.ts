@@ -34,7 +34,16 @@ export interface ShardIOOptions {
   retries?: number;
   /** First retry delay in ms, doubled each time (default 200). */
   retryDelayMs?: number;
+  /**
+   * Computes a fetched shard's id (shardId) and hands back its bytes: the
+   * store does it on the sector worker, off the main thread (default: here).
+   */
+  hash?: ShardHasher;
 }
+
+export type ShardHasher = (data: Uint8Array) => Promise<{ hex: string; data: Uint8Array }>;
+
+const _hashHere: ShardHasher = async (data) => ({ hex: shardId(data), data });
 
 const _sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,6 +57,7 @@ export class ShardIO {
   private readonly _byName = new Map<string, Backend>();
   private readonly _retries: number;
   private readonly _delay: number;
+  private readonly _hash: ShardHasher;
 
   constructor(backends: Backend[], options: ShardIOOptions = {}) {
     if (!Array.isArray(backends) || backends.length === 0) throw new TypeError('at least one backend is needed');
@@ -58,6 +68,7 @@ export class ShardIO {
     this.backends = backends;
     this._retries = options.retries ?? 3;
     this._delay = options.retryDelayMs ?? 200;
+    this._hash = options.hash ?? _hashHere;
   }
 
   backend(name: string): Backend | undefined {
@@ -110,11 +121,11 @@ export class ShardIO {
     };
   }
 
-  /** Stores `data` under `id` on `backend`, retrying while it is unavailable. */
-  async put(backend: Backend, id: string, data: Uint8Array): Promise<void> {
+  /** Stores `data` (of hex SHA-256 `sha256`, if known) under `id` on `backend`, retrying while it is unavailable. */
+  async put(backend: Backend, id: string, data: Uint8Array, sha256?: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await backend.put(id, data);
+        await backend.put(id, data, sha256);
         this.sent += data.length;
         return;
       } catch (err) {
@@ -138,7 +149,8 @@ export class ShardIO {
         const backend = this._byName.get(name)!;
         if ((await index.acked(id)) === name) return;
         try {
-          await this.put(backend, id, shards[i]);
+          // A shard's id is its SHA-256 (sealed by the sector worker, see shardId).
+          await this.put(backend, id, shards[i], id);
           bytes += shards[i].length;
           await index.putAck(id, name);
         } catch (err: any) {
@@ -154,9 +166,9 @@ export class ShardIO {
 
   /** Fetches a shard and checks its hash; a mismatch is recorded and thrown as BackendError 'corrupt'. */
   async getShard(backend: Backend, id: string): Promise<Uint8Array> {
-    const data = await backend.get(id);
+    const { hex, data } = await this._hash(await backend.get(id));
     this.received += data.length;
-    if (shardId(data) !== id) {
+    if (hex !== id) {
       this.corrupt.push({ backend: backend.name, shard: id });
       throw new BackendError('corrupt', backend.name, `returned wrong bytes for shard ${id}`, id);
     }

@@ -15,7 +15,7 @@ import { StoreKeys } from './keys.js';
 import { LocalIndex } from './localindex.js';
 import { StoreLock } from './lock.js';
 import { type Catalog, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
-import { type Snapshot, decodeBody, decodeHeader, isManifestId } from './manifest.js';
+import { type ChunkRef, type Snapshot, type TreeEntry, decodeBody, decodeHeader, isManifestId } from './manifest.js';
 import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push } from './push.js';
 import { SnapshotReader } from './reader.js';
@@ -78,6 +78,10 @@ export interface ForgetOptions extends ForgetPolicy {
   snapshots?: string[];
 }
 
+function* _chunksOf(entries: TreeEntry[]): Iterable<ChunkRef> {
+  for (const e of entries) if (e.chunks) yield* e.chunks;
+}
+
 export class Store {
   readonly keys: StoreKeys;
   /** As set in the options; unset ones follow from the backends that answer at each push. */
@@ -92,7 +96,7 @@ export class Store {
   private readonly _parallel: number;
   private readonly _worker: SectorWorker;
 
-  private constructor(o: StoreOptions, io: ShardIO, index: LocalIndex, lock: StoreLock) {
+  private constructor(o: StoreOptions, io: ShardIO, index: LocalIndex, lock: StoreLock, worker: SectorWorker) {
     this.keys = o.keys;
     this._n = o.n;
     this._k = o.k;
@@ -104,7 +108,7 @@ export class Store {
     this._chunker = new Chunker(gear, DEFAULT_CHUNKER);
     this._bodyChunker = new Chunker(gear, BODY_CHUNKER);
     this._parallel = o.parallel ?? 4;
-    this._worker = new SectorWorker(o.keys);
+    this._worker = worker;
   }
 
   /** Opens the repository; throws CloudCoinError ELOCKED if another run holds it. */
@@ -119,12 +123,13 @@ export class Store {
     if (o.probeTimeoutMs !== undefined && !(o.probeTimeoutMs > 0)) throw new RangeError('probeTimeoutMs must be positive');
     if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1)) throw new RangeError('parallel must be a positive integer');
     if (!(o.keys instanceof StoreKeys)) throw new TypeError('keys must be StoreKeys (from openKey)');
-    const io = new ShardIO(o.backends, { retries: o.retries, retryDelayMs: o.retryDelayMs });
+    const worker = new SectorWorker(o.keys);
+    const io = new ShardIO(o.backends, { retries: o.retries, retryDelayMs: o.retryDelayMs, hash: (data) => worker.sha256(data) });
     await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
     const lock = await StoreLock.acquire(join(o.stateDir, 'lock'));
     try {
       const index = await LocalIndex.open(join(o.stateDir, 'index'));
-      return new Store(o, io, index, lock);
+      return new Store(o, io, index, lock, worker);
     } catch (err) {
       await lock.release();
       throw err;
@@ -207,7 +212,7 @@ export class Store {
       }
       const parts: Buffer[] = [];
       try {
-        for await (const part of new SnapshotReader(this.keys, this._io, this._worker, header.sectors).content(header.body.chunks)) parts.push(Buffer.from(part));
+        for await (const part of new SnapshotReader(this.keys, this._io, this._worker, header.sectors, header.body.chunks).content(header.body.chunks)) parts.push(Buffer.from(part));
       } catch (err) {
         if (err instanceof CloudCoinError) return undefined;
         throw err;
@@ -264,7 +269,7 @@ export class Store {
     const snap = await this.snapshot(ref);
     const entries = selectEntries(snap.tree, options.include);
     const seen = this._io.corrupt.length;
-    const result = await write(new SnapshotReader(this.keys, this._io, this._worker, snap.sectors), entries, options.progress);
+    const result = await write(new SnapshotReader(this.keys, this._io, this._worker, snap.sectors, _chunksOf(entries)), entries, options.progress);
     return { snapshot: snap.id, ...result, corrupt: this._io.corrupt.slice(seen) };
   }
 

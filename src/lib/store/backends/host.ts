@@ -43,10 +43,10 @@ export class HostBackend implements Backend {
     throw new BackendError('unavailable', this.name, (err as Error).message, id);
   }
 
-  async put(id: string, data: Uint8Array): Promise<void> {
+  async put(id: string, data: Uint8Array, sha256?: string): Promise<void> {
     checkId(id);
     try {
-      await this.client.put(id, data);
+      await this.client.put(id, data, sha256);
     } catch (err) {
       this.fail(err, id);
     }
