@@ -19,7 +19,10 @@
  *
  * Sizes: CC_BENCH_STORE_MB (tree, default 250), CC_BENCH_STORE_BIG_MB (default
  * 2000, 0 skips it), CC_BENCH_PIPELINE_MB (default 256). Needs restic and
- * about 6x the big tree's size free under the temp directory.
+ * about 6x the size of both trees free under the temp directory: nothing is
+ * deleted until the end (see _run). Restores are slowed for a minute or more
+ * after any large delete on this machine's file system, so run it a few
+ * minutes after the tests (docs/store.md, "Speed and memory").
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';

@@ -44,11 +44,15 @@ async function storeSector(w: World, plain: Buffer): Promise<{ rec: SectorRecord
   return { rec, ref: [chunkId, id, 0, plain.length] };
 }
 
-/** Plants a snapshot with the given tree; file entries without chunks get the content "PWNED". */
-async function plant(w: World, tree: Partial<TreeEntry>[]): Promise<string> {
+/**
+ * Plants a snapshot with the given tree; file entries get the content "PWNED",
+ * or the chunks `chunksOf` gives for their path from the reference to it.
+ */
+async function plant(w: World, tree: Partial<TreeEntry>[], chunksOf: (ref: ChunkRef) => Record<string, ChunkRef[]> = () => ({})): Promise<string> {
   const data = await storeSector(w, Buffer.from('PWNED'));
   const full = tree.map((e) => ({ mode: 0o644, mtime: 1_600_000_000_000_000, ...e })) as TreeEntry[];
-  for (const e of full) if (e.type === 'file') Object.assign(e, { size: 5, chunks: [data.ref] });
+  const given = chunksOf(data.ref);
+  for (const e of full) if (e.type === 'file') Object.assign(e, { size: 5, chunks: given[e.path] ?? [data.ref] });
   const body = encodeBody(full, [data.rec]);
   const b = await storeSector(w, body);
   const header: ManifestHeader = {
@@ -131,4 +135,25 @@ test('symlink tricks write nothing outside the target; the honest entries are re
   t.true(res.errors.some((e) => e.startsWith('pre/pwned.txt') && /symlink/.test(e)), res.errors.join('\n'));
   t.true(res.errors.some((e) => e.startsWith('hl')), res.errors.join('\n'));
   t.true(res.errors.length >= 4, res.errors.join('\n'));
+});
+
+test('chunks that do not match their references are refused file by file; the rest is restored', async (t) => {
+  const w = await world(t);
+  const id = await plant(w, [{ path: 'ok.txt', type: 'file' }, { path: 'wrong-id.txt', type: 'file' }, { path: 'wrong-range.txt', type: 'file' }], (ref) => ({
+    // Checked on the sector worker as the sector is opened.
+    'wrong-id.txt': [[createHmac('sha256', w.keys.ids).update('other bytes').digest('hex'), ref[1], 0, 5]],
+    // The same chunk id at other places than was named first: checked on the main thread.
+    'wrong-range.txt': [
+      [ref[0], ref[1], 0, 4],
+      [ref[0], ref[1], 4, 1],
+    ],
+  }));
+  const store = await Store.open({ keys: w.keys, backends: w.backends, stateDir: join(w.base, 'state') });
+  t.teardown(() => store.close());
+  const res = await store.pull(id, w.target);
+  t.is(await readFile(join(w.target, 'ok.txt'), 'utf8'), 'PWNED');
+  for (const name of ['wrong-id.txt', 'wrong-range.txt']) {
+    t.true(res.errors.some((e) => e.startsWith(name) && /does not match its reference/.test(e)), res.errors.join('\n'));
+  }
+  t.deepEqual((await readdir(w.target)).sort(), ['ok.txt']);
 });

@@ -3,12 +3,13 @@
  * sectors -> shards on the backends that answered (Store.push probes them
  * first) -> manifest on every one of those.
  *
- * Memory stays bounded: one chunker buffer (2 x max chunk), one sector
- * plaintext buffer, and at most `parallel` sealed sectors being uploaded. What
+ * Memory stays bounded: one chunker buffer (2 x max chunk), a 4 MiB batch of
+ * a streamed file's chunks or a run of small files of about as much, one
+ * sector plaintext buffer, and at most `parallel` sealed sectors being
+ * uploaded (see packer.ts). What
  * grows is the tree (one entry per path, one reference per chunk), held in
  * memory and stored last, as the snapshot body (see manifest.ts).
  */
-import { createHmac } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -17,11 +18,11 @@ import { CloudCoinError, ExitCode } from '../errors.js';
 import type { Backend } from './backend.js';
 import type { Chunker } from './chunker.js';
 import type { StoreKeys } from './keys.js';
-import type { ChunkLocation, LocalIndex } from './localindex.js';
+import type { LocalIndex } from './localindex.js';
+import { Packer } from './packer.js';
 import { type ChunkRef, type ManifestHeader, type Snapshot, type TreeEntry, encodeBody, encodeHeader, newManifestId } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SectorWorker } from './sectorworker.js';
-import { SECTOR_PLAIN_MAX, type SectorRecord } from './sector.js';
 import type { HostDown, ShardIO } from './shards.js';
 import { walk } from './walker.js';
 
@@ -81,128 +82,6 @@ export interface PushContext {
   parent?: Snapshot;
 }
 
-interface OpenSector {
-  used: number;
-  /** The references handed out for this sector's chunks; their sector id is filled in when it is sealed. */
-  refs: ChunkRef[];
-}
-
-/** Dedups chunks and packs new ones into sectors, sealing and uploading each as it fills. */
-class _Packer {
-  /** Every sector referenced so far, in order of first use. */
-  readonly used = new Map<string, SectorRecord>();
-  newBytes = 0;
-  newSectors = 0;
-  private readonly _ctx: PushContext;
-  private readonly _pending = new Map<string, ChunkRef>();
-  /** The open sector's plaintext; sealed sectors' buffers come back to `_free` for reuse. */
-  private _buf: Buffer = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
-  private readonly _free: Buffer[] = [];
-  private readonly _inflight = new Set<Promise<void>>();
-  private _open: OpenSector | null = null;
-  private _error: unknown = null;
-
-  constructor(ctx: PushContext) {
-    this._ctx = ctx;
-  }
-
-  /**
-   * The references for `chunks`, in order, storing each that no stored or
-   * pending sector holds. The index is asked about all of them in one call:
-   * one LevelDB look-up a chunk was a tenth of a push.
-   */
-  async addAll(chunks: Buffer[]): Promise<ChunkRef[]> {
-    if (this._error) throw this._error;
-    const ids = chunks.map((c) => createHmac('sha256', this._ctx.keys.ids).update(c).digest('hex'));
-    const asked = [...new Set(ids.filter((id) => !this._pending.has(id)))];
-    const locs = await this._ctx.index.chunks(asked);
-    const found = new Map(asked.map((id, i) => [id, locs[i]]));
-    const refs: ChunkRef[] = [];
-    for (let i = 0; i < chunks.length; i++) {
-      const id = ids[i];
-      const pending = this._pending.get(id);
-      if (pending) {
-        refs.push(pending);
-        continue;
-      }
-      // Pending when asked but its sector completed since: the index has it now.
-      const loc = found.has(id) ? found.get(id) : await this._ctx.index.chunk(id);
-      refs.push(await this._add(chunks[i], id, loc));
-    }
-    return refs;
-  }
-
-  private async _add(chunk: Buffer, id: string, loc: ChunkLocation | undefined): Promise<ChunkRef> {
-    if (loc) {
-      const rec = this.used.get(loc[0]) ?? (await this._ctx.index.sector(loc[0]));
-      if (rec) {
-        if (!this.used.has(rec.id)) this.used.set(rec.id, rec);
-        return [id, ...loc];
-      }
-    }
-    if (this._open && this._open.used + chunk.length > SECTOR_PLAIN_MAX) await this.flush();
-    const open = (this._open ??= { used: 0, refs: [] });
-    chunk.copy(this._buf, open.used);
-    const ref: ChunkRef = [id, '', open.used, chunk.length];
-    open.refs.push(ref);
-    open.used += chunk.length;
-    this._pending.set(id, ref);
-    this.newBytes += chunk.length;
-    return ref;
-  }
-
-  /**
-   * Hands the open sector to the worker for sealing and starts its upload once sealed,
-   * waiting first if `parallel` sectors are in flight. The chunks' references
-   * get their sector id when sealing is done.
-   */
-  async flush(): Promise<void> {
-    const open = this._open;
-    if (!open) return;
-    this._open = null;
-    const buf = this._buf;
-    this._buf = this._free.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
-    while (this._inflight.size >= this._ctx.parallel) await Promise.race(this._inflight);
-    if (this._error) throw this._error;
-    const { io, hosts, k, n, index, worker } = this._ctx;
-    const task = (async () => {
-      const sealed = await worker.seal(buf, open.used, open.refs.map((r) => r[0]), k, n);
-      this._free.push(sealed.plain);
-      const placed = io.placement(sealed.id, n, hosts);
-      const rec: SectorRecord = { id: sealed.id, size: sealed.size, k, shards: sealed.ids.map((sid, i) => [sid, placed[i].name]) };
-      for (const ref of open.refs) ref[1] = sealed.id;
-      this.used.set(sealed.id, rec);
-      this.newSectors++;
-      await io.putSector(rec, sealed.shards, index);
-      worker.recycle(sealed);
-      await index.putSector(rec, open.refs.map((r) => [r[0], r[2], r[3]]));
-      for (const ref of open.refs) this._pending.delete(ref[0]);
-    })()
-      .catch((err) => {
-        this._error ??= err;
-      })
-      .finally(() => this._inflight.delete(task));
-    this._inflight.add(task);
-  }
-
-  /**
-   * Takes a file's chunk references from the parent snapshot as they are;
-   * false, with nothing changed, when one of their sectors is not among `sectors`.
-   */
-  reuse(chunks: ChunkRef[], sectors: Map<string, SectorRecord>): boolean {
-    if (!chunks.every((c) => this.used.has(c[1]) || sectors.has(c[1]))) return false;
-    for (const c of chunks) if (!this.used.has(c[1])) this.used.set(c[1], sectors.get(c[1])!);
-    return true;
-  }
-
-  /** Flushes and waits for every upload; throws the first upload error. */
-  async finish(): Promise<void> {
-    await this.flush();
-    await Promise.all(this._inflight);
-    if (this._error) throw this._error;
-  }
-}
-
 /**
  * Files up to this size are read with synchronous calls (open, fstat, read,
  * close in a row): the promise API sends each call through libuv's thread pool
@@ -240,7 +119,7 @@ const _BATCH = 4 * 1024 * 1024;
  * views valid until the next one, so a batch is copied into `stage` (at least
  * _BATCH and a chunk) first.
  */
-async function _storeFile(packer: _Packer, chunker: Chunker, stage: Buffer, abs: string, meter: ProgressMeter): Promise<{ size: number; chunks: ChunkRef[] }> {
+async function _storeFile(packer: Packer, chunker: Chunker, stage: Buffer, abs: string, meter: ProgressMeter): Promise<{ size: number; chunks: ChunkRef[] }> {
   const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const chunks: ChunkRef[] = [];
@@ -279,7 +158,7 @@ interface _SmallFile {
  * A file that vanished or cannot be read is listed in `skipped` and its entry
  * added to `dropped`; one that grew past the limit is streamed.
  */
-async function _storeSmall(packer: _Packer, chunker: Chunker, stage: Buffer, files: _SmallFile[], meter: ProgressMeter, skipped: string[], dropped: Set<TreeEntry>): Promise<void> {
+async function _storeSmall(packer: Packer, chunker: Chunker, stage: Buffer, files: _SmallFile[], meter: ProgressMeter, skipped: string[], dropped: Set<TreeEntry>): Promise<void> {
   const drop = (entry: TreeEntry, err: any) => {
     // A file that vanished or cannot be read is reported, not fatal; upload errors are.
     if (err instanceof CloudCoinError || typeof err?.syscall !== 'string') throw err;
@@ -337,7 +216,7 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   meter.totalFiles = walked.entries.length;
   meter.totalBytes = walked.entries.reduce((s, e) => s + e.size, 0);
   const skipped = [...walked.skipped];
-  const packer = new _Packer(ctx);
+  const packer = new Packer(ctx);
   const tree: TreeEntry[] = [];
   // rsync's quick check: a file whose size and mtime are the parent's is taken as unchanged (--force reads all).
   // Not one whose mtime came less than 2 s before the parent push began: a change made

@@ -1,0 +1,150 @@
+/**
+ * The packer of a push: dedups chunks against the local index and the
+ * sectors still being stored, packs new chunks into sector plaintexts, and
+ * hands each full sector to the sector worker to seal, then to ShardIO to
+ * upload, a bounded number at a time. Chunk references handed out for a
+ * sector get its id once it is sealed.
+ */
+import { createHmac } from 'node:crypto';
+import type { Backend } from './backend.js';
+import type { StoreKeys } from './keys.js';
+import type { ChunkLocation, LocalIndex } from './localindex.js';
+import type { ChunkRef } from './manifest.js';
+import type { SectorWorker } from './sectorworker.js';
+import { SECTOR_PLAIN_MAX, type SectorRecord } from './sector.js';
+import type { ShardIO } from './shards.js';
+
+export interface PackerContext {
+  keys: StoreKeys;
+  index: LocalIndex;
+  io: ShardIO;
+  /** Backends the shards go to. */
+  hosts: Backend[];
+  k: number;
+  n: number;
+  /** Sectors sealed and uploading at once. */
+  parallel: number;
+  worker: SectorWorker;
+}
+
+interface OpenSector {
+  used: number;
+  /** The references handed out for this sector's chunks; their sector id is filled in when it is sealed. */
+  refs: ChunkRef[];
+}
+
+/** Dedups chunks and packs new ones into sectors, sealing and uploading each as it fills. */
+export class Packer {
+  /** Every sector referenced so far, in order of first use. */
+  readonly used = new Map<string, SectorRecord>();
+  newBytes = 0;
+  newSectors = 0;
+  private readonly _ctx: PackerContext;
+  private readonly _pending = new Map<string, ChunkRef>();
+  /** The open sector's plaintext; sealed sectors' buffers come back to `_free` for reuse. */
+  private _buf: Buffer = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
+  private readonly _free: Buffer[] = [];
+  private readonly _inflight = new Set<Promise<void>>();
+  private _open: OpenSector | null = null;
+  private _error: unknown = null;
+
+  constructor(ctx: PackerContext) {
+    this._ctx = ctx;
+  }
+
+  /**
+   * The references for `chunks`, in order, storing each that no stored or
+   * pending sector holds. The index is asked about all of them in one call:
+   * one LevelDB look-up a chunk was a tenth of a push.
+   */
+  async addAll(chunks: Buffer[]): Promise<ChunkRef[]> {
+    if (this._error) throw this._error;
+    const ids = chunks.map((c) => createHmac('sha256', this._ctx.keys.ids).update(c).digest('hex'));
+    const asked = [...new Set(ids.filter((id) => !this._pending.has(id)))];
+    const locs = await this._ctx.index.chunks(asked);
+    const found = new Map(asked.map((id, i) => [id, locs[i]]));
+    const refs: ChunkRef[] = [];
+    for (let i = 0; i < chunks.length; i++) {
+      const id = ids[i];
+      const pending = this._pending.get(id);
+      if (pending) {
+        refs.push(pending);
+        continue;
+      }
+      // Pending when asked but its sector completed since: the index has it now.
+      const loc = found.has(id) ? found.get(id) : await this._ctx.index.chunk(id);
+      refs.push(await this._add(chunks[i], id, loc));
+    }
+    return refs;
+  }
+
+  private async _add(chunk: Buffer, id: string, loc: ChunkLocation | undefined): Promise<ChunkRef> {
+    if (loc) {
+      const rec = this.used.get(loc[0]) ?? (await this._ctx.index.sector(loc[0]));
+      if (rec) {
+        if (!this.used.has(rec.id)) this.used.set(rec.id, rec);
+        return [id, ...loc];
+      }
+    }
+    if (this._open && this._open.used + chunk.length > SECTOR_PLAIN_MAX) await this.flush();
+    const open = (this._open ??= { used: 0, refs: [] });
+    chunk.copy(this._buf, open.used);
+    const ref: ChunkRef = [id, '', open.used, chunk.length];
+    open.refs.push(ref);
+    open.used += chunk.length;
+    this._pending.set(id, ref);
+    this.newBytes += chunk.length;
+    return ref;
+  }
+
+  /**
+   * Hands the open sector to the worker for sealing and starts its upload once sealed,
+   * waiting first if `parallel` sectors are in flight. The chunks' references
+   * get their sector id when sealing is done.
+   */
+  async flush(): Promise<void> {
+    const open = this._open;
+    if (!open) return;
+    this._open = null;
+    const buf = this._buf;
+    this._buf = this._free.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
+    while (this._inflight.size >= this._ctx.parallel) await Promise.race(this._inflight);
+    if (this._error) throw this._error;
+    const { io, hosts, k, n, index, worker } = this._ctx;
+    const task = (async () => {
+      const sealed = await worker.seal(buf, open.used, open.refs.map((r) => r[0]), k, n);
+      this._free.push(sealed.plain);
+      const placed = io.placement(sealed.id, n, hosts);
+      const rec: SectorRecord = { id: sealed.id, size: sealed.size, k, shards: sealed.ids.map((sid, i) => [sid, placed[i].name]) };
+      for (const ref of open.refs) ref[1] = sealed.id;
+      this.used.set(sealed.id, rec);
+      this.newSectors++;
+      await io.putSector(rec, sealed.shards, index);
+      worker.recycle(sealed);
+      await index.putSector(rec, open.refs.map((r) => [r[0], r[2], r[3]]));
+      for (const ref of open.refs) this._pending.delete(ref[0]);
+    })()
+      .catch((err) => {
+        this._error ??= err;
+      })
+      .finally(() => this._inflight.delete(task));
+    this._inflight.add(task);
+  }
+
+  /**
+   * Takes a file's chunk references from the parent snapshot as they are;
+   * false, with nothing changed, when one of their sectors is not among `sectors`.
+   */
+  reuse(chunks: ChunkRef[], sectors: Map<string, SectorRecord>): boolean {
+    if (!chunks.every((c) => this.used.has(c[1]) || sectors.has(c[1]))) return false;
+    for (const c of chunks) if (!this.used.has(c[1])) this.used.set(c[1], sectors.get(c[1])!);
+    return true;
+  }
+
+  /** Flushes and waits for every upload; throws the first upload error. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await Promise.all(this._inflight);
+    if (this._error) throw this._error;
+  }
+}
