@@ -1,11 +1,17 @@
 /**
  * Reading file contents back out of a snapshot: chunk references -> sectors
- * (fetched through ShardIO, decrypted, kept in a small LRU since consecutive
- * files share sectors) -> verified chunk bytes. Fetches are limited as well as
- * the cache: each one holds k shards and the plaintext at once (~8 MiB), and a
- * restore of many big files asks for many sectors at once. Three cached and two
- * fetched kept a 2 GB pull under 220 MiB at the speed of four and three; two
- * cached was a third slower (files being restored side by side share sectors).
+ * (fetched through ShardIO, decrypted, kept in a small cache since files
+ * restored side by side share sectors) -> verified chunk bytes. Fetches are
+ * limited as well as the cache: each one holds k shards and the plaintext at
+ * once (~8 MiB), and a restore of many big files asks for many sectors at once.
+ *
+ * Every sector should be fetched once. The reads a restore will make are known
+ * up front, so a sector leaves the cache as soon as its last one is served,
+ * and only a cache over capacity evicts one that is still wanted (the least
+ * recently used). Three sectors, evicted by recency alone, fetched every sector
+ * of a 250 MB pull twice: two big files and the medium ones around them each
+ * keep a sector and the next in use. Twelve fetch each sector once or nearly,
+ * and a 2 GB pull stayed at 224 MiB.
  *
  * The chunks to be read are named up front, so each sector's are checked
  * against their ids on the sector worker as it is opened: on the main thread
@@ -33,6 +39,8 @@ export class SnapshotReader {
   private readonly _sectors: Map<string, SectorRecord>;
   /** The named chunks by sector, one reference per chunk id. */
   private readonly _wanted = new Map<string, Map<string, ChunkRef>>();
+  /** Named reads still to come, by sector: a sector none are left for leaves the cache at once. */
+  private readonly _reads = new Map<string, number>();
   private readonly _cache = new Map<string, Promise<_Opened>>();
   private readonly _capacity: number;
   private readonly _maxFetches: number;
@@ -40,10 +48,11 @@ export class SnapshotReader {
   private _fetches = 0;
 
   /**
-   * `chunks` are the references that will be read; `capacity` decrypted sectors
-   * are kept (each at most 4 MiB); at most `fetches` are fetched at once.
+   * `chunks` are the references that will be read, each as often as it will be;
+   * at most `capacity` decrypted sectors are kept (each at most 4 MiB); at most
+   * `fetches` are fetched at once.
    */
-  constructor(keys: StoreKeys, io: ShardIO, worker: SectorWorker, sectors: Iterable<SectorRecord>, chunks: Iterable<ChunkRef>, capacity = 3, fetches = 2) {
+  constructor(keys: StoreKeys, io: ShardIO, worker: SectorWorker, sectors: Iterable<SectorRecord>, chunks: Iterable<ChunkRef>, capacity = 12, fetches = 2) {
     this._keys = keys;
     this._io = io;
     this._worker = worker;
@@ -52,6 +61,7 @@ export class SnapshotReader {
       let m = this._wanted.get(ref[1]);
       if (!m) this._wanted.set(ref[1], (m = new Map()));
       if (!m.has(ref[0])) m.set(ref[0], ref);
+      this._reads.set(ref[1], (this._reads.get(ref[1]) ?? 0) + 1);
     }
     this._capacity = capacity;
     this._maxFetches = fetches;
@@ -99,6 +109,14 @@ export class SnapshotReader {
         ? !sector.bad.has(id)
         : off + len <= sector.plain.length && createHmac('sha256', this._keys.ids).update(bytes).digest('hex') === id;
     if (!ok) throw new CloudCoinError('ECORRUPT', `chunk ${id.slice(0, 16)} does not match its reference in the manifest`, ExitCode.failure);
+    const left = this._reads.get(ref[1]);
+    if (named !== undefined && left !== undefined) {
+      if (left > 1) this._reads.set(ref[1], left - 1);
+      else {
+        this._reads.delete(ref[1]);
+        this._cache.delete(ref[1]);
+      }
+    }
     return bytes;
   }
 
@@ -106,19 +124,27 @@ export class SnapshotReader {
    * The chunks in order. A run of chunks in one sector is served from the sector
    * this call already holds, not from the shared cache, which other files being
    * restored at the same time may have evicted it from; the next sector is
-   * fetched while the current one is consumed.
+   * fetched while the current one is consumed, and held here too: left to the
+   * cache, two big files restored side by side evicted each other's next
+   * sector before they got to it, and every sector was fetched twice.
    */
   async *content(chunks: ChunkRef[]): AsyncGenerator<Buffer> {
     let held: Promise<_Opened> | null = null;
     let heldId = '';
+    let next: Promise<_Opened> | null = null;
+    let nextId = '';
     for (let i = 0; i < chunks.length; i++) {
       const sid = chunks[i][1];
       if (sid !== heldId) {
-        held = this._sector(sid);
+        held = sid === nextId ? next : this._sector(sid);
         heldId = sid;
+        next = null;
+        nextId = '';
         for (let j = i + 1; j < chunks.length; j++) {
           if (chunks[j][1] === sid) continue;
-          this._sector(chunks[j][1]).catch(() => undefined);
+          nextId = chunks[j][1];
+          next = this._sector(nextId);
+          next.catch(() => undefined);
           break;
         }
       }
