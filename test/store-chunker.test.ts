@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Chunker, gearTable } from '../src/lib/store/chunker.js';
 import { decodeShards, encodeShards } from '../src/lib/store/erasure.js';
-import { DEFAULT_CHUNKER } from '../src/lib/store/store.js';
+import { BODY_CHUNKER, DEFAULT_CHUNKER } from '../src/lib/store/store.js';
 
 const gear = gearTable(Buffer.alloc(32, 1));
 const chunker = () => new Chunker(gear, DEFAULT_CHUNKER);
@@ -65,6 +65,26 @@ test('a different gear table (another repository key) cuts elsewhere', async (t)
 test('tiny and empty inputs give one chunk and no chunk', async (t) => {
   t.deepEqual(await chunksOf(chunker(), Buffer.alloc(0)), []);
   t.deepEqual(await chunksOf(chunker(), Buffer.from('x')), [Buffer.from('x')]);
+});
+
+// Boundaries decide what dedups against existing snapshots: a faster cut must cut the same.
+test('golden vector: cut points of 4 MiB of keystream, for the data and body chunkers', (t) => {
+  const buf = data('golden', 4 << 20);
+  const lengths = (params: typeof DEFAULT_CHUNKER) => {
+    const c = new Chunker(gear, params);
+    const out: number[] = [];
+    for (let p = 0; p < buf.length; p += out[out.length - 1]) out.push(c.cut(buf, p, buf.length - p));
+    return out;
+  };
+  t.deepEqual(lengths(DEFAULT_CHUNKER), [
+    145312, 142100, 164398, 168036, 192424, 182418, 99591, 136643, 137307, 152185, 148658, 144557, 200215, 125673, 174171, 106693, 133209, 157318, 140064, 110423,
+    144556, 200863, 149132, 113571, 172646, 71096, 152690, 182154, 46201,
+  ]);
+  t.deepEqual(lengths(BODY_CHUNKER), [
+    83142, 67890, 91752, 69498, 65718, 66127, 74073, 86554, 71208, 70090, 66218, 75869, 106549, 99591, 123048, 76282, 72433, 66040, 88332, 46060, 65751, 81223,
+    72796, 83356, 91427, 52817, 32467, 68728, 24478, 68468, 94740, 90411, 27245, 66926, 66283, 98210, 60193, 114002, 67125, 68275, 69509, 75047, 129696, 71167,
+    30307, 66322, 106143, 59931, 68165, 72882, 76272, 26423, 90818, 65641, 86894, 68774, 22717, 46201,
+  ]);
 });
 
 test('chunker and gear arguments are checked', (t) => {

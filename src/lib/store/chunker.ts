@@ -67,20 +67,24 @@ export class Chunker {
   cut(buf: Uint8Array, start: number, available: number): number {
     const { minSize, maxSize } = this.params;
     if (available <= minSize) return available;
-    const len = Math.min(available, maxSize);
-    const barrier = Math.min(this._avg, len);
+    // Masks and table in locals and an absolute index: with fields read and an
+    // offset added in the loop, V8's code for it ran at half this speed.
     const gear = this._gear;
+    const maskS = this._maskS;
+    const maskL = this._maskL;
+    const end = start + Math.min(available, maxSize);
+    const barrier = start + Math.min(this._avg, end - start);
     let hash = 0;
-    let i = minSize;
-    for (; i < barrier; i++) {
-      hash = ((hash << 1) + gear[buf[start + i]]) | 0;
-      if ((hash & this._maskS) === 0) return i + 1;
+    let p = start + minSize;
+    for (; p < barrier; p++) {
+      hash = ((hash << 1) + gear[buf[p]]) | 0;
+      if ((hash & maskS) === 0) return p - start + 1;
     }
-    for (; i < len; i++) {
-      hash = ((hash << 1) + gear[buf[start + i]]) | 0;
-      if ((hash & this._maskL) === 0) return i + 1;
+    for (; p < end; p++) {
+      hash = ((hash << 1) + gear[buf[p]]) | 0;
+      if ((hash & maskL) === 0) return p - start + 1;
     }
-    return len;
+    return end - start;
   }
 
   /**
