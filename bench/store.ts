@@ -54,10 +54,11 @@ function _noise(size: number): Buffer {
 }
 
 /**
- * The push pipeline without I/O over `total` bytes (a 32 MiB buffer, repeated),
- * in MB/s: chunk, chunk ids, and per sector seal + erasure-code + shard hashes,
- * either all on this thread or, as push runs it, the sector work on the sector
- * worker with up to 4 sectors in flight and their shard buffers recycled.
+ * The push pipeline without I/O over `total` bytes (a 32 MiB buffer, repeated,
+ * copied in as a file read would be), in MB/s: chunk, chunk ids, and per sector
+ * seal + erasure-code + shard hashes, either all on this thread or, as push
+ * runs it, the sector work on the sector worker with up to 4 sectors in flight
+ * and their shard buffers recycled.
  */
 async function _pipelineRate(keys: StoreKeys, total: number, threaded: boolean): Promise<number> {
   const chunker = new Chunker(gearTable(keys.gear), DEFAULT_CHUNKER);
@@ -85,19 +86,23 @@ async function _pipelineRate(keys: StoreKeys, total: number, threaded: boolean):
     used = 0;
     ids = [];
   };
+  // Input comes as push reads a file: copied into the chunker's buffer, a batch at a time.
+  let done = 0;
+  const read = async (buf: Uint8Array, off: number, len: number) => {
+    const n = Math.min(len, total - done, src.length - (done % src.length));
+    buf.set(src.subarray(done % src.length, (done % src.length) + n), off);
+    done += n;
+    return n;
+  };
   const start = performance.now();
   try {
-    for (let done = 0; done < total; done += src.length) {
-      let pos = 0;
-      while (pos < src.length) {
-        const len = chunker.cut(src, pos, src.length - pos);
-        const chunk = src.subarray(pos, pos + len);
+    for await (const batch of chunker.batches(read, 4 * MiB)) {
+      for (const chunk of batch) {
         const id = createHmac('sha256', keys.ids).update(chunk).digest('hex');
-        if (used + len > SECTOR_PLAIN_MAX) await flush();
+        if (used + chunk.length > SECTOR_PLAIN_MAX) await flush();
         ids.push(id);
         chunk.copy(sector, used);
-        used += len;
-        pos += len;
+        used += chunk.length;
       }
     }
     if (used > 0) await flush();

@@ -3,6 +3,7 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { WASM_MODULES, wasmModuleText } from '../scripts/build-wasm.js';
 import { Chunker, gearTable } from '../src/lib/store/chunker.js';
 import { decodeShards, encodeShards } from '../src/lib/store/erasure.js';
 import { BODY_CHUNKER, DEFAULT_CHUNKER } from '../src/lib/store/store.js';
@@ -16,7 +17,7 @@ function data(seed: string, size: number): Buffer {
   return createCipheriv('chacha20', key, Buffer.alloc(16)).update(Buffer.alloc(size));
 }
 
-async function chunksOf(c: Chunker, buf: Buffer, readSize = 1 << 20): Promise<Buffer[]> {
+async function chunksOf(c: Chunker, buf: Buffer, readSize = 1 << 20, batch = 4 << 20): Promise<Buffer[]> {
   let pos = 0;
   const read = async (dst: Uint8Array, off: number, len: number) => {
     const n = Math.min(len, readSize, buf.length - pos);
@@ -25,7 +26,10 @@ async function chunksOf(c: Chunker, buf: Buffer, readSize = 1 << 20): Promise<Bu
     return n;
   };
   const out: Buffer[] = [];
-  for await (const ch of c.chunks(read)) out.push(Buffer.from(ch));
+  for await (const chunks of c.batches(read, batch)) {
+    if (chunks.length === 0) throw new Error('an empty batch');
+    out.push(...chunks.map((ch) => Buffer.from(ch)));
+  }
   return out;
 }
 
@@ -42,9 +46,31 @@ test('chunks reassemble to the input and respect min/max sizes', async (t) => {
   t.true(avg > 0.75 * target && avg < 1.75 * target, `average chunk ${avg}`);
 });
 
-test('boundaries do not depend on how the input is read', async (t) => {
+test('boundaries do not depend on how the input is read or batched', async (t) => {
   const buf = data('b', 5_000_000);
-  t.deepEqual(hashes(await chunksOf(chunker(), buf, 1 << 20)), hashes(await chunksOf(chunker(), buf, 4099)));
+  const expected = hashes(await chunksOf(chunker(), buf, 1 << 20));
+  t.deepEqual(hashes(await chunksOf(chunker(), buf, 4099)), expected);
+  t.deepEqual(hashes(await chunksOf(chunker(), buf, 1 << 20, 1)), expected);
+  t.deepEqual(hashes(await chunksOf(chunker(), buf, 777_777, 3_000_001)), expected);
+});
+
+test('gear-wasm.ts is what npm run build:wasm makes of gear.wat', async (t) => {
+  t.is(readFileSync(WASM_MODULES.gear.module, 'utf8'), await wasmModuleText(WASM_MODULES.gear));
+});
+
+test('WebAssembly runs here, and the JavaScript loop cuts exactly where it does', async (t) => {
+  const wasm = chunker();
+  const js = new Chunker(gear, DEFAULT_CHUNKER, { engine: 'js' });
+  t.is(wasm.engine, 'wasm');
+  t.is(js.engine, 'js');
+  const buf = data('engines', 9_000_000);
+  t.deepEqual(hashes(await chunksOf(js, buf)), hashes(await chunksOf(wasm, buf)));
+  // Bytes outside the module's memory (a small file read whole) go through its window.
+  for (let p = 0; p < buf.length; ) {
+    const len = js.cut(buf, p, buf.length - p);
+    t.is(wasm.cut(buf, p, buf.length - p), len);
+    p += len;
+  }
 });
 
 test('an insertion near the start changes only the chunks around it', async (t) => {
@@ -68,10 +94,10 @@ test('tiny and empty inputs give one chunk and no chunk', async (t) => {
 });
 
 // Boundaries decide what dedups against existing snapshots: a faster cut must cut the same.
-test('golden vector: cut points of 4 MiB of keystream, for the data and body chunkers', (t) => {
+test('golden vector: cut points of 4 MiB of keystream, for the data and body chunkers, on both engines', (t) => {
   const buf = data('golden', 4 << 20);
-  const lengths = (params: typeof DEFAULT_CHUNKER) => {
-    const c = new Chunker(gear, params);
+  const lengths = (params: typeof DEFAULT_CHUNKER, engine: 'wasm' | 'js' = 'wasm') => {
+    const c = new Chunker(gear, params, { engine });
     const out: number[] = [];
     for (let p = 0; p < buf.length; p += out[out.length - 1]) out.push(c.cut(buf, p, buf.length - p));
     return out;
@@ -85,12 +111,17 @@ test('golden vector: cut points of 4 MiB of keystream, for the data and body chu
     72796, 83356, 91427, 52817, 32467, 68728, 24478, 68468, 94740, 90411, 27245, 66926, 66283, 98210, 60193, 114002, 67125, 68275, 69509, 75047, 129696, 71167,
     30307, 66322, 106143, 59931, 68165, 72882, 76272, 26423, 90818, 65641, 86894, 68774, 22717, 46201,
   ]);
+  t.deepEqual(lengths(DEFAULT_CHUNKER, 'js'), lengths(DEFAULT_CHUNKER));
+  t.deepEqual(lengths(BODY_CHUNKER, 'js'), lengths(BODY_CHUNKER));
 });
 
-test('chunker and gear arguments are checked', (t) => {
+test('chunker and gear arguments are checked', async (t) => {
   t.throws(() => new Chunker(gear, { minSize: 1 << 20, avgBits: 18, maxSize: 2 << 20 }), { instanceOf: RangeError, message: /minSize/ });
   t.throws(() => new Chunker(gear, { minSize: 1024, avgBits: 18, maxSize: 1 << 18 }), { instanceOf: RangeError, message: /maxSize/ });
   t.throws(() => gearTable(Buffer.alloc(4)), { instanceOf: RangeError });
+  t.throws(() => new Chunker(gear, DEFAULT_CHUNKER, { engine: 'c' as 'js' }), { instanceOf: RangeError, message: /engine/ });
+  const none = async () => 0;
+  await t.throwsAsync(() => chunker().batches(none, 0).next(), { instanceOf: RangeError, message: /minBytes/ });
 });
 
 test('erasure: any k of n shards rebuild the data, for several k-of-n', (t) => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { MODULE_PATH, gf256WasmModule } from '../scripts/build-wasm.js';
+import { WASM_MODULES, wasmModuleText } from '../scripts/build-wasm.js';
 import { SIMD_MIN_BYTES, mul, mulRowInto, mulRowJs, mulRowSimd, simdAvailable } from '../src/lib/store/gf256.js';
 
 /** A deterministic pseudo-random buffer (so failures reproduce): the ChaCha20 keystream under sha256(seed). */
@@ -41,7 +41,7 @@ function untouched(around: Buffer, out: Buffer): boolean {
 }
 
 test('gf256-wasm.ts is what npm run build:wasm makes of gf256.wat', async (t) => {
-  t.is(readFileSync(MODULE_PATH, 'utf8'), await gf256WasmModule());
+  t.is(readFileSync(WASM_MODULES.gf256.module, 'utf8'), await wasmModuleText(WASM_MODULES.gf256));
 });
 
 test('WebAssembly SIMD is available on the Node versions we support', (t) => {

@@ -3,14 +3,14 @@
  * sectors -> shards on the backends that answered (Store.push probes them
  * first) -> manifest on every one of those.
  *
- * Memory stays bounded: one chunker buffer (2 x max chunk), a 4 MiB batch of
- * a streamed file's chunks or a run of small files of about as much, one
+ * Memory stays bounded: one chunker buffer (a 4 MiB batch of a streamed
+ * file's chunks and 2 x max chunk), a run of small files of about as much, one
  * sector plaintext buffer, and at most `parallel` sealed sectors being
  * uploaded (see packer.ts). What
  * grows is the tree (one entry per path, one reference per chunk), held in
  * memory and stored last, as the snapshot body (see manifest.ts).
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -89,12 +89,22 @@ export interface PushContext {
  */
 const _SMALL_FILE = 256 * 1024;
 
-/** A small file's bytes, or null if it has grown past twice the limit since the walk. */
-function _readSmall(abs: string): Buffer | null {
+/**
+ * A small file's bytes (as many as it had when opened), or null if it has grown
+ * past twice the limit since the walk. Read into `into` at `at` when they fit:
+ * a run's files share one buffer, reused run after run, where a fresh buffer
+ * per file cost a page fault per 4 KiB and garbage to collect.
+ */
+function _readSmall(abs: string, into: Buffer, at: number): Buffer | null {
   // O_NOFOLLOW: if the file was swapped for a symlink since the walk, refuse rather than follow it.
   const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    return fstatSync(fd).size > 2 * _SMALL_FILE ? null : readFileSync(fd);
+    const size = fstatSync(fd).size;
+    if (size > 2 * _SMALL_FILE) return null;
+    if (at + size > into.length) return readFileSync(fd);
+    let got = 0;
+    for (let n = 1; got < size && n > 0; got += n) n = readSync(fd, into, at + got, size - got, null);
+    return into.subarray(at, at + got);
   } finally {
     closeSync(fd);
   }
@@ -111,36 +121,23 @@ function _cut(chunker: Chunker, body: Buffer): Buffer[] {
   return out;
 }
 
-/** Chunks of a streamed file are gathered up to this much, then deduplicated in one index call. */
+/** A streamed file's chunks are deduplicated this many bytes at a time, in one index call. */
 const _BATCH = 4 * 1024 * 1024;
 
-/**
- * Streams a file through the chunker and the packer. The chunker's chunks are
- * views valid until the next one, so a batch is copied into `stage` (at least
- * _BATCH and a chunk) first.
- */
-async function _storeFile(packer: Packer, chunker: Chunker, stage: Buffer, abs: string, meter: ProgressMeter): Promise<{ size: number; chunks: ChunkRef[] }> {
+/** Streams a file through the chunker and the packer, a batch of chunks at a time. */
+async function _storeFile(packer: Packer, chunker: Chunker, abs: string, meter: ProgressMeter): Promise<{ size: number; chunks: ChunkRef[] }> {
   const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const chunks: ChunkRef[] = [];
-    let staged: Buffer[] = [];
-    let used = 0;
-    const add = async () => {
-      chunks.push(...(await packer.addAll(staged)));
-      meter.bytes += used;
-      meter.tick();
-      staged = [];
-      used = 0;
-    };
     const read = async (buf: Uint8Array, off: number, len: number) => (await fh.read(buf, off, len)).bytesRead;
     let total = 0;
-    for await (const chunk of chunker.chunks(read)) {
-      staged.push(stage.subarray(used, used + chunk.copy(stage, used)));
-      used += chunk.length;
-      total += chunk.length;
-      if (used >= _BATCH) await add();
+    for await (const batch of chunker.batches(read, _BATCH)) {
+      chunks.push(...(await packer.addAll(batch)));
+      const bytes = batch.reduce((s, c) => s + c.length, 0);
+      total += bytes;
+      meter.bytes += bytes;
+      meter.tick();
     }
-    await add();
     return { size: total, chunks };
   } finally {
     await fh.close();
@@ -158,7 +155,15 @@ interface _SmallFile {
  * A file that vanished or cannot be read is listed in `skipped` and its entry
  * added to `dropped`; one that grew past the limit is streamed.
  */
-async function _storeSmall(packer: Packer, chunker: Chunker, stage: Buffer, files: _SmallFile[], meter: ProgressMeter, skipped: string[], dropped: Set<TreeEntry>): Promise<void> {
+async function _storeSmall(
+  packer: Packer,
+  chunker: Chunker,
+  buf: Buffer,
+  files: _SmallFile[],
+  meter: ProgressMeter,
+  skipped: string[],
+  dropped: Set<TreeEntry>,
+): Promise<void> {
   const drop = (entry: TreeEntry, err: any) => {
     // A file that vanished or cannot be read is reported, not fatal; upload errors are.
     if (err instanceof CloudCoinError || typeof err?.syscall !== 'string') throw err;
@@ -166,9 +171,12 @@ async function _storeSmall(packer: Packer, chunker: Chunker, stage: Buffer, file
     dropped.add(entry);
     meter.files--;
   };
+  let used = 0;
   const bodies = files.map((f) => {
     try {
-      return _readSmall(f.abs);
+      const body = _readSmall(f.abs, buf, used);
+      if (body?.buffer === buf.buffer) used += body.length;
+      return body;
     } catch (err) {
       drop(f.entry, err);
       return undefined;
@@ -182,7 +190,7 @@ async function _storeSmall(packer: Packer, chunker: Chunker, stage: Buffer, file
     const { entry, abs } = files[i];
     if (body === null) {
       try {
-        Object.assign(entry, await _storeFile(packer, chunker, stage, abs, meter));
+        Object.assign(entry, await _storeFile(packer, chunker, abs, meter));
       } catch (err) {
         drop(entry, err);
       }
@@ -228,13 +236,14 @@ export async function push(ctx: PushContext, source: string, options: PushOption
   );
   const parentSectors = new Map((ctx.parent?.sectors ?? []).map((r) => [r.id, r]));
   let unchanged = 0;
-  const stage = Buffer.allocUnsafe(_BATCH + ctx.chunker.params.maxSize);
   // Small files wait in a run, their entries already in the tree, and are stored together.
   const dropped = new Set<TreeEntry>();
   let run: _SmallFile[] = [];
   let runBytes = 0;
+  // The run's bytes by their sizes at the walk: what a run reaches before it is stored, and one more file.
+  const runBuf = Buffer.allocUnsafe(_SMALL_RUN_BYTES + _SMALL_FILE);
   const storeRun = async () => {
-    await _storeSmall(packer, ctx.chunker, stage, run, meter, skipped, dropped);
+    await _storeSmall(packer, ctx.chunker, runBuf, run, meter, skipped, dropped);
     run = [];
     runBytes = 0;
   };
@@ -252,7 +261,7 @@ export async function push(ctx: PushContext, source: string, options: PushOption
       if (run.length >= _SMALL_RUN || runBytes >= _SMALL_RUN_BYTES) await storeRun();
     } else if (e.type === 'file') {
       try {
-        Object.assign(entry, await _storeFile(packer, ctx.chunker, stage, e.abs, meter));
+        Object.assign(entry, await _storeFile(packer, ctx.chunker, e.abs, meter));
       } catch (err: any) {
         // A file that vanished or cannot be read is reported, not fatal; upload errors are.
         if (err instanceof CloudCoinError || typeof err?.syscall !== 'string') throw err;

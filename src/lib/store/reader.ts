@@ -67,14 +67,27 @@ export class SnapshotReader {
     this._maxFetches = fetches;
   }
 
+  /**
+   * Fetches and opens a sector. Its shards are not hashed first: the AEAD tag
+   * covers the whole sealed sector, bound to its id, so a sector that decrypts
+   * was rebuilt from right bytes. Only one that does not decrypt has its shards
+   * hashed, on the worker, to name the backend whose bytes were wrong; shards
+   * from the others, checked one by one, then replace them.
+   */
   private async _fetch(rec: SectorRecord): Promise<_Opened> {
     if (this._fetches >= this._maxFetches) await new Promise<void>((r) => this._queue.push(r));
     this._fetches++;
     try {
-      const refs = [...(this._wanted.get(rec.id)?.values() ?? [])];
-      const shards = await this._io.getShards(rec);
-      const { plain, bad } = await this._worker.open(rec.id, rec.k, rec.size, shards, refs.map((r) => [r[0], r[2], r[3]]));
-      return { plain, bad: new Set(bad) };
+      const chunks = [...(this._wanted.get(rec.id)?.values() ?? [])].map((r): [string, number, number] => [r[0], r[2], r[3]]);
+      const ids = rec.shards.map((s) => s[0]);
+      let opened = await this._worker.open(rec.id, rec.k, rec.size, await this._io.getShards(rec, { verify: false }), chunks, ids);
+      if ('wrong' in opened) {
+        for (const i of opened.wrong) this._io.reportCorrupt(rec, i);
+        const shards = await this._io.getShards(rec, { skip: new Set(opened.wrong) });
+        opened = await this._worker.open(rec.id, rec.k, rec.size, shards, chunks);
+        if ('wrong' in opened) throw new Error('checked shards reported wrong');
+      }
+      return { plain: opened.plain, bad: new Set(opened.bad) };
     } finally {
       this._fetches--;
       this._queue.shift()?.();

@@ -1,7 +1,8 @@
 /**
  * Worker thread body for SectorWorker: seals and erasure-codes sectors for push;
- * for pull hashes fetched shards, rebuilds and decrypts sectors and checks the
- * chunks that will be read from them; all off the main thread. Receives the data
+ * for pull rebuilds and decrypts sectors, checks the chunks that will be read
+ * from them, and hashes shards (when asked, or when a sector does not decrypt,
+ * to find which shard was wrong); all off the main thread. Receives the data
  * and ids keys once (workerData), then one message per sector. Buffers are
  * transferred, not copied: the push plaintext buffer goes in and comes back,
  * shards and plaintexts come out, and shard buffers the main thread is done
@@ -28,8 +29,16 @@ function _seal(m: { plain: ArrayBuffer; length: number; chunkIds: string[]; k: n
   return [{ id, size, ids, all, offsets: shards.map((s) => s.byteOffset), shardLength: shards[0].length, plain: m.plain }, [all, m.plain]];
 }
 
-function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | null)[]; chunks: [string, number, number][] }): [object, ArrayBuffer[]] {
-  const plain = openShards(keys, m.id, m.shards, m.k, m.size);
+function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | null)[]; shardIds: string[] | null; chunks: [string, number, number][] }): [object, ArrayBuffer[]] {
+  let plain: Buffer;
+  try {
+    plain = openShards(keys, m.id, m.shards, m.k, m.size);
+  } catch (err) {
+    // Shards not checked before: the ones whose hash is not their id are whose bytes were wrong.
+    const wrong = m.shardIds ? m.shards.flatMap((s, i) => (s !== null && shardId(s) !== m.shardIds![i] ? [i] : [])) : [];
+    if (wrong.length === 0) throw err;
+    return [{ wrong }, []];
+  }
   const bad = m.chunks.filter(([id, off, len]) => off + len > plain.length || createHmac('sha256', keys.ids).update(plain.subarray(off, off + len)).digest('hex') !== id).map((c) => c[0]);
   // Hand over a buffer of its own: a view into a larger or pooled one cannot be transferred.
   let own = plain;

@@ -2,8 +2,8 @@
  * The CPU-heavy sector work on a worker thread, so that the main thread keeps
  * reading, chunking, hashing and doing I/O meanwhile: on two cores this is most
  * of the difference between one busy core and two. Push seals and
- * erasure-codes there; pull hashes shards, rebuilds, decrypts and checks
- * chunks there. One worker, FIFO, so results come in the order asked.
+ * erasure-codes there; pull rebuilds, decrypts and checks chunks there. One
+ * worker, FIFO, so results come in the order asked.
  */
 import { CloudCoinError, type ExitCodeValue } from '../errors.js';
 import { Worker } from 'node:worker_threads';
@@ -89,14 +89,23 @@ export class SectorWorker {
 
   /**
    * Rebuilds a sealed sector of `size` bytes from its shards (null where missing,
-   * at least k present, each already checked against its id) and decrypts it,
-   * then checks `chunks` ([chunk id, offset, length]) against the plaintext:
-   * `bad` lists the ids of those that do not match. Shard buffers that own
-   * their memory are moved to the worker and unusable after.
+   * at least k present) and decrypts it, then checks `chunks` ([chunk id, offset,
+   * length]) against the plaintext: `bad` lists the ids of those that do not
+   * match. Shards not yet checked against their ids come with `shardIds`: if
+   * the sector does not decrypt, the answer is then `wrong`, the indexes of the
+   * shards whose hash is not their id (an error if there are none). Shard
+   * buffers that own their memory are moved to the worker and unusable after.
    */
-  async open(id: string, k: number, size: number, shards: (Uint8Array | null)[], chunks: [string, number, number][] = []): Promise<{ plain: Buffer; bad: string[] }> {
-    const m = await this._call({ op: 'open', id, k, size, shards, chunks }, shards.flatMap(_transferable));
-    return { plain: Buffer.from(m.plain), bad: m.bad };
+  async open(
+    id: string,
+    k: number,
+    size: number,
+    shards: (Uint8Array | null)[],
+    chunks: [string, number, number][] = [],
+    shardIds: string[] | null = null,
+  ): Promise<{ plain: Buffer; bad: string[] } | { wrong: number[] }> {
+    const m = await this._call({ op: 'open', id, k, size, shards, shardIds, chunks }, shards.flatMap(_transferable));
+    return m.wrong ? { wrong: m.wrong } : { plain: Buffer.from(m.plain), bad: m.bad };
   }
 
   /**

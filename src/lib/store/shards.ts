@@ -1,9 +1,9 @@
 /**
  * Moving shards between the engine and the backends: which backends answer,
  * placement (one shard per backend), uploads with retries that skip shards a
- * backend already acknowledged, and reads that take any k verified shards,
- * moving on to other backends when one is down or returns bytes whose hash is
- * wrong, and remember which backend that was.
+ * backend already acknowledged, and reads that take any k shards, moving on
+ * to other backends when one is down or returns bytes whose hash is wrong, and
+ * remember which backend that was.
  */
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { type Backend, BackendError } from './backend.js';
@@ -175,13 +175,22 @@ export class ShardIO {
     return data;
   }
 
+  /** Records that shard `index` of `rec` came back with bytes whose hash is not its id. */
+  reportCorrupt(rec: SectorRecord, index: number): void {
+    const [shard, name] = rec.shards[index];
+    this.corrupt.push({ backend: name, shard });
+  }
+
   /**
-   * Any k verified shards of a sector (null for the others), for decoding. Data
-   * shards are asked for first (no decoding needed); each failure starts a request
-   * for one more shard. Throws CloudCoinError EUNAVAILABLE listing the reasons
-   * when fewer than k verify.
+   * Any k shards of a sector (null for the others), for decoding. Data shards
+   * are asked for first (no decoding needed); each failure starts a request for
+   * one more shard. Each is checked against its id unless `verify` is false
+   * (the caller then checks the sector as a whole, see SnapshotReader); shards
+   * in `skip` are not asked for. Throws CloudCoinError EUNAVAILABLE listing the
+   * reasons when fewer than k arrive.
    */
-  async getShards(rec: SectorRecord): Promise<(Uint8Array | null)[]> {
+  async getShards(rec: SectorRecord, options: { verify?: boolean; skip?: ReadonlySet<number> } = {}): Promise<(Uint8Array | null)[]> {
+    const verify = options.verify ?? true;
     const n = rec.shards.length;
     const got: (Uint8Array | null)[] = new Array(n).fill(null);
     const reasons: string[] = [];
@@ -190,6 +199,10 @@ export class ShardIO {
     const tryOne = async (): Promise<void> => {
       while (next < n && have < rec.k) {
         const i = next++;
+        if (options.skip?.has(i)) {
+          reasons.push(`shard ${i}: wrong bytes`);
+          continue;
+        }
         const [id, name] = rec.shards[i];
         const backend = this._byName.get(name);
         if (!backend) {
@@ -197,7 +210,11 @@ export class ShardIO {
           continue;
         }
         try {
-          got[i] = await this.getShard(backend, id);
+          if (verify) got[i] = await this.getShard(backend, id);
+          else {
+            got[i] = await backend.get(id);
+            this.received += got[i]!.length;
+          }
           have++;
           return;
         } catch (err: any) {
