@@ -1,6 +1,6 @@
 /**
- * sendHttp, the file server client's transport: answers read whole, over-long
- * answers refused, and abortHttpRequests ending a request a silent server
+ * sendHttp, the file server client's transport: answers read whole (into the
+ * caller's memory when it fits), over-long answers refused, and abortHttpRequests ending a request a silent server
  * would hold open, after which new requests still go out.
  */
 import test from 'ava';
@@ -27,6 +27,23 @@ test('an answer is read whole, with its status and headers; a body goes out with
     t.is(a.status, 201);
     t.is(a.headers['x-got'], '1000000');
     t.true(a.body.equals(Buffer.alloc(300_000, 7)));
+  } finally {
+    server.close();
+  }
+});
+
+test('an answer is read into the memory handed in when it fits, into new memory when not', async (t) => {
+  const server = createServer((req, res) => res.end(Buffer.alloc(req.url === '/big' ? 5000 : 3000, 9)));
+  const url = await listen(server);
+  try {
+    const into = Buffer.alloc(4000);
+    const a = await sendHttp(url, { method: 'GET', timeoutMs: 5000, into });
+    t.is(a.body.buffer, into.buffer);
+    t.is(a.body.byteOffset, into.byteOffset);
+    t.true(a.body.equals(Buffer.alloc(3000, 9)));
+    const b = await sendHttp(new URL('/big', url), { method: 'GET', timeoutMs: 5000, into });
+    t.not(b.body.buffer, into.buffer);
+    t.true(b.body.equals(Buffer.alloc(5000, 9)));
   } finally {
     server.close();
   }

@@ -325,16 +325,22 @@ test('owners are stored; pulled as root they come back, and a chown alone is a m
   t.deepEqual(await store.diff(first.snapshot, second.snapshot), [{ path: 'dir/small.txt', change: 'metadata' }]);
 });
 
-/** A LocalBackend that counts the reads of each id. */
+/** A LocalBackend that counts the reads of each id, and answers in the memory handed in when it fits, as HostBackend does. */
 class CountingBackend extends LocalBackend {
   readonly reads = new Map<string, number>();
-  override get(id: string): Promise<Uint8Array> {
+  /** Ids read into the memory handed in. */
+  readonly into = new Set<string>();
+  override async get(id: string, into?: Buffer): Promise<Uint8Array> {
     this.reads.set(id, (this.reads.get(id) ?? 0) + 1);
-    return super.get(id);
+    const bytes = await super.get(id);
+    if (!into || into.length < bytes.length) return bytes;
+    this.into.add(id);
+    into.set(bytes);
+    return into.subarray(0, bytes.length);
   }
 }
 
-test('a pull fetches each sector once, with big and medium files restored side by side', async (t) => {
+test('a pull fetches each sector once, with big and medium files restored side by side, into memory it recycles', async (t) => {
   const base = await tempBase(t);
   const keys = new StoreKeys(randomBytes(32));
   const backends = [0, 1, 2].map((i) => new CountingBackend(`host${i}`, join(base, `host${i}`), { sync: false }));
@@ -360,5 +366,7 @@ test('a pull fetches each sector once, with big and medium files restored side b
   const reads = backends.flatMap((b) => [...b.reads].filter(([id]) => shardIds.has(id)));
   t.true(reads.length > 0);
   t.deepEqual(reads.filter(([, n]) => n > 1), []);
+  // Every shard is read into memory the reader hands in (and gets back from the sector worker after).
+  t.deepEqual(backends.flatMap((b) => [...b.reads.keys()].filter((id) => shardIds.has(id) && !b.into.has(id))), []);
   sameTree(t, await walkTree(join(base, 'out')), await walkTree(src));
 });

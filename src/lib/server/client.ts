@@ -68,6 +68,8 @@ interface Call {
   /** The body's sha256 when the caller has it already. */
   bodySha256?: string;
   headers?: Record<string, string>;
+  /** Memory to read the answer into (see HttpRequestOptions.into). */
+  into?: Buffer;
 }
 
 function _sleep(ms: number): Promise<void> {
@@ -113,8 +115,8 @@ export class FileServerClient {
     return { sectorId, size: data.length, sha256, created: res.status === 201 };
   }
 
-  /** A sector, or `length` bytes of it from `offset`. */
-  async get(sectorId: string, range?: { offset: number; length: number }): Promise<Uint8Array> {
+  /** A sector, or `length` bytes of it from `offset`; read into `into` (a view of it is returned) when it fits. */
+  async get(sectorId: string, range?: { offset: number; length: number }, into?: Buffer): Promise<Uint8Array> {
     checkId(sectorId, 'sectorId');
     const headers: Record<string, string> = {};
     if (range) {
@@ -122,7 +124,7 @@ export class FileServerClient {
       if (!Number.isSafeInteger(range.length) || range.length < 1) throw new RangeError('range.length must be a positive integer');
       headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
     }
-    const res = await this._call({ method: 'GET', path: this._sectorPath(sectorId), operation: 'GET', sectorId, headers });
+    const res = await this._call({ method: 'GET', path: this._sectorPath(sectorId), operation: 'GET', sectorId, headers, into });
     const bytes = res.body;
     const expected = Number(res.headers['content-length']);
     if (bytes.length !== expected || (range && res.status !== 206)) throw new FileServerError('bad-answer', 'truncated or unranged answer', res.status);
@@ -192,7 +194,7 @@ export class FileServerClient {
       const auth = signRequest({ contractId: this.contractId, sectorId: call.sectorId, operation: call.operation, bodySha256 }, this.secretKey, this.publicKey);
       let res: HttpAnswer;
       try {
-        res = await this._attempt(url, call.method, { ...call.headers, ...auth }, call.body);
+        res = await this._attempt(url, call.method, { ...call.headers, ...auth }, call.body, call.into);
       } catch (err) {
         const retryable = err instanceof FileServerError && (err.status === null || RETRY_STATUS.has(err.status));
         if (!retryable || attempt >= this.retries) throw err;
@@ -204,10 +206,10 @@ export class FileServerClient {
   }
 
   /** One request; any non-2xx answer becomes a FileServerError. */
-  private async _attempt(url: URL, method: string, headers: Record<string, string>, body?: Uint8Array): Promise<HttpAnswer> {
+  private async _attempt(url: URL, method: string, headers: Record<string, string>, body?: Uint8Array, into?: Buffer): Promise<HttpAnswer> {
     let res: HttpAnswer;
     try {
-      res = await sendHttp(url, { method, headers, body, timeoutMs: this.timeoutMs });
+      res = await sendHttp(url, { method, headers, body, into, timeoutMs: this.timeoutMs });
     } catch (err) {
       throw new FileServerError('unreachable', `file server ${this.base.origin} unreachable: ${(err as Error).message}`, null);
     }

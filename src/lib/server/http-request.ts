@@ -21,6 +21,12 @@ export interface HttpRequestOptions {
   timeoutMs: number;
   /** Largest body accepted; a longer answer is an error (default 64 MiB). */
   maxBody?: number;
+  /**
+   * Memory for the answer's body: used when the announced length fits, the
+   * answer's body then being a view of it from its start. Lets a caller read
+   * shard after shard into the same few buffers.
+   */
+  into?: Buffer;
 }
 
 // Idle sockets are kept a little while for the next shard and never keep the process alive.
@@ -45,7 +51,7 @@ export function sendHttp(url: URL, opts: HttpRequestOptions): Promise<HttpAnswer
     const req = (https ? httpsRequest : httpRequest)(url, { method: opts.method, headers, agent: _agents[https ? 'https:' : 'http:'] }, (res) => {
       const announced = Number(res.headers['content-length']);
       const sized = Number.isSafeInteger(announced) && announced >= 0 && announced <= maxBody;
-      let body = sized ? Buffer.allocUnsafe(announced) : Buffer.alloc(0);
+      let body = !sized ? Buffer.alloc(0) : opts.into && opts.into.length >= announced ? opts.into : Buffer.allocUnsafe(announced);
       let got = 0;
       res.on('data', (d: Buffer) => {
         if (got + d.length > (sized ? announced : maxBody)) {

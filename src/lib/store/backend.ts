@@ -58,8 +58,13 @@ export interface Backend {
    * Returns the bytes stored under `id`. Throws BackendError 'not-found' when the
    * backend does not hold it, 'unavailable' when it cannot answer. The engine
    * verifies the bytes itself; a backend need not.
+   *
+   * `into`, when given, is memory the caller hands over for the answer: a
+   * backend may return the bytes as a view of it, from its start, when they
+   * fit (the engine reads shard after shard into the same few buffers this
+   * way). The caller uses only the returned bytes. A backend may ignore it.
    */
-  get(id: string): Promise<Uint8Array>;
+  get(id: string, into?: Buffer): Promise<Uint8Array>;
 
   /** Whether `id` is stored. Throws BackendError 'unavailable' when it cannot answer. */
   has(id: string): Promise<boolean>;

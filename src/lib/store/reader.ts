@@ -22,9 +22,13 @@ import { createHmac } from 'node:crypto';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type { StoreKeys } from './keys.js';
 import type { ChunkRef } from './manifest.js';
-import type { SectorRecord } from './sector.js';
+import { SECTOR_MAX, type SectorRecord } from './sector.js';
+import { shardSize } from './erasure.js';
 import type { SectorWorker } from './sectorworker.js';
 import type { ShardIO } from './shards.js';
+
+/** Spare shard buffers kept: k for each fetch at once, and as many coming back. */
+const _SPARE_MAX = 8;
 
 interface _Opened {
   plain: Buffer;
@@ -46,6 +50,8 @@ export class SnapshotReader {
   private readonly _maxFetches: number;
   private readonly _queue: (() => void)[] = [];
   private _fetches = 0;
+  /** Shard memory back from the worker, for the next fetches. */
+  private readonly _spare: Buffer[] = [];
 
   /**
    * `chunks` are the references that will be read, each as often as it will be;
@@ -80,11 +86,15 @@ export class SnapshotReader {
     try {
       const chunks = [...(this._wanted.get(rec.id)?.values() ?? [])].map((r): [string, number, number] => [r[0], r[2], r[3]]);
       const ids = rec.shards.map((s) => s[0]);
-      let opened = await this._worker.open(rec.id, rec.k, rec.size, await this._io.getShards(rec, { verify: false }), chunks, ids);
+      const into = this._lend(rec);
+      const lent = new Set<ArrayBufferLike>(into.map((b) => b.buffer));
+      const shards = await this._io.getShards(rec, { verify: false, into });
+      this._return(into);
+      let opened = await this._worker.open(rec.id, rec.k, rec.size, shards, chunks, ids, lent);
+      this._return(opened.spare);
       if ('wrong' in opened) {
         for (const i of opened.wrong) this._io.reportCorrupt(rec, i);
-        const shards = await this._io.getShards(rec, { skip: new Set(opened.wrong) });
-        opened = await this._worker.open(rec.id, rec.k, rec.size, shards, chunks);
+        opened = await this._worker.open(rec.id, rec.k, rec.size, await this._io.getShards(rec, { skip: new Set(opened.wrong) }), chunks);
         if ('wrong' in opened) throw new Error('checked shards reported wrong');
       }
       return { plain: opened.plain, bad: new Set(opened.bad) };
@@ -92,6 +102,25 @@ export class SnapshotReader {
       this._fetches--;
       this._queue.shift()?.();
     }
+  }
+
+  /**
+   * k buffers for a sector's shards, from those that came back from the worker
+   * or new: large enough for a shard of the largest sector, so any fits.
+   */
+  private _lend(rec: SectorRecord): Buffer[] {
+    const size = shardSize(SECTOR_MAX, rec.k);
+    const out: Buffer[] = [];
+    while (out.length < rec.k) {
+      const b = this._spare.pop();
+      if (b === undefined) out.push(Buffer.allocUnsafe(size));
+      else if (b.length >= size) out.push(b);
+    }
+    return out;
+  }
+
+  private _return(buffers: Buffer[]): void {
+    for (const b of buffers) if (this._spare.length < _SPARE_MAX) this._spare.push(b);
   }
 
   /** A sector, decrypted, with the chunks checked on opening it. */

@@ -37,7 +37,8 @@ function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | n
     // Shards not checked before: the ones whose hash is not their id are whose bytes were wrong.
     const wrong = m.shardIds ? m.shards.flatMap((s, i) => (s !== null && shardId(s) !== m.shardIds![i] ? [i] : [])) : [];
     if (wrong.length === 0) throw err;
-    return [{ wrong }, []];
+    const spare = _spare(m.shards);
+    return [{ wrong, spare }, spare];
   }
   const bad = m.chunks.filter(([id, off, len]) => off + len > plain.length || createHmac('sha256', keys.ids).update(plain.subarray(off, off + len)).digest('hex') !== id).map((c) => c[0]);
   // Hand over a buffer of its own: a view into a larger or pooled one cannot be transferred.
@@ -46,7 +47,13 @@ function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | n
     own = Buffer.alloc(plain.length);
     plain.copy(own);
   }
-  return [{ plain: own.buffer, bad }, [own.buffer as ArrayBuffer]];
+  const spare = _spare(m.shards);
+  return [{ plain: own.buffer, bad, spare }, [own.buffer as ArrayBuffer, ...spare]];
+}
+
+/** The shards' memory, done with once a sector is opened: it goes back for the next fetches. */
+function _spare(shards: (Uint8Array | null)[]): ArrayBuffer[] {
+  return [...new Set(shards.flatMap((s) => (s ? [s.buffer as ArrayBuffer] : [])))];
 }
 
 /** A fetched shard's id, and the shard back (a view of the moved buffer travels as one). */

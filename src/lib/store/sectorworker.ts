@@ -94,7 +94,9 @@ export class SectorWorker {
    * match. Shards not yet checked against their ids come with `shardIds`: if
    * the sector does not decrypt, the answer is then `wrong`, the indexes of the
    * shards whose hash is not their id (an error if there are none). Shard
-   * buffers that own their memory are moved to the worker and unusable after.
+   * buffers that own their memory, and those whose memory is in `lent`, are
+   * moved to the worker and unusable after; their memory comes back as
+   * `spare`, for the next fetches.
    */
   async open(
     id: string,
@@ -103,9 +105,12 @@ export class SectorWorker {
     shards: (Uint8Array | null)[],
     chunks: [string, number, number][] = [],
     shardIds: string[] | null = null,
-  ): Promise<{ plain: Buffer; bad: string[] } | { wrong: number[] }> {
-    const m = await this._call({ op: 'open', id, k, size, shards, shardIds, chunks }, shards.flatMap(_transferable));
-    return m.wrong ? { wrong: m.wrong } : { plain: Buffer.from(m.plain), bad: m.bad };
+    lent: ReadonlySet<ArrayBufferLike> = new Set(),
+  ): Promise<({ plain: Buffer; bad: string[] } | { wrong: number[] }) & { spare: Buffer[] }> {
+    const moved = new Set(shards.flatMap((s) => (s && lent.has(s.buffer) ? [s.buffer as ArrayBuffer] : _transferable(s))));
+    const m = await this._call({ op: 'open', id, k, size, shards, shardIds, chunks }, [...moved]);
+    const spare = (m.spare as ArrayBuffer[]).map((b) => Buffer.from(b));
+    return m.wrong ? { wrong: m.wrong, spare } : { plain: Buffer.from(m.plain), bad: m.bad, spare };
   }
 
   /**

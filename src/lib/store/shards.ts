@@ -186,10 +186,11 @@ export class ShardIO {
    * are asked for first (no decoding needed); each failure starts a request for
    * one more shard. Each is checked against its id unless `verify` is false
    * (the caller then checks the sector as a whole, see SnapshotReader); shards
-   * in `skip` are not asked for. Throws CloudCoinError EUNAVAILABLE listing the
-   * reasons when fewer than k arrive.
+   * in `skip` are not asked for. Each request is handed one of the `into`
+   * buffers while they last (see Backend.get): they are taken off the array.
+   * Throws CloudCoinError EUNAVAILABLE listing the reasons when fewer than k arrive.
    */
-  async getShards(rec: SectorRecord, options: { verify?: boolean; skip?: ReadonlySet<number> } = {}): Promise<(Uint8Array | null)[]> {
+  async getShards(rec: SectorRecord, options: { verify?: boolean; skip?: ReadonlySet<number>; into?: Buffer[] } = {}): Promise<(Uint8Array | null)[]> {
     const verify = options.verify ?? true;
     const n = rec.shards.length;
     const got: (Uint8Array | null)[] = new Array(n).fill(null);
@@ -212,7 +213,7 @@ export class ShardIO {
         try {
           if (verify) got[i] = await this.getShard(backend, id);
           else {
-            got[i] = await backend.get(id);
+            got[i] = await backend.get(id, options.into?.pop());
             this.received += got[i]!.length;
           }
           have++;

@@ -52,10 +52,10 @@ export class HostBackend implements Backend {
     }
   }
 
-  async get(id: string): Promise<Uint8Array> {
+  async get(id: string, into?: Buffer): Promise<Uint8Array> {
     checkId(id);
     try {
-      return await this.client.get(id);
+      return await this.client.get(id, undefined, into);
     } catch (err) {
       this.fail(err, id);
     }
