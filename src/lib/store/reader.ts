@@ -27,8 +27,8 @@ import { shardSize } from './erasure.js';
 import type { SectorWorker } from './sectorworker.js';
 import type { ShardIO } from './shards.js';
 
-/** Spare shard buffers kept: k for each fetch at once, and as many coming back. */
-const _SPARE_MAX = 8;
+/** Spare shard buffers kept: k (2 by default) for each of the fetches at once; more would only sit in memory. */
+const _SPARE_MAX = 4;
 
 interface _Opened {
   plain: Buffer;
