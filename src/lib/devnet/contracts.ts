@@ -31,6 +31,23 @@ async function _until<T>(what: string, fn: () => Promise<T | null | undefined | 
   }
 }
 
+/**
+ * Waits until `host` has the renter as a peer of its own, dialling it again
+ * while it has not: a negotiation goes from node to node and is not relayed,
+ * and a host that reached the devnet only through another host never hears
+ * the renter's proposal.
+ */
+async function _peered(host: Participant, renter: Participant): Promise<void> {
+  const hc = NodeClient.connect(host.datadir);
+  const addr = `127.0.0.1:${renter.port}`;
+  await _until(`${host.name} connecting to the renter's node`, async () => {
+    const peers: { addr: string }[] = await hc.rpc('getpeerinfo', []);
+    if (peers.some((p) => p.addr === addr)) return true;
+    await hc.rpc('addnode', [addr, 'onetry']);
+    return false;
+  });
+}
+
 async function _hostKey(p: Participant): Promise<string> {
   return (await NodeClient.connect(p.datadir).node('GET', '/ext/negotiator/identity')).key;
 }
@@ -50,6 +67,7 @@ export async function contractDevnetHosts(participants: Participant[]): Promise<
     return offers.every((o) => seen.has(o));
   });
   for (const h of todo) {
+    await _peered(h, renter);
     await acceptOffer(rc, { offer: offers[hosts.indexOf(h)], ...TAKE, timeout: 30_000 });
   }
   if (todo.length > 0) {
