@@ -1,4 +1,5 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -113,6 +114,22 @@ test('golden vector: cut points of 4 MiB of keystream, for the data and body chu
   ]);
   t.deepEqual(lengths(DEFAULT_CHUNKER, 'js'), lengths(DEFAULT_CHUNKER));
   t.deepEqual(lengths(BODY_CHUNKER, 'js'), lengths(BODY_CHUNKER));
+});
+
+test('without WebAssembly (node --jitless), the chunker runs the JavaScript loop and cuts at the same points', (t) => {
+  const script = `
+    import { createCipheriv, createHash } from 'node:crypto';
+    import { Chunker, gearTable } from './src/lib/store/chunker.ts';
+    import { DEFAULT_CHUNKER } from './src/lib/store/store.ts';
+    const buf = createCipheriv('chacha20', createHash('sha256').update('golden').digest(), Buffer.alloc(16)).update(Buffer.alloc(1 << 20));
+    const c = new Chunker(gearTable(Buffer.alloc(32, 1)), DEFAULT_CHUNKER);
+    const out = [];
+    for (let p = 0; p < buf.length; p += out[out.length - 1]) out.push(c.cut(buf, p, buf.length - p));
+    console.log(JSON.stringify({ engine: c.engine, lengths: out.slice(0, 5) }));`;
+  const cwd = new URL('..', import.meta.url);
+  const got = JSON.parse(execFileSync(process.execPath, ['--jitless', '--import=tsx', '--input-type=module', '-e', script], { cwd, encoding: 'utf8', stdio: 'pipe' }));
+  // The golden vector's first cuts.
+  t.deepEqual(got, { engine: 'js', lengths: [145312, 142100, 164398, 168036, 192424] });
 });
 
 test('chunker and gear arguments are checked', async (t) => {
