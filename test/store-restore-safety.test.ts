@@ -103,6 +103,28 @@ for (const [what, tree] of syntactic) {
   });
 }
 
+test('a directory where a file, a symlink or a hard link goes is left as it is, and those entries are reported', async (t) => {
+  const w = await world(t);
+  const id = await plant(w, [
+    { path: 'file.txt', type: 'file' },
+    { path: 'sym', type: 'symlink', target: 'file.txt' },
+    { path: 'other.txt', type: 'file' },
+    { path: 'hl', type: 'link', target: 'other.txt' },
+  ]);
+  for (const d of ['file.txt', 'sym', 'hl']) {
+    await mkdir(join(w.target, d), { recursive: true });
+    await writeFile(join(w.target, d, 'kept'), 'mine');
+  }
+  const store = await Store.open({ keys: w.keys, backends: w.backends, stateDir: join(w.base, 'state') });
+  t.teardown(() => store.close());
+  const res = await store.pull(id, w.target);
+  t.deepEqual(res.errors.map((e) => e.split(':')[0]).sort(), ['file.txt', 'hl', 'sym']);
+  t.true(res.errors.every((e) => e.endsWith('refused: a directory is in the way')), res.errors.join('; '));
+  for (const d of ['file.txt', 'sym', 'hl']) t.is(await readFile(join(w.target, d, 'kept'), 'utf8'), 'mine');
+  t.is(await readFile(join(w.target, 'other.txt'), 'utf8'), 'PWNED');
+  t.deepEqual((await readdir(w.target)).filter((n) => n.startsWith('.')), [], 'no temporary file is left behind');
+});
+
 test('symlink tricks write nothing outside the target; the honest entries are restored', async (t) => {
   const w = await world(t);
   const id = await plant(w, [

@@ -6,7 +6,7 @@
  * creating children changes a directory's mtime and a read-only mode would stop them.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, renameSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, futimesSync, openSync, renameSync } from 'node:fs';
 import { chown, lchown, lstat, link, lutimes, mkdir, open, realpath, symlink, unlink, utimes, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -113,16 +113,18 @@ function _writeSmall(tmp: string, final: string, parts: Buffer[], e: TreeEntry):
   _renameOver(tmp, final, e);
 }
 
-/** rename(tmp, final), refusing to replace a directory. */
+/**
+ * rename(tmp, final), refusing to replace a directory: rename(2) itself
+ * refuses to put a non-directory over one (EISDIR), so no lstat first, which
+ * was one more system call for each of thousands of small files.
+ */
 function _renameOver(tmp: string, final: string, e: TreeEntry): void {
-  let st;
   try {
-    st = lstatSync(final);
-  } catch {
-    st = null;
+    renameSync(tmp, final);
+  } catch (err: any) {
+    if (err?.code === 'EISDIR') throw new UnsafePathError(`${JSON.stringify(e.path)} refused: a directory is in the way`);
+    throw err;
   }
-  if (st?.isDirectory()) throw new UnsafePathError(`${JSON.stringify(e.path)} refused: a directory is in the way`);
-  renameSync(tmp, final);
 }
 
 /**
