@@ -66,7 +66,14 @@ function _chownRefused(err: any): void {
   if (!['EPERM', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP'].includes(err?.code)) throw err;
 }
 
-const _tmpName = (dir: string) => join(dir, `.cc-restore-${randomBytes(6).toString('hex')}.tmp`);
+/**
+ * Temporary names: a random prefix drawn once per process and a counter. Files
+ * are created exclusively ('wx'), so a name only has to be unlikely to be
+ * taken; 6 random bytes for each of thousands of files cost more than the write.
+ */
+const _TMP_PREFIX = `.cc-restore-${randomBytes(6).toString('hex')}-`;
+let _tmpCount = 0;
+const _tmpName = (dir: string) => join(dir, `${_TMP_PREFIX}${(_tmpCount++).toString(36)}.tmp`);
 const _seconds = (us: number) => us / 1e6;
 
 /**
