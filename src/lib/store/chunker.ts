@@ -68,6 +68,12 @@ const _TABLE_BYTES = 1024;
 const _WINDOW = 64 * 1024;
 const _STREAM_AT = _TABLE_BYTES + _WINDOW;
 
+/** Grows the module's memory to at least `bytes`. */
+function _reserve(w: _GearExports, bytes: number): void {
+  const have = w.memory.buffer.byteLength;
+  if (have < bytes) w.memory.grow(Math.ceil((bytes - have) / 65536));
+}
+
 export interface ChunkerOptions {
   /** 'js' runs the JavaScript loop even where WebAssembly is available (to compare the two); default 'wasm' where available. */
   engine?: 'wasm' | 'js';
@@ -107,7 +113,7 @@ export class Chunker {
     this._w = options.engine === 'js' ? null : _instance();
     this.engine = this._w ? 'wasm' : 'js';
     if (this._w) {
-      this._w.memory.grow(Math.ceil(_STREAM_AT / 65536));
+      _reserve(this._w, _STREAM_AT);
       new Int32Array(this._w.memory.buffer, 0, 256).set(gear);
     }
   }
@@ -166,9 +172,8 @@ export class Chunker {
   private _stream(size: number): Buffer {
     if (this._buf && this._buf.length >= size) return this._buf;
     if (!this._w) return (this._buf = Buffer.allocUnsafe(size));
-    const have = this._w.memory.buffer.byteLength;
     // Growing detaches the old views: only done here, before any chunk of this input is handed out.
-    if (have < _STREAM_AT + size) this._w.memory.grow(Math.ceil((_STREAM_AT + size - have) / 65536));
+    _reserve(this._w, _STREAM_AT + size);
     return (this._buf = Buffer.from(this._w.memory.buffer, _STREAM_AT, size));
   }
 

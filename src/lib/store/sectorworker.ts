@@ -20,6 +20,21 @@ export interface SealedSector {
   plain: Buffer;
 }
 
+/** A sector SectorWorker.open decrypted, and the shards' memory, for the next fetches. */
+export interface OpenedSector {
+  plain: Buffer;
+  /** Ids of the named chunks that do not match the plaintext. */
+  bad: string[];
+  spare: Buffer[];
+}
+
+/** The answer of SectorWorker.open when a sector given with its shard ids does not decrypt. */
+export interface WrongShards {
+  /** Indexes of the shards whose hash is not their id. */
+  wrong: number[];
+  spare: Buffer[];
+}
+
 interface _Waiter {
   resolve(reply: any): void;
   reject(err: Error): void;
@@ -98,6 +113,16 @@ export class SectorWorker {
    * moved to the worker and unusable after; their memory comes back as
    * `spare`, for the next fetches.
    */
+  open(id: string, k: number, size: number, shards: (Uint8Array | null)[], chunks?: [string, number, number][]): Promise<OpenedSector>;
+  open(
+    id: string,
+    k: number,
+    size: number,
+    shards: (Uint8Array | null)[],
+    chunks: [string, number, number][],
+    shardIds: string[],
+    lent?: ReadonlySet<ArrayBufferLike>,
+  ): Promise<OpenedSector | WrongShards>;
   async open(
     id: string,
     k: number,
@@ -106,7 +131,7 @@ export class SectorWorker {
     chunks: [string, number, number][] = [],
     shardIds: string[] | null = null,
     lent: ReadonlySet<ArrayBufferLike> = new Set(),
-  ): Promise<({ plain: Buffer; bad: string[] } | { wrong: number[] }) & { spare: Buffer[] }> {
+  ): Promise<OpenedSector | WrongShards> {
     const moved = new Set(shards.flatMap((s) => (s && lent.has(s.buffer) ? [s.buffer as ArrayBuffer] : _transferable(s))));
     const m = await this._call({ op: 'open', id, k, size, shards, shardIds, chunks }, [...moved]);
     const spare = (m.spare as ArrayBuffer[]).map((b) => Buffer.from(b));

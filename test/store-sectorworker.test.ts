@@ -1,0 +1,67 @@
+/**
+ * SectorWorker.open on its real worker thread: a sector given as unchecked
+ * shards decrypts and its chunks are checked; the shards' memory comes back
+ * as spare, moved rather than copied; a wrong shard is named by index, not
+ * decrypted; without shard ids a sector that does not decrypt is an error.
+ */
+import test from 'ava';
+import { createHmac, randomBytes } from 'node:crypto';
+import { CloudCoinError } from '../src/lib/errors.js';
+import { shardSize } from '../src/lib/store/erasure.js';
+import { StoreKeys } from '../src/lib/store/keys.js';
+import { SECTOR_MAX, sealToShards } from '../src/lib/store/sector.js';
+import { SectorWorker } from '../src/lib/store/sectorworker.js';
+
+const keys = new StoreKeys(randomBytes(32));
+
+function sealed() {
+  const plain = randomBytes(1_000_003);
+  const chunkId = createHmac('sha256', keys.ids).update(plain).digest('hex');
+  const s = sealToShards(keys, plain, [chunkId], 2, 3);
+  return { plain, chunkId, ...s };
+}
+
+/** Copies of the shards at the start of buffers of the largest shard size, as the reader lends them. */
+function lend(shards: Buffer[]): { views: Buffer[]; lent: Set<ArrayBufferLike> } {
+  const views = shards.map((s) => {
+    const b = Buffer.allocUnsafe(shardSize(SECTOR_MAX, 2));
+    s.copy(b);
+    return b.subarray(0, s.length);
+  });
+  return { views, lent: new Set(views.map((v) => v.buffer)) };
+}
+
+test('unchecked shards open; chunks are checked; the lent memory comes back, moved', async (t) => {
+  const worker = new SectorWorker(keys);
+  t.teardown(() => worker.close());
+  const s = sealed();
+  const { views, lent } = lend(s.shards.slice(0, 2));
+  const r = await worker.open(s.id, 2, s.size, [views[0], views[1], null], [[s.chunkId, 0, s.plain.length], ['0'.repeat(64), 0, 10]], s.ids, lent);
+  t.false('wrong' in r);
+  if ('wrong' in r) return;
+  t.true(r.plain.equals(s.plain));
+  t.deepEqual(r.bad, ['0'.repeat(64)]);
+  t.deepEqual(r.spare.map((b) => b.length), [shardSize(SECTOR_MAX, 2), shardSize(SECTOR_MAX, 2)]);
+  t.deepEqual(views.map((v) => v.buffer.byteLength), [0, 0], 'moved to the worker, not copied');
+});
+
+test('a shard with wrong bytes is named by its index, with the memory back', async (t) => {
+  const worker = new SectorWorker(keys);
+  t.teardown(() => worker.close());
+  const s = sealed();
+  const { views, lent } = lend([s.shards[0], s.shards[2]]);
+  views[1][1000] ^= 1;
+  const r = await worker.open(s.id, 2, s.size, [views[0], null, views[1]], [], s.ids, lent);
+  t.deepEqual('wrong' in r ? r.wrong : null, [2]);
+  t.is(r.spare.length, 2);
+});
+
+test('without shard ids, a sector that does not decrypt is an ECORRUPT error', async (t) => {
+  const worker = new SectorWorker(keys);
+  t.teardown(() => worker.close());
+  const s = sealed();
+  const bad = Buffer.from(s.shards[1]);
+  bad[0] ^= 1;
+  const err = await t.throwsAsync(worker.open(s.id, 2, s.size, [Buffer.from(s.shards[0]), bad, null]), { instanceOf: CloudCoinError });
+  t.is(err?.code, 'ECORRUPT');
+});
