@@ -190,6 +190,8 @@ const [op, config, src, out] = process.argv.slice(2);
 const c = JSON.parse(await (await import('node:fs/promises')).readFile(config, 'utf8'));
 const { LocalBackend, Store, StoreKeys } = await import(c.lib + 'index' + c.ext);
 const { HostBackend } = await import(c.lib + 'backends/host' + c.ext);
+// As the store commands do (cli/store.ts, withStore).
+(await import(c.lib + '../cli/heap' + c.ext)).tuneHeapForStore();
 const backends = c.hosts.map((h, i) => h.dir
   ? new LocalBackend('host' + i, h.dir)
   : new HostBackend({ name: 'host' + i, url: h.url, contractId: h.contractId, secretKey: Buffer.from(h.secretKey, 'hex'), retries: 1 }));

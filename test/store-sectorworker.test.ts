@@ -1,15 +1,16 @@
 /**
  * SectorWorker.open on its real worker thread: a sector given as unchecked
  * shards decrypts and its chunks are checked; the shards' memory comes back
- * as spare, moved rather than copied; a wrong shard is named by index, not
- * decrypted; without shard ids a sector that does not decrypt is an error.
+ * as spare, moved rather than copied; a plaintext buffer lent is decrypted
+ * into and comes back; a wrong shard is named by index, not decrypted;
+ * without shard ids a sector that does not decrypt is an error.
  */
 import test from 'ava';
 import { createHmac, randomBytes } from 'node:crypto';
 import { CloudCoinError } from '../src/lib/errors.js';
 import { shardSize } from '../src/lib/store/erasure.js';
 import { StoreKeys } from '../src/lib/store/keys.js';
-import { SECTOR_MAX, sealToShards } from '../src/lib/store/sector.js';
+import { SECTOR_MAX, SECTOR_PLAIN_MAX, sealToShards } from '../src/lib/store/sector.js';
 import { SectorWorker } from '../src/lib/store/sectorworker.js';
 
 const keys = new StoreKeys(randomBytes(32));
@@ -36,7 +37,7 @@ test('unchecked shards open; chunks are checked; the lent memory comes back, mov
   t.teardown(() => worker.close());
   const s = sealed();
   const { views, lent } = lend(s.shards.slice(0, 2));
-  const r = await worker.open(s.id, 2, s.size, [views[0], views[1], null], [[s.chunkId, 0, s.plain.length], ['0'.repeat(64), 0, 10]], s.ids, lent);
+  const r = await worker.open(s.id, 2, s.size, [views[0], views[1], null], [[s.chunkId, 0, s.plain.length], ['0'.repeat(64), 0, 10]], s.ids, { lent });
   t.false('wrong' in r);
   if ('wrong' in r) return;
   t.true(r.plain.equals(s.plain));
@@ -45,13 +46,27 @@ test('unchecked shards open; chunks are checked; the lent memory comes back, mov
   t.deepEqual(views.map((v) => v.buffer.byteLength), [0, 0], 'moved to the worker, not copied');
 });
 
+test('a plaintext buffer lent is decrypted into, moved there and back', async (t) => {
+  const worker = new SectorWorker(keys);
+  t.teardown(() => worker.close());
+  const s = sealed();
+  const into = Buffer.alloc(SECTOR_PLAIN_MAX, 0xee);
+  const r = await worker.open(s.id, 2, s.size, [Buffer.from(s.shards[0]), null, Buffer.from(s.shards[2])], [], s.ids, { plainInto: into });
+  if ('wrong' in r) return t.fail('did not decrypt');
+  t.is(into.buffer.byteLength, 0, 'moved to the worker, not copied');
+  t.is(r.plain.buffer.byteLength, SECTOR_PLAIN_MAX, 'the plaintext is a view of the lent memory');
+  t.is(r.plain.byteOffset, 0);
+  t.true(r.plain.equals(s.plain));
+  await t.throwsAsync(worker.open(s.id, 2, s.size, [s.shards[0], s.shards[1], null], [], s.ids, { plainInto: Buffer.alloc(8192).subarray(1) }), { instanceOf: RangeError });
+});
+
 test('a shard with wrong bytes is named by its index, with the memory back', async (t) => {
   const worker = new SectorWorker(keys);
   t.teardown(() => worker.close());
   const s = sealed();
   const { views, lent } = lend([s.shards[0], s.shards[2]]);
   views[1][1000] ^= 1;
-  const r = await worker.open(s.id, 2, s.size, [views[0], null, views[1]], [], s.ids, lent);
+  const r = await worker.open(s.id, 2, s.size, [views[0], null, views[1]], [], s.ids, { lent });
   t.deepEqual('wrong' in r ? r.wrong : null, [2]);
   t.is(r.spare.length, 2);
 });

@@ -8,6 +8,7 @@ import { NodeClient } from '../node/client.js';
 import { abortHttpRequests } from '../server/http-request.js';
 import { contractedHosts, hostBackends, renterKey, storePaths } from '../store/hosts.js';
 import { openKey, Store } from '../store/index.js';
+import { tuneHeapForStore } from './heap.js';
 import { readPassphrase } from './passphrase.js';
 
 export const STORE_EXIT_STATUS = `EXIT STATUS
@@ -39,6 +40,7 @@ export interface StoreSession {
  * whether enough of them answer is the push's to find out.
  */
 export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}): Promise<T> {
+  tuneHeapForStore();
   const passphrase = await storePassphrase();
   const keys = await openKey(storePaths(datadir).key, passphrase);
   const renter = await renterKey(datadir, keys);

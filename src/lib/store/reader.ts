@@ -17,12 +17,18 @@
  * against their ids on the sector worker as it is opened: on the main thread
  * that hashing took a sixth of a pull's time. A chunk read that was not named
  * is checked here.
+ *
+ * A decrypted sector's memory is used again for a later one once nothing can
+ * read it: out of the cache, held by no `content()` call, and every chunk
+ * handed out from it given back with `release()` (a consumer that never
+ * releases only leaves it to the garbage collector). A fresh 4 MiB buffer
+ * per sector was page faults to fill and garbage for major collections.
  */
 import { createHmac } from 'node:crypto';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type { StoreKeys } from './keys.js';
 import type { ChunkRef } from './manifest.js';
-import { SECTOR_MAX, type SectorRecord } from './sector.js';
+import { SECTOR_MAX, SECTOR_PLAIN_MAX, type SectorRecord } from './sector.js';
 import { shardSize } from './erasure.js';
 import type { SectorWorker } from './sectorworker.js';
 import type { ShardIO } from './shards.js';
@@ -30,10 +36,23 @@ import type { ShardIO } from './shards.js';
 /** Spare shard buffers kept: k (2 by default) for each of the fetches at once; more would only sit in memory. */
 const _SPARE_MAX = 4;
 
+/** Plaintext buffers kept for the next sectors. */
+const _PLAIN_SPARE_MAX = 4;
+
 interface _Opened {
   plain: Buffer;
   /** Ids of the sector's named chunks that did not match (checked on the worker). */
   bad: Set<string>;
+}
+
+/** A sector fetched or being fetched, and what still uses its plaintext. */
+interface _Entry {
+  opened: Promise<_Opened>;
+  /** Set once opened. */
+  plain: Buffer | null;
+  /** content() calls holding it, plus chunks handed out and not released. */
+  users: number;
+  cached: boolean;
 }
 
 export class SnapshotReader {
@@ -45,13 +64,17 @@ export class SnapshotReader {
   private readonly _wanted = new Map<string, Map<string, ChunkRef>>();
   /** Named reads still to come, by sector: a sector none are left for leaves the cache at once. */
   private readonly _reads = new Map<string, number>();
-  private readonly _cache = new Map<string, Promise<_Opened>>();
+  private readonly _cache = new Map<string, _Entry>();
   private readonly _capacity: number;
   private readonly _maxFetches: number;
   private readonly _queue: (() => void)[] = [];
   private _fetches = 0;
   /** Shard memory back from the worker, for the next fetches. */
   private readonly _spare: Buffer[] = [];
+  /** Plaintext memory nothing reads any more, for the next sectors. */
+  private readonly _plainSpare: Buffer[] = [];
+  /** The sector each chunk handed out was cut from, until it is released. */
+  private readonly _handedOut = new WeakMap<Buffer, _Entry>();
 
   /**
    * `chunks` are the references that will be read, each as often as it will be;
@@ -90,7 +113,7 @@ export class SnapshotReader {
       const lent = new Set<ArrayBufferLike>(into.map((b) => b.buffer));
       const shards = await this._io.getShards(rec, { verify: false, into });
       this._return(into);
-      let opened = await this._worker.open(rec.id, rec.k, rec.size, shards, chunks, ids, lent);
+      let opened = await this._worker.open(rec.id, rec.k, rec.size, shards, chunks, ids, { lent, plainInto: this._plainSpare.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX) });
       this._return(opened.spare);
       if ('wrong' in opened) {
         for (const i of opened.wrong) this._io.reportCorrupt(rec, i);
@@ -123,26 +146,66 @@ export class SnapshotReader {
     for (const b of buffers) if (this._spare.length < _SPARE_MAX) this._spare.push(b);
   }
 
-  /** A sector, decrypted, with the chunks checked on opening it. */
-  private _sector(sid: string): Promise<_Opened> {
-    let p = this._cache.get(sid);
-    if (p) {
+  /** A sector, decrypted, with the chunks checked on opening it; held for the caller until `_unhold`. */
+  private _hold(sid: string): _Entry {
+    let e = this._cache.get(sid);
+    if (e) {
       // Re-insert: Map keeps insertion order, so the first key is the least recently used.
       this._cache.delete(sid);
-      this._cache.set(sid, p);
-      return p;
+      this._cache.set(sid, e);
+    } else {
+      const rec = this._sectors.get(sid);
+      const opened = rec ? this._fetch(rec) : Promise.reject(new CloudCoinError('EMANIFEST', `sector ${sid} is not listed in the snapshot`, ExitCode.failure));
+      const entry: _Entry = (e = { opened, plain: null, users: 0, cached: rec !== undefined });
+      opened.then(
+        (o) => {
+          entry.plain = o.plain;
+          this._free(entry);
+        },
+        () => this._uncache(sid, entry),
+      );
+      if (rec) this._cache.set(sid, entry);
+      if (this._cache.size > this._capacity) {
+        const [oldest, evicted] = this._cache.entries().next().value!;
+        this._uncache(oldest, evicted);
+      }
     }
-    const rec = this._sectors.get(sid);
-    if (!rec) return Promise.reject(new CloudCoinError('EMANIFEST', `sector ${sid} is not listed in the snapshot`, ExitCode.failure));
-    p = this._fetch(rec);
-    p.catch(() => this._cache.delete(sid));
-    this._cache.set(sid, p);
-    if (this._cache.size > this._capacity) this._cache.delete(this._cache.keys().next().value!);
-    return p;
+    e.users++;
+    return e;
+  }
+
+  private _unhold(e: _Entry): void {
+    e.users--;
+    this._free(e);
+  }
+
+  private _uncache(sid: string, e: _Entry): void {
+    if (this._cache.get(sid) === e) this._cache.delete(sid);
+    e.cached = false;
+    this._free(e);
+  }
+
+  /** Keeps a sector's plaintext for the next one once nothing can read it. */
+  private _free(e: _Entry): void {
+    if (e.users > 0 || e.cached || e.plain === null) return;
+    const whole = Buffer.from(e.plain.buffer, 0, e.plain.buffer.byteLength);
+    e.plain = null;
+    if (whole.length >= SECTOR_PLAIN_MAX && this._plainSpare.length < _PLAIN_SPARE_MAX) this._plainSpare.push(whole);
+  }
+
+  /**
+   * Gives back a chunk content() handed out, once its bytes are no longer
+   * read: its memory may then hold another sector. Each chunk at most once.
+   */
+  release(chunk: Buffer): void {
+    const e = this._handedOut.get(chunk);
+    if (!e) return;
+    this._handedOut.delete(chunk);
+    this._unhold(e);
   }
 
   /** One chunk's bytes out of its opened sector, checked against its id. */
-  private _slice(sector: _Opened, ref: ChunkRef): Buffer {
+  private _slice(entry: _Entry, sector: _Opened, ref: ChunkRef): Buffer {
     const [id, , off, len] = ref;
     const bytes = sector.plain.subarray(off, off + len);
     const named = this._wanted.get(ref[1])?.get(id);
@@ -152,11 +215,14 @@ export class SnapshotReader {
         : off + len <= sector.plain.length && createHmac('sha256', this._keys.ids).update(bytes).digest('hex') === id;
     if (!ok) throw new CloudCoinError('ECORRUPT', `chunk ${id.slice(0, 16)} does not match its reference in the manifest`, ExitCode.failure);
     const left = this._reads.get(ref[1]);
+    entry.users++;
+    this._handedOut.set(bytes, entry);
     if (named !== undefined && left !== undefined) {
       if (left > 1) this._reads.set(ref[1], left - 1);
       else {
         this._reads.delete(ref[1]);
-        this._cache.delete(ref[1]);
+        const cached = this._cache.get(ref[1]);
+        if (cached) this._uncache(ref[1], cached);
       }
     }
     return bytes;
@@ -171,26 +237,32 @@ export class SnapshotReader {
    * sector before they got to it, and every sector was fetched twice.
    */
   async *content(chunks: ChunkRef[]): AsyncGenerator<Buffer> {
-    let held: Promise<_Opened> | null = null;
+    let held: _Entry | null = null;
     let heldId = '';
-    let next: Promise<_Opened> | null = null;
+    let next: _Entry | null = null;
     let nextId = '';
-    for (let i = 0; i < chunks.length; i++) {
-      const sid = chunks[i][1];
-      if (sid !== heldId) {
-        held = sid === nextId ? next : this._sector(sid);
-        heldId = sid;
-        next = null;
-        nextId = '';
-        for (let j = i + 1; j < chunks.length; j++) {
-          if (chunks[j][1] === sid) continue;
-          nextId = chunks[j][1];
-          next = this._sector(nextId);
-          next.catch(() => undefined);
-          break;
+    try {
+      for (let i = 0; i < chunks.length; i++) {
+        const sid = chunks[i][1];
+        if (sid !== heldId) {
+          if (held) this._unhold(held);
+          held = sid === nextId ? next : this._hold(sid);
+          heldId = sid;
+          next = null;
+          nextId = '';
+          for (let j = i + 1; j < chunks.length; j++) {
+            if (chunks[j][1] === sid) continue;
+            nextId = chunks[j][1];
+            next = this._hold(nextId);
+            next.opened.catch(() => undefined);
+            break;
+          }
         }
+        yield this._slice(held!, await held!.opened, chunks[i]);
       }
-      yield this._slice(await held!, chunks[i]);
+    } finally {
+      if (held) this._unhold(held);
+      if (next) this._unhold(next);
     }
   }
 }

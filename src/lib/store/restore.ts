@@ -211,7 +211,10 @@ async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEnt
       const parts: Buffer[] = [];
       for await (const chunk of reader.content(e.chunks!)) parts.push(chunk);
       _writeSmall(tmp, final, parts, e);
-      for (const p of parts) meter.bytes += p.length;
+      for (const p of parts) {
+        meter.bytes += p.length;
+        reader.release(p);
+      }
       meter.tick();
       return;
     }
@@ -222,6 +225,8 @@ async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEnt
         let batched = 0;
         const flush = async () => {
           await writeAll(fh, batch);
+          // Written to the file: the sector's memory may take another one.
+          for (const chunk of batch) reader.release(chunk);
           meter.bytes += batched;
           meter.tick();
           batch = [];

@@ -102,14 +102,17 @@ function _range(parts: Uint8Array[], start: number, end: number): Uint8Array[] {
   return out;
 }
 
-/** Decrypts a sealed sector given as consecutive parts; a wrong tag or framing is CloudCoinError ECORRUPT. */
-function _openParts(keys: Pick<StoreKeys, 'data'>, id: string, parts: Uint8Array[]): Buffer {
+/**
+ * Decrypts a sealed sector given as consecutive parts, into the start of
+ * `into` when it is large enough; a wrong tag or framing is CloudCoinError ECORRUPT.
+ */
+function _openParts(keys: Pick<StoreKeys, 'data'>, id: string, parts: Uint8Array[], into?: Buffer): Buffer {
   const size = parts.reduce((s, p) => s + p.length, 0);
   const bad = () => new CloudCoinError('ECORRUPT', `sector ${id} does not decrypt: data or manifest corrupt`, ExitCode.failure);
   if (size < SECTOR_OVERHEAD) throw bad();
   const head = Buffer.concat(_range(parts, 0, _MAGIC.length + NONCE_SIZE));
   if (!head.subarray(0, _MAGIC.length).equals(_MAGIC)) throw bad();
-  const plain = Buffer.allocUnsafe(size - SECTOR_OVERHEAD);
+  const plain = into && into.length >= size - SECTOR_OVERHEAD ? into.subarray(0, size - SECTOR_OVERHEAD) : Buffer.allocUnsafe(size - SECTOR_OVERHEAD);
   const tag = Buffer.concat(_range(parts, size - TAG_SIZE, size));
   if (!openStream(keys.data, head.subarray(_MAGIC.length), _range(parts, head.length, size - TAG_SIZE), tag, _aad(id), plain)) throw bad();
   return plain;
@@ -122,10 +125,11 @@ export function openSector(keys: Pick<StoreKeys, 'data'>, id: string, sealed: Ui
 
 /**
  * decodeShards then openSector without joining the shards: at least k shards
- * of a sealed sector of `size` bytes (null where missing), decrypted.
+ * of a sealed sector of `size` bytes (null where missing), decrypted, into
+ * the start of `into` if it is large enough.
  */
-export function openShards(keys: Pick<StoreKeys, 'data'>, id: string, shards: (Uint8Array | null)[], k: number, size: number): Buffer {
-  return _openParts(keys, id, dataShards(shards, k, size));
+export function openShards(keys: Pick<StoreKeys, 'data'>, id: string, shards: (Uint8Array | null)[], k: number, size: number, into?: Buffer): Buffer {
+  return _openParts(keys, id, dataShards(shards, k, size), into);
 }
 
 export function shardId(shard: Uint8Array): string {

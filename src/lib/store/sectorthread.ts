@@ -5,8 +5,9 @@
  * to find which shard was wrong); all off the main thread. Receives the data
  * and ids keys once (workerData), then one message per sector. Buffers are
  * transferred, not copied: the push plaintext buffer goes in and comes back,
- * shards and plaintexts come out, and shard buffers the main thread is done
- * with come back ('recycle') to be filled again: fresh multi-MiB buffers cost
+ * shards and plaintexts come out, shard buffers the main thread is done with
+ * come back ('recycle') to be filled again, and a pull lends the plaintext
+ * buffers of sectors it has written out for the next ones: fresh multi-MiB buffers cost
  * a page fault per 4 KiB, which on the CI machines is slower than the sealing.
  */
 import { createHmac } from 'node:crypto';
@@ -29,10 +30,18 @@ function _seal(m: { plain: ArrayBuffer; length: number; chunkIds: string[]; k: n
   return [{ id, size, ids, all, offsets: shards.map((s) => s.byteOffset), shardLength: shards[0].length, plain: m.plain }, [all, m.plain]];
 }
 
-function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | null)[]; shardIds: string[] | null; chunks: [string, number, number][] }): [object, ArrayBuffer[]] {
+function _open(m: {
+  id: string;
+  k: number;
+  size: number;
+  shards: (Uint8Array | null)[];
+  shardIds: string[] | null;
+  chunks: [string, number, number][];
+  plainInto: ArrayBuffer | null;
+}): [object, ArrayBuffer[]] {
   let plain: Buffer;
   try {
-    plain = openShards(keys, m.id, m.shards, m.k, m.size);
+    plain = openShards(keys, m.id, m.shards, m.k, m.size, m.plainInto ? Buffer.from(m.plainInto) : undefined);
   } catch (err) {
     // Shards not checked before: the ones whose hash is not their id are whose bytes were wrong.
     const wrong = m.shardIds ? m.shards.flatMap((s, i) => (s !== null && shardId(s) !== m.shardIds![i] ? [i] : [])) : [];
@@ -41,14 +50,14 @@ function _open(m: { id: string; k: number; size: number; shards: (Uint8Array | n
     return [{ wrong, spare }, spare];
   }
   const bad = m.chunks.filter(([id, off, len]) => off + len > plain.length || createHmac('sha256', keys.ids).update(plain.subarray(off, off + len)).digest('hex') !== id).map((c) => c[0]);
-  // Hand over a buffer of its own: a view into a larger or pooled one cannot be transferred.
+  // Hand over a buffer of its own (the one lent, or a copy): a view into a pooled one cannot be transferred.
   let own = plain;
-  if (plain.byteOffset !== 0 || plain.buffer.byteLength !== plain.length) {
+  if (plain.byteOffset !== 0 || (plain.buffer !== m.plainInto && plain.buffer.byteLength !== plain.length)) {
     own = Buffer.alloc(plain.length);
     plain.copy(own);
   }
   const spare = _spare(m.shards);
-  return [{ plain: own.buffer, bad, spare }, [own.buffer as ArrayBuffer, ...spare]];
+  return [{ plain: own.buffer, plainLength: own.length, bad, spare }, [own.buffer as ArrayBuffer, ...spare]];
 }
 
 /** The shards' memory, done with once a sector is opened: it goes back for the next fetches. */

@@ -35,6 +35,17 @@ export interface WrongShards {
   spare: Buffer[];
 }
 
+/** Memory SectorWorker.open may fill: it is moved to the worker, and unusable after. */
+export interface OpenMemory {
+  /** ArrayBuffers of shards lent to a fetch, moved even when the shards are views of them. */
+  lent?: ReadonlySet<ArrayBufferLike>;
+  /**
+   * A buffer owning its ArrayBuffer, at least as long as the plaintext, to
+   * decrypt into: `plain` is then a view of it from its start.
+   */
+  plainInto?: Buffer;
+}
+
 interface _Waiter {
   resolve(reply: any): void;
   reject(err: Error): void;
@@ -109,9 +120,11 @@ export class SectorWorker {
    * match. Shards not yet checked against their ids come with `shardIds`: if
    * the sector does not decrypt, the answer is then `wrong`, the indexes of the
    * shards whose hash is not their id (an error if there are none). Shard
-   * buffers that own their memory, and those whose memory is in `lent`, are
-   * moved to the worker and unusable after; their memory comes back as
-   * `spare`, for the next fetches.
+   * buffers that own their memory, and those whose memory is in
+   * `memory.lent`, are moved to the worker and unusable after; their memory
+   * comes back as `spare`, for the next fetches. The plaintext is decrypted
+   * into `memory.plainInto` when one is given; if the sector does not open,
+   * that buffer is not given back.
    */
   open(id: string, k: number, size: number, shards: (Uint8Array | null)[], chunks?: [string, number, number][]): Promise<OpenedSector>;
   open(
@@ -121,7 +134,7 @@ export class SectorWorker {
     shards: (Uint8Array | null)[],
     chunks: [string, number, number][],
     shardIds: string[],
-    lent?: ReadonlySet<ArrayBufferLike>,
+    memory?: OpenMemory,
   ): Promise<OpenedSector | WrongShards>;
   async open(
     id: string,
@@ -130,12 +143,16 @@ export class SectorWorker {
     shards: (Uint8Array | null)[],
     chunks: [string, number, number][] = [],
     shardIds: string[] | null = null,
-    lent: ReadonlySet<ArrayBufferLike> = new Set(),
+    memory: OpenMemory = {},
   ): Promise<OpenedSector | WrongShards> {
+    const lent = memory.lent ?? new Set();
     const moved = new Set(shards.flatMap((s) => (s && lent.has(s.buffer) ? [s.buffer as ArrayBuffer] : _transferable(s))));
-    const m = await this._call({ op: 'open', id, k, size, shards, shardIds, chunks }, [...moved]);
+    const into = memory.plainInto;
+    if (into && _transferable(into).length === 0) throw new RangeError('plainInto must own its whole ArrayBuffer');
+    if (into) moved.add(into.buffer as ArrayBuffer);
+    const m = await this._call({ op: 'open', id, k, size, shards, shardIds, chunks, plainInto: into?.buffer ?? null }, [...moved]);
     const spare = (m.spare as ArrayBuffer[]).map((b) => Buffer.from(b));
-    return m.wrong ? { wrong: m.wrong, spare } : { plain: Buffer.from(m.plain), bad: m.bad, spare };
+    return m.wrong ? { wrong: m.wrong, spare } : { plain: Buffer.from(m.plain, 0, m.plainLength), bad: m.bad, spare };
   }
 
   /**
