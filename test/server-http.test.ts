@@ -85,6 +85,25 @@ test('signed round trip: put, get, range, list, proof, delete', async (t) => {
 });
 
 
+test('GETs at once, more than the recycled read buffers, and after: every answer has its own bytes', async (t) => {
+  const { client } = await setup(t);
+  const sectors = await Promise.all(
+    Array.from({ length: 10 }, async (_, i) => {
+      const data = randomBytes(512 * 1024 + i * 1000);
+      const id = newId();
+      await client.put(id, data);
+      return { id, data };
+    }),
+  );
+  // Ten at once: four answered from recycled buffers, the others streamed.
+  const first = await Promise.all(sectors.map((s) => client.get(s.id)));
+  first.forEach((got, i) => t.is(sha(got), sha(sectors[i].data), `sector ${i}`));
+  // The buffers come back and hold other sectors: answers already handed out must not change.
+  const held = first.map((b) => sha(b));
+  for (const s of sectors.slice().reverse()) t.is(sha(await client.get(s.id, { offset: 1000, length: 100_000 })), sha(s.data.subarray(1000, 101_000)));
+  t.deepEqual(first.map((b) => sha(b)), held);
+});
+
 test('wrong key, expired, replayed and unknown contracts are refused and nothing is written', async (t) => {
   const { client, clientFor, addContract, server, contractId, renter, files } = await setup(t);
   const data = randomBytes(1000);

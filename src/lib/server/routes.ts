@@ -15,10 +15,13 @@ import { isId, MAX_SECTOR_SIZE } from './ids.js';
 import { merkleProofYielding, segmentCount } from './merkle.js';
 import { HEADER, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
+import { ReadBuffers, readRange } from './read-buffers.js';
 import { SectorStoreError, type SectorStore } from './sector-store.js';
 
 export interface RouteContext extends AuthContext {
   store: SectorStore;
+  /** Recycled memory for GET answers. */
+  readBuffers: ReadBuffers;
   /** Time allowed for a whole request body to arrive. */
   bodyTimeoutMs: number;
 }
@@ -173,14 +176,29 @@ async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse
       throw new HttpError(416, 'bad-range', 'only one satisfiable byte range is supported', { 'content-range': `bytes */${sector.size}` });
     }
     const [start, end] = range ?? [0, sector.size - 1];
-    res.writeHead(range ? 206 : 200, {
+    const head = {
       'content-type': 'application/octet-stream',
       'content-length': end - start + 1,
       'accept-ranges': 'bytes',
       'cache-control': 'no-store',
       ...(range ? { 'content-range': `bytes ${start}-${end}/${sector.size}` } : {}),
-    });
-    await pipeline(sector.handle.createReadStream({ start, end, autoClose: false, highWaterMark: 256 * 1024 }), res);
+    };
+    const into = ctx.readBuffers.take();
+    if (into === null) {
+      res.writeHead(range ? 206 : 200, head);
+      await pipeline(sector.handle.createReadStream({ start, end, autoClose: false, highWaterMark: 256 * 1024 }), res);
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await readRange(sector.handle, into, start, end - start + 1);
+    } catch (err) {
+      ctx.readBuffers.give(into);
+      throw err;
+    }
+    // Closed once the answer is handed to the kernel, or the connection is gone: the socket no longer reads it.
+    res.once('close', () => ctx.readBuffers.give(into));
+    res.writeHead(range ? 206 : 200, head).end(body);
   } finally {
     await sector.handle.close();
   }
