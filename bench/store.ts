@@ -156,10 +156,20 @@ async function _mixedTree(root: string, bytes: number): Promise<number> {
 }
 
 /**
- * Runs a command under /usr/bin/time; returns seconds (those it prints as JSON
+ * Writes every dirty page out, so that no measured run pays for the writeback
+ * of what ran before it (the generated tree before the first push, a restore
+ * before restic's backup).
+ */
+function _sync(): Promise<void> {
+  return new Promise((resolve) => spawn('sync', [], { stdio: 'ignore' }).on('exit', () => resolve()).on('error', () => resolve()));
+}
+
+/**
+ * Runs a command under /usr/bin/time after a sync; returns seconds (those it prints as JSON
  * `{"seconds"}` on stdout, else wall time) and its peak RSS in MiB, or null if it fails.
  */
 async function _timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMiB: number } | null> {
+  await _sync();
   const start = performance.now();
   let stdout = '';
   let stderr = '';

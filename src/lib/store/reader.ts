@@ -36,8 +36,8 @@ import type { ShardIO } from './shards.js';
 /** Spare shard buffers kept: k (2 by default) for each of the fetches at once; more would only sit in memory. */
 const _SPARE_MAX = 4;
 
-/** Plaintext buffers kept for the next sectors. */
-const _PLAIN_SPARE_MAX = 4;
+/** Plaintext buffers kept for the next sectors: one for each of the fetches at once; more only raised the peak. */
+const _PLAIN_SPARE_MAX = 2;
 
 interface _Opened {
   plain: Buffer;
