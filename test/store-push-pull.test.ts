@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import tar from 'tar-stream';
 import { type Backend, BackendError, LocalBackend, type ProgressEvent, Store, StoreKeys, exportKey, importKey, initKey, openKey } from '../src/lib/store/index.js';
+import { utimesSeconds } from '../src/lib/store/restore.js';
 
 // The smallest scrypt cost key files accept; these tests are not about the KDF.
 const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
@@ -170,6 +171,26 @@ test('a mixed tree pushes and pulls back identical; an unchanged second push upl
   t.deepEqual(snaps[0].tags, ['acceptance']);
   await chmod(join(base, 'out/locked'), 0o755);
   await chmod(join(src, 'locked'), 0o755);
+});
+
+test('mtimes come back to the microsecond, also those whose seconds as a double fall just below it', async (t) => {
+  const { base, store } = await makeRepo(t);
+  const src = join(base, 'src');
+  await mkdir(join(src, 'd'), { recursive: true });
+  // Consecutive microseconds: with us / 1e6 as seconds, about half of these were restored 1 µs early.
+  const times = Array.from({ length: 40 }, (_, i) => 1_796_172_989_747_000 + i);
+  for (const [i, us] of times.entries()) {
+    const p = join(src, i % 2 ? `d/f${i}` : `f${i}`);
+    await writeFile(p, `file ${i}`);
+    await utimes(p, utimesSeconds(us), utimesSeconds(us));
+  }
+  await utimes(join(src, 'd'), utimesSeconds(times[1]), utimesSeconds(times[1]));
+  const micros = async (root: string, p: string) => (await lstat(join(root, p), { bigint: true })).mtimeNs / 1000n;
+  for (const [i, us] of times.entries()) t.is(await micros(src, i % 2 ? `d/f${i}` : `f${i}`), BigInt(us), 'the source is as set');
+  await store.push(src);
+  await store.pull('latest', join(base, 'out'));
+  for (const [i, us] of times.entries()) t.is(await micros(join(base, 'out'), i % 2 ? `d/f${i}` : `f${i}`), BigInt(us), `f${i}`);
+  t.is(await micros(join(base, 'out'), 'd'), BigInt(times[1]), 'a directory too');
 });
 
 test('ls, include filter and tar output', async (t) => {

@@ -74,7 +74,14 @@ function _chownRefused(err: any): void {
 const _TMP_PREFIX = `.cc-restore-${randomBytes(6).toString('hex')}-`;
 let _tmpCount = 0;
 const _tmpName = (dir: string) => join(dir, `${_TMP_PREFIX}${(_tmpCount++).toString(36)}.tmp`);
-const _seconds = (us: number) => us / 1e6;
+/**
+ * Seconds for utimes from microseconds. libuv turns seconds into a timespec
+ * and truncates to the microsecond, and us / 1e6 as a double is as often just
+ * below the microsecond as above it: half of all mtimes came back 1 µs early.
+ * Half a microsecond toward the value's side of zero makes the truncation land
+ * on it (a double's error here is a quarter of a microsecond).
+ */
+export const utimesSeconds = (us: number) => (us + (us < 0 ? -0.5 : 0.5)) / 1e6;
 
 /**
  * Files up to this size are written with synchronous calls once their content
@@ -113,7 +120,7 @@ function _writeSmall(tmp: string, final: string, parts: Buffer[], e: TreeEntry):
       }
     }
     fchmodSync(fd, e.mode);
-    futimesSync(fd, _seconds(e.mtime), _seconds(e.mtime));
+    futimesSync(fd, utimesSeconds(e.mtime), utimesSeconds(e.mtime));
   } finally {
     closeSync(fd);
   }
@@ -181,7 +188,7 @@ export async function restoreToDir(reader: SnapshotReader, entries: TreeEntry[],
     try {
       if (_owned(d)) await chown(abs, d.uid!, d.gid ?? -1).catch(_chownRefused);
       await chmod(abs, d.mode);
-      await utimes(abs, _seconds(d.mtime), _seconds(d.mtime));
+      await utimes(abs, utimesSeconds(d.mtime), utimesSeconds(d.mtime));
     } catch (err: any) {
       errors.push(`${d.path}: ${err.message}`);
     }
@@ -241,14 +248,14 @@ async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEnt
         await flush();
         if (_owned(e)) await fh.chown(e.uid!, e.gid ?? -1).catch(_chownRefused);
         await fh.chmod(e.mode);
-        await fh.utimes(_seconds(e.mtime), _seconds(e.mtime));
+        await fh.utimes(utimesSeconds(e.mtime), utimesSeconds(e.mtime));
       } finally {
         await fh.close();
       }
     } else if (e.type === 'symlink') {
       await symlink(e.target!, tmp);
       if (_owned(e)) await lchown(tmp, e.uid!, e.gid ?? -1).catch(_chownRefused);
-      await lutimes(tmp, _seconds(e.mtime), _seconds(e.mtime));
+      await lutimes(tmp, utimesSeconds(e.mtime), utimesSeconds(e.mtime));
     } else {
       await guard.ensure(parentOf(e.target!));
       const src = join(guard.root, e.target!);
