@@ -9,9 +9,9 @@
  * to three times the live heap (instead of V8's ~1.5-2.5) cut that pull's
  * user CPU by 30% (9.6-10.1 to 6.8-7.0 s) with no higher peak (222-223
  * against 214-232 MiB), now that decrypted sectors are reused rather than
- * left to the collector (reader.ts). Unlike --initial-old-space-size, this flag is read at every
- * collection, so it works when set at run time. The daemon does not set it:
- * its heap is large and long-lived.
+ * left to the collector (reader.ts). Unlike --initial-old-space-size, this
+ * flag is read at every collection, so it works when set at run time. The
+ * daemon does not set it: its heap is large and long-lived.
  */
 import { setFlagsFromString } from 'node:v8';
 

@@ -157,6 +157,7 @@ export class SnapshotReader {
       const rec = this._sectors.get(sid);
       const opened = rec ? this._fetch(rec) : Promise.reject(new CloudCoinError('EMANIFEST', `sector ${sid} is not listed in the snapshot`, ExitCode.failure));
       const entry: _Entry = (e = { opened, plain: null, users: 0, cached: rec !== undefined });
+      // Also what handles a failed fetch no reader awaits (a sector fetched ahead and never reached).
       opened.then(
         (o) => {
           entry.plain = o.plain;
@@ -254,7 +255,6 @@ export class SnapshotReader {
             if (chunks[j][1] === sid) continue;
             nextId = chunks[j][1];
             next = this._hold(nextId);
-            next.opened.catch(() => undefined);
             break;
           }
         }

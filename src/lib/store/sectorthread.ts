@@ -7,8 +7,9 @@
  * transferred, not copied: the push plaintext buffer goes in and comes back,
  * shards and plaintexts come out, shard buffers the main thread is done with
  * come back ('recycle') to be filled again, and a pull lends the plaintext
- * buffers of sectors it has written out for the next ones: fresh multi-MiB buffers cost
- * a page fault per 4 KiB, which on the CI machines is slower than the sealing.
+ * buffers of sectors it has written out for the next ones: fresh multi-MiB
+ * buffers cost a page fault per 4 KiB, which on the CI machines is slower
+ * than the sealing.
  */
 import { createHmac } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
