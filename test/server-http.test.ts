@@ -150,6 +150,24 @@ test('a buffer whose answer a slow reader has not taken yet is not lent to the n
   t.deepEqual(got?.map((a) => sha(a.body)), [sha(big.data), sha(big.data)], 'both slow answers kept their own bytes');
 });
 
+for (const [mode, directWrites] of [
+  ['around the page cache where the file system allows it', undefined],
+  ['through the page cache', false],
+] as const) {
+  test(`uploads written ${mode}: every size stored whole, more at once than staging buffers, a bad body leaves nothing`, async (t) => {
+    const { client, files } = await setup(t, { directWrites });
+    // Sizes around the 4096-byte blocks of a direct write, and 8 at once: 4 are staged, the rest streamed.
+    const sizes = [1, 4095, 4096, 4097, 65_539, 2 * 1024 * 1024 + 1, 4 * 1024 * 1024, 777];
+    const sectors = sizes.map((n) => ({ id: newId(), data: randomBytes(n) }));
+    await Promise.all(sectors.map((s) => client.put(s.id, s.data)));
+    for (const s of sectors) t.is(sha(await client.get(s.id)), sha(s.data), `${s.data.length} bytes`);
+    t.deepEqual((await client.list()).sectors.map((s) => s.size).sort((a, b) => a - b), [...sizes].sort((a, b) => a - b));
+    const liar = randomBytes(10_000);
+    await refused(t, client.put(newId(), liar, sha(randomBytes(10_000))), 400, 'bad-body');
+    t.is((await files()).length, sizes.length, 'no sector and no temp file from the bad body');
+  });
+}
+
 test('wrong key, expired, replayed and unknown contracts are refused and nothing is written', async (t) => {
   const { client, clientFor, addContract, server, contractId, renter, files } = await setup(t);
   const data = randomBytes(1000);

@@ -7,6 +7,7 @@
  * finding none free streams as before, so memory stays bounded under load.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { alignedBuffer, alignedBuffersAvailable } from '../fsutil/direct-io.js';
 import { MAX_SECTOR_SIZE } from './ids.js';
 
 const _MAX = 4;
@@ -15,11 +16,11 @@ export class ReadBuffers {
   private readonly _free: Buffer[] = [];
   private _out = 0;
 
-  /** A buffer of MAX_SECTOR_SIZE bytes, or null when all are in use. */
+  /** A buffer of MAX_SECTOR_SIZE bytes, aligned for O_DIRECT reads where the runtime can, or null when all are in use. */
   take(): Buffer | null {
     if (this._out >= _MAX) return null;
     this._out++;
-    return this._free.pop() ?? Buffer.allocUnsafe(MAX_SECTOR_SIZE);
+    return this._free.pop() ?? (alignedBuffersAvailable ? alignedBuffer(MAX_SECTOR_SIZE) : Buffer.allocUnsafe(MAX_SECTOR_SIZE));
   }
 
   /** Gives back a buffer from take(); nothing may read it after. */

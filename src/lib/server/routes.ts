@@ -15,6 +15,7 @@ import { isId, MAX_SECTOR_SIZE } from './ids.js';
 import { merkleProofYielding, segmentCount } from './merkle.js';
 import { HEADER, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
+import { readDirect } from '../fsutil/direct-io.js';
 import { ReadBuffers, readRange } from './read-buffers.js';
 import { SectorStoreError, type SectorStore } from './sector-store.js';
 
@@ -168,39 +169,40 @@ async function _drain(req: IncomingMessage, timeoutMs: number): Promise<void> {
 }
 
 async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, contractId: string, sectorId: string): Promise<void> {
-  const sector = await ctx.store.openSector(contractId, sectorId);
-  if (sector === null) throw new HttpError(404, 'no-such-sector', 'no such sector');
+  // A recycled buffer is aligned for O_DIRECT: sectors the store wrote around the page cache are read around it too.
+  const into = ctx.readBuffers.take();
+  let lent = false;
   try {
-    const range = parseRange(req.headers.range, sector.size);
-    if (range === 'unsatisfiable') {
-      throw new HttpError(416, 'bad-range', 'only one satisfiable byte range is supported', { 'content-range': `bytes */${sector.size}` });
-    }
-    const [start, end] = range ?? [0, sector.size - 1];
-    const head = {
-      'content-type': 'application/octet-stream',
-      'content-length': end - start + 1,
-      'accept-ranges': 'bytes',
-      'cache-control': 'no-store',
-      ...(range ? { 'content-range': `bytes ${start}-${end}/${sector.size}` } : {}),
-    };
-    const into = ctx.readBuffers.take();
-    if (into === null) {
-      res.writeHead(range ? 206 : 200, head);
-      await pipeline(sector.handle.createReadStream({ start, end, autoClose: false, highWaterMark: 256 * 1024 }), res);
-      return;
-    }
-    let body: Buffer;
+    const sector = await ctx.store.openSector(contractId, sectorId, { direct: into !== null });
+    if (sector === null) throw new HttpError(404, 'no-such-sector', 'no such sector');
     try {
-      body = await readRange(sector.handle, into, start, end - start + 1);
-    } catch (err) {
-      ctx.readBuffers.give(into);
-      throw err;
+      const range = parseRange(req.headers.range, sector.size);
+      if (range === 'unsatisfiable') {
+        throw new HttpError(416, 'bad-range', 'only one satisfiable byte range is supported', { 'content-range': `bytes */${sector.size}` });
+      }
+      const [start, end] = range ?? [0, sector.size - 1];
+      const head = {
+        'content-type': 'application/octet-stream',
+        'content-length': end - start + 1,
+        'accept-ranges': 'bytes',
+        'cache-control': 'no-store',
+        ...(range ? { 'content-range': `bytes ${start}-${end}/${sector.size}` } : {}),
+      };
+      if (into === null) {
+        res.writeHead(range ? 206 : 200, head);
+        await pipeline(sector.handle.createReadStream({ start, end, autoClose: false, highWaterMark: 256 * 1024 }), res);
+        return;
+      }
+      const body = ctx.store.direct ? await readDirect(sector.handle, into, start, end - start + 1) : await readRange(sector.handle, into, start, end - start + 1);
+      // Given back once the answer is handed to the kernel, or the connection is gone: the socket no longer reads it.
+      lent = true;
+      res.once('close', () => ctx.readBuffers.give(into));
+      res.writeHead(range ? 206 : 200, head).end(body);
+    } finally {
+      await sector.handle.close();
     }
-    // Closed once the answer is handed to the kernel, or the connection is gone: the socket no longer reads it.
-    res.once('close', () => ctx.readBuffers.give(into));
-    res.writeHead(range ? 206 : 200, head).end(body);
   } finally {
-    await sector.handle.close();
+    if (into && !lent) ctx.readBuffers.give(into);
   }
 }
 

@@ -27,6 +27,8 @@ export interface FileServerOptions {
   host?: string;
   /** Total bytes the server may store (default: unlimited but for the disk). */
   maxStorage?: number;
+  /** Write sectors with O_DIRECT, around the page cache (default: when the storage directory's file system allows it). */
+  directWrites?: boolean;
   /** Who says which contracts are live; wrapped in a CachingAuthority unless it is one. */
   authority: ContractAuthority;
   /** Options of that cache wrapper. */
@@ -77,7 +79,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   const graceMs = _ms(options.shutdownGraceMs, 30_000, 'shutdownGraceMs');
   const log = createRequestLogger(options.logFormat ?? 'text', options.log);
 
-  const store = await SectorStore.open(options.storageDir, options.maxStorage);
+  const store = await SectorStore.open(options.storageDir, options.maxStorage, { direct: options.directWrites });
   const authority = options.authority instanceof CachingAuthority ? options.authority : new CachingAuthority(options.authority, options.cache);
   const ctx: RouteContext = {
     store,

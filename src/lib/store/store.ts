@@ -253,7 +253,7 @@ export class Store {
   /** Restores a snapshot into `target`, never writing outside it. */
   async pull(ref: string, target: string, options: PullOptions = {}): Promise<PullSummary> {
     if (typeof target !== 'string' || target.length === 0) throw new TypeError('target must be a directory path');
-    return this._pull(ref, options, (r, e, p) => restoreToDir(r, e, target, p));
+    return this._pull(ref, options, (r, e, p) => restoreToDir(r, e, target, { progress: p, direct: options.direct }));
   }
 
   /** Writes a snapshot as a tar stream to `out` (for `--stdout`). */
