@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { publicKeyOf, signingDigest, verify } from '../src/lib/crypto/sig.js';
+import { publicKeyOf, sign, signingDigest, verify } from '../src/lib/crypto/sig.js';
 import { AuthorityUnavailableError, CachingAuthority, parseContractRecord, parseSize, type ContractRecord } from '../src/lib/server/index.js';
 import type { ContractInfo } from '../src/lib/negotiator/entries.js';
 import { parseRange } from '../src/lib/server/range.js';
@@ -46,7 +46,7 @@ function documentedLayout(f: SignedFields): Buffer {
   ]);
 }
 
-test('golden vectors: message bytes, digest and deterministic signature', (t) => {
+test('golden vectors: message bytes, digest, deterministic signature; signRequest signs them verifiably', (t) => {
   t.is(file.domain, REQUEST_DOMAIN);
   const sk = Buffer.from(file.secretKey, 'hex');
   t.is(Buffer.from(publicKeyOf(sk)).toString('hex'), file.publicKey);
@@ -55,9 +55,12 @@ test('golden vectors: message bytes, digest and deterministic signature', (t) =>
     t.is(Buffer.from(msg).toString('hex'), v.message);
     t.is(documentedLayout(v.fields).toString('hex'), v.message);
     t.is(Buffer.from(signingDigest(REQUEST_DOMAIN, msg)).toString('hex'), v.digest);
-    const headers = signRequest(v.fields, sk);
-    t.is(headers[HEADER.signature], v.signature);
+    t.is(Buffer.from(sign(REQUEST_DOMAIN, msg, sk)).toString('hex'), v.signature);
     t.true(verify(REQUEST_DOMAIN, msg, Buffer.from(v.signature, 'hex'), Buffer.from(file.publicKey, 'hex')));
+    // Requests are signed with a random nonce (signRandomized): not these bytes, but as valid.
+    const headers = signRequest(v.fields, sk);
+    t.not(headers[HEADER.signature], v.signature);
+    t.true(verify(REQUEST_DOMAIN, msg, Buffer.from(headers[HEADER.signature], 'hex'), Buffer.from(file.publicKey, 'hex')));
   }
 });
 

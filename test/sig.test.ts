@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { generateKeyPair, sign, verify, publicKeyOf, signingDigest } from '../src/lib/crypto/sig.js';
+import { generateKeyPair, sign, signRandomized, verify, publicKeyOf, signingDigest } from '../src/lib/crypto/sig.js';
 
 test('a signature verifies for its domain, message and key only', (t) => {
   const a = generateKeyPair();
@@ -49,4 +49,25 @@ test('verify (OpenSSL) agrees with @noble/curves on valid, tampered, high-S, zer
     t.true(verify('cc-test', msg, sig, a.publicKey));
     t.false(verify('cc-test', msg, high, a.publicKey), 'high-S is refused');
   }
+});
+
+test('signRandomized: valid low-S signatures by @noble/curves, a new one each time, also where OpenSSL gave a high S', (t) => {
+  const half = secp256k1.Point.CURVE().n / 2n;
+  const a = generateKeyPair();
+  const seen = new Set<string>();
+  for (let i = 0; i < 64; i++) {
+    const msg = randomBytes(i * 5);
+    const sig = signRandomized('cc-test', msg, a.secretKey);
+    t.is(sig.length, 64);
+    t.true(BigInt(`0x${Buffer.from(sig.subarray(32)).toString('hex')}`) <= half, 'low S');
+    t.true(secp256k1.verify(sig, signingDigest('cc-test', msg), a.publicKey, { prehash: false, lowS: true }), `message ${i}`);
+    t.true(verify('cc-test', msg, sig, a.publicKey));
+    t.false(verify('cc-other', msg, sig, a.publicKey));
+    seen.add(Buffer.from(sig).toString('hex'));
+  }
+  t.is(seen.size, 64);
+  const msg = new Uint8Array([1, 2, 3]);
+  t.not(Buffer.from(signRandomized('cc-test', msg, a.secretKey)).toString('hex'), Buffer.from(signRandomized('cc-test', msg, a.secretKey)).toString('hex'));
+  t.throws(() => signRandomized('cc-test', msg, a.secretKey.subarray(1)), { instanceOf: RangeError });
+  t.throws(() => signRandomized('', msg, a.secretKey), { instanceOf: TypeError });
 });
