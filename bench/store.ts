@@ -57,17 +57,17 @@ function _noise(size: number): Buffer {
  * The push pipeline without I/O over `total` bytes (a 32 MiB buffer, repeated,
  * copied in as a file read would be), in MB/s: chunk, chunk ids, and per sector
  * seal + erasure-code + shard hashes, either all on this thread or, as push
- * runs it, the sector work on the sector worker with up to 4 sectors in flight,
- * in memory shared with it and recycled.
+ * runs it, the sector work on the sector worker with up to 4 sectors in flight
+ * and their shard buffers recycled.
  */
 async function _pipelineRate(keys: StoreKeys, total: number, threaded: boolean): Promise<number> {
   const chunker = new Chunker(gearTable(keys.gear), DEFAULT_CHUNKER);
   const src = _noise(32 * MiB);
   const worker = new SectorWorker(keys);
   const into = Buffer.alloc(shardsBytes(SECTOR_MAX, 2, 3));
+  const free: Buffer[] = [];
   const inflight = new Set<Promise<void>>();
-  const fresh = () => (threaded ? worker.sharedBuffer(SECTOR_PLAIN_MAX) : Buffer.allocUnsafe(SECTOR_PLAIN_MAX));
-  let sector = fresh();
+  let sector: Buffer = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
   let used = 0;
   let ids: string[] = [];
   const flush = async () => {
@@ -76,12 +76,12 @@ async function _pipelineRate(keys: StoreKeys, total: number, threaded: boolean):
     } else {
       while (inflight.size >= 4) await Promise.race(inflight);
       const job = worker.seal(sector, used, ids, 2, 3).then((sealed) => {
-        worker.giveBack(sealed.plain);
+        free.push(sealed.plain);
         worker.recycle(sealed);
         inflight.delete(job);
       });
       inflight.add(job);
-      sector = fresh();
+      sector = free.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
     }
     used = 0;
     ids = [];

@@ -3,9 +3,7 @@
  * shards decrypts and its chunks are checked; the shards' memory comes back
  * as spare, moved rather than copied; a plaintext buffer lent is decrypted
  * into and comes back; a wrong shard is named by index, not decrypted;
- * without shard ids a sector that does not decrypt is an error. SectorWorker.seal
- * in shared memory seals as sealToShards does, hands the plaintext buffer back
- * untouched and reuses shard memory once recycled, also across a restart.
+ * without shard ids a sector that does not decrypt is an error.
  */
 import test from 'ava';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -81,30 +79,4 @@ test('without shard ids, a sector that does not decrypt is an ECORRUPT error', a
   bad[0] ^= 1;
   const err = await t.throwsAsync(worker.open(s.id, 2, s.size, [Buffer.from(s.shards[0]), bad, null]), { instanceOf: CloudCoinError });
   t.is(err?.code, 'ECORRUPT');
-});
-
-test('seal in shared memory: the same shards as sealToShards, the plaintext buffer kept, shard memory reused', async (t) => {
-  const worker = new SectorWorker(keys);
-  t.teardown(() => worker.close());
-  const plain = worker.sharedBuffer(SECTOR_PLAIN_MAX);
-  t.true(plain.buffer instanceof SharedArrayBuffer);
-  const seen = new Set<ArrayBufferLike>();
-  for (let round = 0; round < 3; round++) {
-    const data = randomBytes(500_000 + round);
-    data.copy(plain);
-    const chunkId = createHmac('sha256', keys.ids).update(data).digest('hex');
-    const want = sealToShards(keys, data, [chunkId], 2, 3);
-    const got = await worker.seal(plain, data.length, [chunkId], 2, 3);
-    t.is(got.plain, plain, 'the same buffer comes back');
-    t.true(plain.subarray(0, data.length).equals(data), 'and the plaintext in it is untouched');
-    t.deepEqual([got.id, got.size, got.ids], [want.id, want.size, want.ids]);
-    t.deepEqual(got.shards.map((b) => Buffer.from(b).toString('hex')), want.shards.map((b) => b.toString('hex')));
-    seen.add(got.shards[0].buffer);
-    worker.recycle(got);
-    if (round === 1) await worker.close();
-  }
-  // Rounds 0 and 1 share memory; the restarted worker of round 2 made its own.
-  t.is(seen.size, 2);
-  worker.giveBack(plain);
-  t.is(worker.sharedBuffer(1000), plain, 'a buffer given back is lent again');
 });

@@ -41,8 +41,9 @@ export class Packer {
   newSectors = 0;
   private readonly _ctx: PackerContext;
   private readonly _pending = new Map<string, ChunkRef>();
-  /** The open sector's plaintext, shared with the sector worker, which takes it back once sealed. */
-  private _buf: Buffer | null = null;
+  /** The open sector's plaintext; sealed sectors' buffers come back to `_free` for reuse. */
+  private _buf: Buffer = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
+  private readonly _free: Buffer[] = [];
   private readonly _inflight = new Set<Promise<void>>();
   private _open: OpenSector | null = null;
   private _error: unknown = null;
@@ -87,8 +88,7 @@ export class Packer {
     }
     if (this._open && this._open.used + chunk.length > SECTOR_PLAIN_MAX) await this.flush();
     const open = (this._open ??= { used: 0, refs: [] });
-    const buf = (this._buf ??= this._ctx.worker.sharedBuffer(SECTOR_PLAIN_MAX));
-    chunk.copy(buf, open.used);
+    chunk.copy(this._buf, open.used);
     const ref: ChunkRef = [id, '', open.used, chunk.length];
     open.refs.push(ref);
     open.used += chunk.length;
@@ -106,29 +106,21 @@ export class Packer {
     const open = this._open;
     if (!open) return;
     this._open = null;
-    const buf = this._buf!;
-    this._buf = null;
+    const buf = this._buf;
+    this._buf = this._free.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
     while (this._inflight.size >= this._ctx.parallel) await Promise.race(this._inflight);
     if (this._error) throw this._error;
     const { io, hosts, k, n, index, worker } = this._ctx;
     const task = (async () => {
-      let sealed;
-      try {
-        sealed = await worker.seal(buf, open.used, open.refs.map((r) => r[0]), k, n);
-      } finally {
-        worker.giveBack(buf);
-      }
+      const sealed = await worker.seal(buf, open.used, open.refs.map((r) => r[0]), k, n);
+      this._free.push(sealed.plain);
       const placed = io.placement(sealed.id, n, hosts);
       const rec: SectorRecord = { id: sealed.id, size: sealed.size, k, shards: sealed.ids.map((sid, i) => [sid, placed[i].name]) };
       for (const ref of open.refs) ref[1] = sealed.id;
       this.used.set(sealed.id, rec);
       this.newSectors++;
-      try {
-        await io.putSector(rec, sealed.shards, index);
-      } finally {
-        // The worker keeps its shard memory: one not handed back would never be freed.
-        worker.recycle(sealed);
-      }
+      await io.putSector(rec, sealed.shards, index);
+      worker.recycle(sealed);
       await index.putSector(rec, open.refs.map((r) => [r[0], r[2], r[3]]));
       for (const ref of open.refs) this._pending.delete(ref[0]);
     })()

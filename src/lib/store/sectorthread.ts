@@ -3,14 +3,13 @@
  * for pull rebuilds and decrypts sectors, checks the chunks that will be read
  * from them, and hashes shards (when asked, or when a sector does not decrypt,
  * to find which shard was wrong); all off the main thread. Receives the data
- * and ids keys once (workerData), then one message per sector. Push memory is
- * shared (see sectorworker.ts): plaintext buffers the main thread shared
- * ('share') are named by number, and shard buffers made here cross once, then
- * are named by number too, and come back ('recycle') to be filled again. Pull
- * buffers are transferred, not copied: shards and plaintexts come out, and a
- * pull lends the plaintext buffers of sectors it has written out for the next
- * ones: fresh multi-MiB buffers cost a page fault per 4 KiB, which on the CI
- * machines is slower than the sealing.
+ * and ids keys once (workerData), then one message per sector. Buffers are
+ * transferred, not copied: the push plaintext buffer goes in and comes back,
+ * shards and plaintexts come out, shard buffers the main thread is done with
+ * come back ('recycle') to be filled again, and a pull lends the plaintext
+ * buffers of sectors it has written out for the next ones: fresh multi-MiB
+ * buffers cost a page fault per 4 KiB, which on the CI machines is slower
+ * than the sealing.
  */
 import { createHmac } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -18,22 +17,18 @@ import { shardsBytes } from './erasure.js';
 import { SECTOR_MAX, SECTOR_OVERHEAD, openShards, sealToShards, shardId } from './sector.js';
 
 const keys = { data: Buffer.from(workerData.data), ids: Buffer.from(workerData.ids) };
-/** Memory the main thread shares, by number. */
-const _sharedIn = new Map<number, SharedArrayBuffer>((workerData.shared as { ref: number; sab: SharedArrayBuffer }[]).map((s) => [s.ref, s.sab]));
-/** Shard memory made here, by number; `_free` is what the main thread gave back. */
-const _shards: Buffer[] = [];
-const _free: number[] = [];
+/** Shard buffers returned by the main thread; a few suffice, as few sectors are in flight. */
+const _free: Buffer[] = [];
+const _FREE_MAX = 8;
 
-function _seal(m: { plainRef: number; length: number; chunkIds: string[]; k: number; n: number }): [object, ArrayBuffer[]] {
+function _seal(m: { plain: ArrayBuffer; length: number; chunkIds: string[]; k: number; n: number }): [object, ArrayBuffer[]] {
   // New buffers are made for the largest sector, so that any later sector fits when it comes back.
   const need = shardsBytes(m.length + SECTOR_OVERHEAD, m.k, m.n);
-  const at = _free.findIndex((ref) => _shards[ref].length >= need);
-  const fresh = at < 0;
-  const ref = fresh ? _shards.push(Buffer.from(new SharedArrayBuffer(Math.max(need, shardsBytes(SECTOR_MAX, m.k, m.n))))) - 1 : _free.splice(at, 1)[0];
-  const into = _shards[ref];
-  const { id, size, ids, shards } = sealToShards(keys, Buffer.from(_sharedIn.get(m.plainRef)!, 0, m.length), m.chunkIds, m.k, m.n, into);
-  // A new buffer crosses once; after that its number does.
-  return [{ id, size, ids, allRef: ref, all: fresh ? into.buffer : undefined, offsets: shards.map((s) => s.byteOffset), shardLength: shards[0].length }, []];
+  const at = _free.findIndex((b) => b.length >= need);
+  const into = at >= 0 ? _free.splice(at, 1)[0] : Buffer.alloc(Math.max(need, shardsBytes(SECTOR_MAX, m.k, m.n)));
+  const { id, size, ids, shards } = sealToShards(keys, Buffer.from(m.plain, 0, m.length), m.chunkIds, m.k, m.n, into);
+  const all = shards[0].buffer as ArrayBuffer;
+  return [{ id, size, ids, all, offsets: shards.map((s) => s.byteOffset), shardLength: shards[0].length, plain: m.plain }, [all, m.plain]];
 }
 
 function _open(m: {
@@ -79,14 +74,15 @@ function _hash(m: { data: Uint8Array }): [object, ArrayBuffer[]] {
 const _ops: Record<string, (m: any) => [object, ArrayBuffer[]]> = { seal: _seal, open: _open, hash: _hash };
 
 parentPort!.on('message', (m: any) => {
-  if (m.op === 'recycle') return void _free.push(m.ref);
-  if (m.op === 'share') return void _sharedIn.set(m.ref, m.sab);
-  if (m.op === 'unshare') return void _sharedIn.delete(m.ref);
+  if (m.op === 'recycle') {
+    if (_free.length < _FREE_MAX) _free.push(Buffer.from(m.buffer));
+    return;
+  }
   try {
     const [reply, transfer] = _ops[m.op](m);
     parentPort!.postMessage({ seq: m.seq, ...reply }, transfer);
   } catch (err: any) {
     // A CloudCoinError's code travels with the message so the main thread can rebuild it.
-    parentPort!.postMessage({ seq: m.seq, error: String(err?.message ?? err), code: err?.code, exitCode: err?.exitCode });
+    parentPort!.postMessage({ seq: m.seq, error: String(err?.message ?? err), code: err?.code, exitCode: err?.exitCode, plain: m.plain }, m.plain ? [m.plain] : []);
   }
 });

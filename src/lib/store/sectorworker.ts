@@ -4,14 +4,6 @@
  * of the difference between one busy core and two. Push seals and
  * erasure-codes there; pull rebuilds, decrypts and checks chunks there. One
  * worker, FIFO, so results come in the order asked.
- *
- * A push's sector memory is shared with the worker, not moved: each plaintext
- * buffer (sharedBuffer) and each shard buffer the worker makes is a
- * SharedArrayBuffer that crosses once, and messages then name it by number.
- * V8 counts every ArrayBuffer a message brings in as newly allocated memory,
- * so moving ~10 MiB per sector there and back counted 650 MB of allocations
- * per 250 MB pushed, on each thread, and started a full collection every few
- * hundred milliseconds (perf, a probe on AdjustAmountOfExternalAllocatedMemory).
  */
 import { CloudCoinError, type ExitCodeValue } from '../errors.js';
 import { Worker } from 'node:worker_threads';
@@ -54,9 +46,6 @@ export interface OpenMemory {
   plainInto?: Buffer;
 }
 
-/** Given-back shared buffers kept for reuse: a push holds at most `parallel` + 1. */
-const _SHARED_FREE_MAX = 8;
-
 interface _Waiter {
   resolve(reply: any): void;
   reject(err: Error): void;
@@ -85,35 +74,13 @@ export class SectorWorker {
   private readonly _waiting = new Map<number, _Waiter>();
   private _worker: Worker | null = null;
   private _seq = 0;
-  /**
-   * Memory made by sharedBuffer, and its number; the worker drops its handle
-   * once this thread has dropped the memory, and a new worker is sent what is left.
-   */
-  private readonly _shared = new WeakMap<ArrayBufferLike, number>();
-  private readonly _sharedRefs = new Map<number, WeakRef<SharedArrayBuffer>>();
-  private readonly _dropped = new FinalizationRegistry<number>((ref) => {
-    this._sharedRefs.delete(ref);
-    this._worker?.postMessage({ op: 'unshare', ref });
-  });
-  private _nextRef = 0;
-  private readonly _sharedFree: Buffer[] = [];
-  /** Shard memory the worker made, by number, and back. */
-  private readonly _shards = new Map<number, ArrayBuffer>();
-  private readonly _shardIds = new Map<ArrayBufferLike, number>();
 
   constructor(keys: StoreKeys) {
     this._keys = keys;
   }
 
   private _start(): Worker {
-    const shared = [...this._sharedRefs].flatMap(([ref, weak]) => {
-      const sab = weak.deref();
-      return sab ? [{ ref, sab }] : [];
-    });
-    const w = _spawn({ data: this._keys.data, ids: this._keys.ids, shared });
-    // A new worker has none of the old one's shard memory.
-    this._shards.clear();
-    this._shardIds.clear();
+    const w = _spawn({ data: this._keys.data, ids: this._keys.ids });
     w.unref();
     w.on('message', (m: any) => {
       const waiter = this._waiting.get(m.seq);
@@ -134,45 +101,16 @@ export class SectorWorker {
   }
 
   /**
-   * A buffer of at least `size` bytes shared with the worker, for seal's
-   * `plain`: it is not moved, so it must not be changed while a seal of it is
-   * under way. One given back with giveBack is
-   * lent again; one simply dropped is freed on both threads.
-   */
-  sharedBuffer(size: number): Buffer {
-    const at = this._sharedFree.findIndex((b) => b.length >= size);
-    if (at >= 0) return this._sharedFree.splice(at, 1)[0];
-    const sab = new SharedArrayBuffer(size);
-    const ref = this._nextRef++;
-    this._shared.set(sab, ref);
-    this._sharedRefs.set(ref, new WeakRef(sab));
-    this._dropped.register(sab, ref);
-    this._worker?.postMessage({ op: 'share', ref, sab });
-    return Buffer.from(sab);
-  }
-
-  /** Takes back a sharedBuffer for reuse (a few are kept); the caller must not touch it after. */
-  giveBack(buffer: Buffer): void {
-    if (this._shared.has(buffer.buffer) && this._sharedFree.length < _SHARED_FREE_MAX && !this._sharedFree.includes(buffer)) this._sharedFree.push(buffer);
-  }
-
-  /**
    * Seals `plain[0..length]` (chunks `chunkIds`, see sealSector) and codes it into
-   * n shards. `plain` is a sharedBuffer, handed back in the result. The shards
-   * are views of memory shared with the worker: hand them back with recycle()
-   * once done with them.
+   * n shards. `plain` must own its whole ArrayBuffer (Buffer.allocUnsafe of a large
+   * size does): it is moved to the worker and comes back in the result.
    */
   async seal(plain: Buffer, length: number, chunkIds: string[], k: number, n: number): Promise<SealedSector> {
-    const ref = plain.byteOffset === 0 ? this._shared.get(plain.buffer) : undefined;
-    if (ref === undefined) throw new RangeError('plain must be a sharedBuffer');
-    const m = await this._call({ op: 'seal', plainRef: ref, length, chunkIds, k, n }, []);
-    if (m.all) {
-      this._shards.set(m.allRef, m.all);
-      this._shardIds.set(m.all, m.allRef);
-    }
-    const all = Buffer.from(this._shards.get(m.allRef)!);
+    if (_transferable(plain).length === 0) throw new RangeError('plain must own its whole ArrayBuffer');
+    const m = await this._call({ op: 'seal', plain: plain.buffer, length, chunkIds, k, n }, [plain.buffer as ArrayBuffer]);
+    const all = Buffer.from(m.all);
     const shards = m.offsets.map((o: number) => all.subarray(o, o + m.shardLength));
-    return { id: m.id, size: m.size, ids: m.ids, shards, plain };
+    return { id: m.id, size: m.size, ids: m.ids, shards, plain: Buffer.from(m.plain) };
   }
 
   /**
@@ -232,9 +170,9 @@ export class SectorWorker {
    * they must not be touched after.
    */
   recycle(sealed: SealedSector): void {
-    const ref = sealed.shards[0] && this._shardIds.get(sealed.shards[0].buffer);
-    if (!this._worker || ref === undefined) return;
-    this._worker.postMessage({ op: 'recycle', ref });
+    const buffer = sealed.shards[0]?.buffer;
+    if (!this._worker || !buffer || buffer.byteLength === 0) return;
+    this._worker.postMessage({ op: 'recycle', buffer }, [buffer as ArrayBuffer]);
   }
 
   private _call(msg: object, transfer: ArrayBuffer[]): Promise<any> {
