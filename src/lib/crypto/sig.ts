@@ -33,10 +33,15 @@ function _check(bytes: unknown, size: number, what: string): asserts bytes is Ui
   if (bytes.length !== size) throw new RangeError(`${what} must be ${size} bytes, got ${bytes.length}`);
 }
 
+/** domain || 0x00 || message: what is hashed with sha256 and signed. */
+function _preimage(domain: string, message: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(domain, 'utf8'), Buffer.from([0]), message]);
+}
+
 /** The 32-byte digest that is signed: sha256(domain || 0x00 || message). */
 export function signingDigest(domain: string, message: Uint8Array): Uint8Array {
   if (typeof domain !== 'string' || domain.length === 0) throw new TypeError('domain must be a non-empty string');
-  return createHash('sha256').update(domain, 'utf8').update(Buffer.from([0])).update(message).digest();
+  return createHash('sha256').update(_preimage(domain, message)).digest();
 }
 
 /** A fresh key pair from the OS random source. */
@@ -107,7 +112,7 @@ export function signRandomized(domain: string, message: Uint8Array, secretKey: U
   _check(secretKey, SECRET_SIZE, 'secretKey');
   if (typeof domain !== 'string' || domain.length === 0) throw new TypeError('domain must be a non-empty string');
   // OpenSSL hashes what it is given with sha256: the preimage of signingDigest.
-  const sig = signDigest('sha256', Buffer.concat([Buffer.from(domain, 'utf8'), Buffer.from([0]), message]), { key: _secretKeyObject(secretKey), dsaEncoding: 'ieee-p1363' });
+  const sig = signDigest('sha256', _preimage(domain, message), { key: _secretKeyObject(secretKey), dsaEncoding: 'ieee-p1363' });
   if (Buffer.compare(sig.subarray(32), _HALF_ORDER) > 0) {
     // (r, n - s) is the same signature's low-S form, the only one verify accepts.
     const s = _ORDER - BigInt(`0x${sig.subarray(32).toString('hex')}`);
@@ -126,7 +131,7 @@ export function verify(domain: string, message: Uint8Array, signature: Uint8Arra
   if (!key) return false;
   try {
     // OpenSSL hashes what it is given with sha256: the preimage of signingDigest.
-    return verifyDigest('sha256', Buffer.concat([Buffer.from(domain, 'utf8'), Buffer.from([0]), message]), { key, dsaEncoding: 'ieee-p1363' }, signature);
+    return verifyDigest('sha256', _preimage(domain, message), { key, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
     return false;
   }

@@ -16,13 +16,13 @@ import { merkleProofYielding, segmentCount } from './merkle.js';
 import { HEADER, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
 import { readDirect } from '../fsutil/direct-io.js';
-import { ReadBuffers, readRange } from './read-buffers.js';
+import { SectorBuffers, readRange } from './sector-buffers.js';
 import { SectorStoreError, type SectorStore } from './sector-store.js';
 
 export interface RouteContext extends AuthContext {
   store: SectorStore;
   /** Recycled memory for GET answers. */
-  readBuffers: ReadBuffers;
+  readBuffers: SectorBuffers;
   /** Time allowed for a whole request body to arrive. */
   bodyTimeoutMs: number;
 }
@@ -171,9 +171,10 @@ async function _drain(req: IncomingMessage, timeoutMs: number): Promise<void> {
 async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, contractId: string, sectorId: string): Promise<void> {
   // A recycled buffer is aligned for O_DIRECT: sectors the store wrote around the page cache are read around it too.
   const into = ctx.readBuffers.take();
+  const direct = into !== null && ctx.store.direct;
   let lent = false;
   try {
-    const sector = await ctx.store.openSector(contractId, sectorId, { direct: into !== null });
+    const sector = await ctx.store.openSector(contractId, sectorId, { direct });
     if (sector === null) throw new HttpError(404, 'no-such-sector', 'no such sector');
     try {
       const range = parseRange(req.headers.range, sector.size);
@@ -193,7 +194,7 @@ async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse
         await pipeline(sector.handle.createReadStream({ start, end, autoClose: false, highWaterMark: 256 * 1024 }), res);
         return;
       }
-      const body = ctx.store.direct ? await readDirect(sector.handle, into, start, end - start + 1) : await readRange(sector.handle, into, start, end - start + 1);
+      const body = direct ? await readDirect(sector.handle, into, start, end - start + 1) : await readRange(sector.handle, into, start, end - start + 1);
       // Given back once the answer is handed to the kernel, or the connection is gone: the socket no longer reads it.
       lent = true;
       res.once('close', () => ctx.readBuffers.give(into));

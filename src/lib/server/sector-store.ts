@@ -18,17 +18,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { alignedBuffer, directWriteWorks, writeFileDirect } from '../fsutil/direct-io.js';
+import { directWriteWorks, writeFileDirect } from '../fsutil/direct-io.js';
 import { writeAll } from '../fsutil/write-all.js';
 import { lockStorageDir } from './dir-lock.js';
-import { checkId, isId, MAX_SECTOR_SIZE } from './ids.js';
+import { checkId, isId } from './ids.js';
+import { SectorBuffers } from './sector-buffers.js';
 
 const WRITE_BATCH = 256 * 1024;
-/**
- * Uploads gathered in aligned memory for a direct write at once (4 MiB each);
- * more stream through the page cache, so a burst costs no more memory.
- */
-const _STAGING_MAX = 4;
 
 export interface SectorStoreOptions {
   /** Write sectors around the page cache (default: when the file system allows it; see direct-io.ts). */
@@ -144,8 +140,8 @@ export class SectorStore {
   private readonly busy = new Set<string>();
   private used = 0;
   private reserved = 0;
-  private readonly _staging: Buffer[] = [];
-  private _stagingOut = 0;
+  /** Aligned memory uploads are gathered in for a direct write; a fifth at once streams instead. */
+  private readonly _staging = new SectorBuffers();
 
   private constructor(
     readonly dir: string,
@@ -263,7 +259,7 @@ export class SectorStore {
 
   private async _write(final: string, body: AsyncIterable<Uint8Array>, size: number, expectedSha256: string): Promise<string> {
     const temp = join(this.dir, 'tmp', `${randomBytes(12).toString('hex')}.part`);
-    const staging = this._takeStaging();
+    const staging = this.direct ? this._staging.take() : null;
     let created = false;
     let renamed = false;
     try {
@@ -282,21 +278,9 @@ export class SectorStore {
       await _fsyncDir(dirname(final));
       return expectedSha256;
     } finally {
-      if (staging) this._giveStaging(staging);
+      if (staging) this._staging.give(staging);
       if (created && !renamed) await unlink(temp).catch(() => undefined);
     }
-  }
-
-  /** Aligned memory for one upload, when the file system takes direct writes and some is free. */
-  private _takeStaging(): Buffer | null {
-    if (!this.direct || this._stagingOut >= _STAGING_MAX) return null;
-    this._stagingOut++;
-    return this._staging.pop() ?? alignedBuffer(MAX_SECTOR_SIZE);
-  }
-
-  private _giveStaging(buffer: Buffer): void {
-    this._stagingOut--;
-    this._staging.push(buffer);
   }
 
   /** Creates a fan-out directory; when it is new, fsyncs its parents so the rename inside survives a crash. */
@@ -310,13 +294,13 @@ export class SectorStore {
 
   /**
    * An open handle and size of a sector, or null if there is none; the handle
-   * survives a concurrent delete or replace. With `direct` (only where the
-   * store writes direct) it is opened with O_DIRECT, for readDirect.
+   * survives a concurrent delete or replace. With `direct` it is opened with
+   * O_DIRECT, for readDirect: ask only where `this.direct`.
    */
   async openSector(contractId: string, sectorId: string, options: { direct?: boolean } = {}): Promise<{ handle: FileHandle; size: number } | null> {
     let handle: FileHandle;
     try {
-      handle = await open(this._path(contractId, sectorId), options.direct && this.direct ? constants.O_RDONLY | constants.O_DIRECT : 'r');
+      handle = await open(this._path(contractId, sectorId), options.direct ? constants.O_RDONLY | constants.O_DIRECT : 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;

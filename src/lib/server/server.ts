@@ -13,7 +13,7 @@ import { isPubkeyHex } from './ids.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { NonceCache } from './request-auth.js';
 import { createRequestLogger, type LogFormat } from './request-log.js';
-import { ReadBuffers } from './read-buffers.js';
+import { SectorBuffers } from './sector-buffers.js';
 import { handleSector, parseSectorPath, type RouteContext, type RouteNotes } from './routes.js';
 import { SectorStore } from './sector-store.js';
 import { sendStatus, type ServerStatus } from './status-page.js';
@@ -83,7 +83,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   const authority = options.authority instanceof CachingAuthority ? options.authority : new CachingAuthority(options.authority, options.cache);
   const ctx: RouteContext = {
     store,
-    readBuffers: new ReadBuffers(),
+    readBuffers: new SectorBuffers(),
     authority,
     nonces: new NonceCache(skewMs),
     limiter: new RateLimiter(options.rateLimit),

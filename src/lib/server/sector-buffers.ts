@@ -1,10 +1,12 @@
 /**
- * Memory for answering GETs: a sector (at most MAX_SECTOR_SIZE) is read whole
- * into one of a few recycled buffers and written in one call. Streaming it
- * allocated a fresh 256 KiB buffer per read, and V8 starts a full collection
- * every ~16 MB of new Buffer memory: a quarter of a file server's CPU while
- * a renter pulled (`npm run bench -- store`). Only a few buffers exist; a GET
- * finding none free streams as before, so memory stays bounded under load.
+ * Memory for whole sectors: a few recycled 4 MiB buffers, page-aligned for
+ * O_DIRECT where the runtime can (direct-io.ts). GETs read a sector into one
+ * and answer with one write; uploads are gathered in one for a direct write.
+ * Streaming every answer allocated a fresh 256 KiB buffer per read, and V8
+ * starts a full collection every ~16 MB of new Buffer memory: a quarter of a
+ * file server's CPU while a renter pulled (`npm run bench -- store`). Only a
+ * few buffers exist per pool; a request finding none free streams through
+ * the page cache as before, so memory stays bounded under load.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { alignedBuffer, alignedBuffersAvailable } from '../fsutil/direct-io.js';
@@ -12,11 +14,11 @@ import { MAX_SECTOR_SIZE } from './ids.js';
 
 const _MAX = 4;
 
-export class ReadBuffers {
+export class SectorBuffers {
   private readonly _free: Buffer[] = [];
   private _out = 0;
 
-  /** A buffer of MAX_SECTOR_SIZE bytes, aligned for O_DIRECT reads where the runtime can, or null when all are in use. */
+  /** A buffer of MAX_SECTOR_SIZE bytes, aligned for O_DIRECT where the runtime can, or null when all are in use. */
   take(): Buffer | null {
     if (this._out >= _MAX) return null;
     this._out++;
