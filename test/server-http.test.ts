@@ -166,6 +166,30 @@ for (const [mode, directWrites] of [
     await refused(t, client.put(newId(), liar, sha(randomBytes(10_000))), 400, 'bad-body');
     t.is((await files()).length, sizes.length, 'no sector and no temp file from the bad body');
   });
+
+  test(`uploads written ${mode}: a client that vanishes mid-body leaves no reservation, no file, and a server that answers`, async (t) => {
+    const { server, client, contractId, renter, files } = await setup(t, { directWrites });
+    for (const sent of [1024, 1 << 20]) {
+      const sid = newId();
+      const body = randomBytes(2 << 20);
+      const cut = request(`${server.url}/v1/contracts/${contractId}/sectors/${sid}`, {
+        method: 'PUT',
+        headers: { 'content-length': body.length, ...signRequest({ contractId, sectorId: sid, operation: 'PUT', bodySha256: sha(body) }, renter.secretKey) },
+      });
+      cut.on('error', () => undefined);
+      cut.write(body.subarray(0, sent));
+      for (let i = 0; i < 200 && server.status().reservedBytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      t.is(server.status().reservedBytes, body.length, 'the upload was under way');
+      cut.destroy();
+      for (let i = 0; i < 200 && server.status().reservedBytes > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      t.is(server.status().reservedBytes, 0, `cut after ${sent} bytes: reservation given back`);
+    }
+    t.is((await files()).length, 0, 'no sector and no temp file');
+    const after = randomBytes(300_000);
+    const id = newId();
+    await client.put(id, after);
+    t.is(sha(await client.get(id)), sha(after));
+  });
 }
 
 test('wrong key, expired, replayed and unknown contracts are refused and nothing is written', async (t) => {
