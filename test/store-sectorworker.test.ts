@@ -3,10 +3,14 @@
  * shards decrypts and its chunks are checked; the shards' memory comes back
  * as spare, moved rather than copied; a plaintext buffer lent is decrypted
  * into and comes back; a wrong shard is named by index, not decrypted;
- * without shard ids a sector that does not decrypt is an error.
+ * without shard ids a sector that does not decrypt is an error; a worker
+ * started before its first sector serves it, and idle does not keep a
+ * process alive.
  */
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { CloudCoinError } from '../src/lib/errors.js';
 import { shardSize } from '../src/lib/store/erasure.js';
 import { StoreKeys } from '../src/lib/store/keys.js';
@@ -79,4 +83,27 @@ test('without shard ids, a sector that does not decrypt is an ECORRUPT error', a
   bad[0] ^= 1;
   const err = await t.throwsAsync(worker.open(s.id, 2, s.size, [Buffer.from(s.shards[0]), bad, null]), { instanceOf: CloudCoinError });
   t.is(err?.code, 'ECORRUPT');
+});
+
+test('a worker started early serves the first seal; started and idle, it lets the process exit', async (t) => {
+  const w = new SectorWorker(keys);
+  t.teardown(() => w.close());
+  w.start();
+  w.start();
+  const plain = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
+  randomBytes(1000).copy(plain);
+  const s = await w.seal(plain, 1000, [createHmac('sha256', keys.ids).update(plain.subarray(0, 1000)).digest('hex')], 2, 3);
+  t.is(s.shards.length, 3);
+  // In a process of its own: nothing but an idle, started worker, which must not keep it
+  // running. The compiled module (npm test builds first): from source, tsx's loader in the
+  // worker holds a port open that the product never has.
+  const dist = new URL('../dist/src/lib/store/', import.meta.url);
+  const script = `const { SectorWorker } = await import(${JSON.stringify(new URL('sectorworker.js', dist).href)});
+const { StoreKeys } = await import(${JSON.stringify(new URL('keys.js', dist).href)});
+new SectorWorker(new StoreKeys(Buffer.alloc(32, 1))).start();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code, signal] = await once(child, 'exit');
+  clearTimeout(timer);
+  t.deepEqual([code, signal], [0, null], 'exited on its own');
 });

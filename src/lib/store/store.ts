@@ -149,6 +149,7 @@ export class Store {
    * CloudCoinError EHOSTSDOWN, having written nothing, when too few answer.
    */
   async push(source: string, options: PushOptions = {}): Promise<PushSummary> {
+    this._worker.start();
     const { up, down } = await this._io.probe(this._probeTimeoutMs);
     if (up.length < (this._n ?? Math.max(MIN_HOSTS, this._k ?? 1))) {
       throw new CloudCoinError('EHOSTSDOWN', _tooFew(up.length, this._io.backends.length, down, this._n, this._k), ExitCode.failure);
@@ -266,6 +267,7 @@ export class Store {
     options: PullOptions,
     write: (r: SnapshotReader, e: ReturnType<typeof selectEntries>, p?: ProgressFn) => Promise<PullResult>,
   ): Promise<PullSummary> {
+    this._worker.start();
     const snap = await this.snapshot(ref);
     const entries = selectEntries(snap.tree, options.include);
     const seen = this._io.corrupt.length;
