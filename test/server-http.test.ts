@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer, request } from 'node:http';
+import { type ClientRequest, createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import {
 } from '../src/lib/server/index.js';
 import type { ContractInfo } from '../src/lib/negotiator/entries.js';
 import { signRequest, EMPTY_SHA256 } from '../src/lib/server/request-auth.js';
+import { waitFor } from './util/devnode.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const newId = () => randomBytes(32).toString('hex');
@@ -48,6 +49,18 @@ async function setup(t: ExecutionContext, options: Partial<FileServerOptions> = 
   const clientFor = (cid: string, secretKey = renter.secretKey) => new FileServerClient({ url: server.url, contractId: cid, secretKey, retries: 0 });
   const files = async () => (await readdir(dir, { recursive: true })).filter((f) => /[0-9a-f]{2}\/[0-9a-f]{64}$|\.part$/.test(f));
   return { dir, server, renter, contractId, addContract, client: clientFor(contractId), clientFor, lines, files };
+}
+
+/** A signed PUT of `body` that sends only its first `sent` bytes, then holds the connection open. */
+function partialPut(url: string, contractId: string, secretKey: Uint8Array, body: Buffer, sent: number): ClientRequest {
+  const sectorId = newId();
+  const req = request(`${url}/v1/contracts/${contractId}/sectors/${sectorId}`, {
+    method: 'PUT',
+    headers: { 'content-length': body.length, ...signRequest({ contractId, sectorId, operation: 'PUT', bodySha256: sha(body) }, secretKey) },
+  });
+  req.on('error', () => undefined);
+  req.write(body.subarray(0, sent));
+  return req;
 }
 
 async function refused(t: ExecutionContext, p: Promise<unknown>, status: number, code: string) {
@@ -170,18 +183,12 @@ for (const [mode, directWrites] of [
   test(`uploads written ${mode}: a client that vanishes mid-body leaves no reservation, no file, and a server that answers`, async (t) => {
     const { server, client, contractId, renter, files } = await setup(t, { directWrites });
     for (const sent of [1024, 1 << 20]) {
-      const sid = newId();
       const body = randomBytes(2 << 20);
-      const cut = request(`${server.url}/v1/contracts/${contractId}/sectors/${sid}`, {
-        method: 'PUT',
-        headers: { 'content-length': body.length, ...signRequest({ contractId, sectorId: sid, operation: 'PUT', bodySha256: sha(body) }, renter.secretKey) },
-      });
-      cut.on('error', () => undefined);
-      cut.write(body.subarray(0, sent));
-      for (let i = 0; i < 200 && server.status().reservedBytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const cut = partialPut(server.url, contractId, renter.secretKey, body, sent);
+      await waitFor(() => server.status().reservedBytes > 0, 5000, 'the upload to start');
       t.is(server.status().reservedBytes, body.length, 'the upload was under way');
       cut.destroy();
-      for (let i = 0; i < 200 && server.status().reservedBytes > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => server.status().reservedBytes === 0, 5000, 'the reservation back');
       t.is(server.status().reservedBytes, 0, `cut after ${sent} bytes: reservation given back`);
     }
     t.is((await files()).length, 0, 'no sector and no temp file');
@@ -306,14 +313,7 @@ test.serial('hundreds of slow connections and a stalled upload leave the server 
   });
 
   // A signed upload that sends 1 KiB of its 1 MiB body and stalls.
-  const sid = newId();
-  const body = randomBytes(1 << 20);
-  const stalled = request(`${server.url}/v1/contracts/${contractId}/sectors/${sid}`, {
-    method: 'PUT',
-    headers: { 'content-length': body.length, ...signRequest({ contractId, sectorId: sid, operation: 'PUT', bodySha256: sha(body) }, renter.secretKey) },
-  });
-  stalled.on('error', () => undefined);
-  stalled.write(body.subarray(0, 1024));
+  const stalled = partialPut(server.url, contractId, renter.secretKey, randomBytes(1 << 20), 1024);
   const stalledClosed = new Promise((r) => stalled.on('close', r));
 
   // Others are answered while the slow connections are still open (not only once they are cut).

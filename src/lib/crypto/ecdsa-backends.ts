@@ -11,10 +11,11 @@
  * - **portable**: @noble/curves for keys and deterministic signing, OpenSSL
  *   (node:crypto) for verifying and for signing with a random nonce.
  *
- * Inputs are checked by sig.ts; these take the 32-byte digest, except where
- * OpenSSL wants the preimage and hashes it itself.
+ * Inputs are checked by sig.ts. Each method takes what is signed, the
+ * preimage (domain || 0x00 || message), and hashes it with SHA-256 itself:
+ * OpenSSL wants the preimage, the others the digest.
  */
-import { type KeyObject, createPrivateKey, createPublicKey, randomBytes, sign as signPreimage, verify as verifyPreimage } from 'node:crypto';
+import { type KeyObject, createHash, createPrivateKey, createPublicKey, randomBytes, sign as signPreimage, verify as verifyPreimage } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 
@@ -22,12 +23,12 @@ export interface EcdsaBackend {
   readonly name: string;
   /** The 33-byte compressed public key; throws for an invalid secret key. */
   publicKey(secretKey: Uint8Array): Uint8Array;
-  /** RFC 6979 deterministic, low-S, 64-byte compact. */
-  sign(digest: Uint8Array, secretKey: Uint8Array): Uint8Array;
-  /** Low-S, 64-byte compact, with a random nonce. */
-  signRandomized(digest: Uint8Array, preimage: Uint8Array, secretKey: Uint8Array): Uint8Array;
-  /** A low-S signature only; false, never a throw, for unparsable input. */
-  verify(signature: Uint8Array, digest: Uint8Array, preimage: Uint8Array, publicKey: Uint8Array): boolean;
+  /** RFC 6979 deterministic, low-S, 64-byte compact, over sha256(preimage). */
+  sign(preimage: Uint8Array, secretKey: Uint8Array): Uint8Array;
+  /** Low-S, 64-byte compact, with a random nonce, over sha256(preimage). */
+  signRandomized(preimage: Uint8Array, secretKey: Uint8Array): Uint8Array;
+  /** A low-S signature of sha256(preimage) only; false, never a throw, for unparsable input. */
+  verify(signature: Uint8Array, preimage: Uint8Array, publicKey: Uint8Array): boolean;
 }
 
 /** The part of the `secp256k1` package's API used here (it ships no types). */
@@ -36,6 +37,8 @@ interface _Libsecp256k1 {
   ecdsaSign(digest: Uint8Array, secretKey: Uint8Array, options?: { data?: Uint8Array }): { signature: Uint8Array };
   ecdsaVerify(signature: Uint8Array, digest: Uint8Array, publicKey: Uint8Array): boolean;
 }
+
+const _sha256 = (preimage: Uint8Array): Buffer => createHash('sha256').update(preimage).digest();
 
 function _loadLibsecp256k1(): EcdsaBackend | null {
   let lib: _Libsecp256k1;
@@ -49,12 +52,12 @@ function _loadLibsecp256k1(): EcdsaBackend | null {
   return {
     name: 'libsecp256k1',
     publicKey: (secretKey) => lib.publicKeyCreate(secretKey, true),
-    sign: (digest, secretKey) => lib.ecdsaSign(digest, secretKey).signature,
+    sign: (preimage, secretKey) => lib.ecdsaSign(_sha256(preimage), secretKey).signature,
     // Extra entropy mixed into RFC 6979, as libsecp256k1 documents for this argument.
-    signRandomized: (digest, _preimage, secretKey) => lib.ecdsaSign(digest, secretKey, { data: randomBytes(32) }).signature,
-    verify(signature, digest, _preimage, publicKey) {
+    signRandomized: (preimage, secretKey) => lib.ecdsaSign(_sha256(preimage), secretKey, { data: randomBytes(32) }).signature,
+    verify(signature, preimage, publicKey) {
       try {
-        return lib.ecdsaVerify(signature, digest, publicKey);
+        return lib.ecdsaVerify(signature, _sha256(preimage), publicKey);
       } catch {
         return false;
       }
@@ -103,27 +106,27 @@ function _secretKeyObject(secretKey: Uint8Array): KeyObject {
 }
 
 /** True if s, the second half of a compact signature, is at most n / 2. */
-export function isLowS(signature: Uint8Array): boolean {
+function _isLowS(signature: Uint8Array): boolean {
   return Buffer.compare(signature.subarray(32), _HALF_ORDER) <= 0;
 }
 
 export const portable: EcdsaBackend = {
   name: 'portable',
   publicKey: (secretKey) => secp256k1.getPublicKey(secretKey, true),
-  sign: (digest, secretKey) => secp256k1.sign(digest, secretKey, { prehash: false, lowS: true }),
-  signRandomized(_digest, preimage, secretKey) {
-    // OpenSSL hashes what it is given with sha256: the preimage of the digest.
+  sign: (preimage, secretKey) => secp256k1.sign(_sha256(preimage), secretKey, { prehash: false, lowS: true }),
+  signRandomized(preimage, secretKey) {
+    // OpenSSL hashes what it is given with sha256.
     const sig = signPreimage('sha256', preimage, { key: _secretKeyObject(secretKey), dsaEncoding: 'ieee-p1363' });
-    if (!isLowS(sig)) {
+    if (!_isLowS(sig)) {
       // (r, n - s) is the same signature's low-S form, the only one verify accepts.
       const s = _ORDER - BigInt(`0x${sig.subarray(32).toString('hex')}`);
       Buffer.from(s.toString(16).padStart(64, '0'), 'hex').copy(sig, 32);
     }
     return sig;
   },
-  verify(signature, _digest, preimage, publicKey) {
+  verify(signature, preimage, publicKey) {
     // OpenSSL accepts high-S signatures: refused here first.
-    if (!isLowS(signature)) return false;
+    if (!_isLowS(signature)) return false;
     const key = _publicKeyObject(publicKey);
     if (!key) return false;
     try {

@@ -43,12 +43,12 @@ function _check(bytes: unknown, size: number, what: string): asserts bytes is Ui
 
 /** domain || 0x00 || message: what is hashed with sha256 and signed. */
 function _preimage(domain: string, message: Uint8Array): Buffer {
+  if (typeof domain !== 'string' || domain.length === 0) throw new TypeError('domain must be a non-empty string');
   return Buffer.concat([Buffer.from(domain, 'utf8'), Buffer.from([0]), message]);
 }
 
 /** The 32-byte digest that is signed: sha256(domain || 0x00 || message). */
 export function signingDigest(domain: string, message: Uint8Array): Uint8Array {
-  if (typeof domain !== 'string' || domain.length === 0) throw new TypeError('domain must be a non-empty string');
   return createHash('sha256').update(_preimage(domain, message)).digest();
 }
 
@@ -68,7 +68,7 @@ export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
 /** Sign `message` for `domain`; returns a 64-byte compact signature. */
 export function sign(domain: string, message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   _check(secretKey, SECRET_SIZE, 'secretKey');
-  return _backend.sign(signingDigest(domain, message), secretKey);
+  return _backend.sign(_preimage(domain, message), secretKey);
 }
 
 /**
@@ -77,9 +77,7 @@ export function sign(domain: string, message: Uint8Array, secretKey: Uint8Array)
  */
 export function signRandomized(domain: string, message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   _check(secretKey, SECRET_SIZE, 'secretKey');
-  if (typeof domain !== 'string' || domain.length === 0) throw new TypeError('domain must be a non-empty string');
-  const preimage = _preimage(domain, message);
-  return _backend.signRandomized(createHash('sha256').update(preimage).digest(), preimage, secretKey);
+  return _backend.signRandomized(_preimage(domain, message), secretKey);
 }
 
 /** True only for a valid low-S signature of `message` for `domain` by `publicKey`; never throws on bad input. */
@@ -87,6 +85,5 @@ export function verify(domain: string, message: Uint8Array, signature: Uint8Arra
   if (!(signature instanceof Uint8Array) || signature.length !== SIG_SIZE) return false;
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBKEY_SIZE) return false;
   if (typeof domain !== 'string' || domain.length === 0 || !(message instanceof Uint8Array)) return false;
-  const preimage = _preimage(domain, message);
-  return _backend.verify(signature, createHash('sha256').update(preimage).digest(), preimage, publicKey);
+  return _backend.verify(signature, _preimage(domain, message), publicKey);
 }
