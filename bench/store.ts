@@ -7,10 +7,13 @@
  *   runs them, each its own process on 127.0.0.1 (bench/fileservers.ts), 2-of-3
  *   as a renter with 3 contracts gets by default. Beside them `restic backup`
  *   and `restic restore` of the same tree to a local repository, and peak
- *   resident memory of each. Both run as child processes under /usr/bin/time,
- *   so peak memory is measured the same way; push and pull time is what the
- *   operation reports, without Node's start-up. The file servers' memory is
- *   theirs, not the client's; on a 2-core machine they take CPU from it.
+ *   resident memory of each. Both run as child processes under /usr/bin/time
+ *   and are timed the same way, from start to exit: each starts, derives its
+ *   key from a passphrase (ours with the scrypt parameters `store init`
+ *   uses), opens its store, works and exits, as a cron job would. Beside
+ *   them, that fixed part alone: our start-up with no push, and `restic cat
+ *   config`. The file servers' memory is theirs, not the client's; on a
+ *   2-core machine they take CPU from it.
  * - the same push and pull to 3 local directories: the engine without HTTP.
  * - the same on a tree 8x larger (2 GB by default): memory must not grow.
  * - the raw push pipeline (chunk, chunk ids, seal, erasure-code, shard
@@ -32,7 +35,7 @@ import { join } from 'node:path';
 import { type BenchServer, benchContract, fakeNegotiator, startFileServer, stopFileServers } from './fileservers.js';
 import { type BenchSuite, type Figure } from './harness.js';
 import { Chunker, gearTable } from '../src/lib/store/chunker.js';
-import { StoreKeys } from '../src/lib/store/keys.js';
+import { StoreKeys, initKey } from '../src/lib/store/keys.js';
 import { shardsBytes } from '../src/lib/store/erasure.js';
 import { SECTOR_MAX, SECTOR_PLAIN_MAX, sealToShards } from '../src/lib/store/sector.js';
 import { SectorWorker } from '../src/lib/store/sectorworker.js';
@@ -165,25 +168,23 @@ function _sync(): Promise<void> {
 }
 
 /**
- * Runs a command under /usr/bin/time after a sync; returns seconds (those it prints as JSON
- * `{"seconds"}` on stdout, else wall time) and its peak RSS in MiB, or null if it fails.
+ * Runs a command under /usr/bin/time after a sync; returns its wall time in
+ * seconds, start to exit, and its peak RSS in MiB, or null if it fails.
  */
 async function _timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakMiB: number } | null> {
   await _sync();
   const start = performance.now();
-  let stdout = '';
   let stderr = '';
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M', cmd, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', () => resolve(null));
     child.on('exit', resolve);
   });
+  const seconds = (performance.now() - start) / 1000;
   const m = /maxrss=(\d+)/.exec(stderr);
   if (code !== 0 || !m) return null;
-  const reported = /^\{"seconds":([0-9.e+-]+)\}$/.exec(stdout.trim());
-  return { seconds: reported ? Number(reported[1]) : (performance.now() - start) / 1000, peakMiB: Number(m[1]) / 1024 };
+  return { seconds, peakMiB: Number(m[1]) / 1024 };
 }
 
 /** The store library, for the child processes: the .ts source under tsx, the compiled .js otherwise. */
@@ -191,24 +192,27 @@ const _LIB = new URL('../src/lib/store/', import.meta.url).href;
 const _EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /**
- * One push or pull in a process of its own: `op config.json src out`. The
- * config names the library, the master key, the state directory and the hosts:
- * file servers ({url, contractId, secretKey}) or local directories ({dir}).
+ * One push, pull or nothing ('open') in a process of its own: `op config.json
+ * src out`. The config names the library, the key file and its passphrase,
+ * the state directory and the hosts: file servers ({url, contractId,
+ * secretKey}) or local directories ({dir}). What `cloudcoin store push` does
+ * besides is oclif's start-up and asking the node for the contracts.
  */
 const _CHILD = `
 const [op, config, src, out] = process.argv.slice(2);
 const c = JSON.parse(await (await import('node:fs/promises')).readFile(config, 'utf8'));
-const { LocalBackend, Store, StoreKeys } = await import(c.lib + 'index' + c.ext);
+const { LocalBackend, Store, openKey } = await import(c.lib + 'index' + c.ext);
 const { HostBackend } = await import(c.lib + 'backends/host' + c.ext);
 // As the store commands do (cli/store.ts, withStore).
 (await import(c.lib + '../cli/heap' + c.ext)).tuneHeapForStore();
+const keys = await openKey(c.keyFile, c.passphrase);
 const backends = c.hosts.map((h, i) => h.dir
   ? new LocalBackend('host' + i, h.dir)
   : new HostBackend({ name: 'host' + i, url: h.url, contractId: h.contractId, secretKey: Buffer.from(h.secretKey, 'hex'), retries: 1 }));
-const store = await Store.open({ keys: new StoreKeys(Buffer.from(c.master, 'hex')), backends, stateDir: c.state });
+const store = await Store.open({ keys, backends, stateDir: c.state });
 try {
-  const result = op === 'push' ? await store.push(src) : await store.pull('latest', out);
-  process.stdout.write(JSON.stringify({ seconds: result.seconds }));
+  if (op === 'push') await store.push(src);
+  else if (op === 'pull') await store.pull('latest', out);
 } finally {
   await store.close();
 }
@@ -243,27 +247,43 @@ async function _fileServers(base: string): Promise<Hosts> {
   };
 }
 
-/** Pushes then pulls `src` in child processes against `hosts`; null figures if a child failed. */
-async function _ours(base: string, name: string, src: string, hosts: object[], master: Buffer): Promise<{ push: Timed; pull: Timed }> {
+/**
+ * Node's flags for the children: the bench's own but source maps, which the
+ * command line tool does not enable and which cost start-up time (tsx's loader
+ * stays, for a run from the .ts sources).
+ */
+const _CHILD_ARGV = process.execArgv.filter((a) => a !== '--enable-source-maps');
+
+/**
+ * Pushes then pulls `src` in child processes against `hosts`, under a key made
+ * for them (not timed) as `store init` makes one; null figures if a child
+ * failed. With `startUp`, first times a child that only opens the store.
+ */
+async function _ours(base: string, name: string, src: string, hosts: object[], startUp = false): Promise<{ push: Timed; pull: Timed; open: Timed }> {
   const dir = join(base, name);
   await mkdir(dir, { recursive: true });
+  const keyFile = join(dir, 'key');
+  const passphrase = randomBytes(16).toString('hex');
+  await initKey(keyFile, passphrase);
   const config = join(dir, 'config.json');
-  await writeFile(config, JSON.stringify({ lib: _LIB, ext: _EXT, master: master.toString('hex'), state: join(dir, 'state'), hosts }));
+  await writeFile(config, JSON.stringify({ lib: _LIB, ext: _EXT, keyFile, passphrase, state: join(dir, 'state'), hosts }));
   const script = join(dir, 'op.mjs');
   await writeFile(script, _CHILD);
-  const child = (op: string) => _timed(process.execPath, [...process.execArgv, script, op, config, src, join(dir, 'out')], process.env);
+  const child = (op: string) => _timed(process.execPath, [..._CHILD_ARGV, script, op, config, src, join(dir, 'out')], process.env);
+  const open = startUp ? await child('open') : null;
   const push = await child('push');
   const pull = push && (await child('pull'));
-  return { push, pull };
+  return { push, pull, open };
 }
 
 /** `restic backup` then `restic restore` of `src` to a local repository. */
-async function _restic(base: string, src: string): Promise<{ push: Timed; pull: Timed }> {
+async function _restic(base: string, src: string): Promise<{ push: Timed; pull: Timed; open: Timed }> {
   const env = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: join(base, 'restic') };
   const init = await _timed('restic', ['init'], env);
+  const open = init && (await _timed('restic', ['cat', 'config'], env));
   const push = init && (await _timed('restic', ['backup', '--quiet', src], env));
   const pull = push && (await _timed('restic', ['restore', 'latest', '--target', join(base, 'restic-out')], env));
-  return { push, pull };
+  return { push, pull, open };
 }
 
 /** Size of the tree the file servers are warmed up with. */
@@ -281,7 +301,7 @@ const _WARM_MB = 24;
 async function _warmUp(base: string, hosts: object[]): Promise<void> {
   const src = join(base, 'warm-src');
   await _mixedTree(src, _WARM_MB * 1e6);
-  const warm = await _ours(base, 'warm', src, hosts, randomBytes(32));
+  const warm = await _ours(base, 'warm', src, hosts);
   if (!warm.push || !warm.pull) throw new Error('the warm-up push or pull failed');
 }
 
@@ -292,13 +312,13 @@ const _ref = (name: string, value: number, unit: string) => ({ name, value, unit
  * Push, pull and peak memory on a generated tree of `treeMB` under `base`, to 3
  * file servers (and local directories), beside restic. Deletes nothing: see _run.
  */
-async function _treeRun(base: string, treeMB: number, master: Buffer, withLocal: boolean): Promise<Figure[]> {
+async function _treeRun(base: string, treeMB: number, withLocal: boolean): Promise<Figure[]> {
   const hosts = await _fileServers(base);
   try {
     const src = join(base, 'src');
     const size = (await _mixedTree(src, treeMB * 1e6)) / 1e6;
     await _warmUp(base, hosts.entries);
-    const ours = await _ours(base, 'hosts', src, hosts.entries, master);
+    const ours = await _ours(base, 'hosts', src, hosts.entries, withLocal);
     if (!ours.push || !ours.pull) throw new Error('the push or pull child process failed');
     const restic = await _restic(base, src);
     const mb = Math.round(size);
@@ -309,9 +329,15 @@ async function _treeRun(base: string, treeMB: number, master: Buffer, withLocal:
       { name: `pull ${mb} MB peak RSS`, value: ours.pull.peakMiB, unit: 'MiB', reference: _ref('restic restore', restic.pull?.peakMiB ?? NaN, 'MiB') },
     ];
     if (withLocal) {
+      figures.push({
+        name: '  start-up alone: key from passphrase, store opened, no push',
+        value: ours.open?.seconds ?? NaN,
+        unit: 's',
+        reference: _ref('restic cat config', restic.open?.seconds ?? NaN, 's'),
+      });
       // The engine without HTTP: the same tree to 3 local directories.
       const dirs = [0, 1, 2].map((i) => ({ dir: join(base, `dir${i}`) }));
-      const local = await _ours(base, 'dirs', src, dirs, master);
+      const local = await _ours(base, 'dirs', src, dirs);
       figures.push(
         { name: `  same push, 3 local directories instead of hosts`, value: _rate(size, local.push), unit: 'MB/s' },
         { name: `  same pull, 3 local directories instead of hosts`, value: _rate(size, local.pull), unit: 'MB/s' },
@@ -327,17 +353,16 @@ async function _run(): Promise<Figure[]> {
   const treeMB = _envMB('CC_BENCH_STORE_MB', 250);
   const bigMB = _envMB('CC_BENCH_STORE_BIG_MB', 2000, true);
   const pipelineMB = _envMB('CC_BENCH_PIPELINE_MB', 256);
-  const master = randomBytes(32);
-  const keys = new StoreKeys(master);
+  const keys = new StoreKeys(randomBytes(32));
   // Every tree, copy and restore stays until the end. On ext4 without a journal
   // (this machine's file system) creating a file first skips every inode freed
   // in the last minute or more (`recently_deleted`), one look-up each: a restore
   // right after a large delete ran at a third of its speed, whichever tool it was.
   const base = await mkdtemp(join(tmpdir(), 'cc-bench-store-'));
   try {
-    const figures = await _treeRun(join(base, 'tree'), treeMB, master, true);
+    const figures = await _treeRun(join(base, 'tree'), treeMB, true);
     // Memory must not grow with the data: the same run on a tree 8x the size.
-    if (bigMB > 0) figures.push(...(await _treeRun(join(base, 'big'), bigMB, master, false)));
+    if (bigMB > 0) figures.push(...(await _treeRun(join(base, 'big'), bigMB, false)));
     const total = pipelineMB * 1e6;
     const limit = _ref('node:crypto chacha20-poly1305 + sha256', _aeadShaRate(total), 'MB/s');
     figures.push(
