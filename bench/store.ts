@@ -257,7 +257,7 @@ const _CHILD_ARGV = process.execArgv.filter((a) => a !== '--enable-source-maps')
 /**
  * Pushes then pulls `src` in child processes against `hosts`, under a key made
  * for them (not timed) as `store init` makes one; null figures if a child
- * failed. With `startUp`, first times a child that only opens the store.
+ * failed. With `startUp`, then times a child that only opens the store.
  */
 async function _ours(base: string, name: string, src: string, hosts: object[], startUp = false): Promise<{ push: Timed; pull: Timed; open: Timed }> {
   const dir = join(base, name);
@@ -270,9 +270,10 @@ async function _ours(base: string, name: string, src: string, hosts: object[], s
   const script = join(dir, 'op.mjs');
   await writeFile(script, _CHILD);
   const child = (op: string) => _timed(process.execPath, [..._CHILD_ARGV, script, op, config, src, join(dir, 'out')], process.env);
-  const open = startUp ? await child('open') : null;
   const push = await child('push');
   const pull = push && (await child('pull'));
+  // Last, so that the push still starts from no local index, as a first push does.
+  const open = startUp && pull ? await child('open') : null;
   return { push, pull, open };
 }
 
@@ -280,9 +281,9 @@ async function _ours(base: string, name: string, src: string, hosts: object[], s
 async function _restic(base: string, src: string): Promise<{ push: Timed; pull: Timed; open: Timed }> {
   const env = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: join(base, 'restic') };
   const init = await _timed('restic', ['init'], env);
-  const open = init && (await _timed('restic', ['cat', 'config'], env));
   const push = init && (await _timed('restic', ['backup', '--quiet', src], env));
   const pull = push && (await _timed('restic', ['restore', 'latest', '--target', join(base, 'restic-out')], env));
+  const open = pull && (await _timed('restic', ['cat', 'config'], env));
   return { push, pull, open };
 }
 
@@ -318,7 +319,7 @@ async function _treeRun(base: string, treeMB: number, withLocal: boolean): Promi
     const src = join(base, 'src');
     const size = (await _mixedTree(src, treeMB * 1e6)) / 1e6;
     await _warmUp(base, hosts.entries);
-    const ours = await _ours(base, 'hosts', src, hosts.entries, withLocal);
+    const ours = await _ours(base, 'hosts', src, hosts.entries, /* startUp */ withLocal);
     if (!ours.push || !ours.pull) throw new Error('the push or pull child process failed');
     const restic = await _restic(base, src);
     const mb = Math.round(size);
