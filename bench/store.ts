@@ -204,7 +204,7 @@ const c = JSON.parse(await (await import('node:fs/promises')).readFile(config, '
 const { LocalBackend, Store, openKey } = await import(c.lib + 'index' + c.ext);
 const { HostBackend } = await import(c.lib + 'backends/host' + c.ext);
 // As the store commands do (cli/store.ts, withStore).
-(await import(c.lib + '../cli/heap' + c.ext)).tuneHeapForStore();
+(await import(c.lib + '../cli/heap' + c.ext)).tuneV8ForStore(op === 'push' ? 'upload' : 'read');
 const keys = await openKey(c.keyFile, c.passphrase);
 const backends = c.hosts.map((h, i) => h.dir
   ? new LocalBackend('host' + i, h.dir)

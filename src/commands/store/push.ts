@@ -64,6 +64,7 @@ ${STORE_EXIT_STATUS}`;
         }
       },
       shards,
+      'upload',
     );
     const { hostsDown, n, k, ...summary } = r;
     const { snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, hosts, skipped, warnings } = summary;

@@ -8,7 +8,7 @@ import { NodeClient } from '../node/client.js';
 import { abortHttpRequests } from '../server/http-request.js';
 import { contractedHosts, hostBackends, renterKey, storePaths } from '../store/hosts.js';
 import { openKey, Store } from '../store/index.js';
-import { tuneHeapForStore } from './heap.js';
+import { tuneV8ForStore, type StoreWork } from './heap.js';
 import { readPassphrase } from './passphrase.js';
 
 export const STORE_EXIT_STATUS = `EXIT STATUS
@@ -37,10 +37,11 @@ export interface StoreSession {
 /**
  * Opens the store of `datadir` on its node's contracted hosts, runs `fn`, and
  * closes it. `shards` must fit the contracted hosts (a usage error otherwise);
- * whether enough of them answer is the push's to find out.
+ * whether enough of them answer is the push's to find out. `work` tunes V8
+ * for what `fn` does (heap.ts).
  */
-export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}): Promise<T> {
-  tuneHeapForStore();
+export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}, work: StoreWork = 'read'): Promise<T> {
+  tuneV8ForStore(work);
   const passphrase = await storePassphrase();
   const keys = await openKey(storePaths(datadir).key, passphrase);
   const renter = await renterKey(datadir, keys);

@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { ExitCode, isCloudCoinError } from '../errors.js';
 import { HttpContractAuthority } from './authority-http.js';
+import { tuneHeapForFileServer } from './heap.js';
 import type { LogFormat } from './request-log.js';
 import { startFileServer } from './server.js';
 import { parseSize } from './size.js';
@@ -68,6 +69,7 @@ if (!/^\d{1,7}$/.test(opt('rate-limit') ?? '') || rate < 1) fail('--rate-limit m
 const logFormat = opt('log-format') as LogFormat;
 if (!['text', 'json', 'none'].includes(logFormat)) fail('--log-format must be text, json or none');
 
+tuneHeapForFileServer();
 try {
   const server = await startFileServer({
     storageDir: storage,

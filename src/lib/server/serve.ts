@@ -10,6 +10,7 @@ import { CloudCoinError, ExitCode } from '../errors.js';
 import { liveRuntime, readApiKey } from '../node/datafiles.js';
 import { untilSignal } from '../node/signals.js';
 import { HttpContractAuthority } from './authority-http.js';
+import { tuneHeapForFileServer } from './heap.js';
 import type { LogFormat } from './request-log.js';
 import { startFileServer } from './server.js';
 import { parseSize } from './size.js';
@@ -56,6 +57,7 @@ export async function serve(opts: ServeOptions, onReady: (info: ServeInfo) => vo
   const negotiator = opts.negotiator ? { url: opts.negotiator, apiKey: opts.apiKey as string } : await localNegotiator(opts.location);
   const maxStorage = opts.maxStorage === undefined ? undefined : parseSize(opts.maxStorage);
   const storage = opts.storage ?? join(opts.location.datadir, 'sectors');
+  tuneHeapForFileServer();
   const server = await startFileServer({
     storageDir: storage,
     port: opts.port ?? DEFAULT_SERVE_PORT,
