@@ -203,9 +203,10 @@ const [op, config, src, out] = process.argv.slice(2);
 const c = JSON.parse(await (await import('node:fs/promises')).readFile(config, 'utf8'));
 const { LocalBackend, Store, openKey } = await import(c.lib + 'index' + c.ext);
 const { HostBackend } = await import(c.lib + 'backends/host' + c.ext);
-// As the store commands do (cli/store.ts, withStore).
+// As the store commands do (cli/store.ts, withStore): the key is derived while
+// the store opens and the push probes its hosts and walks its source.
 (await import(c.lib + '../cli/heap' + c.ext)).tuneV8ForStore(op === 'push' ? 'upload' : 'read');
-const keys = await openKey(c.keyFile, c.passphrase);
+const keys = openKey(c.keyFile, c.passphrase);
 const backends = c.hosts.map((h, i) => h.dir
   ? new LocalBackend('host' + i, h.dir)
   : new HostBackend({ name: 'host' + i, url: h.url, contractId: h.contractId, secretKey: Buffer.from(h.secretKey, 'hex'), retries: 1 }));
@@ -213,6 +214,7 @@ const store = await Store.open({ keys, backends, stateDir: c.state });
 try {
   if (op === 'push') await store.push(src);
   else if (op === 'pull') await store.pull('latest', out);
+  else await keys;
 } finally {
   await store.close();
 }

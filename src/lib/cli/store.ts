@@ -6,8 +6,8 @@
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { NodeClient } from '../node/client.js';
 import { abortHttpRequests } from '../server/http-request.js';
-import { contractedHosts, hostBackends, renterKey, storePaths } from '../store/hosts.js';
-import { openKey, Store } from '../store/index.js';
+import { contractedHosts, hostBackends, rememberHosts, renterKey, storePaths } from '../store/hosts.js';
+import { openKey, Store, type StoreKeys } from '../store/index.js';
 import { tuneV8ForStore, type StoreWork } from './heap.js';
 import { readPassphrase } from './passphrase.js';
 
@@ -43,7 +43,20 @@ export interface StoreSession {
 export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}, work: StoreWork = 'read'): Promise<T> {
   tuneV8ForStore(work);
   const passphrase = await storePassphrase();
-  const keys = await openKey(storePaths(datadir).key, passphrase);
+  // scrypt runs in the thread pool meanwhile (~0.3-0.7 s): the node is asked for
+  // the contracts, the store opens, and a push probes its hosts and walks its source.
+  const keys = openKey(storePaths(datadir).key, passphrase);
+  keys.catch(() => undefined);
+  try {
+    return await _withKeys(datadir, keys, fn, shards);
+  } catch (err) {
+    // A missing key or a wrong passphrase is the error to report, whatever else failed meanwhile.
+    await keys;
+    throw err;
+  }
+}
+
+async function _withKeys<T>(datadir: string, keys: Promise<StoreKeys>, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number }): Promise<T> {
   const renter = await renterKey(datadir, keys);
   const { hosts, unreachable } = await contractedHosts(NodeClient.connect(datadir), datadir, renter.publicKey);
   if (hosts.length === 0) {
@@ -55,9 +68,15 @@ export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Pro
     }
   }
   const store = await Store.open({ keys, backends: hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir, ...shards });
+  // Once the passphrase is known to be right: a wrong one changes nothing.
+  const remembered = keys.then(() => rememberHosts(datadir, hosts));
+  remembered.catch(() => undefined);
   try {
-    return await fn({ store, hosts, unreachable });
+    const result = await fn({ store, hosts, unreachable });
+    await remembered;
+    return result;
   } finally {
+    await remembered.catch(() => undefined);
     await store.close();
     // A probe or download still waiting on a silent host must not hold the command open.
     abortHttpRequests();

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NodeClient } from '../node/client.js';
-import { contractedHosts, hostBackends, renterKey, storePaths } from '../store/hosts.js';
+import { contractedHosts, hostBackends, rememberHosts, renterKey, storePaths } from '../store/hosts.js';
 import { initKey, openKey, Store } from '../store/index.js';
 
 export interface StoreDemoResult {
@@ -55,6 +55,7 @@ export async function storeDemo(dir: string, renterDatadir: string, passphrase: 
   const keys = await openKey(paths.key, passphrase);
   const renter = await renterKey(renterDatadir, keys);
   const { hosts } = await contractedHosts(NodeClient.connect(renterDatadir), renterDatadir, renter.publicKey);
+  await rememberHosts(renterDatadir, hosts);
   // A demo with fewer than the 3 hosts push wants by default spreads over the ones it has.
   const n = hosts.length < 3 ? hosts.length : undefined;
   const store = await Store.open({ keys, backends: hostBackends(hosts, renter.secretKey), stateDir: paths.dir, n });

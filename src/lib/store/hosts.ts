@@ -82,11 +82,15 @@ function _openRenter(keys: StoreKeys, j: { nonce?: unknown; sealed?: unknown }, 
   return secret;
 }
 
-/** The renter key requests to hosts are signed with: an imported one, else the node's identity. */
-export async function renterKey(datadir: string, keys: StoreKeys): Promise<{ secretKey: Buffer; publicKey: string; imported: boolean }> {
+/**
+ * The renter key requests to hosts are signed with: an imported one, else the
+ * node's identity. Only an imported one needs the store's keys, so only then
+ * does this wait for them.
+ */
+export async function renterKey(datadir: string, keys: StoreKeys | Promise<StoreKeys>): Promise<{ secretKey: Buffer; publicKey: string; imported: boolean }> {
   const paths = storePaths(datadir);
   if (existsSync(paths.renter)) {
-    const secretKey = _openRenter(keys, JSON.parse(await readFile(paths.renter, 'utf8')), paths.renter);
+    const secretKey = _openRenter(await keys, JSON.parse(await readFile(paths.renter, 'utf8')), paths.renter);
     return { secretKey, publicKey: Buffer.from(publicKeyOf(secretKey)).toString('hex'), imported: true };
   }
   if (!existsSync(join(datadir, IDENTITY_FILE))) {
@@ -115,7 +119,7 @@ async function _writeBook(path: string, hosts: HostEntry[]): Promise<void> {
 /**
  * This renter's live contracts, one a host, each with its file server URL.
  * Contracts whose host URL is unknown (no offer seen, none remembered) are
- * returned in `unreachable`.
+ * returned in `unreachable`. Only reads: rememberHosts keeps the URLs learnt.
  */
 export async function contractedHosts(client: NodeClient, datadir: string, renterPublicKey: string): Promise<{ hosts: HostEntry[]; unreachable: string[] }> {
   const paths = storePaths(datadir);
@@ -140,11 +144,16 @@ export async function contractedHosts(client: NodeClient, datadir: string, rente
     else unreachable.push(c.id);
   }
   hosts.sort((a, b) => a.hostKey.localeCompare(b.hostKey));
-  const merged = new Map(book.map((h) => [h.contractId, h]));
+  return { hosts, unreachable };
+}
+
+/** Adds `hosts` to those `hosts.json` remembers, so they stay reachable when their offers are gone. */
+export async function rememberHosts(datadir: string, hosts: HostEntry[]): Promise<void> {
+  const paths = storePaths(datadir);
+  const merged = new Map((await _readBook(paths.hosts)).map((h) => [h.contractId, h]));
   for (const h of hosts) merged.set(h.contractId, h);
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   await _writeBook(paths.hosts, [...merged.values()]);
-  return { hosts, unreachable };
 }
 
 /**

@@ -34,13 +34,15 @@ export class ProgressMeter {
   private readonly _phase: ProgressEvent['phase'];
   private readonly _fn: ProgressFn | undefined;
   private readonly _interval: number;
-  private readonly _start = performance.now();
+  private readonly _start: number;
   private _last = 0;
 
-  constructor(phase: ProgressEvent['phase'], fn?: ProgressFn, intervalMs = 200) {
+  /** `start`: when the operation began (performance.now()), if before the meter was made. */
+  constructor(phase: ProgressEvent['phase'], fn?: ProgressFn, intervalMs = 200, start = performance.now()) {
     this._phase = phase;
     this._fn = fn;
     this._interval = intervalMs;
+    this._start = start;
   }
 
   get seconds(): number {

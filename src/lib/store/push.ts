@@ -24,7 +24,7 @@ import { type ChunkRef, type ManifestHeader, type Snapshot, type TreeEntry, enco
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SectorWorker } from './sectorworker.js';
 import type { HostDown, ShardIO } from './shards.js';
-import { walk } from './walker.js';
+import { type WalkResult, walk } from './walker.js';
 
 export interface PushOptions {
   tags?: string[];
@@ -206,21 +206,35 @@ async function _storeSmall(
 const _SMALL_RUN = 512;
 const _SMALL_RUN_BYTES = 4 * 1024 * 1024;
 
-/** Pushes `source` as a new snapshot. */
-export async function push(ctx: PushContext, source: string, options: PushOptions = {}): Promise<PushSummary> {
-  if (typeof source !== 'string' || source.length === 0) throw new TypeError('source must be a directory path');
-  const tags = options.tags ?? [];
-  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0)) throw new TypeError('tags must be non-empty strings');
+/** What a push stores: the source directory, walked. */
+export interface PushSource extends WalkResult {
+  /** The source's absolute path. */
+  root: string;
+  /** When the walk began: the snapshot's time. */
+  time: string;
+  /** performance.now() then: the push's seconds count from it. */
+  started: number;
+}
+
+/** Walks `source` for push (only reads: it may run before the hosts and keys are known). */
+export async function walkSource(source: string): Promise<PushSource> {
   const root = resolve(source);
   const time = new Date().toISOString();
-  const meter = new ProgressMeter('push', options.progress);
-  const sentBefore = ctx.io.sent;
-  let walked;
+  const started = performance.now();
   try {
-    walked = await walk(root);
+    return { root, time, started, ...(await walk(root)) };
   } catch (err: any) {
     throw new CloudCoinError('ESOURCE', `cannot read ${root}: ${err.message}`, ExitCode.usage);
   }
+}
+
+/** Pushes a walked source as a new snapshot. */
+export async function push(ctx: PushContext, walked: PushSource, options: PushOptions = {}): Promise<PushSummary> {
+  const tags = options.tags ?? [];
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0)) throw new TypeError('tags must be non-empty strings');
+  const { root, time } = walked;
+  const meter = new ProgressMeter('push', options.progress, undefined, walked.started);
+  const sentBefore = ctx.io.sent;
   meter.totalFiles = walked.entries.length;
   meter.totalBytes = walked.entries.reduce((s, e) => s + e.size, 0);
   const skipped = [...walked.skipped];

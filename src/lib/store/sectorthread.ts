@@ -3,7 +3,8 @@
  * for pull rebuilds and decrypts sectors, checks the chunks that will be read
  * from them, and hashes shards (when asked, or when a sector does not decrypt,
  * to find which shard was wrong); all off the main thread. Receives the data
- * and ids keys once (workerData), then one message per sector. Buffers are
+ * and ids keys once ('keys', the first message: the thread starts while they
+ * are still being derived), then one message per sector. Buffers are
  * transferred, not copied: the push plaintext buffer goes in and comes back,
  * shards and plaintexts come out, shard buffers the main thread is done with
  * come back ('recycle') to be filled again, and a pull lends the plaintext
@@ -12,11 +13,11 @@
  * than the sealing.
  */
 import { createHmac } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { shardsBytes } from './erasure.js';
 import { SECTOR_MAX, SECTOR_OVERHEAD, openShards, sealToShards, shardId } from './sector.js';
 
-const keys = { data: Buffer.from(workerData.data), ids: Buffer.from(workerData.ids) };
+const keys = { data: Buffer.alloc(0), ids: Buffer.alloc(0) };
 /** Shard buffers returned by the main thread; a few suffice, as few sectors are in flight. */
 const _free: Buffer[] = [];
 const _FREE_MAX = 8;
@@ -74,6 +75,11 @@ function _hash(m: { data: Uint8Array }): [object, ArrayBuffer[]] {
 const _ops: Record<string, (m: any) => [object, ArrayBuffer[]]> = { seal: _seal, open: _open, hash: _hash };
 
 parentPort!.on('message', (m: any) => {
+  if (m.op === 'keys') {
+    keys.data = Buffer.from(m.data);
+    keys.ids = Buffer.from(m.ids);
+    return;
+  }
   if (m.op === 'recycle') {
     if (_free.length < _FREE_MAX) _free.push(Buffer.from(m.buffer));
     return;

@@ -61,22 +61,30 @@ function _transferable(b: Uint8Array | null): ArrayBuffer[] {
  * the tests, the bench) a worker thread does not inherit tsx's loader, so it
  * registers tsx first and then imports sectorthread.ts.
  */
-function _spawn(workerData: object): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./sectorthread.js', import.meta.url), { workerData });
+function _spawn(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./sectorthread.js', import.meta.url));
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./sectorthread.ts', import.meta.url).href;
   const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return new Worker(code, { eval: true });
 }
 
 export class SectorWorker {
-  private readonly _keys: StoreKeys;
+  private readonly _keys: Promise<StoreKeys>;
   private readonly _waiting = new Map<number, _Waiter>();
   private _worker: Worker | null = null;
+  /** The thread that has been sent the keys. */
+  private _keyed: Worker | null = null;
   private _seq = 0;
 
-  constructor(keys: StoreKeys) {
-    this._keys = keys;
+  /**
+   * `keys` may still be being derived: the thread can start meanwhile, and
+   * gets them as its first message (an operation asked before waits for them).
+   */
+  constructor(keys: StoreKeys | Promise<StoreKeys>) {
+    this._keys = Promise.resolve(keys);
+    // Awaited by every operation; an unused worker must not turn a wrong passphrase into an unhandled rejection.
+    this._keys.catch(() => undefined);
   }
 
   /**
@@ -91,8 +99,9 @@ export class SectorWorker {
   }
 
   private _start(): Worker {
-    const w = _spawn({ data: this._keys.data, ids: this._keys.ids });
+    const w = _spawn();
     w.unref();
+    this._keys.then((k) => this._sendKeys(w, k), () => undefined);
     w.on('message', (m: any) => {
       const waiter = this._waiting.get(m.seq);
       this._waiting.delete(m.seq);
@@ -186,8 +195,17 @@ export class SectorWorker {
     this._worker.postMessage({ op: 'recycle', buffer }, [buffer as ArrayBuffer]);
   }
 
-  private _call(msg: object, transfer: ArrayBuffer[]): Promise<any> {
+  /** Once a thread, before anything else it is sent. */
+  private _sendKeys(w: Worker, k: StoreKeys): void {
+    if (this._keyed === w || this._worker !== w) return;
+    w.postMessage({ op: 'keys', data: k.data, ids: k.ids });
+    this._keyed = w;
+  }
+
+  private async _call(msg: object, transfer: ArrayBuffer[]): Promise<any> {
+    const keys = await this._keys;
     const worker = (this._worker ??= this._start());
+    this._sendKeys(worker, keys);
     const seq = this._seq++;
     // Referenced while a reply is due: an idle worker must not keep the process
     // alive, but a busy one must, or a script awaiting only a seal could exit.

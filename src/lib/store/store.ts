@@ -17,14 +17,21 @@ import { StoreLock } from './lock.js';
 import { type Catalog, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
 import { type ChunkRef, type Snapshot, type TreeEntry, decodeBody, decodeHeader, isManifestId } from './manifest.js';
 import type { ProgressFn } from './progress.js';
-import { type PushOptions, type PushSummary, push } from './push.js';
+import { type PushOptions, type PushSummary, push, walkSource } from './push.js';
 import { SnapshotReader } from './reader.js';
 import { type PullOptions, type PullResult, restoreToDir, restoreToTar, selectEntries } from './restore.js';
 import { SectorWorker } from './sectorworker.js';
 import { type CorruptReport, type HostDown, ShardIO } from './shards.js';
 
 export interface StoreOptions {
-  keys: StoreKeys;
+  /**
+   * From openKey. Its promise will do: the store then opens, and a push probes
+   * the hosts and walks the source, while scrypt derives the key (~0.3-0.7 s
+   * of one core, with the main thread idle), and each operation waits for it
+   * where it first needs it. If it rejects (a wrong passphrase), so does every
+   * operation, with that error, having written nothing.
+   */
+  keys: StoreKeys | Promise<StoreKeys>;
   /** One per host; shard i of a sector goes to a different backend than shard j. */
   backends: Backend[];
   /** Local state: the index (LevelDB) and the lock file. Created if missing. */
@@ -82,36 +89,52 @@ function* _chunksOf(entries: TreeEntry[]): Iterable<ChunkRef> {
   for (const e of entries) if (e.chunks) yield* e.chunks;
 }
 
+/** What needs the keys, made once they are known. */
+interface _Ready {
+  keys: StoreKeys;
+  chunker: Chunker;
+  bodyChunker: Chunker;
+  /** Opened (created, the first time) only under keys known to be right. */
+  index: LocalIndex;
+}
+
+function _whenKeyed(keys: StoreKeys | Promise<StoreKeys>, indexDir: string): Promise<_Ready> {
+  const ready = Promise.resolve(keys).then(async (k) => {
+    if (!(k instanceof StoreKeys)) throw new TypeError('keys must be StoreKeys (from openKey)');
+    const gear = gearTable(k.gear);
+    return { keys: k, chunker: new Chunker(gear, DEFAULT_CHUNKER), bodyChunker: new Chunker(gear, BODY_CHUNKER), index: await LocalIndex.open(indexDir) };
+  });
+  // Awaited by every operation; a store closed unused must not leave a wrong passphrase unhandled.
+  ready.catch(() => undefined);
+  return ready;
+}
+
 export class Store {
-  readonly keys: StoreKeys;
   /** As set in the options; unset ones follow from the backends that answer at each push. */
   private readonly _n: number | undefined;
   private readonly _k: number | undefined;
   private readonly _probeTimeoutMs: number;
   private readonly _io: ShardIO;
-  private readonly _index: LocalIndex;
   private readonly _lock: StoreLock;
-  private readonly _chunker: Chunker;
-  private readonly _bodyChunker: Chunker;
+  private readonly _ready: Promise<_Ready>;
   private readonly _parallel: number;
   private readonly _worker: SectorWorker;
 
-  private constructor(o: StoreOptions, io: ShardIO, index: LocalIndex, lock: StoreLock, worker: SectorWorker) {
-    this.keys = o.keys;
+  private constructor(o: StoreOptions, ready: Promise<_Ready>, io: ShardIO, lock: StoreLock, worker: SectorWorker) {
+    this._ready = ready;
     this._n = o.n;
     this._k = o.k;
     this._probeTimeoutMs = o.probeTimeoutMs ?? 5000;
     this._io = io;
-    this._index = index;
     this._lock = lock;
-    const gear = gearTable(o.keys.gear);
-    this._chunker = new Chunker(gear, DEFAULT_CHUNKER);
-    this._bodyChunker = new Chunker(gear, BODY_CHUNKER);
     this._parallel = o.parallel ?? 4;
     this._worker = worker;
   }
 
-  /** Opens the repository; throws CloudCoinError ELOCKED if another run holds it. */
+  /**
+   * Opens the repository; throws CloudCoinError ELOCKED if another run holds
+   * it (or the keys' error, if they fail: that comes first).
+   */
   static async open(o: StoreOptions): Promise<Store> {
     if (!o || typeof o !== 'object') throw new TypeError('options are required');
     if (!Array.isArray(o.backends) || o.backends.length === 0) throw new TypeError('at least one backend is needed');
@@ -122,23 +145,26 @@ export class Store {
     if (n > o.backends.length) throw new RangeError(`n = ${n} needs ${n} backends, have ${o.backends.length}`);
     if (o.probeTimeoutMs !== undefined && !(o.probeTimeoutMs > 0)) throw new RangeError('probeTimeoutMs must be positive');
     if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1)) throw new RangeError('parallel must be a positive integer');
-    if (!(o.keys instanceof StoreKeys)) throw new TypeError('keys must be StoreKeys (from openKey)');
-    const worker = new SectorWorker(o.keys);
-    const io = new ShardIO(o.backends, { retries: o.retries, retryDelayMs: o.retryDelayMs, hash: (data) => worker.sha256(data) });
-    await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
-    const lock = await StoreLock.acquire(join(o.stateDir, 'lock'));
+    if (!(o.keys instanceof StoreKeys) && typeof (o.keys as any)?.then !== 'function') throw new TypeError('keys must be StoreKeys (from openKey) or their promise');
+    const keys = Promise.resolve(o.keys);
+    let lock: StoreLock;
     try {
-      const index = await LocalIndex.open(join(o.stateDir, 'index'));
-      return new Store(o, io, index, lock, worker);
+      await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
+      lock = await StoreLock.acquire(join(o.stateDir, 'lock'));
     } catch (err) {
-      await lock.release();
+      // A wrong passphrase is the error to report, whatever else failed meanwhile.
+      await keys;
       throw err;
     }
+    const ready = _whenKeyed(keys, join(o.stateDir, 'index'));
+    const worker = new SectorWorker(ready.then((r) => r.keys));
+    const io = new ShardIO(o.backends, { retries: o.retries, retryDelayMs: o.retryDelayMs, hash: (data) => worker.sha256(data) });
+    return new Store(o, ready, io, lock, worker);
   }
 
   async close(): Promise<void> {
     await this._worker.close();
-    await this._index.close();
+    await (await this._ready.catch(() => null))?.index.close();
     await this._lock.release();
   }
 
@@ -149,8 +175,15 @@ export class Store {
    * CloudCoinError EHOSTSDOWN, having written nothing, when too few answer.
    */
   async push(source: string, options: PushOptions = {}): Promise<PushSummary> {
+    if (typeof source !== 'string' || source.length === 0) throw new TypeError('source must be a directory path');
     this._worker.start();
-    const { up, down } = await this._io.probe(this._probeTimeoutMs);
+    // While the keys may still be being derived: all three only read.
+    const probing = this._io.probe(this._probeTimeoutMs);
+    probing.catch(() => undefined);
+    const walking = walkSource(source);
+    walking.catch(() => undefined);
+    const { keys, chunker, bodyChunker, index } = await this._ready;
+    const { up, down } = await probing;
     if (up.length < (this._n ?? Math.max(MIN_HOSTS, this._k ?? 1))) {
       throw new CloudCoinError('EHOSTSDOWN', _tooFew(up.length, this._io.backends.length, down, this._n, this._k), ExitCode.failure);
     }
@@ -163,36 +196,38 @@ export class Store {
       const same = [...snapshots.values()].map(snapshotInfo).filter((s) => s.source === resolve(source)).sort(_byTime);
       parent = same.length > 0 ? same[same.length - 1].id : null;
     }
-    const parentSnap = parent ? await this._index.snapshot(parent) : undefined;
-    if (parentSnap) await this._index.adopt(parentSnap);
-    const ctx = { keys: this.keys, index: this._index, io: this._io, chunker: this._chunker, bodyChunker: this._bodyChunker, hosts: up, hostsDown: down, k, n, parallel: this._parallel, worker: this._worker, parent: parentSnap };
-    return push(ctx, source, { ...options, parent });
+    const parentSnap = parent ? await index.snapshot(parent) : undefined;
+    if (parentSnap) await index.adopt(parentSnap);
+    const ctx = { keys, index, io: this._io, chunker, bodyChunker, hosts: up, hostsDown: down, k, n, parallel: this._parallel, worker: this._worker, parent: parentSnap };
+    return push(ctx, await walking, { ...options, parent });
   }
 
   /** Reads every snapshot the backends list (each read once, then cached in the local index). */
   private async _catalog(backends = this._io.backends): Promise<Catalog> {
-    const holders = new Map<string, string[]>();
+    const listed = new Map<string, string[]>();
     const unavailable: string[] = [];
-    await Promise.all(
+    // Listed while the keys may still be being derived; manifests are told from the rest with them.
+    const listing = Promise.all(
       backends.map(async (b) => {
         try {
-          for await (const id of b.list()) {
-            if (!isManifestId(this.keys, id)) continue;
-            holders.set(id, [...(holders.get(id) ?? []), b.name]);
-          }
+          for await (const id of b.list()) listed.set(id, [...(listed.get(id) ?? []), b.name]);
         } catch (err: any) {
           if (!(err instanceof BackendError)) throw err;
           unavailable.push(b.name);
         }
       }),
     );
+    listing.catch(() => undefined);
+    const { keys, index } = await this._ready;
+    await listing;
     if (unavailable.length === backends.length) {
       throw new CloudCoinError('EUNAVAILABLE', `no backend answered (${unavailable.join(', ')})`, ExitCode.failure);
     }
     const snapshots = new Map<string, Snapshot>();
     const unreadable: string[] = [];
-    for (const [id, names] of holders) {
-      const snap = (await this._index.snapshot(id)) ?? (await this._fetchSnapshot(id, names));
+    for (const [id, names] of listed) {
+      if (!isManifestId(keys, id)) continue;
+      const snap = (await index.snapshot(id)) ?? (await this._fetchSnapshot(keys, index, id, names));
       if (snap) snapshots.set(id, snap);
       else unreadable.push(id);
     }
@@ -200,11 +235,11 @@ export class Store {
   }
 
   /** The header from the first backend that returns a valid one, then the body it points to. */
-  private async _fetchSnapshot(id: string, names: string[]): Promise<Snapshot | undefined> {
+  private async _fetchSnapshot(keys: StoreKeys, index: LocalIndex, id: string, names: string[]): Promise<Snapshot | undefined> {
     for (const name of names) {
       let header;
       try {
-        header = decodeHeader(this.keys, id, await this._io.backend(name)!.get(id));
+        header = decodeHeader(keys, id, await this._io.backend(name)!.get(id));
       } catch (err) {
         if (err instanceof BackendError) continue;
         if (!(err instanceof CloudCoinError)) throw err;
@@ -213,13 +248,13 @@ export class Store {
       }
       const parts: Buffer[] = [];
       try {
-        for await (const part of new SnapshotReader(this.keys, this._io, this._worker, header.sectors, header.body.chunks).content(header.body.chunks)) parts.push(Buffer.from(part));
+        for await (const part of new SnapshotReader(keys, this._io, this._worker, header.sectors, header.body.chunks).content(header.body.chunks)) parts.push(Buffer.from(part));
       } catch (err) {
         if (err instanceof CloudCoinError) return undefined;
         throw err;
       }
       const snap: Snapshot = { id, header, ...decodeBody(id, Buffer.concat(parts)) };
-      await this._index.putSnapshot(snap);
+      await index.putSnapshot(snap);
       return snap;
     }
     return undefined;
@@ -246,7 +281,7 @@ export class Store {
   /** A snapshot (id, prefix or 'latest') with its tree. */
   async snapshot(ref: string): Promise<Snapshot> {
     const id = await this.resolve(ref);
-    const snap = await this._index.snapshot(id);
+    const snap = await (await this._ready).index.snapshot(id);
     if (!snap) throw new CloudCoinError('ENOSNAPSHOT', `snapshot ${id} is not readable`, ExitCode.failure);
     return snap;
   }
@@ -269,9 +304,10 @@ export class Store {
   ): Promise<PullSummary> {
     this._worker.start();
     const snap = await this.snapshot(ref);
+    const { keys } = await this._ready;
     const entries = selectEntries(snap.tree, options.include);
     const seen = this._io.corrupt.length;
-    const result = await write(new SnapshotReader(this.keys, this._io, this._worker, snap.sectors, _chunksOf(entries)), entries, options.progress);
+    const result = await write(new SnapshotReader(keys, this._io, this._worker, snap.sectors, _chunksOf(entries)), entries, options.progress);
     return { snapshot: snap.id, ...result, corrupt: this._io.corrupt.slice(seen) };
   }
 
@@ -301,19 +337,21 @@ export class Store {
       results.forEach((r, i) => {
         if (r.status === 'rejected') warnings.push(`${this._io.backends[i].name}: snapshot ${id.slice(0, 8)} not deleted: ${r.reason?.message ?? r.reason}`);
       });
-      await this._index.delSnapshot(id);
+      await (await this._ready).index.delSnapshot(id);
     }
     return { removed, kept: snaps.map((s) => s.id).filter((id) => !removed.includes(id)), warnings };
   }
 
   /** Deletes every shard no snapshot needs. Refuses while a backend or manifest cannot be read. */
   async prune(): Promise<PruneResult> {
-    return prune(this._io, this._index, await this._catalog());
+    const catalog = await this._catalog();
+    return prune(this._io, (await this._ready).index, catalog);
   }
 
   /** Every shard of every snapshot present; with readData, downloaded, verified and decrypted. */
   async check(options: { readData?: boolean } = {}): Promise<CheckResult> {
-    return check(this.keys, this._io, await this._catalog(), options.readData ?? false);
+    const catalog = await this._catalog();
+    return check((await this._ready).keys, this._io, catalog, options.readData ?? false);
   }
 }
 
