@@ -4,7 +4,8 @@
  *
  * @example
  * await initKey(keyFile, passphrase);
- * const keys = await openKey(keyFile, passphrase);
+ * // Not awaited: the store opens, and a push probes and walks, while scrypt runs.
+ * const keys = openKey(keyFile, passphrase);
  * const store = await Store.open({ keys, backends, stateDir });
  * try {
  *   const { snapshot } = await store.push('/home/me/docs', { tags: ['daily'] });
