@@ -195,7 +195,7 @@ export class SectorWorker {
     this._worker.postMessage({ op: 'recycle', buffer }, [buffer as ArrayBuffer]);
   }
 
-  /** Once a thread, before anything else it is sent. */
+  /** Sends a thread the keys: once, before any operation. */
   private _sendKeys(w: Worker, k: StoreKeys): void {
     if (this._keyed === w || this._worker !== w) return;
     w.postMessage({ op: 'keys', data: k.data, ids: k.ids });
