@@ -145,6 +145,7 @@ async function _smallLane(c: FilesContext, files: FileTask[], grown: FileTask[],
   const buf = Buffer.allocUnsafe(_SMALL_RUN_BYTES + SMALL_FILE);
   for (let i = 0; i < files.length && live(); ) {
     await pace.reach(i / files.length);
+    if (!live()) return;
     let bytes = 0;
     let end = i;
     while (end < files.length && end - i < _SMALL_RUN && bytes < _SMALL_RUN_BYTES) bytes += files[end++].size;

@@ -204,29 +204,29 @@ export class Store {
 
   /** Reads every snapshot the backends list (each read once, then cached in the local index). */
   private async _catalog(backends = this._io.backends): Promise<Catalog> {
-    const listed = new Map<string, string[]>();
+    // Ids are told apart with the keys as they are listed: a listing holds every shard id.
+    const { keys, index } = await this._ready;
+    const holders = new Map<string, string[]>();
     const unavailable: string[] = [];
-    // Listed while the keys may still be being derived; manifests are told from the rest with them.
-    const listing = Promise.all(
+    await Promise.all(
       backends.map(async (b) => {
         try {
-          for await (const id of b.list()) listed.set(id, [...(listed.get(id) ?? []), b.name]);
+          for await (const id of b.list()) {
+            if (!isManifestId(keys, id)) continue;
+            holders.set(id, [...(holders.get(id) ?? []), b.name]);
+          }
         } catch (err: any) {
           if (!(err instanceof BackendError)) throw err;
           unavailable.push(b.name);
         }
       }),
     );
-    listing.catch(() => undefined);
-    const { keys, index } = await this._ready;
-    await listing;
     if (unavailable.length === backends.length) {
       throw new CloudCoinError('EUNAVAILABLE', `no backend answered (${unavailable.join(', ')})`, ExitCode.failure);
     }
     const snapshots = new Map<string, Snapshot>();
     const unreadable: string[] = [];
-    for (const [id, names] of listed) {
-      if (!isManifestId(keys, id)) continue;
+    for (const [id, names] of holders) {
       const snap = (await index.snapshot(id)) ?? (await this._fetchSnapshot(keys, index, id, names));
       if (snap) snapshots.set(id, snap);
       else unreadable.push(id);
