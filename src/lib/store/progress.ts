@@ -38,11 +38,11 @@ export class ProgressMeter {
   private _last = 0;
 
   /** `start`: when the operation began (performance.now()), if before the meter was made. */
-  constructor(phase: ProgressEvent['phase'], fn?: ProgressFn, intervalMs = 200, start = performance.now()) {
+  constructor(phase: ProgressEvent['phase'], fn?: ProgressFn, options: { intervalMs?: number; start?: number } = {}) {
     this._phase = phase;
     this._fn = fn;
-    this._interval = intervalMs;
-    this._start = start;
+    this._interval = options.intervalMs ?? 200;
+    this._start = options.start ?? performance.now();
   }
 
   get seconds(): number {

@@ -108,7 +108,7 @@ export async function push(ctx: PushContext, walked: PushSource, options: PushOp
   const tags = options.tags ?? [];
   if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && t.length > 0)) throw new TypeError('tags must be non-empty strings');
   const { root, time } = walked;
-  const meter = new ProgressMeter('push', options.progress, undefined, walked.started);
+  const meter = new ProgressMeter('push', options.progress, { start: walked.started });
   const sentBefore = ctx.io.sent;
   meter.totalFiles = walked.entries.length;
   meter.totalBytes = walked.entries.reduce((s, e) => s + e.size, 0);
