@@ -1,0 +1,244 @@
+/**
+ * The NegotiatorService's negotiations between the Negotiator, the peers it
+ * talks to and the HTTP callers waiting on it: which peer each negotiation
+ * talks to, who refused it, the funding transaction broadcast or our own
+ * failure, and the renter's `negotiate` call that waits for the outcome;
+ * on the host side, the pending proposes of manual mode.
+ *
+ * Peers are anonymous connections, not keys: a renter sends its ccpropose to
+ * every peer (a node drops, unread and unpunished, a propose addressed to
+ * another host key) and then talks to the peer that answered. So a renter
+ * must be connected to the host's node (`--peers`).
+ */
+import type { BcoinPeer } from '../chain/bcoin.js';
+import type { KeyPair } from '../crypto/sig.js';
+import type { CloudCoinError } from '../errors.js';
+import type { ExtensionContext } from '../ext/context.js';
+import { HttpError } from '../ext/types.js';
+import type { Packet } from '../net/packets.js';
+import { RefusePacket, RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
+import { collateralOf, paymentOf } from '../net/terms.js';
+import type { BTX } from './bcoin.js';
+import type { Delivery } from './dispatch.js';
+import { MIN_ESCROW_VALUE } from './escrow.js';
+import type { Negotiation, NegotiationInfo } from './negotiation.js';
+import type { Negotiator } from './negotiator.js';
+import type { OfferPool } from './offerpool.js';
+import { hexParam, intParam, unixNow } from './params.js';
+
+export interface NegotiateRequest {
+  offer: string;
+  size: number;
+  duration: number;
+  maxPrice?: number;
+  minCollateral?: number;
+  /** Milliseconds to wait for funded or refused. */
+  timeout?: number;
+}
+
+export type NegotiationOutcome = 'funded' | 'refused' | 'timeout';
+
+export interface NegotiateResult {
+  outcome: NegotiationOutcome;
+  negotiation: NegotiationInfo;
+  /** Who ended a refused negotiation, and why. */
+  refusedBy: 'host' | 'renter' | null;
+  reason: string | null;
+  /** Funded: the funding transaction broadcast. */
+  txid: string | null;
+  /** Our own failure (wallet), with its error code. */
+  error: { code: string; message: string } | null;
+}
+
+export interface PendingInfo extends NegotiationInfo {
+  advice: string;
+}
+
+export const REFUSE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RefuseReason).map(([k, v]) => [v, k]));
+
+interface Waiter {
+  resolve: () => void;
+}
+
+export class PeerNegotiations {
+  /** nid hex → the peer the negotiation talks to. */
+  private readonly peerOf = new Map<string, BcoinPeer>();
+  /** nid hex → who refused (when we know) and the txid of a funding we broadcast. */
+  private readonly refusedBy = new Map<string, 'us' | 'peer'>();
+  private readonly txids = new Map<string, string>();
+  private readonly errors = new Map<string, CloudCoinError | Error>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+
+  /** `node` is bcoin's FullNode, untyped here: its chain height, logger and sendTX. */
+  constructor(
+    private readonly node: any,
+    private readonly ext: ExtensionContext,
+    private readonly identity: KeyPair,
+    private readonly pool: OfferPool,
+    private readonly negotiator: Negotiator,
+  ) {}
+
+  /** Ends every wait, so no `negotiate` call outlives the node. */
+  close(): void {
+    for (const set of this.waiters.values()) for (const w of set) w.resolve();
+  }
+
+  /** Drops what we kept of negotiations the Negotiator has forgotten. */
+  prune(): void {
+    for (const hex of [...this.peerOf.keys()]) {
+      if (!this.negotiator.get(Buffer.from(hex, 'hex'))) {
+        this.peerOf.delete(hex);
+        this.refusedBy.delete(hex);
+        this.txids.delete(hex);
+        this.errors.delete(hex);
+      }
+    }
+  }
+
+  /** Takes in what a peer's message did to a negotiation, once its replies are sent. */
+  async delivered(peer: BcoinPeer, d: Delivery): Promise<void> {
+    if (!d.negotiation) return;
+    const hex = d.negotiation.nid.toString('hex');
+    this.peerOf.set(hex, peer);
+    if (d.negotiation.state === 'refused' && !this.refusedBy.has(hex)) {
+      this.refusedBy.set(hex, d.reply.some((p) => p instanceof RefusePacket) ? 'us' : 'peer');
+    }
+    if (d.error) {
+      this.errors.set(hex, d.error);
+      this.node.logger.warning(`negotiator: ${hex.slice(0, 16)}: ${d.error.message}`);
+    }
+    if (d.tx) await this._broadcastFunding(hex, d.tx.toTX());
+    this._wake(hex);
+  }
+
+  private async _broadcastFunding(hex: string, tx: BTX): Promise<void> {
+    try {
+      await this.node.sendTX(tx);
+      this.txids.set(hex, tx.txid());
+    } catch (err) {
+      this.errors.set(hex, err as Error);
+      this.node.logger.error(`negotiator: funding transaction ${tx.txid()} rejected: ${(err as Error).message}`);
+    }
+  }
+
+  private _wake(hex: string): void {
+    for (const w of this.waiters.get(hex) ?? []) w.resolve();
+  }
+
+  private _sendTo(hex: string, packets: Packet[]): void {
+    const peer = this.peerOf.get(hex);
+    if (!peer) throw new HttpError(409, 'the peer of this negotiation is gone');
+    for (const p of packets) this.ext.send(peer, p.cmd, p.encode());
+  }
+
+  async negotiate(req: NegotiateRequest): Promise<NegotiateResult> {
+    const hash = hexParam(req.offer, 32, 'offer');
+    const size = intParam(req.size, 'size', 1);
+    const duration = intParam(req.duration, 'duration', 1, 0xffffffff);
+    const timeout = intParam(req.timeout ?? 60_000, 'timeout', 100, 3_600_000);
+    const now = unixNow();
+    const offer = this.pool.get(hash);
+    if (!offer || offer.withdrawn || offer.expiry <= now) throw new HttpError(404, 'no live offer with that hash');
+    if (Buffer.compare(offer.hostKey, this.identity.publicKey) === 0) throw new HttpError(400, 'that is this node\'s own offer');
+    const terms = { size, duration, startHeight: this.node.chain.height + 1, price: offer.price, collateral: offer.collateral };
+    // The host would refuse with the bare reason 'funding'; say here what is wrong and what to change.
+    for (const kind of ['payment', 'collateral'] as const) {
+      const value = kind === 'payment' ? paymentOf(terms) : collateralOf(terms);
+      if (value < MIN_ESCROW_VALUE) {
+        throw new HttpError(400, `too small: ${size} bytes for ${duration} blocks at this offer's ${kind === 'payment' ? 'price' : 'collateral'} make a ${kind} escrow of ${value} base units, and an escrow output needs at least ${MIN_ESCROW_VALUE}: ask for more size or duration`);
+      }
+    }
+    const limits = {
+      maxPrice: req.maxPrice === undefined ? offer.price : intParam(req.maxPrice, 'maxPrice'),
+      minCollateral: req.minCollateral === undefined ? offer.collateral : intParam(req.minCollateral, 'minCollateral'),
+    };
+    let out;
+    try {
+      out = this.negotiator.propose(offer, terms, limits, now);
+    } catch (err) {
+      throw new HttpError(400, `cannot propose: ${(err as Error).message}`);
+    }
+    const n = out.negotiation;
+    const hex = n.nid.toString('hex');
+    const sent = this.ext.broadcast(out.send[0].cmd, out.send[0].encode());
+    if (sent === 0) throw new HttpError(409, 'no peers: connect to the host\'s node first');
+    await this._waitFor(hex, timeout, () => n.closed && (n.state === 'refused' || this.txids.has(hex) || this.errors.has(hex)));
+    return this._result(n);
+  }
+
+  private async _waitFor(hex: string, timeout: number, done: () => boolean): Promise<void> {
+    const deadline = Date.now() + timeout;
+    while (!done() && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const w: Waiter = { resolve: () => { clearTimeout(timer); set.delete(w); resolve(); } };
+        const timer = setTimeout(w.resolve, Math.max(1, deadline - Date.now()));
+        const set = this.waiters.get(hex) ?? new Set<Waiter>();
+        this.waiters.set(hex, set);
+        set.add(w);
+      });
+    }
+    this.waiters.delete(hex);
+  }
+
+  private _result(n: Negotiation): NegotiateResult {
+    const hex = n.nid.toString('hex');
+    const err = this.errors.get(hex) ?? null;
+    const by = this.refusedBy.get(hex);
+    const txid = this.txids.get(hex) ?? null;
+    const refused = n.state === 'refused';
+    return {
+      outcome: txid ? 'funded' : refused ? 'refused' : 'timeout',
+      negotiation: n.toJSON(),
+      refusedBy: refused ? ((by === 'us') === (n.role === 'renter') ? 'renter' : 'host') : null,
+      reason: refused && n.refusal !== null ? REFUSE_NAMES[n.refusal] : null,
+      txid,
+      error: err ? { code: (err as CloudCoinError).code ?? 'EFAILURE', message: err.message } : null,
+    };
+  }
+
+  async pending(): Promise<PendingInfo[]> {
+    const now = unixNow();
+    const out: PendingInfo[] = [];
+    for (const n of this.negotiator.pending()) {
+      if (n.deadline < now) continue;
+      const d = await this.negotiator.advise(n.nid, now);
+      out.push({ ...n.toJSON(), advice: d.action === 'refuse' ? `refuse (${REFUSE_NAMES[d.reason]})` : d.action });
+    }
+    return out;
+  }
+
+  private _pendingNid(id: string): Buffer {
+    const want = id.toLowerCase();
+    const n = this.negotiator.pending().find((x) => x.nid.toString('hex') === want || x.contractId().toString('hex') === want);
+    if (!n) throw new HttpError(404, 'no pending negotiation with that id');
+    return n.nid;
+  }
+
+  approve(id: string): NegotiationInfo {
+    const nid = this._pendingNid(id);
+    const hex = nid.toString('hex');
+    if (!this.peerOf.get(hex)) throw new HttpError(409, 'the renter\'s peer is gone');
+    let out;
+    try {
+      out = this.negotiator.approve(nid, unixNow());
+    } catch (err) {
+      throw new HttpError(409, (err as Error).message);
+    }
+    this._sendTo(hex, out.send);
+    return out.negotiation.toJSON();
+  }
+
+  refuse(id: string, reason: RefuseReasonValue = RefuseReason.other): NegotiationInfo {
+    const nid = this._pendingNid(id);
+    const hex = nid.toString('hex');
+    let out;
+    try {
+      out = this.negotiator.refuse(nid, unixNow(), reason);
+    } catch (err) {
+      throw new HttpError(409, (err as Error).message);
+    }
+    this.refusedBy.set(hex, 'us');
+    if (this.peerOf.get(hex)) this._sendTo(hex, out.send);
+    return out.negotiation.toJSON();
+  }
+}
