@@ -8,9 +8,11 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
+import { HostBackend } from '../src/lib/store/backends/host.js';
 import { type Backend, LocalBackend, Store, StoreKeys, initKey, openKey } from '../src/lib/store/index.js';
 import { SECTOR_PLAIN_MAX, openShards } from '../src/lib/store/sector.js';
 import { SectorWorker } from '../src/lib/store/sectorworker.js';
@@ -48,15 +50,18 @@ class Watched implements Backend {
   }
 }
 
-/** A host that never answers. */
-const mute: Backend = {
-  name: 'mute',
-  has: () => new Promise(() => undefined),
-  put: () => new Promise(() => undefined),
-  get: () => new Promise(() => undefined),
-  delete: () => new Promise(() => undefined),
-  list: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => undefined) }) }),
-};
+/** A real host client against a socket that accepts and never answers (its client would wait 60 s). */
+async function muteHost(t: ExecutionContext): Promise<Backend> {
+  const sockets = new Set<Socket>();
+  const silent = createServer((s) => sockets.add(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  });
+  const { port } = silent.address() as { port: number };
+  return new HostBackend({ name: 'mute', url: `http://127.0.0.1:${port}`, contractId: 'ab'.repeat(32), secretKey: randomBytes(32), retries: 0, timeoutMs: 60_000 });
+}
 
 async function setup(t: ExecutionContext) {
   const base = await mkdtemp(join(tmpdir(), 'cc-keyahead-'));
@@ -108,6 +113,7 @@ test('a push probes its hosts and walks its source before the key is known, then
 test('a wrong passphrase: push, pull and snapshots fail with it at once, even with a host that never answers, and nothing is created', async (t) => {
   const s = await setup(t);
   const stateDir = join(s.base, 'state');
+  const mute = await muteHost(t);
   const open = () => Store.open({ keys: openKey(s.keyFile, 'wrong'), backends: [...s.backends, mute], stateDir, probeTimeoutMs: 60_000 });
   for (const op of [(st: Store) => st.push(s.src), (st: Store) => st.pull('latest', join(s.base, 'out')), (st: Store) => st.snapshots()]) {
     const store = await open();
