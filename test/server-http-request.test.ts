@@ -1,7 +1,11 @@
 /**
  * sendHttp, the file server client's transport: answers read whole (into the
  * caller's memory when it fits), over-long answers refused, and abortHttpRequests ending a request a silent server
- * would hold open, after which new requests still go out.
+ * would hold open, after which new requests still go out. GETs over plain HTTP
+ * take GetConnection's path: answers it does not frame go through node:http,
+ * kept connections are reused and asked again when the server closed them,
+ * and answers that break HTTP, stop midway or never come are errors. Serial:
+ * abortHttpRequests ends every request of the process.
  */
 import test from 'ava';
 import { createServer, type Server } from 'node:http';
@@ -15,7 +19,7 @@ async function listen(server: Server | ReturnType<typeof createTcpServer>): Prom
   return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
 }
 
-test('an answer is read whole, with its status and headers; a body goes out with its length', async (t) => {
+test.serial('an answer is read whole, with its status and headers; a body goes out with its length', async (t) => {
   const server = createServer((req, res) => {
     let n = 0;
     req.on('data', (d: Buffer) => (n += d.length));
@@ -32,7 +36,7 @@ test('an answer is read whole, with its status and headers; a body goes out with
   }
 });
 
-test('an answer is read into the memory handed in when it fits, into new memory when not', async (t) => {
+test.serial('an answer is read into the memory handed in when it fits, into new memory when not', async (t) => {
   const server = createServer((req, res) => res.end(Buffer.alloc(req.url === '/big' ? 5000 : 3000, 9)));
   const url = await listen(server);
   try {
@@ -49,7 +53,7 @@ test('an answer is read into the memory handed in when it fits, into new memory 
   }
 });
 
-test('an answer longer than maxBody is refused', async (t) => {
+test.serial('an answer longer than maxBody is refused', async (t) => {
   const server = createServer((_req, res) => res.end(Buffer.alloc(10_000)));
   const url = await listen(server);
   try {
@@ -59,7 +63,7 @@ test('an answer longer than maxBody is refused', async (t) => {
   }
 });
 
-test('abortHttpRequests ends a request a silent server holds; later requests still work', async (t) => {
+test.serial('abortHttpRequests ends a request a silent server holds; later requests still work', async (t) => {
   const sockets: Socket[] = [];
   const silent = createTcpServer((s) => sockets.push(s));
   const silentUrl = await listen(silent);
@@ -78,5 +82,107 @@ test('abortHttpRequests ends a request a silent server holds; later requests sti
     for (const s of sockets) s.destroy();
     silent.close();
     server.close();
+  }
+});
+
+/** A TCP server answering each request (one per chunk of bytes received) with `answer(n)`, n counting requests on that connection. */
+async function rawServer(answer: (socket: Socket, n: number) => void): Promise<{ url: URL; connections: () => number; close: () => void }> {
+  const sockets: Socket[] = [];
+  const server = createTcpServer((s) => {
+    sockets.push(s);
+    let n = 0;
+    s.on('data', () => answer(s, n++));
+    s.on('error', () => undefined);
+  });
+  const url = await listen(server);
+  return {
+    url,
+    connections: () => sockets.length,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+const ok = (body: string, extra = '') => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
+
+test.serial('GETs reuse one kept connection; an answer that asks to close is not reused', async (t) => {
+  const raw = await rawServer((s, n) => s.write(ok(`answer ${n}`, n === 2 ? 'connection: close\r\n' : '')));
+  try {
+    for (let i = 0; i < 3; i++) t.is((await sendHttp(raw.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), `answer ${i}`);
+    t.is(raw.connections(), 1);
+    t.is((await sendHttp(raw.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'answer 0');
+    t.is(raw.connections(), 2);
+  } finally {
+    raw.close();
+    abortHttpRequests();
+  }
+});
+
+test.serial('a kept connection the server closed as the request went out is asked again on a new one', async (t) => {
+  // The second request on each connection is met with a close, as a server whose keep-alive time ran out.
+  const raw = await rawServer((s, n) => (n === 0 ? s.write(ok('first')) : s.destroy()));
+  try {
+    t.is((await sendHttp(raw.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'first');
+    t.is((await sendHttp(raw.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'first');
+    t.is(raw.connections(), 2);
+  } finally {
+    raw.close();
+    abortHttpRequests();
+  }
+});
+
+test.serial('a chunked answer and one read to the close are read through node:http; interim answers are skipped', async (t) => {
+  const chunked = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'));
+  const toClose = await rawServer((s) => s.end('HTTP/1.1 200 OK\r\n\r\nuntil the end'));
+  const interim = await rawServer((s) => s.write(`HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n${ok('after hints')}`));
+  try {
+    t.is((await sendHttp(chunked.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'hello');
+    t.is((await sendHttp(toClose.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'until the end');
+    const a = await sendHttp(interim.url, { method: 'GET', timeoutMs: 5000 });
+    t.is(a.status, 200);
+    t.is(a.body.toString(), 'after hints');
+  } finally {
+    for (const r of [chunked, toClose, interim]) r.close();
+    abortHttpRequests();
+  }
+});
+
+test.serial('answers that break HTTP, stop midway or never come are errors, and the next request still works', async (t) => {
+  const cases: [string, (s: Socket) => void, RegExp][] = [
+    ['not HTTP', (s) => s.write('SSH-2.0-OpenSSH\r\n\r\n'), /malformed answer/],
+    ['a bad header', (s) => s.write('HTTP/1.1 200 OK\r\nno colon here\r\n\r\n'), /malformed header/],
+    ['two lengths', (s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n'), /conflicting content-length/],
+    ['an endless head', (s) => s.write(`HTTP/1.1 200 OK\r\n${'x-pad: y\r\n'.repeat(8000)}`), /head longer than/],
+    ['a cut body', (s) => s.end('HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\nshort'), /closed before the answer was complete/],
+    ['silence after the head', (s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n'), /no answer within 300 ms/],
+  ];
+  for (const [name, answer, error] of cases) {
+    const raw = await rawServer(answer);
+    try {
+      await t.throwsAsync(sendHttp(raw.url, { method: 'GET', timeoutMs: 300 }), { message: error }, name);
+    } finally {
+      raw.close();
+    }
+  }
+  const server = createServer((_req, res) => res.end('fine'));
+  const url = await listen(server);
+  try {
+    t.is((await sendHttp(url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'fine');
+  } finally {
+    server.close();
+    abortHttpRequests();
+  }
+});
+
+test.serial('a header that would split the request is refused before anything is sent', async (t) => {
+  const raw = await rawServer((s) => s.write(ok('sent')));
+  try {
+    await t.throwsAsync(sendHttp(raw.url, { method: 'GET', timeoutMs: 5000, headers: { range: 'bytes=0-1\r\nx-evil: 1' } }), { message: /invalid header/ });
+    t.is(raw.connections(), 0);
+  } finally {
+    raw.close();
+    abortHttpRequests();
   }
 });

@@ -1,12 +1,16 @@
 /**
- * One HTTP request over node:http(s) with keep-alive, the body read into a
- * single buffer of the announced length. The file server client uses this
- * rather than fetch: undici copies every request body it is handed and
- * gathers responses in small pieces, which for 2-4 MiB shards cost more CPU
- * than the hashing and encryption around them (measured in `npm run bench`).
+ * One HTTP request with keep-alive, the body read into a single buffer of the
+ * announced length. The file server client uses this rather than fetch:
+ * undici copies every request body it is handed and gathers responses in
+ * small pieces, which for 2-4 MiB shards cost more CPU than the hashing and
+ * encryption around them (measured in `npm run bench`). GETs over plain HTTP,
+ * a pull's shards, go through GetConnection, which reads a body straight into
+ * its destination; everything else, and any answer it does not frame, through
+ * node:http(s).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { GetConnection, UnframedAnswerError } from './get-connection.js';
 
 export interface HttpAnswer {
   status: number;
@@ -39,10 +43,64 @@ const _agents = { 'http:': new HttpAgent({ keepAlive: true, keepAliveMsecs: 1000
  */
 export function abortHttpRequests(): void {
   for (const agent of Object.values(_agents)) agent.destroy();
+  for (const conn of _connections) conn.destroy();
+  _connections.clear();
+  _idle.clear();
+}
+
+/** Every GetConnection not yet closed by abortHttpRequests, and the idle ones by host. */
+const _connections = new Set<GetConnection>();
+const _idle = new Map<string, GetConnection[]>();
+/** Idle connections kept per host: as many as a pull asks one host for at once, and some. */
+const _IDLE_MAX = 8;
+
+function _take(url: URL): GetConnection {
+  const idle = _idle.get(url.host);
+  for (let conn = idle?.pop(); conn; conn = idle?.pop()) if (conn.reusable) return conn;
+  // WHATWG URLs keep an IPv6 literal's brackets in hostname; connect() wants the address.
+  const conn = new GetConnection(url.hostname.replace(/^\[(.*)\]$/, '$1'), Number(url.port || 80), url.host);
+  _connections.add(conn);
+  return conn;
+}
+
+function _keep(url: URL, conn: GetConnection): void {
+  let idle = _idle.get(url.host);
+  if (!idle) _idle.set(url.host, (idle = []));
+  if (conn.reusable && _connections.has(conn) && idle.length < _IDLE_MAX) idle.push(conn);
+  else {
+    conn.destroy();
+    _connections.delete(conn);
+  }
+}
+
+/** A plain-HTTP GET on a kept connection; once more on a new one if the kept one had been closed under it. */
+async function _get(url: URL, opts: HttpRequestOptions, maxBody: number): Promise<HttpAnswer> {
+  for (;;) {
+    const conn = _take(url);
+    try {
+      const answer = await conn.get(url.pathname + url.search, { headers: opts.headers ?? {}, timeoutMs: opts.timeoutMs, maxBody, into: opts.into });
+      _keep(url, conn);
+      return answer;
+    } catch (err) {
+      _connections.delete(conn);
+      if (!conn.stale || err instanceof UnframedAnswerError) throw err;
+    }
+  }
 }
 
 /** Sends one request; rejects on network errors, time-outs and over-long answers, resolves with any status. */
-export function sendHttp(url: URL, opts: HttpRequestOptions): Promise<HttpAnswer> {
+export async function sendHttp(url: URL, opts: HttpRequestOptions): Promise<HttpAnswer> {
+  if (url.protocol === 'http:' && opts.method === 'GET' && !opts.body) {
+    try {
+      return await _get(url, opts, opts.maxBody ?? 64 * 1024 * 1024);
+    } catch (err) {
+      if (!(err instanceof UnframedAnswerError)) throw err;
+    }
+  }
+  return _sendNodeHttp(url, opts);
+}
+
+function _sendNodeHttp(url: URL, opts: HttpRequestOptions): Promise<HttpAnswer> {
   const https = url.protocol === 'https:';
   const maxBody = opts.maxBody ?? 64 * 1024 * 1024;
   const headers: Record<string, string | number> = { ...opts.headers };
