@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { PullSummary } from '../../lib/store/index.js';
-import { humanBytes, terminalProgress } from '../../lib/ui/progress.js';
+import { humanBytes } from '../../lib/ui/format.js';
+import { terminalProgress } from '../../lib/ui/terminal.js';
 
 export default class StorePull extends BaseCommand {
   static summary = 'Restore a snapshot into a directory, or as a tar stream with --stdout.';

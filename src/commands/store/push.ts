@@ -3,7 +3,8 @@ import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import { CloudCoinError, ExitCode } from '../../lib/errors.js';
 import type { PushSummary } from '../../lib/store/index.js';
-import { humanBytes, terminalProgress } from '../../lib/ui/progress.js';
+import { humanBytes } from '../../lib/ui/format.js';
+import { terminalProgress } from '../../lib/ui/terminal.js';
 
 /** The engine's summary as --json prints it: hosts by key and count, k-of-n by the flags' names. */
 export interface PushResult extends Omit<PushSummary, 'hostsDown' | 'n' | 'k'> {

@@ -1,7 +1,7 @@
 import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { SnapshotInfo } from '../../lib/store/index.js';
-import { humanBytes } from '../../lib/ui/progress.js';
+import { humanBytes } from '../../lib/ui/format.js';
 
 export default class StoreSnapshots extends BaseCommand {
   static summary = 'List the snapshots stored on the hosts, oldest first.';

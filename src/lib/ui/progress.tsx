@@ -1,29 +1,11 @@
 /**
- * The store's progress on a terminal, drawn with ink: files, bytes, rate and
- * ETA, redrawn in place on stderr. Only on a TTY and never with --json;
- * elsewhere `terminalProgress` gives no callback, so cron logs stay clean.
+ * The store's progress as ink draws it: files, bytes, rate and ETA, redrawn in
+ * place on stderr. Loaded only on a terminal (terminal.ts): ink, React and
+ * yoga take ~0.7 s to load, which every cron run paid for nothing.
  */
 import { Box, Text, render, type Instance } from 'ink';
-import type { ProgressEvent, ProgressFn } from '../store/index.js';
-
-/** 1536 → "1.5 KiB". */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
-
-/** 125 → "2m05s". */
-export function humanSeconds(s: number): string {
-  const t = Math.round(s);
-  if (t < 60) return `${t}s`;
-  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
-  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
-}
+import type { ProgressEvent } from '../store/index.js';
+import { humanBytes, humanSeconds } from './format.js';
 
 export function Progress({ event }: { event: ProgressEvent }) {
   const files = event.totalFiles !== undefined ? `${event.files}/${event.totalFiles}` : `${event.files}`;
@@ -42,20 +24,20 @@ export function Progress({ event }: { event: ProgressEvent }) {
   );
 }
 
-/** A ProgressFn drawing on stderr when it is a terminal and --json is off; else undefined. Call `stop()` when done. */
-export function terminalProgress(json: boolean): { progress: ProgressFn | undefined; stop: () => void } {
-  if (json || !process.stderr.isTTY) return { progress: undefined, stop: () => {} };
-  let ink: Instance | undefined;
-  const progress: ProgressFn = (event) => {
+/** Draws each event over the last on `out`. */
+export class ProgressView {
+  private _ink: Instance | undefined;
+
+  constructor(private readonly _out: NodeJS.WriteStream) {}
+
+  draw(event: ProgressEvent): void {
     const el = <Progress event={event} />;
-    if (!ink) ink = render(el, { stdout: process.stderr as unknown as NodeJS.WriteStream, patchConsole: false, exitOnCtrlC: false });
-    else ink.rerender(el);
-  };
-  return {
-    progress,
-    stop: () => {
-      ink?.unmount();
-      ink = undefined;
-    },
-  };
+    if (!this._ink) this._ink = render(el, { stdout: this._out, patchConsole: false, exitOnCtrlC: false });
+    else this._ink.rerender(el);
+  }
+
+  stop(): void {
+    this._ink?.unmount();
+    this._ink = undefined;
+  }
 }
