@@ -7,7 +7,7 @@
  * read whole with synchronous calls, in runs with one index call a run. When
  * one lane waits (for a read in the thread pool, the index, a free upload
  * slot) the other works, and the small lane keeps pace with the big one (see
- * _Pace). One after the other, the small files' reading ran alone at the end
+ * Pace). One after the other, the small files' reading ran alone at the end
  * of a push whose tree walks them last, the main thread busy and the sector
  * worker idle.
  */
@@ -17,6 +17,7 @@ import { CloudCoinError } from '../errors.js';
 import type { Chunker } from './chunker.js';
 import type { ChunkRef, TreeEntry } from './manifest.js';
 import type { Packer } from './packer.js';
+import { Pace } from './pace.js';
 import type { ProgressMeter } from './progress.js';
 
 /**
@@ -77,7 +78,7 @@ export async function storeFiles(c: FilesContext, big: FileTask[], small: FileTa
       throw err;
     });
   const live = () => !failed;
-  const pace = new _Pace(big.reduce((s, f) => s + f.size, 0));
+  const pace = new Pace(big.reduce((s, f) => s + f.size, 0));
   const ends = await Promise.allSettled([
     lane(() => _bigLane(c, big, live, pace).finally(() => pace.end())),
     lane(() => _smallLane(c, small, grown, live, pace)),
@@ -87,39 +88,6 @@ export async function storeFiles(c: FilesContext, big: FileTask[], small: FileTa
   await _bigLane(c, grown, live);
 }
 
-/**
- * The big lane's progress, which the small lane keeps pace with: a run of
- * small files starts once the big lane has done at least the share of its
- * bytes that the small lane has of its files. Small files are many system
- * calls for few bytes; ahead of the big lane, they kept the main thread busy
- * while the sector worker had little to seal.
- */
-class _Pace {
-  private readonly _total: number;
-  private _done = 0;
-  private _over = false;
-  private _wake: (() => void) | null = null;
-
-  constructor(total: number) {
-    this._total = total;
-  }
-
-  advance(bytes: number): void {
-    this._done += bytes;
-    this._wake?.();
-  }
-
-  end(): void {
-    this._over = true;
-    this._wake?.();
-  }
-
-  /** Resolves once the big lane has done `share` of its bytes, or has ended. */
-  async reach(share: number): Promise<void> {
-    while (!this._over && this._done < share * this._total) await new Promise<void>((resolve) => (this._wake = resolve));
-  }
-}
-
 /** A file that vanished or cannot be read is reported and left out, not fatal; upload errors are. */
 function _drop(c: FilesContext, entry: TreeEntry, err: any): void {
   if (err instanceof CloudCoinError || typeof err?.syscall !== 'string') throw err;
@@ -127,7 +95,7 @@ function _drop(c: FilesContext, entry: TreeEntry, err: any): void {
   c.dropped.add(entry);
 }
 
-async function _bigLane(c: FilesContext, files: FileTask[], live: () => boolean, pace?: _Pace): Promise<void> {
+async function _bigLane(c: FilesContext, files: FileTask[], live: () => boolean, pace?: Pace): Promise<void> {
   for (const f of files) {
     if (!live()) return;
     try {
@@ -140,7 +108,7 @@ async function _bigLane(c: FilesContext, files: FileTask[], live: () => boolean,
   }
 }
 
-async function _smallLane(c: FilesContext, files: FileTask[], grown: FileTask[], live: () => boolean, pace: _Pace): Promise<void> {
+async function _smallLane(c: FilesContext, files: FileTask[], grown: FileTask[], live: () => boolean, pace: Pace): Promise<void> {
   // The run's bytes by their sizes at the walk: what a run reaches before it is stored, and one more file.
   const buf = Buffer.allocUnsafe(_SMALL_RUN_BYTES + SMALL_FILE);
   for (let i = 0; i < files.length && live(); ) {
@@ -156,7 +124,7 @@ async function _smallLane(c: FilesContext, files: FileTask[], grown: FileTask[],
 }
 
 /** Streams a file through the chunker and the packer, a batch of chunks at a time. */
-async function _storeFile(c: FilesContext, abs: string, pace?: _Pace): Promise<{ size: number; chunks: ChunkRef[] }> {
+async function _storeFile(c: FilesContext, abs: string, pace?: Pace): Promise<{ size: number; chunks: ChunkRef[] }> {
   const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const chunks: ChunkRef[] = [];

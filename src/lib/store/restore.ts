@@ -18,6 +18,7 @@ import { writeAll, writeAllSync } from '../fsutil/write-all.js';
 import type { TreeEntry } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SnapshotReader } from './reader.js';
+import { Pace } from './pace.js';
 import { DirGuard, UnsafePathError, checkRelPath, parentOf } from './safepath.js';
 
 export interface PullOptions {
@@ -93,6 +94,18 @@ export const utimesSeconds = (us: number) => (us + (us < 0 ? -0.5 : 0.5)) / 1e6;
  * (two thread switches apiece, most of a small file's cost: see `npm run bench`).
  */
 const _SMALL_FILE = 256 * 1024;
+
+/** Small files are restored this many at a time between looks at the other files' pace. */
+const _SMALL_RUN = 64;
+
+/**
+ * Small files are written this many at a time between turns of the event loop.
+ * Written from a sector already open, a file's every await is a microtask: run
+ * after run, they held back the sockets and the sector worker's answers for up
+ * to ~70 ms at a time, and the worker idled.
+ */
+const _SMALL_TURN = 4;
+const _nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Files of more than a sector restore at most this many at a time: each holds
@@ -178,7 +191,7 @@ async function _createDirect(tmp: string, buffer: Buffer): Promise<DirectWriter 
 }
 
 /** Writes a file of more than _SMALL_FILE bytes to `tmp`, with its owner, mode and times. */
-async function _writeFile(tmp: string, reader: SnapshotReader, e: TreeEntry, meter: ProgressMeter, direct: _DirectWrites): Promise<void> {
+async function _writeFile(tmp: string, reader: SnapshotReader, e: TreeEntry, meter: ProgressMeter, direct: _DirectWrites, pace: Pace): Promise<void> {
   const buffer = direct.on ? direct.take() : null;
   try {
     const writer = buffer && (await _createDirect(tmp, buffer));
@@ -191,11 +204,12 @@ async function _writeFile(tmp: string, reader: SnapshotReader, e: TreeEntry, met
           // Copied out: the sector's memory may take another one.
           reader.release(chunk);
           meter.bytes += chunk.length;
+          pace.advance(chunk.length);
           meter.tick();
         }
         await writer.end();
       } else {
-        await _writeBuffered(fh, reader, e, meter);
+        await _writeBuffered(fh, reader, e, meter, pace);
       }
       if (_owned(e)) await fh.chown(e.uid!, e.gid ?? -1).catch(_chownRefused);
       await fh.chmod(e.mode);
@@ -209,7 +223,7 @@ async function _writeFile(tmp: string, reader: SnapshotReader, e: TreeEntry, met
 }
 
 /** A file's content through the page cache, a sector's run of chunks at a time. */
-async function _writeBuffered(fh: FileHandle, reader: SnapshotReader, e: TreeEntry, meter: ProgressMeter): Promise<void> {
+async function _writeBuffered(fh: FileHandle, reader: SnapshotReader, e: TreeEntry, meter: ProgressMeter, pace: Pace): Promise<void> {
   let batch: Buffer[] = [];
   let batched = 0;
   const flush = async () => {
@@ -217,6 +231,7 @@ async function _writeBuffered(fh: FileHandle, reader: SnapshotReader, e: TreeEnt
     // Written to the file: the sector's memory may take another one.
     for (const chunk of batch) reader.release(chunk);
     meter.bytes += batched;
+    pace.advance(batched);
     meter.tick();
     batch = [];
     batched = 0;
@@ -234,7 +249,11 @@ async function _writeBuffered(fh: FileHandle, reader: SnapshotReader, e: TreeEnt
  * Restores the selected entries under `target` (created if missing), `parallel`
  * (default 8) entries at a time, in phases: directories and files, then hard links (their
  * targets now exist), then symlinks (last, so no write of this restore can pass
- * through one), then directory modes and times, deepest first.
+ * through one), then directory modes and times, deepest first. Files of up to
+ * _SMALL_FILE are written one at a time beside the others, at their pace: in
+ * tree order, a tree's small files came all together, the main thread busy
+ * with their system calls while the sector worker idled, and the other way
+ * round for its big files.
  */
 export async function restoreToDir(
   reader: SnapshotReader,
@@ -251,22 +270,30 @@ export async function restoreToDir(
   const guard = new DirGuard(await realpath(target));
   const errors: string[] = [];
   const direct = new _DirectWrites((options.direct ?? true) && alignedBuffersAvailable);
+  const small = new Set(entries.filter((e) => e.type === 'file' && e.size! <= _SMALL_FILE));
+  const rest = entries.filter((e) => (e.type === 'directory' || e.type === 'file') && !small.has(e));
+  const pace = new Pace(rest.reduce((s, e) => s + (e.size ?? 0), 0));
   let bigRunning = 0;
   const bigWaiting: (() => void)[] = [];
+  let failed = false;
   const one = async (e: TreeEntry) => {
+    if (failed) return;
     const big = e.type === 'file' && e.size! > _BIG_FILE;
     if (big) {
       while (bigRunning >= _BIG_PARALLEL) await new Promise<void>((r) => bigWaiting.push(r));
       bigRunning++;
     }
     try {
-      await _restoreEntry(guard, reader, e, meter, direct);
+      await _restoreEntry(guard, reader, e, meter, direct, pace);
       meter.files++;
       meter.tick();
     } catch (err: any) {
       // Refusals, unreadable sectors and file-system errors spoil one entry, not the restore;
       // anything else is a bug and stops it.
-      if (!(err instanceof CloudCoinError) && typeof err?.syscall !== 'string') throw err;
+      if (!(err instanceof CloudCoinError) && typeof err?.syscall !== 'string') {
+        failed = true;
+        throw err;
+      }
       errors.push(`${e.path}: ${err.message}`);
     } finally {
       if (big) {
@@ -275,8 +302,18 @@ export async function restoreToDir(
       }
     }
   };
+  // Small files in a lane of their own, kept at the pace of the others' bytes (see Pace).
+  const smallLane = async () => {
+    const files = [...small];
+    for (let i = 0; i < files.length && !failed; i++) {
+      if (i % _SMALL_RUN === 0) await pace.reach(i / files.length);
+      else if (i % _SMALL_TURN === 0) await _nextTurn();
+      await one(files[i]);
+    }
+  };
+  const lanes = await Promise.allSettled([_pool(rest, parallel, one).finally(() => pace.end()), smallLane()]);
+  for (const lane of lanes) if (lane.status === 'rejected') throw lane.reason;
   const phase = (types: TreeEntry['type'][]) => _pool(entries.filter((e) => types.includes(e.type)), parallel, one);
-  await phase(['directory', 'file']);
   await phase(['link']);
   await phase(['symlink']);
   const dirs = entries.filter((e) => e.type === 'directory').sort((a, b) => b.path.split('/').length - a.path.split('/').length);
@@ -303,7 +340,7 @@ async function _pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEntry, meter: ProgressMeter, direct: _DirectWrites): Promise<void> {
+async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEntry, meter: ProgressMeter, direct: _DirectWrites, pace: Pace): Promise<void> {
   const parent = parentOf(e.path);
   await guard.ensure(parent);
   if (e.type === 'directory') return guard.ensure(e.path);
@@ -323,7 +360,7 @@ async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEnt
       return;
     }
     if (e.type === 'file') {
-      await _writeFile(tmp, reader, e, meter, direct);
+      await _writeFile(tmp, reader, e, meter, direct, pace);
     } else if (e.type === 'symlink') {
       await symlink(e.target!, tmp);
       if (_owned(e)) await lchown(tmp, e.uid!, e.gid ?? -1).catch(_chownRefused);
