@@ -201,12 +201,13 @@ const _EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const _CHILD = `
 const [op, config, src, out] = process.argv.slice(2);
 const c = JSON.parse(await (await import('node:fs/promises')).readFile(config, 'utf8'));
-const { LocalBackend, Store, openKey } = await import(c.lib + 'index' + c.ext);
-const { HostBackend } = await import(c.lib + 'backends/host' + c.ext);
-// As the store commands do (cli/store.ts, withStore): the key is derived while
-// the store opens and the push probes its hosts and walks its source.
+// As the store commands do (cli/store.ts, withStore): the key's derivation
+// starts first, and the engine loads, the store opens and the push probes its
+// hosts and walks its source while it runs.
 (await import(c.lib + '../cli/heap' + c.ext)).tuneV8ForStore(op === 'push' ? 'upload' : 'read');
-const keys = openKey(c.keyFile, c.passphrase);
+const keys = (await import(c.lib + 'keys' + c.ext)).openKey(c.keyFile, c.passphrase);
+const { LocalBackend, Store } = await import(c.lib + 'index' + c.ext);
+const { HostBackend } = await import(c.lib + 'backends/host' + c.ext);
 const backends = c.hosts.map((h, i) => h.dir
   ? new LocalBackend('host' + i, h.dir)
   : new HostBackend({ name: 'host' + i, url: h.url, contractId: h.contractId, secretKey: Buffer.from(h.secretKey, 'hex'), retries: 1 }));

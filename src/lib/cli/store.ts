@@ -4,12 +4,23 @@
  * Store opened (locked) for exactly one operation and always closed.
  */
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { NodeClient } from '../node/client.js';
-import { abortHttpRequests } from '../server/http-request.js';
-import { contractedHosts, hostBackends, rememberHosts, renterKey, storePaths } from '../store/hosts.js';
-import { openKey, Store, type StoreKeys } from '../store/index.js';
+import type { Store } from '../store/index.js';
+import { openKey, type StoreKeys } from '../store/keys.js';
+import { storePaths } from '../store/paths.js';
 import { tuneV8ForStore, type StoreWork } from './heap.js';
 import { readPassphrase } from './passphrase.js';
+
+/**
+ * The engine and the node's client, loaded once the key's derivation is under
+ * way: ~0.15 s of compiling (the store, the HTTP client, libsecp256k1's
+ * binding, WebAssembly) that otherwise came before it, while the main thread
+ * sits idle during it.
+ */
+const _engine = () =>
+  Promise.all([import('../node/client.js'), import('../server/http-request.js'), import('../store/hosts.js'), import('../store/index.js')]).then(
+    ([node, http, hosts, store]) => ({ ...node, ...http, ...hosts, ...store }),
+  );
+type _Engine = Awaited<ReturnType<typeof _engine>>;
 
 export const STORE_EXIT_STATUS = `EXIT STATUS
   0  success
@@ -48,7 +59,7 @@ export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Pro
   const keys = openKey(storePaths(datadir).key, passphrase);
   keys.catch(() => undefined);
   try {
-    return await _withKeys(datadir, keys, fn, shards);
+    return await _withKeys(await _engine(), datadir, keys, fn, shards);
   } catch (err) {
     // A missing key or a wrong passphrase is the error to report, whatever else failed meanwhile.
     await keys;
@@ -56,7 +67,13 @@ export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Pro
   }
 }
 
-async function _withKeys<T>(datadir: string, keys: Promise<StoreKeys>, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number }): Promise<T> {
+async function _withKeys<T>(
+  { NodeClient, Store, abortHttpRequests, contractedHosts, hostBackends, rememberHosts, renterKey }: _Engine,
+  datadir: string,
+  keys: Promise<StoreKeys>,
+  fn: (s: StoreSession) => Promise<T>,
+  shards: { n?: number; k?: number },
+): Promise<T> {
   const renter = await renterKey(datadir, keys);
   const { hosts, unreachable } = await contractedHosts(NodeClient.connect(datadir), datadir, renter.publicKey);
   if (hosts.length === 0) {

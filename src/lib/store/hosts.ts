@@ -31,22 +31,9 @@ import type { OfferInfo } from '../negotiator/service.js';
 import { open, randomNonce, seal } from './aead.js';
 import { HostBackend } from './backends/host.js';
 import { exportKey, importKey, openKey, type StoreKeys } from './keys.js';
+import { storePaths } from './paths.js';
 
-export interface StorePaths {
-  /** State directory: index, lock, and the files below. */
-  dir: string;
-  /** The master key file, encrypted under the passphrase. */
-  key: string;
-  /** An imported renter key, sealed under the master key. */
-  renter: string;
-  /** Host URLs learnt from offers, by contract. */
-  hosts: string;
-}
-
-export function storePaths(datadir: string): StorePaths {
-  const dir = join(datadir, 'store');
-  return { dir, key: join(dir, 'key'), renter: join(dir, 'renter.key'), hosts: join(dir, 'hosts.json') };
-}
+export { storePaths, type StorePaths } from './paths.js';
 
 /** A contracted host as the store uses it. */
 export interface HostEntry {
