@@ -9,8 +9,15 @@
  *   s:<sector id>  -> SectorRecord                 every shard of the sector acknowledged
  *   a:<shard id>   -> backend name                 this shard was acknowledged by that backend
  *   m:<manifest id>-> Snapshot                     decrypted header and body of a snapshot
+ *   i:<manifest id>-> SnapshotInfo                 what listings show of it, without the tree
+ *
+ * Listing snapshots, and resolving `latest`, reads only the i: records: each
+ * m: record holds a whole tree (~17 ms to decode for 5,000 files), and a cron
+ * job's daily snapshots add up. An index from before the i: records gets them
+ * as it is read.
  */
 import { Level } from 'level';
+import { snapshotInfo, type SnapshotInfo } from './history.js';
 import type { Snapshot } from './manifest.js';
 import type { SectorRecord } from './sector.js';
 
@@ -20,6 +27,7 @@ const _chunk = (id: string) => `c:${id}`;
 const _sector = (id: string) => `s:${id}`;
 const _ack = (id: string) => `a:${id}`;
 const _manifest = (id: string) => `m:${id}`;
+const _info = (id: string) => `i:${id}`;
 
 export class LocalIndex {
   private readonly _db: Level<string, any>;
@@ -117,11 +125,27 @@ export class LocalIndex {
     return this._db.get(_manifest(id));
   }
 
+  /** A snapshot's listing fields, without reading its tree (but once, for an index from before i: records). */
+  async snapshotInfo(id: string): Promise<SnapshotInfo | undefined> {
+    const info = await this._db.get(_info(id));
+    if (info !== undefined) return info;
+    const snap = await this.snapshot(id);
+    if (snap === undefined) return undefined;
+    await this._db.put(_info(id), snapshotInfo(snap));
+    return snapshotInfo(snap);
+  }
+
   putSnapshot(s: Snapshot): Promise<void> {
-    return this._db.put(_manifest(s.id), s);
+    return this._db.batch([
+      { type: 'put', key: _manifest(s.id), value: s },
+      { type: 'put', key: _info(s.id), value: snapshotInfo(s) },
+    ]);
   }
 
   delSnapshot(id: string): Promise<void> {
-    return this._db.del(_manifest(id));
+    return this._db.batch([
+      { type: 'del', key: _manifest(id) },
+      { type: 'del', key: _info(id) },
+    ]);
   }
 }

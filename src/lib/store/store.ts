@@ -192,8 +192,7 @@ export class Store {
     let parent = options.parent;
     if (parent === undefined) {
       // From the hosts that answered only: one that did not could keep this waiting for its timeout.
-      const { snapshots } = await this._catalog(up);
-      const same = [...snapshots.values()].map(snapshotInfo).filter((s) => s.source === resolve(source)).sort(_byTime);
+      const same = (await this._infos(up)).filter((s) => s.source === resolve(source));
       parent = same.length > 0 ? same[same.length - 1].id : null;
     }
     const parentSnap = parent ? await index.snapshot(parent) : undefined;
@@ -202,10 +201,9 @@ export class Store {
     return push(ctx, await walking, { ...options, parent });
   }
 
-  /** Reads every snapshot the backends list (each read once, then cached in the local index). */
-  private async _catalog(backends = this._io.backends): Promise<Catalog> {
+  /** The manifest ids the backends list, with the backends holding each; fails if none could list. */
+  private async _manifests(keys: StoreKeys, backends: Backend[]): Promise<{ holders: Map<string, string[]>; unavailable: string[] }> {
     // Ids are told apart with the keys as they are listed: a listing holds every shard id.
-    const { keys, index } = await this._ready;
     const holders = new Map<string, string[]>();
     const unavailable: string[] = [];
     await Promise.all(
@@ -224,6 +222,13 @@ export class Store {
     if (unavailable.length === backends.length) {
       throw new CloudCoinError('EUNAVAILABLE', `no backend answered (${unavailable.join(', ')})`, ExitCode.failure);
     }
+    return { holders, unavailable };
+  }
+
+  /** Reads every snapshot the backends list (each read once, then cached in the local index). */
+  private async _catalog(backends = this._io.backends): Promise<Catalog> {
+    const { keys, index } = await this._ready;
+    const { holders, unavailable } = await this._manifests(keys, backends);
     const snapshots = new Map<string, Snapshot>();
     const unreadable: string[] = [];
     for (const [id, names] of holders) {
@@ -232,6 +237,20 @@ export class Store {
       else unreadable.push(id);
     }
     return { snapshots, unreadable, unavailable };
+  }
+
+  /** What listings show of every readable snapshot the backends list, oldest first: trees are read only for snapshots new to the local index. */
+  private async _infos(backends = this._io.backends): Promise<SnapshotInfo[]> {
+    const { keys, index } = await this._ready;
+    const { holders } = await this._manifests(keys, backends);
+    const infos: SnapshotInfo[] = [];
+    for (const [id, names] of holders) {
+      const info = await index.snapshotInfo(id);
+      const snap = info ? undefined : await this._fetchSnapshot(keys, index, id, names);
+      if (info) infos.push(info);
+      else if (snap) infos.push(snapshotInfo(snap));
+    }
+    return infos.sort(_byTime);
   }
 
   /** The header from the first backend that returns a valid one, then the body it points to. */
@@ -262,8 +281,7 @@ export class Store {
 
   /** All readable snapshots, oldest first. */
   async snapshots(): Promise<SnapshotInfo[]> {
-    const { snapshots } = await this._catalog();
-    return [...snapshots.values()].map(snapshotInfo).sort(_byTime);
+    return this._infos();
   }
 
   /** The full id for 'latest' or a unique id prefix (at least 4 hex characters). */
