@@ -1,5 +1,5 @@
 /**
- * pull: a snapshot's tree back onto disk (or into a tar stream). Every path is
+ * pull: a snapshot's tree back onto disk (restore-tar.ts writes it as a tar stream). Every path is
  * checked before anything is written; every write goes to a temp file in the
  * final directory and is renamed into place, so a file is either its old self
  * or complete. Directory modes and times are set last, deepest first, because
@@ -9,16 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fchownSync, futimesSync, openSync, renameSync } from 'node:fs';
 import { chown, lchown, lstat, link, lutimes, mkdir, open, realpath, symlink, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { CloudCoinError } from '../errors.js';
 import { DirectWriter, alignedBuffer, alignedBuffersAvailable } from '../fsutil/direct-io.js';
 import { writeAll, writeAllSync } from '../fsutil/write-all.js';
 import type { TreeEntry } from './manifest.js';
+import { Pace } from './pace.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SnapshotReader } from './reader.js';
-import { Pace } from './pace.js';
 import { DirGuard, UnsafePathError, checkRelPath, parentOf } from './safepath.js';
 
 export interface PullOptions {
@@ -376,33 +373,4 @@ async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEnt
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-}
-
-/** Writes the selected entries as a POSIX tar stream to `out`. */
-export async function restoreToTar(reader: SnapshotReader, entries: TreeEntry[], out: Writable, progress?: ProgressFn): Promise<PullResult> {
-  const meter = new ProgressMeter('pull', progress);
-  meter.totalFiles = entries.length;
-  const pack = tar.pack();
-  const done = pipeline(pack, out);
-  for (const e of entries) {
-    const header = { name: e.path, mode: e.mode, mtime: new Date(e.mtime / 1000), uid: e.uid, gid: e.gid };
-    if (e.type === 'file') {
-      const stream = pack.entry({ ...header, type: 'file', size: e.size });
-      for await (const chunk of reader.content(e.chunks!)) {
-        if (!stream.write(chunk)) await new Promise<void>((r) => stream.once('drain', () => r()));
-        meter.bytes += chunk.length;
-        meter.tick();
-      }
-      await new Promise<void>((res, rej) => stream.end((err?: Error | null) => (err ? rej(err) : res())));
-    } else if (e.type === 'directory') {
-      pack.entry({ ...header, type: 'directory' });
-    } else {
-      pack.entry({ ...header, type: e.type, linkname: e.target });
-    }
-    meter.files++;
-  }
-  pack.finalize();
-  await done;
-  meter.tick(true);
-  return { files: meter.files, bytes: meter.bytes, seconds: meter.seconds, errors: [] };
 }

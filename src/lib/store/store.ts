@@ -19,7 +19,8 @@ import { type ChunkRef, type Snapshot, type TreeEntry, decodeBody, decodeHeader,
 import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push, walkSource } from './push.js';
 import { SnapshotReader } from './reader.js';
-import { type PullOptions, type PullResult, restoreToDir, restoreToTar, selectEntries } from './restore.js';
+import { type PullOptions, type PullResult, restoreToDir, selectEntries } from './restore.js';
+import { restoreToTar } from './restore-tar.js';
 import { SectorWorker } from './sectorworker.js';
 import { type CorruptReport, type HostDown, ShardIO } from './shards.js';
 
