@@ -13,7 +13,9 @@
  *   uses), opens its store, works and exits, as a cron job would. Beside
  *   them, that fixed part alone: our start-up with no push, and `restic cat
  *   config`. The file servers' memory is theirs, not the client's; on a
- *   2-core machine they take CPU from it.
+ *   2-core machine they take CPU from it. And what the children skip, the
+ *   command line's own start-up (oclif and the command's modules), beside
+ *   Node's with nothing to load.
  * - the same push and pull to 3 local directories: the engine without HTTP.
  * - the same on a tree 8x larger (2 GB by default): memory must not grow.
  * - the raw push pipeline (chunk, chunk ids, seal, erasure-code, shard
@@ -32,6 +34,7 @@ import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type BenchServer, benchContract, fakeNegotiator, startFileServer, stopFileServers } from './fileservers.js';
 import { type BenchSuite, type Figure } from './harness.js';
 import { Chunker, gearTable } from '../src/lib/store/chunker.js';
@@ -187,6 +190,43 @@ async function _timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Prom
   return { seconds, peakMiB: Number(m[1]) / 1024 };
 }
 
+/**
+ * The command line's own start-up, which the children above skip: `cloudcoin
+ * store pull` run with no passphrase (and no terminal to ask on) stops at its
+ * first check with a usage error, once oclif and the command's modules are
+ * loaded and before any work. Best of three, in seconds; null if it did not
+ * stop with exit status 2. Loading ink off a terminal once made this ~1 s.
+ */
+async function _cliStartUp(): Promise<number | null> {
+  const bin = fileURLToPath(new URL(_EXT === '.ts' ? '../bin/run.js' : '../../bin/run.js', import.meta.url));
+  const env = { ...process.env };
+  delete env.CLOUDCOIN_PASSPHRASE;
+  let best: number | null = null;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'store', 'pull', 'latest', join(tmpdir(), 'cc-bench-unused')], { env, stdio: 'ignore' });
+      child.on('error', () => resolve(null));
+      child.on('exit', resolve);
+    });
+    if (code !== 2) return null;
+    const seconds = (performance.now() - start) / 1000;
+    best = best === null ? seconds : Math.min(best, seconds);
+  }
+  return best;
+}
+
+/** Node started with nothing to load, best of three, in seconds: the floor of any command's start-up. */
+async function _nodeStartUp(): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    await new Promise((resolve) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', resolve));
+    best = Math.min(best, (performance.now() - start) / 1000);
+  }
+  return best;
+}
+
 /** The store library, for the child processes: the .ts source under tsx, the compiled .js otherwise. */
 const _LIB = new URL('../src/lib/store/', import.meta.url).href;
 const _EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -338,6 +378,12 @@ async function _treeRun(base: string, treeMB: number, withLocal: boolean): Promi
         value: ours.open?.seconds ?? NaN,
         unit: 's',
         reference: _ref('restic cat config', restic.open?.seconds ?? NaN, 's'),
+      });
+      figures.push({
+        name: '  command line start-up: store pull to its first check, no work',
+        value: (await _cliStartUp()) ?? NaN,
+        unit: 's',
+        reference: _ref('node -e 0', await _nodeStartUp(), 's'),
       });
       // The engine without HTTP: the same tree to 3 local directories.
       const dirs = [0, 1, 2].map((i) => ({ dir: join(base, `dir${i}`) }));

@@ -50,7 +50,7 @@ interface _Request {
 }
 
 export class GetConnection {
-  readonly host: string;
+  private readonly _host: string;
   private readonly _socket: Socket;
   private readonly _head = Buffer.allocUnsafe(_HEAD_MAX);
   private _request: _Request | null = null;
@@ -63,7 +63,7 @@ export class GetConnection {
 
   /** `host` is the Host header's value; `hostname` and `port` are where to connect. */
   constructor(hostname: string, port: number, host: string) {
-    this.host = host;
+    this._host = host;
     this._socket = connect({
       host: hostname,
       port,
@@ -92,7 +92,7 @@ export class GetConnection {
   /** Sends `GET target`; resolves with the whole answer, whatever its status. */
   get(target: string, opts: GetOptions): Promise<HttpAnswer> {
     if (!this.reusable) return Promise.reject(new Error('connection is busy or closed'));
-    let head = `GET ${target} HTTP/1.1\r\nhost: ${this.host}\r\n`;
+    let head = `GET ${target} HTTP/1.1\r\nhost: ${this._host}\r\n`;
     for (const [name, value] of Object.entries(opts.headers)) {
       if (!_TOKEN.test(name) || !_VALUE.test(value)) return Promise.reject(new TypeError(`invalid header ${JSON.stringify(name)}`));
       head += `${name}: ${value}\r\n`;
