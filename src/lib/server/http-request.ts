@@ -56,7 +56,11 @@ const _IDLE_MAX = 8;
 
 function _take(url: URL): GetConnection {
   const idle = _idle.get(url.host);
-  for (let conn = idle?.pop(); conn; conn = idle?.pop()) if (conn.reusable) return conn;
+  for (let conn = idle?.pop(); conn; conn = idle?.pop()) {
+    if (conn.reusable) return conn;
+    // Closed by the server while it idled.
+    _connections.delete(conn);
+  }
   // WHATWG URLs keep an IPv6 literal's brackets in hostname; connect() wants the address.
   const conn = new GetConnection(url.hostname.replace(/^\[(.*)\]$/, '$1'), Number(url.port || 80), url.host);
   _connections.add(conn);
