@@ -191,40 +191,35 @@ async function _timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Prom
 }
 
 /**
- * The command line's own start-up, which the children above skip: `cloudcoin
- * store pull` run with no passphrase (and no terminal to ask on) stops at its
- * first check with a usage error, once oclif and the command's modules are
- * loaded and before any work. Best of three, in seconds; null if it did not
- * stop with exit status 2. Loading ink off a terminal once made this ~1 s.
+ * The quickest of three runs of `args` under Node, start to exit, in seconds;
+ * null unless each exits with `status`.
  */
-async function _cliStartUp(): Promise<number | null> {
-  const bin = fileURLToPath(new URL(_EXT === '.ts' ? '../bin/run.js' : '../../bin/run.js', import.meta.url));
-  const env = { ...process.env };
-  delete env.CLOUDCOIN_PASSPHRASE;
-  let best: number | null = null;
+async function _quickest(args: string[], env: NodeJS.ProcessEnv, status: number): Promise<number | null> {
+  let best = Infinity;
   for (let i = 0; i < 3; i++) {
     const start = performance.now();
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, [bin, 'store', 'pull', 'latest', join(tmpdir(), 'cc-bench-unused')], { env, stdio: 'ignore' });
+      const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
       child.on('error', () => resolve(null));
       child.on('exit', resolve);
     });
-    if (code !== 2) return null;
-    const seconds = (performance.now() - start) / 1000;
-    best = best === null ? seconds : Math.min(best, seconds);
+    if (code !== status) return null;
+    best = Math.min(best, (performance.now() - start) / 1000);
   }
   return best;
 }
 
-/** Node started with nothing to load, best of three, in seconds: the floor of any command's start-up. */
-async function _nodeStartUp(): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const start = performance.now();
-    await new Promise((resolve) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', resolve));
-    best = Math.min(best, (performance.now() - start) / 1000);
-  }
-  return best;
+/**
+ * The command line's own start-up, which the children above skip: `cloudcoin
+ * store pull` run with no passphrase (and no terminal to ask on) stops at its
+ * first check with a usage error (2), once oclif and the command's modules are
+ * loaded and before any work. Loading ink off a terminal once made this ~1 s.
+ */
+function _cliStartUp(): Promise<number | null> {
+  const bin = fileURLToPath(new URL(_EXT === '.ts' ? '../bin/run.js' : '../../bin/run.js', import.meta.url));
+  const env = { ...process.env };
+  delete env.CLOUDCOIN_PASSPHRASE;
+  return _quickest([bin, 'store', 'pull', 'latest', join(tmpdir(), 'cc-bench-unused')], env, 2);
 }
 
 /** The store library, for the child processes: the .ts source under tsx, the compiled .js otherwise. */
@@ -383,7 +378,7 @@ async function _treeRun(base: string, treeMB: number, withLocal: boolean): Promi
         name: '  command line start-up: store pull to its first check, no work',
         value: (await _cliStartUp()) ?? NaN,
         unit: 's',
-        reference: _ref('node -e 0', await _nodeStartUp(), 's'),
+        reference: _ref('node -e 0', (await _quickest(['-e', '0'], process.env, 0)) ?? NaN, 's'),
       });
       // The engine without HTTP: the same tree to 3 local directories.
       const dirs = [0, 1, 2].map((i) => ({ dir: join(base, `dir${i}`) }));

@@ -7,11 +7,12 @@
  * and answers that break HTTP, stop midway or never come are errors. Serial:
  * abortHttpRequests ends every request of the process.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { abortHttpRequests, sendHttp } from '../src/lib/server/http-request.js';
+import { silentServer } from './util/silent.js';
 
 async function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<URL> {
   server.listen(0, '127.0.0.1');
@@ -64,29 +65,26 @@ test.serial('an answer longer than maxBody is refused', async (t) => {
 });
 
 test.serial('abortHttpRequests ends a request a silent server holds; later requests still work', async (t) => {
-  const sockets: Socket[] = [];
-  const silent = createTcpServer((s) => sockets.push(s));
-  const silentUrl = await listen(silent);
+  const silentUrl = new URL(await silentServer(t));
   const server = createServer((_req, res) => res.end('ok'));
   const url = await listen(server);
-  try {
-    const pending = sendHttp(silentUrl, { method: 'GET', timeoutMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 200));
-    const started = Date.now();
-    abortHttpRequests();
-    await t.throwsAsync(pending);
-    t.true(Date.now() - started < 5000, 'ended at once, not at the 60 s time-out');
-    const a = await sendHttp(url, { method: 'GET', timeoutMs: 5000 });
-    t.is(a.body.toString(), 'ok');
-  } finally {
-    for (const s of sockets) s.destroy();
-    silent.close();
-    server.close();
-  }
+  t.teardown(() => server.close());
+  const pending = sendHttp(silentUrl, { method: 'GET', timeoutMs: 60_000 });
+  await new Promise((r) => setTimeout(r, 200));
+  const started = Date.now();
+  abortHttpRequests();
+  await t.throwsAsync(pending);
+  t.true(Date.now() - started < 5000, 'ended at once, not at the 60 s time-out');
+  const a = await sendHttp(url, { method: 'GET', timeoutMs: 5000 });
+  t.is(a.body.toString(), 'ok');
 });
 
-/** A TCP server answering each request (one per chunk of bytes received) with `answer(n)`, n counting requests on that connection. */
-async function rawServer(answer: (socket: Socket, n: number) => void): Promise<{ url: URL; connections: () => number; close: () => void }> {
+/**
+ * A TCP server answering each request (one per chunk of bytes received) with
+ * `answer(n)`, n counting requests on that connection. Closed in the test's
+ * teardown, with every connection the client kept.
+ */
+async function rawServer(t: ExecutionContext, answer: (socket: Socket, n: number) => void): Promise<{ url: URL; connections: () => number }> {
   const sockets: Socket[] = [];
   const server = createTcpServer((s) => {
     sockets.push(s);
@@ -95,58 +93,42 @@ async function rawServer(answer: (socket: Socket, n: number) => void): Promise<{
     s.on('error', () => undefined);
   });
   const url = await listen(server);
-  return {
-    url,
-    connections: () => sockets.length,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+    abortHttpRequests();
+  });
+  return { url, connections: () => sockets.length };
 }
 
 const ok = (body: string, extra = '') => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
+const get = async (url: URL, timeoutMs = 5000) => (await sendHttp(url, { method: 'GET', timeoutMs })).body.toString();
 
 test.serial('GETs reuse one kept connection; an answer that asks to close is not reused', async (t) => {
-  const raw = await rawServer((s, n) => s.write(ok(`answer ${n}`, n === 2 ? 'connection: close\r\n' : '')));
-  try {
-    for (let i = 0; i < 3; i++) t.is((await sendHttp(raw.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), `answer ${i}`);
-    t.is(raw.connections(), 1);
-    t.is((await sendHttp(raw.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'answer 0');
-    t.is(raw.connections(), 2);
-  } finally {
-    raw.close();
-    abortHttpRequests();
-  }
+  const raw = await rawServer(t, (s, n) => s.write(ok(`answer ${n}`, n === 2 ? 'connection: close\r\n' : '')));
+  for (let i = 0; i < 3; i++) t.is(await get(raw.url), `answer ${i}`);
+  t.is(raw.connections(), 1);
+  t.is(await get(raw.url), 'answer 0');
+  t.is(raw.connections(), 2);
 });
 
 test.serial('a kept connection the server closed as the request went out is asked again on a new one', async (t) => {
   // The second request on each connection is met with a close, as a server whose keep-alive time ran out.
-  const raw = await rawServer((s, n) => (n === 0 ? s.write(ok('first')) : s.destroy()));
-  try {
-    t.is((await sendHttp(raw.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'first');
-    t.is((await sendHttp(raw.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'first');
-    t.is(raw.connections(), 2);
-  } finally {
-    raw.close();
-    abortHttpRequests();
-  }
+  const raw = await rawServer(t, (s, n) => (n === 0 ? s.write(ok('first')) : s.destroy()));
+  t.is(await get(raw.url), 'first');
+  t.is(await get(raw.url), 'first');
+  t.is(raw.connections(), 2);
 });
 
 test.serial('a chunked answer and one read to the close are read through node:http; interim answers are skipped', async (t) => {
-  const chunked = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'));
-  const toClose = await rawServer((s) => s.end('HTTP/1.1 200 OK\r\n\r\nuntil the end'));
-  const interim = await rawServer((s) => s.write(`HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n${ok('after hints')}`));
-  try {
-    t.is((await sendHttp(chunked.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'hello');
-    t.is((await sendHttp(toClose.url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'until the end');
-    const a = await sendHttp(interim.url, { method: 'GET', timeoutMs: 5000 });
-    t.is(a.status, 200);
-    t.is(a.body.toString(), 'after hints');
-  } finally {
-    for (const r of [chunked, toClose, interim]) r.close();
-    abortHttpRequests();
-  }
+  const chunked = await rawServer(t, (s) => s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'));
+  const toClose = await rawServer(t, (s) => s.end('HTTP/1.1 200 OK\r\n\r\nuntil the end'));
+  const interim = await rawServer(t, (s) => s.write(`HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n${ok('after hints')}`));
+  t.is(await get(chunked.url), 'hello');
+  t.is(await get(toClose.url), 'until the end');
+  const a = await sendHttp(interim.url, { method: 'GET', timeoutMs: 5000 });
+  t.is(a.status, 200);
+  t.is(a.body.toString(), 'after hints');
 });
 
 test.serial('answers that break HTTP, stop midway or never come are errors, and the next request still works', async (t) => {
@@ -159,30 +141,15 @@ test.serial('answers that break HTTP, stop midway or never come are errors, and 
     ['silence after the head', (s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n'), /no answer within 300 ms/],
   ];
   for (const [name, answer, error] of cases) {
-    const raw = await rawServer(answer);
-    try {
-      await t.throwsAsync(sendHttp(raw.url, { method: 'GET', timeoutMs: 300 }), { message: error }, name);
-    } finally {
-      raw.close();
-    }
+    const raw = await rawServer(t, answer);
+    await t.throwsAsync(sendHttp(raw.url, { method: 'GET', timeoutMs: 300 }), { message: error }, name);
   }
-  const server = createServer((_req, res) => res.end('fine'));
-  const url = await listen(server);
-  try {
-    t.is((await sendHttp(url, { method: 'GET', timeoutMs: 5000 })).body.toString(), 'fine');
-  } finally {
-    server.close();
-    abortHttpRequests();
-  }
+  const fine = await rawServer(t, (s) => s.write(ok('fine')));
+  t.is(await get(fine.url), 'fine');
 });
 
 test.serial('a header that would split the request is refused before anything is sent', async (t) => {
-  const raw = await rawServer((s) => s.write(ok('sent')));
-  try {
-    await t.throwsAsync(sendHttp(raw.url, { method: 'GET', timeoutMs: 5000, headers: { range: 'bytes=0-1\r\nx-evil: 1' } }), { message: /invalid header/ });
-    t.is(raw.connections(), 0);
-  } finally {
-    raw.close();
-    abortHttpRequests();
-  }
+  const raw = await rawServer(t, (s) => s.write(ok('sent')));
+  await t.throwsAsync(sendHttp(raw.url, { method: 'GET', timeoutMs: 5000, headers: { range: 'bytes=0-1\r\nx-evil: 1' } }), { message: /invalid header/ });
+  t.is(raw.connections(), 0);
 });

@@ -9,13 +9,13 @@
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
 import { HostBackend } from '../src/lib/store/backends/host.js';
 import { type Backend, LocalBackend, Store, StoreKeys } from '../src/lib/store/index.js';
 import { cli } from './util/cli.js';
+import { silentServer } from './util/silent.js';
 import { walkTree } from './util/tree.js';
 
 interface Hosts {
@@ -143,16 +143,9 @@ test('n and k as set: n shards a sector over all the hosts that answer, and any 
 
 test('a host that does not answer within the probe timeout is down, and the push goes on without it', async (t) => {
   // A socket that accepts and never answers: the host's HTTP client would wait its own 10 s, the probe 1.5 s.
-  const sockets = new Set<Socket>();
-  const silent = createServer((s) => sockets.add(s));
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    silent.close();
-  });
-  const { port } = silent.address() as { port: number };
+  const url = await silentServer(t);
   const h = await hosts(t, 3, []);
-  const mute = new HostBackend({ name: 'mute', url: `http://127.0.0.1:${port}`, contractId: 'ab'.repeat(32), secretKey: randomBytes(32), retries: 0, timeoutMs: 10_000 });
+  const mute = new HostBackend({ name: 'mute', url, contractId: 'ab'.repeat(32), secretKey: randomBytes(32), retries: 0, timeoutMs: 10_000 });
   const r = await (await h.open({ backends: [...h.backends, mute], probeTimeoutMs: 1500 })).push(h.src);
   t.deepEqual(r.hostsDown, [{ backend: 'mute', reason: 'no answer in 1500 ms' }]);
   // Pulled without the mute host: listing snapshots would wait for its client's timeout.

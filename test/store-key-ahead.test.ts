@@ -8,7 +8,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
@@ -16,6 +15,7 @@ import { HostBackend } from '../src/lib/store/backends/host.js';
 import { type Backend, LocalBackend, Store, StoreKeys, initKey, openKey } from '../src/lib/store/index.js';
 import { SECTOR_PLAIN_MAX, openShards } from '../src/lib/store/sector.js';
 import { SectorWorker } from '../src/lib/store/sectorworker.js';
+import { silentServer } from './util/silent.js';
 import { walkTree } from './util/tree.js';
 
 function deferred<T>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
@@ -52,15 +52,8 @@ class Watched implements Backend {
 
 /** A real host client against a socket that accepts and never answers (its client would wait 60 s). */
 async function muteHost(t: ExecutionContext): Promise<Backend> {
-  const sockets = new Set<Socket>();
-  const silent = createServer((s) => sockets.add(s));
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    silent.close();
-  });
-  const { port } = silent.address() as { port: number };
-  return new HostBackend({ name: 'mute', url: `http://127.0.0.1:${port}`, contractId: 'ab'.repeat(32), secretKey: randomBytes(32), retries: 0, timeoutMs: 60_000 });
+  const url = await silentServer(t);
+  return new HostBackend({ name: 'mute', url, contractId: 'ab'.repeat(32), secretKey: randomBytes(32), retries: 0, timeoutMs: 60_000 });
 }
 
 async function setup(t: ExecutionContext) {

@@ -70,7 +70,7 @@ function _take(url: URL): GetConnection {
 function _keep(url: URL, conn: GetConnection): void {
   let idle = _idle.get(url.host);
   if (!idle) _idle.set(url.host, (idle = []));
-  if (conn.reusable && _connections.has(conn) && idle.length < _IDLE_MAX) idle.push(conn);
+  if (conn.reusable && idle.length < _IDLE_MAX) idle.push(conn);
   else {
     conn.destroy();
     _connections.delete(conn);

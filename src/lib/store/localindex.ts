@@ -131,8 +131,9 @@ export class LocalIndex {
     if (info !== undefined) return info;
     const snap = await this.snapshot(id);
     if (snap === undefined) return undefined;
-    await this._db.put(_info(id), snapshotInfo(snap));
-    return snapshotInfo(snap);
+    const made = snapshotInfo(snap);
+    await this._db.put(_info(id), made);
+    return made;
   }
 
   putSnapshot(s: Snapshot): Promise<void> {
