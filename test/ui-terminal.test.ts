@@ -8,6 +8,11 @@ import { Writable } from 'node:stream';
 import type { ProgressEvent } from '../src/lib/store/index.js';
 import { terminalProgress } from '../src/lib/ui/terminal.js';
 
+// ink draws nothing but the last frame, at unmount, when CI is set (is-in-ci,
+// read as ink loads, which terminal.ts does lazily): CI runs this file with it.
+delete process.env.CI;
+delete process.env.CONTINUOUS_INTEGRATION;
+
 /** A stream that says it is a terminal and keeps what is written to it. */
 function fakeTerminal(): { out: NodeJS.WriteStream; text: () => string } {
   let text = '';
