@@ -118,10 +118,19 @@ test('malformed key files and hostile scrypt parameters are refused before any w
   await t.throwsAsync(initKey(join(dir, 'x'), '', FAST), { instanceOf: TypeError });
 });
 
-test('the default scrypt cost (N = 2^17) works within its memory limit', async (t) => {
+test('the default scrypt cost (N = 2^16, p = 2) works within its memory limit', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'store.key');
   const { fingerprint } = await initKey(file, 'pw');
-  t.is(JSON.parse(await readFile(file, 'utf8')).kdf.N, 2 ** 17);
+  t.like(JSON.parse(await readFile(file, 'utf8')).kdf, { N: 2 ** 16, r: 8, p: 2 });
   t.is((await openKey(file, 'pw')).fingerprint, fingerprint);
+});
+
+test('a key file made with the earlier default (N = 2^17, p = 1) opens with its own parameters', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'store.key');
+  const { fingerprint } = await initKey(file, 'pw', { N: 2 ** 17, r: 8, p: 1 });
+  t.like(JSON.parse(await readFile(file, 'utf8')).kdf, { N: 2 ** 17, r: 8, p: 1 });
+  t.is((await openKey(file, 'pw')).fingerprint, fingerprint);
+  await t.throwsAsync(openKey(file, 'wrong'), { instanceOf: CloudCoinError, message: /passphrase/ });
 });
