@@ -13,6 +13,7 @@ import { paymentOf, collateralOf } from '../src/lib/net/terms.js';
 import { Script } from '../src/lib/negotiator/bcoin.js';
 import { cooperativeWitness, refundHeightOf, refundWitness, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
 import { RatingRecord } from '../src/lib/negotiator/records.js';
+import { NodeClient } from '../src/lib/node/client.js';
 import { waitFor, type DevNode } from './util/devnode.js';
 import { Network, broadcast, lastRefusal, identity, inMempool, keyHex, mine, ok, putRecord, recordOf, synced, txAt } from './contract-util.js';
 
@@ -275,4 +276,28 @@ test.serial('a fourth node that joins later rebuilds the identical registry and 
   }
   t.deepEqual((await ok(D, ['contract', 'reputation', keyHex(H[0])])).score, (await ok(R, ['contract', 'reputation', keyHex(H[0])])).score);
   t.deepEqual((await ok(D, ['contract', 'show', contracts[0].id])).state, 'settled');
+});
+
+test.serial('a propose sent before the host\'s node connected reaches it once it does', async (t) => {
+  // X hears the chain and relays its offer through host 0 only, and does not listen: the renter
+  // cannot dial it, and a negotiation is not relayed, so only X's own connection can carry the propose.
+  const X = await net.node({ peers: [H[0]], extra: ['--no-listen'] });
+  await ok(R, ['node', 'mine', '1', '--address', (await ok(X, ['wallet', 'address'])).address]);
+  await mine(R, 100, net.nodes);
+  const hash = await offer(X);
+  await waitFor(async () => (await offersSeenBy(R)).includes(hash), 20_000, 'X\'s offer at the renter');
+  const xrpc = NodeClient.connect(X.datadir);
+  const peersOfX = async () => ((await xrpc.rpc('getpeerinfo', [])) as { addr: string }[]).map((p) => p.addr);
+  t.false((await peersOfX()).includes(`127.0.0.1:${R.port}`), 'X is not connected to the renter yet');
+  const accepting = R.run(['contract', 'accept', hash, '--size', '10GiB', '--duration', '40', '--timeout', '60']);
+  await waitFor(async () => {
+    const { negotiating } = (await R.http('GET', '/ext/negotiator/contracts?role=renter')).body;
+    return negotiating.some((n: any) => n.hostKey === keyHex(X) && n.state === 'proposed');
+  }, 20_000, 'the propose sent');
+  await xrpc.rpc('addnode', [`127.0.0.1:${R.port}`, 'onetry']);
+  const r = await accepting;
+  t.is(r.code, 0, r.stderr);
+  t.is(r.json.outcome, 'funded');
+  await mine(R, 1, net.nodes);
+  t.deepEqual((await ok(X, ['contract', 'list', '--role', 'host'])).contracts.map((c: any) => c.id), [r.json.negotiation.contractId]);
 });

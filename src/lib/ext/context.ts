@@ -25,6 +25,8 @@ export interface ExtensionContext {
   send(peer: BcoinPeer, cmd: string, payload: Uint8Array): void;
   /** Sends to every connected peer but `except`; returns how many got it. */
   broadcast(cmd: string, payload: Uint8Array, except?: BcoinPeer): number;
+  /** The connected peers that finished their handshake. */
+  peers(): BcoinPeer[];
   /** Raises a peer's ban score; at 100 bcoin disconnects and bans it. */
   penalize(peer: BcoinPeer, score: number, reason: string): void;
   /** Adds `method path` under `/ext/<id>`, behind the node's API key. */
@@ -45,6 +47,7 @@ export function extensionContext(node: BcoinFullNode, id: string): ExtensionCont
     onMessage: (cmd, options, handler) => host.registerMessage(id, cmd, options, handler),
     send: (peer, cmd, payload) => host.send(peer, cmd, payload),
     broadcast: (cmd, payload, except) => host.broadcast(cmd, payload, except),
+    peers: () => host.peers(),
     penalize: (peer, score, reason) => host.penalize(peer, score, reason),
     route: (method, path, handler) => host.route(id, method, path, handler),
     db: () => host.db(id),

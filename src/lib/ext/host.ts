@@ -125,11 +125,18 @@ export class ExtensionHost {
     peer.sendRaw(cmd, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
   }
 
+  /** Every connected peer that finished its handshake. */
+  peers(): BcoinPeer[] {
+    const out: BcoinPeer[] = [];
+    for (let peer = this.node.pool.peers.head(); peer; peer = (peer as any).next) if (peer.handshake) out.push(peer);
+    return out;
+  }
+
   /** Sends to every connected peer that finished its handshake, except `except`. */
   broadcast(cmd: string, payload: Uint8Array, except?: BcoinPeer): number {
     let sent = 0;
-    for (let peer = this.node.pool.peers.head(); peer; peer = (peer as any).next) {
-      if (peer === except || !peer.handshake) continue;
+    for (const peer of this.peers()) {
+      if (peer === except) continue;
       this.send(peer, cmd, payload);
       sent++;
     }

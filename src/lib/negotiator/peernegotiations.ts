@@ -8,7 +8,9 @@
  * Peers are anonymous connections, not keys: a renter sends its ccpropose to
  * every peer (a node drops, unread and unpunished, a propose addressed to
  * another host key) and then talks to the peer that answered. So a renter
- * must be connected to the host's node (`--peers`).
+ * must be connected to the host's node (`--peers`); a peer that finishes its
+ * handshake while a propose has no answer yet gets it too, as bcoin announces
+ * its own transactions to new peers: the host's node may still be connecting.
  */
 import type { BcoinPeer } from '../chain/bcoin.js';
 import type { KeyPair } from '../crypto/sig.js';
@@ -60,6 +62,15 @@ interface Waiter {
   resolve: () => void;
 }
 
+/** Our ccpropose while no peer has answered it and its `negotiate` call waits. */
+interface Unanswered {
+  negotiation: Negotiation;
+  cmd: string;
+  payload: Uint8Array;
+  /** Peers it went to: each gets it once (a second copy would cost us ban score as a replay). */
+  sentTo: WeakSet<BcoinPeer>;
+}
+
 export class PeerNegotiations {
   /** nid hex → the peer the negotiation talks to. */
   private readonly peerOf = new Map<string, BcoinPeer>();
@@ -68,6 +79,7 @@ export class PeerNegotiations {
   private readonly txids = new Map<string, string>();
   private readonly errors = new Map<string, CloudCoinError | Error>();
   private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly unanswered = new Map<string, Unanswered>();
 
   /** `node` is bcoin's FullNode, untyped here: its chain height, logger and sendTX. */
   constructor(
@@ -160,10 +172,33 @@ export class PeerNegotiations {
     }
     const n = out.negotiation;
     const hex = n.nid.toString('hex');
-    const sent = this.ext.broadcast(out.send[0].cmd, out.send[0].encode());
-    if (sent === 0) throw new HttpError(409, 'no peers: connect to the host\'s node first');
-    await this._waitFor(hex, timeout, () => n.closed && (n.state === 'refused' || this.txids.has(hex) || this.errors.has(hex)));
+    const propose: Unanswered = { negotiation: n, cmd: out.send[0].cmd, payload: out.send[0].encode(), sentTo: new WeakSet() };
+    const peers = this.ext.peers();
+    if (peers.length === 0) throw new HttpError(409, 'no peers: connect to the host\'s node first');
+    for (const peer of peers) this._propose(propose, peer);
+    this.unanswered.set(hex, propose);
+    try {
+      await this._waitFor(hex, timeout, () => n.closed && (n.state === 'refused' || this.txids.has(hex) || this.errors.has(hex)));
+    } finally {
+      this.unanswered.delete(hex);
+    }
     return this._result(n);
+  }
+
+  /** Sends each propose still unanswered, and not expired, to a peer that has just finished its handshake. */
+  peerOpened(peer: BcoinPeer): void {
+    const now = unixNow();
+    for (const [hex, u] of this.unanswered) {
+      // A second behind its expiry the host may already call it expired, which costs ban score.
+      if (this.peerOf.has(hex) || u.negotiation.state !== 'proposed' || now + 1 >= u.negotiation.openedUntil) continue;
+      this._propose(u, peer);
+    }
+  }
+
+  private _propose(u: Unanswered, peer: BcoinPeer): void {
+    if (u.sentTo.has(peer)) return;
+    u.sentTo.add(peer);
+    this.ext.send(peer, u.cmd, u.payload);
   }
 
   private async _waitFor(hex: string, timeout: number, done: () => boolean): Promise<void> {

@@ -132,10 +132,11 @@ export class NegotiatorService {
     }
   }
 
-  /** A new peer hears of every live offer we hold, as a fresh mempool would. */
+  /** A new peer hears of every live offer we hold, as a fresh mempool would, and gets our proposes no one has answered yet. */
   private readonly _onPeerOpen = (peer: BcoinPeer): void => {
     const hashes = this.pool.list(unixNow()).map((o) => o.hash());
     for (let i = 0; i < hashes.length; i += MAX_HASHES) this.ext.send(peer, types.INV, new InvPacket(hashes.slice(i, i + MAX_HASHES)).encode());
+    this.negotiations.peerOpened(peer);
   };
 
   private readonly _onPeerClose = (peer: BcoinPeer): void => {
