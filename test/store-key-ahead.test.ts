@@ -25,9 +25,10 @@ function deferred<T>(): { promise: Promise<T>; resolve(v: T): void; reject(e: un
   return { promise, resolve, reject };
 }
 
-/** A backend whose probe is seen: `probed` settles at the first has(). */
+/** A backend whose probe and listing are seen: `probed` settles at the first has(), `listed` at the first list(). */
 class Watched implements Backend {
   readonly probed = deferred<void>();
+  readonly listed = deferred<void>();
   constructor(readonly inner: Backend) {}
   get name() {
     return this.inner.name;
@@ -46,6 +47,7 @@ class Watched implements Backend {
     return this.inner.delete(id);
   }
   list() {
+    this.listed.resolve();
     return this.inner.list();
   }
 }
@@ -101,6 +103,29 @@ test('a push probes its hosts and walks its source before the key is known, then
   t.true(snap.time < keyTime, `walk began at ${snap.time}, the key came at ${keyTime}`);
   await store.pull('latest', join(s.base, 'out'));
   t.deepEqual(await walkTree(join(s.base, 'out')), await walkTree(s.src));
+});
+
+test('snapshots and pull list the hosts before the key is known, then read as usual', async (t) => {
+  const s = await setup(t);
+  const first = await Store.open({ keys: await openKey(s.keyFile, 'right'), backends: s.backends, stateDir: join(s.base, 'state') });
+  const pushed = await first.push(s.src).finally(() => first.close());
+  for (const op of ['snapshots', 'pull'] as const) {
+    const hosts = s.backends.map((b) => new Watched(b));
+    const keys = deferred<StoreKeys>();
+    const store = await Store.open({ keys: keys.promise, backends: hosts, stateDir: join(s.base, 'state') });
+    try {
+      const out = join(s.base, 'out');
+      const working = op === 'snapshots' ? store.snapshots() : store.pull('latest', out);
+      await within(Promise.all(hosts.map((h) => h.listed.promise)), 10_000, `${op} listing the hosts`);
+      keys.resolve(await openKey(s.keyFile, 'right'));
+      const done = await working;
+      if (op === 'snapshots') t.deepEqual((done as { id: string }[]).map((x) => x.id), [pushed.snapshot]);
+      else t.deepEqual(await walkTree(out), await walkTree(s.src));
+    } finally {
+      keys.reject(new Error('no key'));
+      await store.close();
+    }
+  }
 });
 
 test('a wrong passphrase: push, pull and snapshots fail with it at once, even with a host that never answers, and nothing is created', async (t) => {

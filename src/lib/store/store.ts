@@ -12,10 +12,11 @@ import { Chunker, type ChunkerParams, gearTable } from './chunker.js';
 import { checkErasure } from './erasure.js';
 import { type Change, type ForgetPolicy, type ListEntry, type SnapshotInfo, diffTrees, keptByPolicy, listTree, snapshotInfo } from './history.js';
 import { StoreKeys } from './keys.js';
+import { listBackends, manifestHolders } from './listing.js';
 import { LocalIndex } from './localindex.js';
 import { StoreLock } from './lock.js';
 import { type Catalog, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
-import { type ChunkRef, type Snapshot, type TreeEntry, decodeBody, decodeHeader, isManifestId } from './manifest.js';
+import { type ChunkRef, type Snapshot, type TreeEntry, decodeBody, decodeHeader } from './manifest.js';
 import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push, walkSource } from './push.js';
 import { SnapshotReader } from './reader.js';
@@ -207,34 +208,11 @@ export class Store {
     return push(ctx, await walking, { ...options, parent });
   }
 
-  /** The manifest ids the backends list, with the backends holding each; fails if none could list. */
-  private async _manifests(keys: StoreKeys, backends: Backend[]): Promise<{ holders: Map<string, string[]>; unavailable: string[] }> {
-    // Ids are told apart with the keys as they are listed: a listing holds every shard id.
-    const holders = new Map<string, string[]>();
-    const unavailable: string[] = [];
-    await Promise.all(
-      backends.map(async (b) => {
-        try {
-          for await (const id of b.list()) {
-            if (!isManifestId(keys, id)) continue;
-            holders.set(id, [...(holders.get(id) ?? []), b.name]);
-          }
-        } catch (err: any) {
-          if (!(err instanceof BackendError)) throw err;
-          unavailable.push(b.name);
-        }
-      }),
-    );
-    if (unavailable.length === backends.length) {
-      throw new CloudCoinError('EUNAVAILABLE', `no backend answered (${unavailable.join(', ')})`, ExitCode.failure);
-    }
-    return { holders, unavailable };
-  }
-
   /** Reads every snapshot the backends list (each read once, then cached in the local index). */
   private async _catalog(backends = this._io.backends): Promise<Catalog> {
+    const listing = listBackends(backends);
     const { keys, index } = await this._ready;
-    const { holders, unavailable } = await this._manifests(keys, backends);
+    const { holders, unavailable } = await manifestHolders(keys, listing);
     const snapshots = new Map<string, Snapshot>();
     const unreadable: string[] = [];
     for (const [id, names] of holders) {
@@ -247,8 +225,9 @@ export class Store {
 
   /** What listings show of every readable snapshot the backends list, oldest first: trees are read only for snapshots new to the local index. */
   private async _infos(backends = this._io.backends): Promise<SnapshotInfo[]> {
+    const listing = listBackends(backends);
     const { keys, index } = await this._ready;
-    const { holders } = await this._manifests(keys, backends);
+    const { holders } = await manifestHolders(keys, listing);
     const infos: SnapshotInfo[] = [];
     for (const [id, names] of holders) {
       const info = await index.snapshotInfo(id);
