@@ -1,8 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +13,7 @@ import { buildServerBundle } from '../scripts/build-server.js';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
 import type { ContractInfo } from '../src/lib/negotiator/entries.js';
 import { FileServerClient, FileServerError, startFileServer } from '../src/lib/server/index.js';
+import { mountTmpfs, tmpfsUnavailable, unmount } from './util/mount.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -108,26 +109,13 @@ test('kill -9 during 100 concurrent uploads: after a restart every acknowledged 
   t.false(existsSync(join(dir, 'lock')), 'and releases the directory');
 });
 
-function tryMount(dir: string): string | null {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return (err as Error).message.split('\n')[0];
-  }
-}
-
-// ava wants tests declared synchronously, so the probe is synchronous too.
-const probe = mkdtempSync(join(tmpdir(), 'cc-serve-mount-probe-'));
-const mountError = tryMount(probe);
-if (mountError === null) execFileSync('umount', [probe]);
-rmSync(probe, { recursive: true, force: true });
+const mountError = tmpfsUnavailable();
 
 (mountError === null ? test : test.skip)(`a full disk answers 507 and loses nothing stored${mountError ? ` (skipped: cannot mount a 1 MiB tmpfs: ${mountError})` : ''}`, async (t) => {
   const dir = await tempDir(t);
-  t.is(tryMount(dir), null);
+  t.is(mountTmpfs(dir, '1m'), null);
   // ava runs teardowns last-registered first: the server closes, then this unmounts, then the dir goes.
-  t.teardown(() => execFileSync('umount', [dir]));
+  t.teardown(() => unmount(dir));
   const renter = generateKeyPair();
   const contractId = newId();
   const authority = { lookup: async () => ({ contractId, renterKey: hex(renter.publicKey), sizeBytes: 1 << 30, state: 'active' as const }) };

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
 import { type Backend, BackendError, LocalBackend, Store, StoreKeys } from '../src/lib/store/index.js';
+import { mountTmpfs, tmpfsUnavailable, unmount } from './util/mount.js';
 
 /** Wraps a backend; `mode` decides per call whether it works, is down, or lies about contents. */
 class Faulty implements Backend {
@@ -329,4 +330,36 @@ test('check names a missing shard and its host', async (t) => {
   const res = await store.check();
   t.false(res.ok);
   t.deepEqual(res.missing, [{ backend: 'host1', shard }]);
+});
+
+const mountError = tmpfsUnavailable();
+
+(mountError === null ? test : test.skip)(`a pull onto a full disk stops with one clear error; every file is whole, old or new, and no temp file is left${mountError ? ` (skipped: cannot mount a tmpfs: ${mountError})` : ''}`, async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(join(src, 'small'), { recursive: true });
+  const files = new Map<string, Buffer>();
+  for (let i = 0; i < 6; i++) files.set(`big${i}.bin`, randomBytes(3_000_000));
+  for (let i = 0; i < 40; i++) files.set(`small/s${i}.txt`, randomBytes(2_000));
+  for (const [rel, data] of files) await writeFile(join(src, rel), data);
+  const store = await s.open();
+  await store.push(src);
+  // 8 MiB holds about two of the six big files: the restore fills it part way through.
+  const target = join(s.base, 'target');
+  await mkdir(target);
+  t.is(mountTmpfs(target, '8m'), null);
+  t.teardown(() => unmount(target));
+  await mkdir(join(target, 'small'));
+  for (const rel of files.keys()) await writeFile(join(target, rel), `old ${rel}`);
+  const err = await t.throwsAsync(store.pull('latest', target), { instanceOf: CloudCoinError, code: 'ENOSPC' });
+  t.is(err!.exitCode, ExitCode.failure);
+  t.regex(err!.message, /^disk full: ".+" could not be written under .+ \(\d+ of \d+ entries restored\); free space and pull again$/);
+  let restored = 0;
+  for (const [rel, data] of files) {
+    const now = await readFile(join(target, rel));
+    if (now.equals(data)) restored++;
+    else t.is(now.toString(), `old ${rel}`, `${rel} is either the snapshot's or what was there`);
+  }
+  t.true(restored > 0 && restored < files.size, `${restored} of ${files.size} files restored before the disk filled`);
+  t.deepEqual((await readdir(target, { recursive: true })).filter((n) => n.includes('.cc-restore-')), [], 'no temp file left');
 });

@@ -8,6 +8,12 @@
 import { writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
+/** Whether a write failed for want of space: the disk is full or the user's quota spent. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** What is left of `buffers` once `written` bytes of them are written. */
 function _rest(buffers: Uint8Array[], written: number): Uint8Array[] {
   if (written === 0) throw Object.assign(new Error('write made no progress'), { code: 'ENOSPC' });

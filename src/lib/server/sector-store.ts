@@ -19,7 +19,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { directWriteWorks, writeFileDirect } from '../fsutil/direct-io.js';
-import { writeAll } from '../fsutil/write-all.js';
+import { isDiskFull, writeAll } from '../fsutil/write-all.js';
 import { lockStorageDir } from './dir-lock.js';
 import { checkId, isId } from './ids.js';
 import { SectorBuffers } from './sector-buffers.js';
@@ -59,11 +59,6 @@ interface ContractUsage {
   used: number;
   /** Bytes promised to uploads in flight. */
   reserved: number;
-}
-
-function _isDiskFull(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 async function _fsyncDir(path: string): Promise<void> {
@@ -250,7 +245,7 @@ export class SectorStore {
         this.reserved -= size;
       }
     } catch (err) {
-      if (_isDiskFull(err)) throw new SectorStoreError('full', 'disk full');
+      if (isDiskFull(err)) throw new SectorStoreError('full', 'disk full');
       throw err;
     } finally {
       unlock();

@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fchownSync, futimesSync, openSync, renameSync } from 'node:fs';
 import { chown, lchown, lstat, link, lutimes, mkdir, open, realpath, symlink, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CloudCoinError } from '../errors.js';
+import { CloudCoinError, ExitCode } from '../errors.js';
 import { DirectWriter, alignedBuffer, alignedBuffersAvailable } from '../fsutil/direct-io.js';
-import { writeAll, writeAllSync } from '../fsutil/write-all.js';
+import { isDiskFull, writeAll, writeAllSync } from '../fsutil/write-all.js';
 import type { TreeEntry } from './manifest.js';
 import { Pace } from './pace.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
@@ -285,6 +285,12 @@ export async function restoreToDir(
       meter.files++;
       meter.tick();
     } catch (err: any) {
+      // A full disk stops the restore: every later write would fail the same way, each
+      // after fetching its sectors. What is restored stays; the entry's temp file is gone.
+      if (isDiskFull(err)) {
+        failed = true;
+        throw new CloudCoinError('ENOSPC', `disk full: ${JSON.stringify(e.path)} could not be written under ${target} (${meter.files} of ${entries.length} entries restored); free space and pull again`, ExitCode.failure);
+      }
       // Refusals, unreadable sectors and file-system errors spoil one entry, not the restore;
       // anything else is a bug and stops it.
       if (!(err instanceof CloudCoinError) && typeof err?.syscall !== 'string') {
