@@ -326,16 +326,19 @@ async function _restic(base: string, src: string): Promise<{ push: Timed; pull: 
 }
 
 /** Size of the tree the file servers are warmed up with. */
-const _WARM_MB = 24;
+const _WARM_MB = 128;
 
 /**
  * A file server is a daemon: by the time a renter's cron job pushes, it has
  * served others and V8 has compiled its request path. Fresh, the three of them
  * spent a third of their CPU on compiling and a first garbage collection
  * during the measured push, on the cores the client runs on. So before the
- * measured runs they store and serve a small tree under another key (nothing
- * of it is shared with the measured data, whose ids are keyed). The client is
- * measured cold, as a cron run is.
+ * measured runs they store and serve a tree under another key (nothing of it
+ * is shared with the measured data, whose ids are keyed). The client is
+ * measured cold, as a cron run is. How much warms them (the three servers'
+ * CPU for a 250 MB push after each warm-up, two runs each, 2026-12-05): none
+ * 3.2 CPU-s, 24 MB 2.0-2.1, 64 MB 1.8-1.9, 128 MB 1.5-1.7, and after a whole
+ * 250 MB push 1.5-1.8: 24 MB, the size until then, left them half warm.
  */
 async function _warmUp(base: string, hosts: object[]): Promise<void> {
   const src = join(base, 'warm-src');
