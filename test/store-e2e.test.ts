@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { publicKeyOf } from '../src/lib/crypto/sig.js';
 import { startServerDetached, stopServer } from '../src/lib/devnet/server-process.js';
+import { storePaths } from '../src/lib/store/paths.js';
 import { BIN, cli, TEST_PASSPHRASE, type CliResult } from './util/cli.js';
 import { waitFor, type DevNode } from './util/devnode.js';
 import { filesContaining, mixedTree, walkTree, type MixedTree } from './util/tree.js';
@@ -270,4 +271,19 @@ test.serial('forget two snapshots with --prune: their data leaves the hosts, the
   t.false(snaps.snapshots.some((s: any) => hundred.includes(s.id)));
   const check = await store(['check']);
   t.is(check.code, 0, check.stderr);
+});
+
+test.serial('a hosts.json that cannot be written leaves a push a success, with a warning', async (t) => {
+  // A directory where the book's temporary file goes: writing it fails, even as root.
+  const blocker = `${storePaths(renter.datadir).hosts}.tmp`;
+  await mkdir(blocker);
+  try {
+    const r = await store(['push', tree.root]);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.json.snapshot, /^[0-9a-f]{64}$/);
+    t.regex(r.stderr, /^warning: .*hosts\.json not updated: /m);
+    t.true((await ok(['snapshots'])).snapshots.some((s: any) => s.id === r.json.snapshot), 'the snapshot is stored');
+  } finally {
+    await rm(blocker, { recursive: true });
+  }
 });

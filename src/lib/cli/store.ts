@@ -90,7 +90,13 @@ async function _withKeys<T>(
   remembered.catch(() => undefined);
   try {
     const result = await fn({ store, hosts, unreachable });
-    await remembered;
+    try {
+      await remembered;
+    } catch (err) {
+      // The book only keeps URLs for when the hosts' offers are gone: the operation itself
+      // succeeded (a push's snapshot is stored), and its exit code says so.
+      process.stderr.write(`warning: ${storePaths(datadir).hosts} not updated: ${(err as Error).message}\n`);
+    }
     return result;
   } finally {
     await remembered.catch(() => undefined);
