@@ -3,6 +3,8 @@
  * Listing needs no key, telling manifests apart does: the store starts the
  * first while scrypt still derives the key, so the hosts' answers (a round
  * trip each, more over a wide-area link) are in by the time it is known.
+ * Every id is held until then, a fraction of a second: a host's listing
+ * arrives as one JSON document in memory anyway.
  */
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { type Backend, BackendError } from './backend.js';
