@@ -24,14 +24,14 @@
  *
  * Sizes: CC_BENCH_STORE_MB (tree, default 250), CC_BENCH_STORE_BIG_MB (default
  * 2000, 0 skips it), CC_BENCH_PIPELINE_MB (default 256). Needs restic and
- * about 6x the size of both trees free under the temp directory: nothing is
- * deleted until the end (see _run). Restores are slowed for a minute or more
+ * about 6x the size of both trees free under the temp directory (checked
+ * first, _checkRoom): nothing is deleted until the end (see _run). Restores are slowed for a minute or more
  * after any large delete on this machine's file system, so run it a few
  * minutes after the tests (docs/store.md, "Speed and memory").
  */
 import { spawn } from 'node:child_process';
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -397,10 +397,27 @@ async function _treeRun(base: string, treeMB: number, withLocal: boolean): Promi
   }
 }
 
+/**
+ * Refuses to start without the room a run takes, since it deletes nothing
+ * until the end: per tree its source, the hosts' 1.5x, our restore, restic's
+ * repository and restore, and the local directories' copy (~6x), and the
+ * warm-up tree's source, shards and restore. A disk that filled midway failed
+ * a child process with no word of why.
+ */
+async function _checkRoom(dir: string, treeMB: number, bigMB: number): Promise<void> {
+  const needMB = 6 * (treeMB + bigMB) + 2 * 3.5 * _WARM_MB;
+  const { bavail, bsize } = await statfs(dir);
+  const freeMB = (bavail * bsize) / 1e6;
+  if (freeMB < needMB) {
+    throw new Error(`the store bench needs ~${(needMB / 1000).toFixed(1)} GB free under ${dir}, and ${(freeMB / 1000).toFixed(1)} GB are: free some, or set CC_BENCH_STORE_BIG_MB=0 or smaller sizes`);
+  }
+}
+
 async function _run(): Promise<Figure[]> {
   const treeMB = _envMB('CC_BENCH_STORE_MB', 250);
   const bigMB = _envMB('CC_BENCH_STORE_BIG_MB', 2000, true);
   const pipelineMB = _envMB('CC_BENCH_PIPELINE_MB', 256);
+  await _checkRoom(tmpdir(), treeMB, bigMB);
   const keys = new StoreKeys(randomBytes(32));
   // Every tree, copy and restore stays until the end. On ext4 without a journal
   // (this machine's file system) creating a file first skips every inode freed
