@@ -281,6 +281,8 @@ export async function restoreToDir(
       bigRunning++;
     }
     try {
+      // A big file that waited for its turn while the restore stopped.
+      if (failed) return;
       await _restoreEntry(guard, reader, e, meter, direct, pace);
       meter.files++;
       meter.tick();
@@ -334,13 +336,20 @@ export async function restoreToDir(
   return { files: meter.files, bytes: meter.bytes, seconds: meter.seconds, errors };
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, in order of start. */
+/**
+ * Runs `fn` over `items` with at most `limit` in flight, in order of start.
+ * Rejects with the first failure only once every call in flight has ended:
+ * returning earlier let a failed restore return while other files were still
+ * being written, their temp files left behind when the process then exited.
+ */
 async function _pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]);
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const ended = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failure = ended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 async function _restoreEntry(guard: DirGuard, reader: SnapshotReader, e: TreeEntry, meter: ProgressMeter, direct: _DirectWrites, pace: Pace): Promise<void> {
