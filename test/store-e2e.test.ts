@@ -287,3 +287,15 @@ test.serial('a hosts.json that cannot be written leaves a push a success, with a
     await rm(blocker, { recursive: true });
   }
 });
+
+test.serial('pull --stdout into a pipe whose reader exits early (| head): one error line, exit 1, no crash', async (t) => {
+  const env = { ...process.env, CLOUDCOIN_PASSPHRASE: TEST_PASSPHRASE };
+  const child = spawn(process.execPath, [BIN, 'store', 'pull', 'latest', '--stdout', '--datadir', renter.datadir, '--network', 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  // Like head -c: take the first bytes, then close the read end.
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.is(code, 1, stderr);
+  t.regex(stderr, /^error: the tar stream could not be written \(EPIPE\): \d+ of \d+ entries sent\n$/);
+});

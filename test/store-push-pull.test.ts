@@ -8,8 +8,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, lchown, link, lstat, lutimes, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import tar from 'tar-stream';
+import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
 import { type Backend, BackendError, LocalBackend, type ProgressEvent, Store, StoreKeys, exportKey, importKey, initKey, openKey } from '../src/lib/store/index.js';
 import { utimesSeconds } from '../src/lib/store/restore.js';
 
@@ -237,6 +238,27 @@ test('ls, include filter and tar output', async (t) => {
   // The walk is sorted, so docs/hard-c is the first name of the inode and the others link to it.
   t.deepEqual(seen.get('hard-b'), { type: 'link', sha: undefined, linkname: 'docs/hard-c' });
   await chmod(join(src, 'locked'), 0o755);
+});
+
+test('a tar stream whose reader goes away (EPIPE) ends the pull with one clear error, not a crash', async (t) => {
+  const { base, store } = await makeRepo(t);
+  const src = join(base, 'src');
+  await mkdir(src);
+  for (let i = 0; i < 4; i++) await writeFile(join(src, `f${i}.bin`), randomBytes(3_000_000));
+  await store.push(src);
+  // As stdout does when `| head` has exited: the first write past 256 KiB fails with EPIPE.
+  let taken = 0;
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      taken += chunk.length;
+      cb(taken > 256 * 1024 ? Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' }) : null);
+    },
+  });
+  const err = await t.throwsAsync(store.pullTar('latest', out), { instanceOf: CloudCoinError, code: 'EPIPE' });
+  t.is(err!.exitCode, ExitCode.failure);
+  t.regex(err!.message, /^the tar stream could not be written \(EPIPE\): \d of 4 entries sent$/);
+  // The store still works: what the broken stream held was given back.
+  t.deepEqual((await store.pull('latest', join(base, 'out'))).errors, []);
 });
 
 test('a 1-byte change in a 20 MB file uploads under 1 MiB; progress reports files, bytes and rate', async (t) => {

@@ -7,7 +7,7 @@ import { terminalProgress } from '../../lib/ui/terminal.js';
 
 export default class StorePull extends BaseCommand {
   static summary = 'Restore a snapshot into a directory, or as a tar stream with --stdout.';
-  static description = `Fetches any k shards of each sector from whichever hosts answer, verifies and decrypts them, and recreates files, directories, symlinks (as links), hard links, modes and mtimes. Files are written atomically and never outside the target: .. paths, absolute paths and writes through symlinks are refused. A host that returned wrong bytes is named in the result (corrupt) and its shards replaced by others'. Exit 6 when some entries could not be restored (listed), 0 otherwise. A full disk stops the restore (exit 1): the files restored by then stay, every other file is as it was, and pulling again after freeing space finishes the job.
+  static description = `Fetches any k shards of each sector from whichever hosts answer, verifies and decrypts them, and recreates files, directories, symlinks (as links), hard links, modes and mtimes. Files are written atomically and never outside the target: .. paths, absolute paths and writes through symlinks are refused. A host that returned wrong bytes is named in the result (corrupt) and its shards replaced by others'. Exit 6 when some entries could not be restored (listed), 0 otherwise. A full disk stops the restore (exit 1): the files restored by then stay, every other file is as it was, and pulling again after freeing space finishes the job. With --stdout, a reader that stops early (| head) ends the pull with exit 1 and one line saying how many entries were sent.
 
 ${STORE_EXIT_STATUS}`;
   static examples = [
