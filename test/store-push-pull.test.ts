@@ -240,6 +240,20 @@ test('ls, include filter and tar output', async (t) => {
   await chmod(join(src, 'locked'), 0o755);
 });
 
+test('a target that is a file, or below one, is a usage error naming it; nothing is written', async (t) => {
+  const { base, store } = await makeRepo(t);
+  const src = join(base, 'src');
+  await mkdir(src);
+  await writeFile(join(src, 'a.txt'), 'hello');
+  await store.push(src);
+  const file = join(base, 'a-file');
+  await writeFile(file, 'x');
+  for (const target of [file, join(file, 'below')]) {
+    await t.throwsAsync(store.pull('latest', target), { instanceOf: CloudCoinError, code: 'ETARGET', message: `${target} is not a directory` });
+  }
+  t.is(await readFile(file, 'utf8'), 'x');
+});
+
 test('a tar stream whose reader goes away (EPIPE) ends the pull with one clear error, not a crash', async (t) => {
   const { base, store } = await makeRepo(t);
   const src = join(base, 'src');

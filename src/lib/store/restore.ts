@@ -263,7 +263,10 @@ export async function restoreToDir(
   const meter = new ProgressMeter('pull', progress);
   meter.totalFiles = entries.length;
   meter.totalBytes = entries.reduce((s, e) => s + (e.type === 'file' ? e.size! : 0), 0);
-  await mkdir(target, { recursive: true });
+  await mkdir(target, { recursive: true }).catch((err) => {
+    if (err?.code === 'EEXIST' || err?.code === 'ENOTDIR') throw new CloudCoinError('ETARGET', `${target} is not a directory`, ExitCode.usage);
+    throw err;
+  });
   const guard = new DirGuard(await realpath(target));
   const errors: string[] = [];
   const direct = new _DirectWrites((options.direct ?? true) && alignedBuffersAvailable);
