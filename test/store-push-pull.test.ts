@@ -254,6 +254,20 @@ test('a target that is a file, or below one, is a usage error naming it; nothing
   t.is(await readFile(file, 'utf8'), 'x');
 });
 
+test('an --include or an ls path the snapshot does not have is a usage error; the target is not created', async (t) => {
+  const { base, store } = await makeRepo(t);
+  const src = join(base, 'src');
+  await mkdir(join(src, 'docs'), { recursive: true });
+  await writeFile(join(src, 'docs', 'a.txt'), 'hello');
+  await store.push(src);
+  const target = join(base, 'out');
+  await t.throwsAsync(store.pull('latest', target, { include: ['docs', 'doc/a.txt'] }), { instanceOf: CloudCoinError, code: 'ENOPATH', message: '--include "doc/a.txt": not in the snapshot' });
+  await t.throwsAsync(readdir(target), { code: 'ENOENT' });
+  const err = await t.throwsAsync(store.ls('latest', 'nope'), { instanceOf: CloudCoinError, code: 'ENOPATH' });
+  t.is(err!.exitCode, ExitCode.usage);
+  t.deepEqual((await store.ls('latest', 'docs/')).map((e) => e.path), ['docs', 'docs/a.txt']);
+});
+
 test('a tar stream whose reader goes away (EPIPE) ends the pull with one clear error, not a crash', async (t) => {
   const { base, store } = await makeRepo(t);
   const src = join(base, 'src');

@@ -9,7 +9,7 @@ export default class StoreLs extends BaseCommand {
   static examples = ['<%= config.bin %> <%= command.id %> latest', '<%= config.bin %> <%= command.id %> 3f2a9c1e docs --json'];
   static args = {
     snapshot: Args.string({ description: 'Snapshot id, unique prefix, or latest.', required: true }),
-    path: Args.string({ description: 'A directory in the snapshot.' }),
+    path: Args.string({ description: 'A directory or file in the snapshot (exit 2 if it has none).' }),
   };
 
   async run(): Promise<{ entries: ListEntry[] }> {

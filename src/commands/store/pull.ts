@@ -20,7 +20,7 @@ ${STORE_EXIT_STATUS}`;
     target: Args.string({ description: 'Directory to restore into (created if missing).' }),
   };
   static flags = {
-    include: Flags.string({ summary: 'Restore only this path and what is below it (repeatable).', multiple: true }),
+    include: Flags.string({ summary: 'Restore only this path and what is below it (repeatable; exit 2 if the snapshot has no such path).', multiple: true }),
     stdout: Flags.boolean({ summary: 'Write a tar stream to stdout instead of a directory.', exclusive: ['json'] }),
   };
 

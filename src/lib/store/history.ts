@@ -3,6 +3,7 @@
  * changed between two trees, what a tree holds under a path. No I/O here, so
  * each is tested directly.
  */
+import { CloudCoinError, ExitCode } from '../errors.js';
 import type { ManifestHeader, Snapshot, TreeEntry } from './manifest.js';
 
 /** What listing shows of a snapshot: its id and the header's descriptive fields. */
@@ -79,7 +80,8 @@ export type ListEntry = Omit<TreeEntry, 'chunks'>;
 /** Entries at or below `path` ('' or undefined: the whole tree). */
 export function listTree(m: Snapshot, path?: string): ListEntry[] {
   const p = (path ?? '').replace(/^\.?\/+|\/+$/g, '');
-  return m.tree
-    .filter((e) => p === '' || e.path === p || e.path.startsWith(`${p}/`))
-    .map(({ chunks: _chunks, ...rest }) => rest);
+  const out = m.tree.filter((e) => p === '' || e.path === p || e.path.startsWith(`${p}/`)).map(({ chunks: _chunks, ...rest }) => rest);
+  // As ls(1) says of a name it cannot find: an empty listing would read as an empty directory.
+  if (out.length === 0 && p !== '') throw new CloudCoinError('ENOPATH', `no ${JSON.stringify(p)} in snapshot ${m.id.slice(0, 16)}`, ExitCode.usage);
+  return out;
 }

@@ -43,7 +43,11 @@ export function selectEntries(tree: TreeEntry[], include?: string[]): TreeEntry[
   if (!include || include.length === 0) return tree;
   const inc = include.map((p) => p.replace(/^\.?\/+|\/+$/g, ''));
   inc.forEach((p) => checkRelPath(p, 'include'));
-  const wanted = (p: string) => inc.some((i) => p === i || p.startsWith(`${i}/`));
+  const under = (p: string, i: string) => p === i || p.startsWith(`${i}/`);
+  const wanted = (p: string) => inc.some((i) => under(p, i));
+  // As tar(1) does for a name not in the archive: a mistyped path restores nothing, and says so.
+  const missing = inc.filter((i) => !tree.some((e) => under(e.path, i)));
+  if (missing.length > 0) throw new CloudCoinError('ENOPATH', `--include ${missing.map((m) => JSON.stringify(m)).join(', ')}: not in the snapshot`, ExitCode.usage);
   const files = new Map(tree.filter((e) => e.type === 'file').map((e) => [e.path, e]));
   const out: TreeEntry[] = [];
   for (const e of tree) {
