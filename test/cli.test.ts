@@ -1,5 +1,6 @@
 import test from 'ava';
 import { readdirSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { cli, ROOT } from './util/cli.js';
@@ -49,6 +50,17 @@ test('a bad flag is a usage error with exit 2', async (t) => {
   const r = await cli(['node', 'status', '--network', 'nonet']);
   t.is(r.code, 2);
   oneLineError(t, r, /^error: /);
+});
+
+test('an argument oclif checks itself (a directory that is a file, or missing) is a usage error with exit 2', async (t) => {
+  const file = join(tempDir(t), 'a-file');
+  await writeFile(file, 'x');
+  const notDir = await cli(['store', 'push', file]);
+  t.is(notDir.code, 2);
+  oneLineError(t, notDir, /^error: .*a-file exists but is not a directory$/);
+  const missing = await cli(['store', 'push', join(file, 'nope')]);
+  t.is(missing.code, 2);
+  oneLineError(t, missing, /^error: No directory found at /);
 });
 
 test.serial('wallet errors: wrong passphrase, invalid address, insufficient funds; a port in use', async (t) => {

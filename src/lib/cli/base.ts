@@ -7,6 +7,9 @@ import { Command, Flags, Interfaces } from '@oclif/core';
 import { CloudCoinError, ExitCode, isCloudCoinError } from '../errors.js';
 import { resolveLocation, type Location } from '../config/settings.js';
 
+/** oclif's FlagOutput and ArgOutput, which it does not export. */
+type _Output = { [name: string]: any };
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
 export const EXIT_STATUS = `EXIT STATUS
@@ -38,6 +41,23 @@ export abstract class BaseCommand extends Command {
 
   protected location(flags: { datadir?: string; network?: string }): Location {
     return resolveLocation(flags);
+  }
+
+  /**
+   * Whatever fails while the command line is parsed is a usage error (2),
+   * including what oclif's own argument checks throw as plain errors
+   * (`Args.directory({ exists: true })`: "… exists but is not a directory").
+   */
+  protected override async parse<F extends _Output, B extends _Output, A extends _Output>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv);
+    } catch (err) {
+      if (err instanceof Error && !isCloudCoinError(err) && !(err as { oclif?: unknown }).oclif) Object.assign(err, { oclif: { exit: ExitCode.usage } });
+      throw err;
+    }
   }
 
   /** Human output only: nothing reaches stdout with --json but the JSON itself. */
