@@ -9,7 +9,7 @@
  *   and `restic restore` of the same tree to a local repository, and peak
  *   resident memory of each. Both run as child processes under /usr/bin/time
  *   and are timed the same way, from start to exit: each starts, derives its
- *   key from a passphrase (ours with the scrypt parameters `store init`
+ *   key from a passphrase (ours with the KDF parameters `store init`
  *   uses), opens its store, works and exits, as a cron job would. Beside
  *   them, that fixed part alone: our start-up with no push, and `restic cat
  *   config`. The file servers' memory is theirs, not the client's; on a

@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import vectors from './vectors/store-xchacha.json' with { type: 'json' };
+import keyFiles from './vectors/store-keyfiles.json' with { type: 'json' };
 import { open, seal } from '../src/lib/store/aead.js';
 import { StoreKeys, exportKey, importKey, initKey, openKey } from '../src/lib/store/keys.js';
 import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 // The smallest scrypt cost keyfiles accept: these tests check the format, not the cost.
-const FAST = { N: 2 ** 10, r: 8, p: 1 };
+const FAST = { name: 'scrypt', N: 2 ** 10, r: 8, p: 1 } as const;
 
 for (const [i, v] of vectors.vectors.entries()) {
   test(`XChaCha20-Poly1305 vector ${i} (${v.source.slice(0, 40)}…): seal matches and opens`, (t) => {
@@ -104,7 +105,7 @@ test('export then import on a "new machine" opens to the same keys; re-encryptio
   t.is((await importKey(rekeyed, join(dir, 'c.key'), 'pw2')).fingerprint, fingerprint);
 });
 
-test('malformed key files and hostile scrypt parameters are refused before any work', async (t) => {
+test('malformed key files and hostile KDF parameters are refused before any work', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'k');
   await writeFile(file, 'not json');
@@ -114,23 +115,49 @@ test('malformed key files and hostile scrypt parameters are refused before any w
   j.kdf.N = 2 ** 30;
   await writeFile(file, JSON.stringify(j));
   await t.throwsAsync(openKey(file, 'pw'), { instanceOf: RangeError, message: /scrypt N/ });
+  await initKey(join(dir, 'ok2'), 'pw', { name: 'argon2id', m: 64, t: 1, p: 1 });
+  const a = JSON.parse(await readFile(join(dir, 'ok2'), 'utf8'));
+  for (const [field, value, message] of [['m', 2 ** 30, /argon2 m/], ['t', 1e6, /argon2 t/], ['p', 0, /argon2 p/]] as const) {
+    await writeFile(file, JSON.stringify({ ...a, kdf: { ...a.kdf, [field]: value } }));
+    await t.throwsAsync(openKey(file, 'pw'), { instanceOf: RangeError, message });
+  }
+  await writeFile(file, JSON.stringify({ ...a, kdf: { ...a.kdf, name: 'pbkdf2' } }));
+  await t.throwsAsync(openKey(file, 'pw'), { instanceOf: CloudCoinError, message: /not a version-1 CloudCoin key/ });
   await t.throwsAsync(openKey(join(dir, 'missing'), 'pw'), { instanceOf: CloudCoinError, message: /no key file/ });
   await t.throwsAsync(initKey(join(dir, 'x'), '', FAST), { instanceOf: TypeError });
 });
 
-test('the default scrypt cost (N = 2^16, p = 2) works within its memory limit', async (t) => {
+test('new keys use Argon2id at RFC 9106\'s second recommended cost (64 MiB, t = 3, p = 4)', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'store.key');
   const { fingerprint } = await initKey(file, 'pw');
-  t.like(JSON.parse(await readFile(file, 'utf8')).kdf, { N: 2 ** 16, r: 8, p: 2 });
+  const kdf = JSON.parse(await readFile(file, 'utf8')).kdf;
+  t.like(kdf, { name: 'argon2id', m: 2 ** 16, t: 3, p: 4 });
+  t.is(Buffer.from(kdf.salt, 'base64').length, 32);
   t.is((await openKey(file, 'pw')).fingerprint, fingerprint);
 });
 
-test('a key file made with the earlier default (N = 2^17, p = 1) opens with its own parameters', async (t) => {
+for (const kdf of [
+  { name: 'scrypt', N: 2 ** 17, r: 8, p: 1 },
+  { name: 'scrypt', N: 2 ** 16, r: 8, p: 2 },
+] as const) {
+  test(`a key file made with an earlier default (scrypt N = 2^${Math.log2(kdf.N)}, p = ${kdf.p}) opens with its own parameters`, async (t) => {
+    const dir = await tempDir(t);
+    const file = join(dir, 'store.key');
+    const { fingerprint } = await initKey(file, 'pw', kdf);
+    t.like(JSON.parse(await readFile(file, 'utf8')).kdf, kdf);
+    t.is((await openKey(file, 'pw')).fingerprint, fingerprint);
+    await t.throwsAsync(openKey(file, 'wrong'), { instanceOf: CloudCoinError, message: /passphrase/ });
+  });
+}
+
+test('a key file of each KDF, made once and kept here, opens to the same key: the format is stable', async (t) => {
   const dir = await tempDir(t);
-  const file = join(dir, 'store.key');
-  const { fingerprint } = await initKey(file, 'pw', { N: 2 ** 17, r: 8, p: 1 });
-  t.like(JSON.parse(await readFile(file, 'utf8')).kdf, { N: 2 ** 17, r: 8, p: 1 });
-  t.is((await openKey(file, 'pw')).fingerprint, fingerprint);
-  await t.throwsAsync(openKey(file, 'wrong'), { instanceOf: CloudCoinError, message: /passphrase/ });
+  for (const [name, v] of Object.entries(keyFiles.files)) {
+    const file = join(dir, name);
+    await writeFile(file, JSON.stringify(v.file));
+    t.is((await openKey(file, v.passphrase)).fingerprint, v.fingerprint, name);
+    t.is((await openKey(file, v.passphrase.normalize('NFKC'))).fingerprint, v.fingerprint, name);
+    await t.throwsAsync(openKey(file, v.passphrase + 'x'), { instanceOf: CloudCoinError, message: /passphrase/ });
+  }
 });

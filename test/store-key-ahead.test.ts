@@ -67,7 +67,7 @@ async function setup(t: ExecutionContext) {
   await writeFile(join(src, 'big.bin'), randomBytes(6_000_000));
   await writeFile(join(src, 'sub', 'note.txt'), 'written before the key was known\n');
   const keyFile = join(base, 'key');
-  await initKey(keyFile, 'right', { N: 2 ** 10, r: 8, p: 1 });
+  await initKey(keyFile, 'right', { name: 'scrypt', N: 2 ** 10, r: 8, p: 1 });
   return { base, dirs, src, keyFile, backends: dirs.map((d, i) => new LocalBackend(`host${i}`, d, { sync: false })) };
 }
 

@@ -15,7 +15,7 @@ import { type Backend, BackendError, LocalBackend, type ProgressEvent, Store, St
 import { utimesSeconds } from '../src/lib/store/restore.js';
 
 // The smallest scrypt cost key files accept; these tests are not about the KDF.
-const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
+const FAST_SCRYPT = { name: 'scrypt', N: 2 ** 10, r: 8, p: 1 } as const;
 
 interface Repo {
   base: string;

@@ -6,7 +6,7 @@ import { initKey } from '../../lib/store/index.js';
 
 export default class StoreInit extends BaseCommand {
   static summary = 'Create the store\'s master key, encrypted under a passphrase.';
-  static description = `The key is 32 random bytes saved in <datadir>/store/key, sealed under the passphrase (scrypt, then XChaCha20-Poly1305). Every sector and manifest is encrypted under keys derived from it. The passphrase comes from CLOUDCOIN_PASSPHRASE or a prompt. Keep a copy off this machine: cloudcoin store key export. Refuses to overwrite an existing key (exit 7).
+  static description = `The key is 32 random bytes saved in <datadir>/store/key, sealed under the passphrase (Argon2id, then XChaCha20-Poly1305). Every sector and manifest is encrypted under keys derived from it. The passphrase comes from CLOUDCOIN_PASSPHRASE or a prompt. Keep a copy off this machine: cloudcoin store key export. Refuses to overwrite an existing key (exit 7).
 
 ${STORE_EXIT_STATUS}`;
   static examples = ['<%= config.bin %> <%= command.id %>', 'CLOUDCOIN_PASSPHRASE=... <%= config.bin %> <%= command.id %> --network dev --json'];

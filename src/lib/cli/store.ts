@@ -54,8 +54,9 @@ export interface StoreSession {
 export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}, work: StoreWork = 'read'): Promise<T> {
   tuneV8ForStore(work);
   const passphrase = await storePassphrase();
-  // scrypt runs in the thread pool meanwhile (~0.3-0.7 s): the node is asked for
-  // the contracts, the store opens, and a push probes its hosts and walks its source.
+  // The KDF runs off the event loop meanwhile (Argon2id ~75 ms, an older key's
+  // scrypt ~0.3-0.7 s): the node is asked for the contracts, the store opens,
+  // and a push probes its hosts and walks its source.
   const keys = openKey(storePaths(datadir).key, passphrase);
   keys.catch(() => undefined);
   try {

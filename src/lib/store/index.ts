@@ -4,7 +4,7 @@
  *
  * @example
  * await initKey(keyFile, passphrase);
- * // Not awaited: the store opens, and a push probes and walks, while scrypt runs.
+ * // Not awaited: the store opens, and a push probes and walks, while the KDF runs.
  * const keys = openKey(keyFile, passphrase);
  * const store = await Store.open({ keys, backends, stateDir });
  * try {
@@ -14,7 +14,7 @@
  *   await store.close();
  * }
  */
-export { initKey, openKey, exportKey, importKey, StoreKeys, DEFAULT_SCRYPT, type ScryptParams } from './keys.js';
+export { initKey, openKey, exportKey, importKey, StoreKeys, DEFAULT_KDF, type KdfParams, type ScryptParams } from './keys.js';
 export { Store, defaultK, type StoreOptions, type PullSummary, type ForgetOptions } from './store.js';
 export { type Backend, BackendError, type BackendErrorKind, checkId } from './backend.js';
 export { LocalBackend } from './backends/local.js';

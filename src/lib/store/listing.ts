@@ -1,7 +1,7 @@
 /**
  * What the backends list, and which of those ids are snapshot manifests.
  * Listing needs no key, telling manifests apart does: the store starts the
- * first while scrypt still derives the key, so the hosts' answers (a round
+ * first while the KDF still derives the key, so the hosts' answers (a round
  * trip each, more over a wide-area link) are in by the time it is known.
  * Every id is held until then, a fraction of a second: a host's listing
  * arrives as one JSON document in memory anyway.
