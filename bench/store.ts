@@ -22,27 +22,27 @@
  *   hashes; no disk, no network), as push runs it and on one thread, beside
  *   node:crypto's chacha20-poly1305 + sha256 on the same bytes.
  *
+ * Each tree's push, pull and start-up figures, ours and restic's, are the
+ * median of CC_BENCH_STORE_ROUNDS (default 3) rounds, ours then restic's in
+ * each (peak memory: the highest); every round's times go to stderr.
+ *
  * Sizes: CC_BENCH_STORE_MB (tree, default 250), CC_BENCH_STORE_BIG_MB (default
  * 2000, 0 skips it), CC_BENCH_PIPELINE_MB (default 256). Needs restic and
- * about 6x the size of both trees free under the temp directory (checked
+ * about 3.5x + 4.5x per round the size of both trees free under the temp directory (checked
  * first, _checkRoom): nothing is deleted until the end (see _run). Restores are slowed for a minute or more
  * after any large delete on this machine's file system, so run it a few
  * minutes after the tests (docs/store.md, "Speed and memory").
  */
 import { spawn } from 'node:child_process';
-import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchServer, benchContract, fakeNegotiator, startFileServer, stopFileServers } from './fileservers.js';
 import { type BenchSuite, type Figure } from './harness.js';
-import { Chunker, gearTable } from '../src/lib/store/chunker.js';
+import { aeadShaRate, noise, pipelineRate } from './pipeline.js';
 import { StoreKeys, initKey } from '../src/lib/store/keys.js';
-import { shardsBytes } from '../src/lib/store/erasure.js';
-import { SECTOR_MAX, SECTOR_PLAIN_MAX, sealToShards } from '../src/lib/store/sector.js';
-import { SectorWorker } from '../src/lib/store/sectorworker.js';
-import { DEFAULT_CHUNKER } from '../src/lib/store/store.js';
 
 const MiB = 1024 * 1024;
 
@@ -54,90 +54,14 @@ function _envMB(name: string, fallback: number, zeroSkips = false): number {
   return n;
 }
 
-/** Incompressible bytes, fast: a ChaCha20 keystream. */
-function _noise(size: number): Buffer {
-  return createCipheriv('chacha20', randomBytes(32), randomBytes(16)).update(Buffer.alloc(size));
+function _envCount(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 20) throw new RangeError(`${name} must be a whole number from 1 to 20, got ${JSON.stringify(v)}`);
+  return n;
 }
 
-/**
- * The push pipeline without I/O over `total` bytes (a 32 MiB buffer, repeated,
- * copied in as a file read would be), in MB/s: chunk, chunk ids, and per sector
- * seal + erasure-code + shard hashes, either all on this thread or, as push
- * runs it, the sector work on the sector worker with up to 4 sectors in flight
- * and their shard buffers recycled.
- */
-async function _pipelineRate(keys: StoreKeys, total: number, threaded: boolean): Promise<number> {
-  const chunker = new Chunker(gearTable(keys.gear), DEFAULT_CHUNKER);
-  const src = _noise(32 * MiB);
-  const worker = new SectorWorker(keys);
-  const into = Buffer.alloc(shardsBytes(SECTOR_MAX, 2, 3));
-  const free: Buffer[] = [];
-  const inflight = new Set<Promise<void>>();
-  let sector: Buffer = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
-  let used = 0;
-  let ids: string[] = [];
-  const flush = async () => {
-    if (!threaded) {
-      sealToShards(keys, sector.subarray(0, used), ids, 2, 3, into);
-    } else {
-      while (inflight.size >= 4) await Promise.race(inflight);
-      const job = worker.seal(sector, used, ids, 2, 3).then((sealed) => {
-        free.push(sealed.plain);
-        worker.recycle(sealed);
-        inflight.delete(job);
-      });
-      inflight.add(job);
-      sector = free.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
-    }
-    used = 0;
-    ids = [];
-  };
-  // Input comes as push reads a file: copied into the chunker's buffer, a batch at a time.
-  let done = 0;
-  const read = async (buf: Uint8Array, off: number, len: number) => {
-    const n = Math.min(len, total - done, src.length - (done % src.length));
-    buf.set(src.subarray(done % src.length, (done % src.length) + n), off);
-    done += n;
-    return n;
-  };
-  const start = performance.now();
-  try {
-    for await (const batch of chunker.batches(read, 4 * MiB)) {
-      for (const chunk of batch) {
-        const id = createHmac('sha256', keys.ids).update(chunk).digest('hex');
-        if (used + chunk.length > SECTOR_PLAIN_MAX) await flush();
-        ids.push(id);
-        chunk.copy(sector, used);
-        used += chunk.length;
-      }
-    }
-    if (used > 0) await flush();
-    await Promise.all(inflight);
-    return total / 1e6 / ((performance.now() - start) / 1000);
-  } finally {
-    await worker.close();
-  }
-}
-
-/**
- * node:crypto chacha20-poly1305 plus sha256 over `total` bytes of an 8 MiB
- * buffer, in MB/s: the floor of any pipeline built on them. Encrypted in the
- * 64 KiB calls the store makes (aead.ts), which here are several times faster
- * than one call per buffer.
- */
-function _aeadShaRate(total: number): number {
-  const buf = _noise(8 * MiB);
-  const key = randomBytes(32);
-  const start = performance.now();
-  for (let done = 0; done < total; done += buf.length) {
-    const c = createCipheriv('chacha20-poly1305', key, randomBytes(12), { authTagLength: 16 });
-    for (let at = 0; at < buf.length; at += 64 * 1024) c.update(buf.subarray(at, at + 64 * 1024));
-    c.final();
-    c.getAuthTag();
-    createHash('sha256').update(buf).digest();
-  }
-  return total / 1e6 / ((performance.now() - start) / 1000);
-}
 
 /** A tree of about `bytes`: ~45% in 8-48 MiB files, the rest in 64 KiB-4 MiB files and 5,000 files of 0-8 KiB. */
 async function _mixedTree(root: string, bytes: number): Promise<number> {
@@ -145,7 +69,7 @@ async function _mixedTree(root: string, bytes: number): Promise<number> {
   const file = async (path: string, size: number) => {
     await mkdir(join(root, path, '..'), { recursive: true });
     const fh = await open(join(root, path), 'w');
-    for (let off = 0; off < size; off += 8 * MiB) await fh.write(_noise(Math.min(8 * MiB, size - off)));
+    for (let off = 0; off < size; off += 8 * MiB) await fh.write(noise(Math.min(8 * MiB, size - off)));
     await fh.close();
     written += size;
   };
@@ -155,7 +79,7 @@ async function _mixedTree(root: string, bytes: number): Promise<number> {
   for (let i = 0; i < 5000 && written < bytes; i++) {
     if (i % 250 === 0) await mkdir(join(root, `small/d${i / 250}`), { recursive: true });
     const size = (i * 131) % 8192;
-    await writeFile(join(root, `small/d${Math.floor(i / 250)}/s${i}.txt`), _noise(size));
+    await writeFile(join(root, `small/d${Math.floor(i / 250)}/s${i}.txt`), noise(size));
     written += size;
   }
   return written;
@@ -316,11 +240,11 @@ async function _ours(base: string, name: string, src: string, hosts: object[], s
 }
 
 /** `restic backup` then `restic restore` of `src` to a local repository. */
-async function _restic(base: string, src: string): Promise<{ push: Timed; pull: Timed; open: Timed }> {
-  const env = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: join(base, 'restic') };
+async function _restic(base: string, src: string, round: number): Promise<{ push: Timed; pull: Timed; open: Timed }> {
+  const env = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: join(base, `restic${round}`) };
   const init = await _timed('restic', ['init'], env);
   const push = init && (await _timed('restic', ['backup', '--quiet', src], env));
-  const pull = push && (await _timed('restic', ['restore', 'latest', '--target', join(base, 'restic-out')], env));
+  const pull = push && (await _timed('restic', ['restore', 'latest', '--target', join(base, `restic-out${round}`)], env));
   const open = pull && (await _timed('restic', ['cat', 'config'], env));
   return { push, pull, open };
 }
@@ -350,25 +274,51 @@ async function _warmUp(base: string, hosts: object[]): Promise<void> {
 const _rate = (size: number, r: Timed) => (r ? size / r.seconds : NaN);
 const _ref = (name: string, value: number, unit: string) => ({ name, value, unit });
 
+/** The median of the figures that are there, or null if none is. */
+function _median(xs: number[]): number | null {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Per measure, the median time and the highest peak over the rounds; null if any round failed. */
+function _summary(runs: Timed[]): Timed {
+  if (runs.some((r) => r === null)) return null;
+  return { seconds: _median(runs.map((r) => r!.seconds))!, peakMiB: Math.max(...runs.map((r) => r!.peakMiB)) };
+}
+
+const _secs = (r: Timed) => (r ? `${r.seconds.toFixed(2)} s` : 'failed');
+
 /**
  * Push, pull and peak memory on a generated tree of `treeMB` under `base`, to 3
- * file servers (and local directories), beside restic. Deletes nothing: see _run.
+ * file servers (and local directories), beside restic: `rounds` rounds, ours
+ * then restic's, each from nothing (a new key and local index, a new
+ * repository), and per figure the median (memory: the highest). One run each
+ * swung by 10-20% from one minute to the next on this machine, more than
+ * the difference measured. Deletes nothing: see _run.
  */
-async function _treeRun(base: string, treeMB: number, withLocal: boolean): Promise<Figure[]> {
+async function _treeRun(base: string, treeMB: number, withLocal: boolean, rounds: number): Promise<Figure[]> {
   const hosts = await _fileServers(base);
   try {
     const src = join(base, 'src');
     const size = (await _mixedTree(src, treeMB * 1e6)) / 1e6;
     await _warmUp(base, hosts.entries);
-    const ours = await _ours(base, 'hosts', src, hosts.entries, /* startUp */ withLocal);
-    if (!ours.push || !ours.pull) throw new Error('the push or pull child process failed');
-    const restic = await _restic(base, src);
+    const runs: { ours: Awaited<ReturnType<typeof _ours>>; restic: Awaited<ReturnType<typeof _restic>> }[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const ours = await _ours(base, `hosts${r}`, src, hosts.entries, /* startUp */ withLocal);
+      if (!ours.push || !ours.pull) throw new Error('the push or pull child process failed');
+      const restic = await _restic(base, src, r);
+      runs.push({ ours, restic });
+      process.stderr.write(`  ${Math.round(size)} MB, round ${r + 1} of ${rounds}: push ${_secs(ours.push)} (restic ${_secs(restic.push)}), pull ${_secs(ours.pull)} (restic ${_secs(restic.pull)})\n`);
+    }
+    const ours = { push: _summary(runs.map((x) => x.ours.push)), pull: _summary(runs.map((x) => x.ours.pull)), open: _summary(runs.map((x) => x.ours.open)) };
+    const restic = { push: _summary(runs.map((x) => x.restic.push)), pull: _summary(runs.map((x) => x.restic.pull)), open: _summary(runs.map((x) => x.restic.open)) };
     const mb = Math.round(size);
     const figures: Figure[] = [
       { name: `push ${mb} MB mixed tree, 3 local hosts (2-of-3)`, value: _rate(size, ours.push), unit: 'MB/s', reference: _ref('restic backup, local repo', _rate(size, restic.push), 'MB/s') },
-      { name: `push ${mb} MB peak RSS`, value: ours.push.peakMiB, unit: 'MiB', reference: _ref('restic backup', restic.push?.peakMiB ?? NaN, 'MiB') },
+      { name: `push ${mb} MB peak RSS`, value: ours.push?.peakMiB ?? NaN, unit: 'MiB', reference: _ref('restic backup', restic.push?.peakMiB ?? NaN, 'MiB') },
       { name: `pull ${mb} MB mixed tree from 3 local hosts`, value: _rate(size, ours.pull), unit: 'MB/s', reference: _ref('restic restore', _rate(size, restic.pull), 'MB/s') },
-      { name: `pull ${mb} MB peak RSS`, value: ours.pull.peakMiB, unit: 'MiB', reference: _ref('restic restore', restic.pull?.peakMiB ?? NaN, 'MiB') },
+      { name: `pull ${mb} MB peak RSS`, value: ours.pull?.peakMiB ?? NaN, unit: 'MiB', reference: _ref('restic restore', restic.pull?.peakMiB ?? NaN, 'MiB') },
     ];
     if (withLocal) {
       figures.push({
@@ -399,13 +349,13 @@ async function _treeRun(base: string, treeMB: number, withLocal: boolean): Promi
 
 /**
  * Refuses to start without the room a run takes, since it deletes nothing
- * until the end: per tree its source, the hosts' 1.5x, our restore, restic's
- * repository and restore, and the local directories' copy (~6x), and the
- * warm-up tree's source, shards and restore. A disk that filled midway failed
- * a child process with no word of why.
+ * until the end: per tree its source and the local directories' copy and
+ * restore (~3.5x), and per round the hosts' 1.5x, our restore, restic's
+ * repository and restore (~4.5x), and the warm-up tree's source, shards and
+ * restore. A disk that filled midway failed a child process with no word of why.
  */
-async function _checkRoom(dir: string, treeMB: number, bigMB: number): Promise<void> {
-  const needMB = 6 * (treeMB + bigMB) + 2 * 3.5 * _WARM_MB;
+async function _checkRoom(dir: string, treeMB: number, bigMB: number, rounds: number): Promise<void> {
+  const needMB = (3.5 + 4.5 * rounds) * (treeMB + bigMB) + 2 * 3.5 * _WARM_MB;
   const { bavail, bsize } = await statfs(dir);
   const freeMB = (bavail * bsize) / 1e6;
   if (freeMB < needMB) {
@@ -417,7 +367,8 @@ async function _run(): Promise<Figure[]> {
   const treeMB = _envMB('CC_BENCH_STORE_MB', 250);
   const bigMB = _envMB('CC_BENCH_STORE_BIG_MB', 2000, true);
   const pipelineMB = _envMB('CC_BENCH_PIPELINE_MB', 256);
-  await _checkRoom(tmpdir(), treeMB, bigMB);
+  const rounds = _envCount('CC_BENCH_STORE_ROUNDS', 3);
+  await _checkRoom(tmpdir(), treeMB, bigMB, rounds);
   const keys = new StoreKeys(randomBytes(32));
   // Every tree, copy and restore stays until the end. On ext4 without a journal
   // (this machine's file system) creating a file first skips every inode freed
@@ -425,14 +376,14 @@ async function _run(): Promise<Figure[]> {
   // right after a large delete ran at a third of its speed, whichever tool it was.
   const base = await mkdtemp(join(tmpdir(), 'cc-bench-store-'));
   try {
-    const figures = await _treeRun(join(base, 'tree'), treeMB, true);
+    const figures = await _treeRun(join(base, 'tree'), treeMB, true, rounds);
     // Memory must not grow with the data: the same run on a tree 8x the size.
-    if (bigMB > 0) figures.push(...(await _treeRun(join(base, 'big'), bigMB, false)));
+    if (bigMB > 0) figures.push(...(await _treeRun(join(base, 'big'), bigMB, false, rounds)));
     const total = pipelineMB * 1e6;
-    const limit = _ref('node:crypto chacha20-poly1305 + sha256', _aeadShaRate(total), 'MB/s');
+    const limit = _ref('node:crypto chacha20-poly1305 + sha256', aeadShaRate(total), 'MB/s');
     figures.push(
-      { name: 'pipeline as push runs it (main thread + sector worker)', value: await _pipelineRate(keys, total, true), unit: 'MB/s', reference: limit },
-      { name: 'pipeline on one thread', value: await _pipelineRate(keys, total, false), unit: 'MB/s', reference: limit },
+      { name: 'pipeline as push runs it (main thread + sector worker)', value: await pipelineRate(keys, total, true), unit: 'MB/s', reference: limit },
+      { name: 'pipeline on one thread', value: await pipelineRate(keys, total, false), unit: 'MB/s', reference: limit },
     );
     return figures;
   } finally {
