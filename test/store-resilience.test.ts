@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
@@ -236,27 +236,40 @@ test('kill -9 during a push, then push again: it completes without re-uploading 
   for (let i = 0; i < 6; i++) await writeFile(join(src, `f${i}`), randomBytes(size));
   const script = join(s.base, 'child.mts');
   const lib = resolve('src/lib/store/index.js');
+  // Once a third of the ~72 MiB of shards is stored, the next upload hangs (as on a
+  // stalled link) and the child says so: the kill then lands mid-push on any machine,
+  // where polling the hosts' directories raced a fast push to its end.
   await writeFile(
     script,
     `import { LocalBackend, Store, StoreKeys } from ${JSON.stringify(lib)};
 const dirs = ${JSON.stringify(s.dirs)};
+let stored = 0;
+class Stalling extends LocalBackend {
+  async put(id, data, sha256) {
+    if (stored >= 24 * 1024 * 1024) {
+      process.stdout.write('stalled\\n');
+      await new Promise(() => setInterval(() => undefined, 1000));
+    }
+    await super.put(id, data, sha256);
+    stored += data.length;
+  }
+}
 const store = await Store.open({ keys: new StoreKeys(Buffer.from(process.env.MASTER, 'hex')), stateDir: ${JSON.stringify(join(s.base, 'state'))},
-  backends: dirs.map((d, i) => new LocalBackend('host' + i, d, { sync: false })), parallel: 1 });
+  backends: dirs.map((d, i) => new Stalling('host' + i, d, { sync: false })), parallel: 1 });
 await store.push(${JSON.stringify(src)});
 `,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, MASTER: s.master.toString('hex') }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, MASTER: s.master.toString('hex') }, stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = new Promise((r) => child.on('exit', r));
-  // Kill once about a third of the ~72 MiB of shards is on the hosts.
-  let atKill = 0;
-  for (let i = 0; i < 600 && atKill < 24 * 1024 * 1024; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    atKill = await du(s.dirs);
-  }
+  const stalled = await Promise.race([
+    new Promise<boolean>((r) => child.stdout.on('data', (d: Buffer) => d.toString().includes('stalled') && r(true))),
+    exited.then(() => false),
+  ]);
   child.kill('SIGKILL');
   await exited;
-  t.true(atKill >= 24 * 1024 * 1024, `child uploaded only ${atKill} bytes before the test gave up`);
-  t.true(atKill < 60 * 1024 * 1024, 'the push finished before it could be killed; nothing was tested');
+  t.true(stalled, 'the child ended before a third of its shards were stored');
+  const atKill = await du(s.dirs);
+  t.true(atKill >= 24 * 1024 * 1024 && atKill < 60 * 1024 * 1024, `${atKill} bytes of shards stored at the kill`);
 
   const store = await s.open();
   const again = await store.push(src);
@@ -363,4 +376,33 @@ const mountError = tmpfsUnavailable();
     else t.is(now.toString(), `old ${rel}`, `${rel} is either the snapshot's or what was there`);
   }
   t.true(restored > 0 && restored < files.size, `${restored} of ${files.size} files restored before the disk filled`);
+});
+
+(mountError === null ? test : test.skip)(`a push whose local index fills the disk stops with one clear error; with space again, the next push completes and checks clean${mountError ? ` (skipped: cannot mount a tmpfs: ${mountError})` : ''}`, async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  const files = new Map<string, Buffer>();
+  for (let i = 0; i < 2000; i++) files.set(`f${i}`, randomBytes(300));
+  for (const [rel, data] of files) await writeFile(join(src, rel), data);
+  // The index of 2,000 chunks takes ~0.7 MB; 256 KiB left fills during the push.
+  const state = join(s.base, 'state');
+  await mkdir(state);
+  t.is(mountTmpfs(state, '4m'), null);
+  t.teardown(() => unmount(state));
+  const { bavail, bsize } = await statfs(state);
+  await writeFile(join(state, 'filler'), Buffer.alloc(bavail * bsize - 256 * 1024));
+  const first = await s.open();
+  const err = await t.throwsAsync(first.push(src), { instanceOf: CloudCoinError, code: 'ENOSPC' });
+  t.is(err!.exitCode, ExitCode.failure);
+  t.regex(err!.message, /^disk full: the local index in .+ could not be written; free space and run the command again \(nothing stored on the hosts is lost\)$/);
+  await first.close();
+  await rm(join(state, 'filler'));
+  const store = await s.open();
+  const res = await store.push(src);
+  t.is(res.files, files.size);
+  const check = await store.check({ readData: true });
+  t.true(check.ok, JSON.stringify(check));
+  await store.pull('latest', join(s.base, 'out'));
+  for (const [rel, data] of files) t.true((await readFile(join(s.base, 'out', rel))).equals(data), rel);
 });

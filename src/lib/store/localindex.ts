@@ -17,6 +17,8 @@
  * as it is read.
  */
 import { Level } from 'level';
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { isDiskFull } from '../fsutil/write-all.js';
 import { snapshotInfo, type SnapshotInfo } from './history.js';
 import type { Snapshot } from './manifest.js';
 import type { SectorRecord } from './sector.js';
@@ -29,17 +31,46 @@ const _ack = (id: string) => `a:${id}`;
 const _manifest = (id: string) => `m:${id}`;
 const _info = (id: string) => `i:${id}`;
 
+/**
+ * Whether LevelDB failed for want of space. It reports that as an IO error
+ * (LEVEL_IO_ERROR) carrying strerror's text, not an errno code, and a failed
+ * open wraps it as the cause.
+ */
+function _diskFull(err: unknown): boolean {
+  for (let e: any = err; e; e = e.cause) {
+    if (isDiskFull(e) || (e.code === 'LEVEL_IO_ERROR' && /No space left on device|Disk quota exceeded/.test(String(e.message)))) return true;
+  }
+  return false;
+}
+
+/**
+ * A write refused for want of space, as one line. LevelDB drops a log record
+ * it could not finish when it next opens, and the index is a cache of what the
+ * hosts hold: nothing there is lost, and what was acknowledged but not recorded
+ * is uploaded again.
+ */
+async function _written<T>(dir: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (!_diskFull(err)) throw err;
+    throw new CloudCoinError('ENOSPC', `disk full: the local index in ${dir} could not be written; free space and run the command again (nothing stored on the hosts is lost)`, ExitCode.failure);
+  }
+}
+
 export class LocalIndex {
   private readonly _db: Level<string, any>;
+  private readonly _dir: string;
 
-  private constructor(db: Level<string, any>) {
+  private constructor(db: Level<string, any>, dir: string) {
     this._db = db;
+    this._dir = dir;
   }
 
   static async open(dir: string): Promise<LocalIndex> {
     const db = new Level<string, any>(dir, { valueEncoding: 'json' });
-    await db.open();
-    return new LocalIndex(db);
+    await _written(dir, db.open());
+    return new LocalIndex(db, dir);
   }
 
   close(): Promise<void> {
@@ -64,14 +95,14 @@ export class LocalIndex {
   }
 
   putAck(shardId: string, backend: string): Promise<void> {
-    return this._db.put(_ack(shardId), backend);
+    return _written(this._dir, this._db.put(_ack(shardId), backend));
   }
 
   /** Records a fully stored sector and the chunks it holds, in one atomic batch. */
   putSector(rec: SectorRecord, chunks: Iterable<[string, number, number]>): Promise<void> {
     const ops: any[] = [{ type: 'put', key: _sector(rec.id), value: rec }];
     for (const [id, off, len] of chunks) ops.push({ type: 'put', key: _chunk(id), value: [rec.id, off, len] });
-    return this._db.batch(ops);
+    return _written(this._dir, this._db.batch(ops));
   }
 
   /**
@@ -85,7 +116,7 @@ export class LocalIndex {
     const ops: any[] = sectors.map((rec) => ({ type: 'put', key: _sector(rec.id), value: rec }));
     const refs = [...snap.header.body.chunks, ...snap.tree.flatMap((e) => e.chunks ?? [])];
     for (const [id, sid, off, len] of refs) ops.push({ type: 'put', key: _chunk(id), value: [sid, off, len] });
-    await this._db.batch(ops);
+    await _written(this._dir, this._db.batch(ops));
   }
 
   /** Forgets sectors (after prune deleted them) with their chunks and shard acks. */
@@ -100,7 +131,7 @@ export class LocalIndex {
       if (rec) for (const [shard] of rec.shards) ops.push({ type: 'del', key: _ack(shard) });
       ops.push({ type: 'del', key: _sector(id) });
     }
-    await this._db.batch(ops);
+    await _written(this._dir, this._db.batch(ops));
   }
 
   /** Every sector id the index knows. */
@@ -118,7 +149,7 @@ export class LocalIndex {
   }
 
   dropAcks(shardIds: string[]): Promise<void> {
-    return this._db.batch(shardIds.map((id) => ({ type: 'del' as const, key: _ack(id) })));
+    return _written(this._dir, this._db.batch(shardIds.map((id) => ({ type: 'del' as const, key: _ack(id) }))));
   }
 
   snapshot(id: string): Promise<Snapshot | undefined> {
@@ -132,21 +163,27 @@ export class LocalIndex {
     const snap = await this.snapshot(id);
     if (snap === undefined) return undefined;
     const made = snapshotInfo(snap);
-    await this._db.put(_info(id), made);
+    await _written(this._dir, this._db.put(_info(id), made));
     return made;
   }
 
   putSnapshot(s: Snapshot): Promise<void> {
-    return this._db.batch([
-      { type: 'put', key: _manifest(s.id), value: s },
-      { type: 'put', key: _info(s.id), value: snapshotInfo(s) },
-    ]);
+    return _written(
+      this._dir,
+      this._db.batch([
+        { type: 'put', key: _manifest(s.id), value: s },
+        { type: 'put', key: _info(s.id), value: snapshotInfo(s) },
+      ]),
+    );
   }
 
   delSnapshot(id: string): Promise<void> {
-    return this._db.batch([
-      { type: 'del', key: _manifest(id) },
-      { type: 'del', key: _info(id) },
-    ]);
+    return _written(
+      this._dir,
+      this._db.batch([
+        { type: 'del', key: _manifest(id) },
+        { type: 'del', key: _info(id) },
+      ]),
+    );
   }
 }

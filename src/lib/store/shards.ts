@@ -152,10 +152,12 @@ export class ShardIO {
           // A shard's id is its SHA-256 (sealed by the sector worker, see shardId).
           await this.put(backend, id, shards[i], id);
           bytes += shards[i].length;
-          await index.putAck(id, name);
         } catch (err: any) {
           failures.push(`${name}: ${err.message}`);
+          return;
         }
+        // Not a failure of the backend: the shard is stored (a full disk under the index, say).
+        await index.putAck(id, name);
       }),
     );
     if (failures.length > 0) {
