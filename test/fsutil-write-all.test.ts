@@ -8,7 +8,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeAll, writeAllSync } from '../src/lib/fsutil/write-all.js';
+import { isDiskFull, writeAll, writeAllSync } from '../src/lib/fsutil/write-all.js';
 
 /** A handle whose writev takes at most `step` bytes a call (0: none), as the kernel may. */
 function shortWriter(step: number): { fh: FileHandle; written: Buffer[] } {
@@ -53,4 +53,20 @@ test('writeAllSync writes every buffer to a real file', async (t) => {
   t.is(back.length, 300_002);
   t.is(back[0], 0x61);
   t.is(back[back.length - 1], 0x7a);
+});
+
+test('isDiskFull knows an errno, LevelDB\'s words for it, and either behind a cause; nothing else', (t) => {
+  const level = (message: string) => Object.assign(new Error(message), { code: 'LEVEL_IO_ERROR' });
+  t.true(isDiskFull(Object.assign(new Error('write'), { code: 'ENOSPC' })));
+  t.true(isDiskFull(Object.assign(new Error('write'), { code: 'EDQUOT' })));
+  t.true(isDiskFull(level('IO error: /s/index/000003.log: No space left on device')));
+  t.true(isDiskFull(level('IO error: /s/index/000005.ldb: Disk quota exceeded')));
+  t.true(isDiskFull(new Error('Database failed to open', { cause: level('IO error: /s/index/MANIFEST-000002: No space left on device') })));
+  t.false(isDiskFull(level('IO error: /s/index/LOCK: Permission denied')));
+  t.false(isDiskFull(new Error('host0: No space left on device')));
+  t.false(isDiskFull(Object.assign(new Error('open'), { code: 'EACCES' })));
+  t.false(isDiskFull(undefined));
+  const loop: any = new Error('loop');
+  loop.cause = loop;
+  t.false(isDiskFull(loop));
 });

@@ -8,10 +8,18 @@
 import { writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
-/** Whether a write failed for want of space: the disk is full or the user's quota spent. */
+/**
+ * Whether a write failed for want of space: the disk is full or the user's quota spent.
+ * LevelDB says so only in words (LEVEL_IO_ERROR carries no errno), and a wrapper may
+ * hold the real error as its cause (a failed open does).
+ */
 export function isDiskFull(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
+  // The bound guards against a cause chain that loops.
+  for (let e: any = err, depth = 0; e && depth < 4; e = e.cause, depth++) {
+    if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return true;
+    if (e.code === 'LEVEL_IO_ERROR' && /No space left on device|Disk quota exceeded/.test(String(e.message))) return true;
+  }
+  return false;
 }
 
 /** What is left of `buffers` once `written` bytes of them are written. */

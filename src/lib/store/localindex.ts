@@ -32,19 +32,8 @@ const _manifest = (id: string) => `m:${id}`;
 const _info = (id: string) => `i:${id}`;
 
 /**
- * Whether LevelDB failed for want of space. It reports that as an IO error
- * (LEVEL_IO_ERROR) carrying strerror's text, not an errno code, and a failed
- * open wraps it as the cause.
- */
-function _diskFull(err: unknown): boolean {
-  for (let e: any = err; e; e = e.cause) {
-    if (isDiskFull(e) || (e.code === 'LEVEL_IO_ERROR' && /No space left on device|Disk quota exceeded/.test(String(e.message)))) return true;
-  }
-  return false;
-}
-
-/**
- * A write refused for want of space, as one line. LevelDB drops a log record
+ * A write refused for want of space (LevelDB says so in words, see
+ * isDiskFull), as one line. LevelDB drops a log record
  * it could not finish when it next opens, and the index is a cache of what the
  * hosts hold: nothing there is lost, and what was acknowledged but not recorded
  * is uploaded again.
@@ -53,7 +42,7 @@ async function _written<T>(dir: string, write: Promise<T>): Promise<T> {
   try {
     return await write;
   } catch (err) {
-    if (!_diskFull(err)) throw err;
+    if (!isDiskFull(err)) throw err;
     throw new CloudCoinError('ENOSPC', `disk full: the local index in ${dir} could not be written; free space and run the command again (nothing stored on the hosts is lost)`, ExitCode.failure);
   }
 }
