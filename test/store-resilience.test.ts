@@ -406,3 +406,21 @@ const mountError = tmpfsUnavailable();
   await store.pull('latest', join(s.base, 'out'));
   for (const [rel, data] of files) t.true((await readFile(join(s.base, 'out', rel))).equals(data), rel);
 });
+
+(mountError === null ? test : test.skip)(`a store opened on a full disk is one clear error and leaves no lock behind; with space again it opens${mountError ? ` (skipped: cannot mount a tmpfs: ${mountError})` : ''}`, async (t) => {
+  const s = await setup(t);
+  const state = join(s.base, 'state');
+  await mkdir(state);
+  t.is(mountTmpfs(state, '1m'), null);
+  t.teardown(() => unmount(state));
+  // Every block taken: a new file can still be created, its first byte not written.
+  const { bavail, bsize } = await statfs(state);
+  await writeFile(join(state, 'filler'), Buffer.alloc(bavail * bsize));
+  const err = await t.throwsAsync(s.open(), { instanceOf: CloudCoinError, code: 'ENOSPC' });
+  t.is(err!.exitCode, ExitCode.failure);
+  t.regex(err!.message, /^disk full: the store lock .+ could not be written; free space and run the command again$/);
+  t.deepEqual(await readdir(state), ['filler'], 'no empty lock file to refuse the next run');
+  await rm(join(state, 'filler'));
+  const store = await s.open();
+  t.deepEqual(await store.snapshots(), []);
+});

@@ -7,6 +7,13 @@
 import { hostname } from 'node:os';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
+import { isDiskFull } from '../fsutil/write-all.js';
+
+/** A full disk as one line; other errors as they are. */
+function _failed(err: unknown, path: string): unknown {
+  if (!isDiskFull(err)) return err;
+  return new CloudCoinError('ENOSPC', `disk full: the store lock ${path} could not be written; free space and run the command again`, ExitCode.failure);
+}
 
 function _alive(pid: number): boolean {
   try {
@@ -29,15 +36,25 @@ export class StoreLock {
   static async acquire(path: string): Promise<StoreLock> {
     const me = JSON.stringify({ pid: process.pid, host: hostname(), time: new Date().toISOString() });
     for (let attempt = 0; attempt < 2; attempt++) {
+      let fh;
       try {
-        const fh = await open(path, 'wx', 0o600);
-        await fh.writeFile(me);
-        await fh.close();
+        fh = await open(path, 'wx', 0o600);
+      } catch (err: any) {
+        if (err.code !== 'EEXIST') throw _failed(err, path);
+      }
+      if (fh) {
+        try {
+          await fh.writeFile(me);
+          await fh.close();
+        } catch (err) {
+          // An empty lock reads as held by another process: left behind, it would refuse every later run.
+          await fh.close().catch(() => undefined);
+          await unlink(path).catch(() => undefined);
+          throw _failed(err, path);
+        }
         const lock = new StoreLock(path);
         lock._held = true;
         return lock;
-      } catch (err: any) {
-        if (err.code !== 'EEXIST') throw err;
       }
       let holder: any = {};
       try {
