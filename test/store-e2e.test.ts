@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -239,6 +239,34 @@ test.serial('kill -9 during a push, then push again: it completes without re-upl
   t.true(check.json.ok);
   t.deepEqual([check.json.missing, check.json.corrupt, check.json.unreadable], [[], [], []]);
   t.is(check.json.snapshots, 6, 'first, its unchanged push, the two 100 MB ones, the one pushed with a host down, and this one');
+});
+
+test.serial('Ctrl-C (SIGINT) during a pull: exit 130, one line, no temp file left in the target; pulling again restores the file', async (t) => {
+  // The 100 MB file: a temp file is being written for a second or more, so the signal lands in the middle of it.
+  const target = join(work, 'restore-interrupted');
+  const child = spawn(process.execPath, [BIN, 'store', 'pull', hundred[1], target, '--datadir', renter.datadir, '--network', 'dev', '--json'], {
+    env: { ...process.env, CLOUDCOIN_PASSPHRASE: TEST_PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const temps = async () => (await readdir(target).catch(() => [] as string[])).filter((n) => n.startsWith('.cc-restore-'));
+  await waitFor(async () => {
+    const [tmp] = await temps();
+    return tmp !== undefined && ((await stat(join(target, tmp)).catch(() => null))?.size ?? 0) > 0;
+  }, 60_000, 'the pull writing disk.img');
+  child.kill('SIGINT');
+  t.is(await exited, 130, stderr);
+  t.regex(stderr, /^interrupted \(SIGINT\): 0 of 1 entries restored under .*restore-interrupted; pull again to finish\n$/);
+  t.is(JSON.parse(stdout).error.code, 'EINTERRUPTED');
+  t.deepEqual(await readdir(target), [], 'no temp file left, and no half file');
+
+  const pull = await ok(['pull', hundred[1], target]);
+  t.deepEqual(pull.errors, []);
+  const digest = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
+  t.is(await digest(join(target, 'disk.img')), await digest(join(work, 'hundred', 'disk.img')));
 });
 
 test.serial('a new machine with only the exported key and a node on the network restores', async (t) => {

@@ -45,7 +45,7 @@ async function reader(t: ExecutionContext, count: number) {
   const worker = new SectorWorker(keys);
   t.teardown(() => worker.close());
   const { sectors, chunks, plains } = await stored(keys, backends, count);
-  return { chunks, plains, reader: new SnapshotReader(keys, new ShardIO(backends), worker, sectors, chunks.flat(), 1, 1) };
+  return { chunks, plains, reader: new SnapshotReader(keys, new ShardIO(backends), worker, sectors, chunks.flat(), { capacity: 1, fetches: 1 }) };
 }
 
 test('chunks still held keep their bytes while released sectors lend their memory to later ones', async (t) => {

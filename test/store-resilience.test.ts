@@ -1,7 +1,8 @@
 /**
  * The store engine when things go wrong: hosts that lie, hosts that are down,
- * a push killed half way, two runs at once, and the history operations that
- * delete data (forget, prune) and the one that checks it.
+ * a push killed half way, operations interrupted (their AbortSignal), two runs
+ * at once, and the history operations that delete data (forget, prune) and
+ * the one that checks it.
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
@@ -9,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
 import { type Backend, BackendError, LocalBackend, Store, StoreKeys } from '../src/lib/store/index.js';
 import { mountTmpfs, tmpfsUnavailable, unmount } from './util/mount.js';
@@ -18,6 +20,8 @@ class Faulty implements Backend {
   mode: 'ok' | 'down' | 'corrupt' = 'ok';
   /** Puts that fail (unavailable) before puts start working again. */
   failPuts = 0;
+  /** Called after each put, get or delete that succeeded. */
+  done?: (op: 'put' | 'get' | 'delete') => void;
   constructor(readonly inner: Backend) {}
   get name() {
     return this.inner.name;
@@ -31,12 +35,14 @@ class Faulty implements Backend {
       this.failPuts--;
       throw new BackendError('unavailable', this.name, 'timeout');
     }
-    return this.inner.put(id, data);
+    await this.inner.put(id, data);
+    this.done?.('put');
   }
   async get(id: string) {
     this._check();
     const data = Buffer.from(await this.inner.get(id));
     if (this.mode === 'corrupt' && data.length > 0) data[data.length >> 1] ^= 0xff;
+    this.done?.('get');
     return data;
   }
   async has(id: string) {
@@ -45,7 +51,8 @@ class Faulty implements Backend {
   }
   async delete(id: string) {
     this._check();
-    return this.inner.delete(id);
+    await this.inner.delete(id);
+    this.done?.('delete');
   }
   async *list() {
     this._check();
@@ -93,6 +100,35 @@ async function du(dirs: string[]): Promise<number> {
   let n = 0;
   for (const d of dirs) for (const size of (await sizes(d)).values()) n += size;
   return n;
+}
+
+/** A controller aborted (with `reason`, if given) once the hosts have done `count` of `op` in all. */
+function abortAfter(hosts: Faulty[], op: 'put' | 'get' | 'delete', count: number, reason?: unknown): AbortController {
+  const controller = new AbortController();
+  let seen = 0;
+  for (const h of hosts) {
+    h.done = (o) => {
+      if (o === op && ++seen === count) controller.abort(reason);
+    };
+  }
+  return controller;
+}
+
+function stopWatching(hosts: Faulty[]): void {
+  for (const h of hosts) h.done = undefined;
+}
+
+/** Every file under `dir` (relative path) with its bytes. */
+async function contents(dir: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const f of await files(dir)) out.set(f.slice(dir.length + 1), await readFile(f));
+  return out;
+}
+
+/** The same paths with the same bytes (t.deepEqual takes seconds a megabyte to compare buffers). */
+function sameFiles(t: ExecutionContext, got: Map<string, Buffer>, wanted: Map<string, Buffer>): void {
+  t.deepEqual([...got.keys()].sort(), [...wanted.keys()].sort());
+  for (const [rel, data] of got) t.true(data.equals(wanted.get(rel)!), `${rel} has the snapshot's bytes`);
 }
 
 test('a host returning corrupted bytes is detected, named, and routed around', async (t) => {
@@ -280,6 +316,134 @@ await store.push(${JSON.stringify(src)});
   t.true(check.ok, JSON.stringify(check));
   await store.pull('latest', join(s.base, 'out'));
   for (let i = 0; i < 6; i++) t.true((await readFile(join(s.base, `out/f${i}`))).equals(await readFile(join(src, `f${i}`))));
+});
+
+test('a pull interrupted (SIGTERM\'s reason) stops with one error, exit 143, leaves no temp file and only whole files; the next pull restores it all', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(join(src, 'small'), { recursive: true });
+  for (let i = 0; i < 6; i++) await writeFile(join(src, `big${i}.bin`), randomBytes(3_000_000));
+  for (let i = 0; i < 40; i++) await writeFile(join(src, `small/s${i}.txt`), randomBytes(2_000));
+  const wanted = await contents(src);
+  const store = await s.open();
+  const { snapshot } = await store.push(src);
+  const sectors = (await store.snapshot(snapshot)).sectors.length;
+  t.true(sectors >= 4, `${sectors} sectors`);
+  // The reason withStore aborts with on SIGTERM. Two sectors' shards in: the restore is under way, far from done.
+  const reason = new CloudCoinError('EINTERRUPTED', 'interrupted (SIGTERM)', ExitCode.terminated);
+  const stop = abortAfter(s.hosts, 'get', 4, reason);
+  const target = join(s.base, 'target');
+  const err = await t.throwsAsync(store.pull(snapshot, target, { signal: stop.signal }), { instanceOf: CloudCoinError, code: 'EINTERRUPTED' });
+  stopWatching(s.hosts);
+  t.is(err!.exitCode, ExitCode.terminated);
+  const [, restored, all] = /^interrupted \(SIGTERM\): (\d+) of (\d+) entries restored under (.+); pull again to finish$/.exec(err!.message) ?? [];
+  t.truthy(restored, err!.message);
+  t.true(Number(restored) < Number(all), `${restored} of ${all} entries restored: the pull was interrupted before its end`);
+  // At once: every file in flight has ended, its temp file removed.
+  t.deepEqual((await readdir(target, { recursive: true })).filter((n) => n.includes('.cc-restore-')), [], 'no temp file left');
+  const got = await contents(target);
+  t.true(got.size < wanted.size);
+  for (const [rel, data] of got) t.true(data.equals(wanted.get(rel)!), `${rel} is whole`);
+  // Closed cleanly (the lock released): another store opens on the same state and finishes the job.
+  await store.close();
+  const again = await s.open();
+  const res = await again.pull(snapshot, target);
+  t.deepEqual(res.errors, []);
+  sameFiles(t, await contents(target), wanted);
+});
+
+test('pull --stdout interrupted ends the tar stream short with one error saying how many entries were sent', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  for (let i = 0; i < 4; i++) await writeFile(join(src, `f${i}`), randomBytes(3_000_000));
+  const store = await s.open();
+  const { snapshot } = await store.push(src);
+  const stop = abortAfter(s.hosts, 'get', 2);
+  const sink = new PassThrough().resume();
+  const err = await t.throwsAsync(store.pullTar(snapshot, sink, { signal: stop.signal }), { instanceOf: CloudCoinError, code: 'EINTERRUPTED' });
+  stopWatching(s.hosts);
+  t.is(err!.exitCode, ExitCode.interrupted);
+  t.regex(err!.message, /^interrupted: [0-3] of 4 entries sent; the tar stream is cut short$/);
+});
+
+test('a push interrupted mid-way writes no snapshot; pushing again sends only what the hosts had not taken, and check --read-data is clean', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  for (let i = 0; i < 6; i++) await writeFile(join(src, `f${i}`), randomBytes(4 * 1024 * 1024));
+  const stateDir = join(s.base, 'state');
+  // One sector uploading at a time, as in the kill -9 test: what is on the hosts is then what they acknowledged, give or take one sector.
+  const store = await Store.open({ keys: new StoreKeys(s.master), backends: s.hosts, stateDir, retryDelayMs: 1, parallel: 1 });
+  // Two sectors' shards stored (3 each): a third of the ~36 MiB of shards.
+  const stop = abortAfter(s.hosts, 'put', 6);
+  const err = await t.throwsAsync(store.push(src, { signal: stop.signal }), { instanceOf: CloudCoinError, code: 'EINTERRUPTED' });
+  stopWatching(s.hosts);
+  t.is(err!.exitCode, ExitCode.interrupted);
+  t.is(err!.message, 'interrupted: no snapshot written; what the hosts took is kept, and the next push does not send it again');
+  await store.close();
+  // A sector sealed before the push stopped may still be reaching the hosts.
+  let atAbort = await du(s.dirs);
+  for (let before = -1; before !== atAbort; ) {
+    before = atAbort;
+    await new Promise((r) => setTimeout(r, 200));
+    atAbort = await du(s.dirs);
+  }
+  const total = (6 * 4 * 1024 * 1024 * 3) / 2;
+  const sector = 7 * 1024 * 1024;
+  t.true(atAbort > 0 && atAbort < total - sector, `${atAbort} of ${total} bytes of shards stored before the push stopped`);
+
+  const again = await s.open();
+  t.deepEqual(await again.snapshots(), [], 'no snapshot was written');
+  const done = await again.push(src);
+  t.true(done.uploaded < total - atAbort + sector, `second push uploaded ${done.uploaded}, ${atAbort} were already stored`);
+  const check = await again.check({ readData: true });
+  t.true(check.ok, JSON.stringify(check));
+  await again.pull('latest', join(s.base, 'out'));
+  sameFiles(t, await contents(join(s.base, 'out')), await contents(src));
+});
+
+test('check, forget and prune interrupted stop with EINTERRUPTED saying how far they got; prune\'s local index never points at deleted shards', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  await writeFile(join(src, 'keep'), randomBytes(3_000_000));
+  const gone = randomBytes(6_000_000);
+  await writeFile(join(src, 'gone'), gone);
+  const store = await s.open();
+  const a = await store.push(src);
+  await rm(join(src, 'gone'));
+  const b = await store.push(src);
+  await writeFile(join(src, 'more'), randomBytes(100_000));
+  const c = await store.push(src);
+
+  let stop = abortAfter(s.hosts, 'get', 1);
+  let err = await t.throwsAsync(store.check({ readData: true, signal: stop.signal }), { instanceOf: CloudCoinError, code: 'EINTERRUPTED' });
+  t.regex(err!.message, /^interrupted: \d+ of \d+ sectors checked, nothing changed$/);
+  stopWatching(s.hosts);
+  t.true((await store.check({ readData: true })).ok);
+
+  stop = abortAfter(s.hosts, 'delete', 1);
+  err = await t.throwsAsync(store.forget({ snapshots: [a.snapshot, b.snapshot], signal: stop.signal }), { instanceOf: CloudCoinError, code: 'EINTERRUPTED' });
+  stopWatching(s.hosts);
+  t.is(err!.message, 'interrupted: 1 of 2 snapshots forgotten; forget again to finish');
+  t.deepEqual((await store.snapshots()).map((x) => x.id), [b.snapshot, c.snapshot]);
+  t.deepEqual((await store.forget({ snapshots: [b.snapshot] })).removed, [b.snapshot]);
+
+  // 'gone' is only in the forgotten snapshots: prune deletes its sectors' shards, and stops after the first.
+  stop = abortAfter(s.hosts, 'delete', 1);
+  err = await t.throwsAsync(store.prune({ signal: stop.signal }), { instanceOf: CloudCoinError, code: 'EINTERRUPTED' });
+  stopWatching(s.hosts);
+  t.regex(err!.message, /^interrupted: objects deleted: \d+; the local index is updated; prune again to finish$/);
+  // The index forgot the dead sectors though some of their shards remain: 'gone' pushed again is stored again,
+  // not taken from a sector prune has begun to delete. (Its last chunks share a live sector with 'keep'.)
+  await writeFile(join(src, 'gone'), gone);
+  t.true((await store.push(src)).newBytes > 3_000_000);
+  t.true((await store.check({ readData: true })).ok);
+  t.true((await store.prune()).deleted > 0, 'prune again finishes the job');
+  t.true((await store.check({ readData: true })).ok);
+  await store.pull('latest', join(s.base, 'out'));
+  t.true((await readFile(join(s.base, 'out/gone'))).equals(gone));
 });
 
 test('forget with keep-last, then prune, deletes exactly the data no snapshot needs', async (t) => {

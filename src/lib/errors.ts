@@ -13,6 +13,10 @@ export const ExitCode = {
   funds: 5,
   partial: 6,
   conflict: 7,
+  /** Stopped by SIGINT (Ctrl-C): the shell's 128 + 2. */
+  interrupted: 130,
+  /** Stopped by SIGTERM (kill, a timeout, systemd): 128 + 15. */
+  terminated: 143,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -31,4 +35,19 @@ export class CloudCoinError extends Error {
 
 export function isCloudCoinError(err: unknown): err is CloudCoinError {
   return err instanceof CloudCoinError;
+}
+
+/**
+ * What an operation stopped by its AbortSignal throws, at a point where what
+ * it did is whole: `kept` says what that is. The signal's reason, when it is a
+ * CloudCoinError (the CLI's: which process signal, which exit code), gives the
+ * message's start, the code and the exit code; any other reason gives
+ * `interrupted`, EINTERRUPTED, exit 130.
+ *
+ * @example
+ * if (signal?.aborted) throw interruptedError(signal, `${done} of ${all} files restored`);
+ */
+export function interruptedError(signal: AbortSignal, kept: string): CloudCoinError {
+  const why = signal.reason instanceof CloudCoinError ? signal.reason : new CloudCoinError('EINTERRUPTED', 'interrupted', ExitCode.interrupted);
+  return new CloudCoinError(why.code, `${why.message}: ${kept}`, why.exitCode);
 }

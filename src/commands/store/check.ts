@@ -13,7 +13,7 @@ ${STORE_EXIT_STATUS}`;
 
   async run(): Promise<CheckResult> {
     const { flags } = await this.parse(StoreCheck);
-    const r = await withStore(this.location(flags).datadir, ({ store }) => store.check({ readData: flags['read-data'] }));
+    const r = await withStore(this.location(flags).datadir, ({ store, signal }) => store.check({ readData: flags['read-data'], signal }));
     for (const m of r.missing) process.stderr.write(`missing: ${m.backend} lacks ${m.shard.slice(0, 16)}\n`);
     for (const c of r.corrupt) process.stderr.write(`corrupt: ${c.backend} returned wrong bytes for ${c.shard.slice(0, 16)}\n`);
     for (const u of r.unavailable) process.stderr.write(`unavailable: ${u}\n`);

@@ -26,9 +26,9 @@ ${STORE_EXIT_STATUS}`;
     if (snapshots.length === 0 && flags['keep-last'] === undefined && flags['keep-daily'] === undefined) {
       this.error('name snapshots to forget, or give --keep-last / --keep-daily', { exit: 2 });
     }
-    const r = await withStore(this.location(flags).datadir, async ({ store }) => {
-      const f = await store.forget({ snapshots, keepLast: flags['keep-last'], keepDaily: flags['keep-daily'] });
-      return { ...f, prune: flags.prune ? await store.prune() : null };
+    const r = await withStore(this.location(flags).datadir, async ({ store, signal }) => {
+      const f = await store.forget({ snapshots, keepLast: flags['keep-last'], keepDaily: flags['keep-daily'], signal });
+      return { ...f, prune: flags.prune ? await store.prune({ signal }) : null };
     });
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     this.say(`forgot ${r.removed.length} snapshots, kept ${r.kept.length}${r.prune ? `; pruned ${r.prune.deleted} objects` : ''}`);

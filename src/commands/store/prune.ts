@@ -11,7 +11,7 @@ ${STORE_EXIT_STATUS}`;
 
   async run(): Promise<PruneResult> {
     const { flags } = await this.parse(StorePrune);
-    const r = await withStore(this.location(flags).datadir, ({ store }) => store.prune());
+    const r = await withStore(this.location(flags).datadir, ({ store, signal }) => store.prune({ signal }));
     this.say(`deleted ${r.deleted} objects from the hosts; ${r.sectors} sectors dropped from the local index`);
     return r;
   }

@@ -56,9 +56,9 @@ ${STORE_EXIT_STATUS}`;
     const ui = terminalProgress(this.jsonEnabled());
     const r = await withStore(
       this.location(flags).datadir,
-      async ({ store, hosts }) => {
+      async ({ store, hosts, signal }) => {
         try {
-          const s = await store.push(args.dir, { tags: flags.tag ?? [], force: flags.force, progress: ui.progress });
+          const s = await store.push(args.dir, { tags: flags.tag ?? [], force: flags.force, progress: ui.progress, signal });
           return { ...s, hosts: hosts.length - s.hostsDown.length };
         } finally {
           ui.stop();

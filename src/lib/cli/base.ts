@@ -72,7 +72,8 @@ export abstract class BaseCommand extends Command {
     const message = oneLine(err.message || String(err));
     process.exitCode = exitCode;
     if (this.jsonEnabled()) this.logJson({ error: { code, message, exitCode } });
-    process.stderr.write(`error: ${message}\n`);
+    // An interruption is what the user asked for, not a failure: its line says what it is.
+    process.stderr.write(code === 'EINTERRUPTED' ? `${message}\n` : `error: ${message}\n`);
     if (process.env.CLOUDCOIN_DEBUG && !isCloudCoinError(err)) process.stderr.write(`${err.stack}\n`);
   }
 }

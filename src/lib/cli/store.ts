@@ -1,9 +1,10 @@
 /**
  * What every `cloudcoin store` command shares: the passphrase, the key in
- * `<datadir>/store/key`, the renter node's contracted hosts as backends, and a
- * Store opened (locked) for exactly one operation and always closed.
+ * `<datadir>/store/key`, the renter node's contracted hosts as backends, a
+ * Store opened (locked) for exactly one operation and always closed, and
+ * SIGINT and SIGTERM turned into an AbortSignal the operation stops at.
  */
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import { openKey, type StoreKeys } from '../store/keys.js';
 import { storePaths } from '../store/paths.js';
@@ -23,13 +24,15 @@ const _engine = () =>
 type _Engine = Awaited<ReturnType<typeof _engine>>;
 
 export const STORE_EXIT_STATUS = `EXIT STATUS
-  0  success
-  1  failure: nothing usable was done (e.g. corrupt data that no other host could replace)
-  2  usage: a bad flag or argument, no key (run store init), no such snapshot
-  3  the node is not running
-  4  wrong passphrase (nothing was changed)
-  6  partial: some of the work was done and kept (some files not restored, some hosts unreachable)
-  7  locked: another store command is running on this data directory, or the key exists`;
+  0    success
+  1    failure: nothing usable was done (e.g. corrupt data that no other host could replace)
+  2    usage: a bad flag or argument, no key (run store init), no such snapshot
+  3    the node is not running
+  4    wrong passphrase (nothing was changed)
+  6    partial: some of the work was done and kept (some files not restored, some hosts unreachable)
+  7    locked: another store command is running on this data directory, or the key exists
+  130  interrupted (SIGINT, Ctrl-C): stopped at a safe point and cleaned up; what was done is kept, and running it again finishes
+  143  terminated (SIGTERM): the same; a second signal stops at once, without cleaning up`;
 
 /** The store passphrase: CLOUDCOIN_PASSPHRASE, else a prompt on a terminal. */
 export async function storePassphrase(confirm = false): Promise<string> {
@@ -43,6 +46,12 @@ export interface StoreSession {
   hosts: { hostKey: string; url: string; contractId: string }[];
   /** Active contracts without a known file server URL. */
   unreachable: string[];
+  /**
+   * Aborted by the first SIGINT or SIGTERM, its reason the CloudCoinError
+   * EINTERRUPTED the command ends with (exit 130 or 143). An operation given it
+   * stops at its next safe point and throws interruptedError saying what it kept.
+   */
+  signal: AbortSignal;
 }
 
 /**
@@ -50,22 +59,57 @@ export interface StoreSession {
  * closes it. `shards` must fit the contracted hosts (a usage error otherwise);
  * whether enough of them answer is the push's to find out. `work` tunes V8
  * for what `fn` does (heap.ts).
+ *
+ * From the passphrase on, SIGINT and SIGTERM abort the session's signal
+ * rather than kill the process: the operation stops at its next safe point,
+ * the store closes (its lock released) and the command exits 130 or 143.
+ * An operation that ends before it looks at the signal returns as usual.
  */
 export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}, work: StoreWork = 'read'): Promise<T> {
   tuneV8ForStore(work);
   const passphrase = await storePassphrase();
+  const signals = storeSignals();
   // The KDF runs off the event loop meanwhile (Argon2id ~75 ms, an older key's
   // scrypt ~0.3-0.7 s): the node is asked for the contracts, the store opens,
   // and a push probes its hosts and walks its source.
   const keys = openKey(storePaths(datadir).key, passphrase);
   keys.catch(() => undefined);
   try {
-    return await _withKeys(await _engine(), datadir, keys, fn, shards);
+    return await _withKeys(await _engine(), datadir, keys, fn, shards, signals.signal);
   } catch (err) {
     // A missing key or a wrong passphrase is the error to report, whatever else failed meanwhile.
     await keys;
     throw err;
+  } finally {
+    signals.off();
   }
+}
+
+/**
+ * Until `off()`: the first SIGINT or SIGTERM aborts `signal`, with the error
+ * the command is to end with (exit 128 + the signal's number, as a shell
+ * reports a process killed by it); a second one, while the operation stops
+ * and cleans up, exits at once.
+ */
+export function storeSignals(): { signal: AbortSignal; off(): void } {
+  const controller = new AbortController();
+  const on = (name: 'SIGINT' | 'SIGTERM') => {
+    const exitCode = name === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
+    if (!controller.signal.aborted) return controller.abort(new CloudCoinError('EINTERRUPTED', `interrupted (${name})`, exitCode));
+    process.stderr.write(`interrupted (${name}) again: stopped at once, without cleaning up\n`);
+    process.exit(exitCode);
+  };
+  const onInt = () => on('SIGINT');
+  const onTerm = () => on('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    signal: controller.signal,
+    off() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
 }
 
 async function _withKeys<T>(
@@ -74,6 +118,7 @@ async function _withKeys<T>(
   keys: Promise<StoreKeys>,
   fn: (s: StoreSession) => Promise<T>,
   shards: { n?: number; k?: number },
+  signal: AbortSignal,
 ): Promise<T> {
   const renter = await renterKey(datadir, keys);
   const { hosts, unreachable } = await contractedHosts(NodeClient.connect(datadir), datadir, renter.publicKey);
@@ -90,7 +135,8 @@ async function _withKeys<T>(
   const remembered = keys.then(() => rememberHosts(datadir, hosts));
   remembered.catch(() => undefined);
   try {
-    const result = await fn({ store, hosts, unreachable });
+    if (signal.aborted) throw interruptedError(signal, 'nothing was done');
+    const result = await fn({ store, hosts, unreachable, signal });
     try {
       await remembered;
     } catch (err) {

@@ -51,6 +51,8 @@ export interface FilesContext {
   dropped: Set<TreeEntry>;
   /** Called after each file or run: progress. */
   tick(): void;
+  /** Stops both lanes at their next file or batch (push.ts then writes no snapshot). */
+  signal?: AbortSignal;
 }
 
 /** Cuts bytes held in memory into chunks: views of `body`, nothing copied. */
@@ -77,7 +79,7 @@ export async function storeFiles(c: FilesContext, big: FileTask[], small: FileTa
       failed = true;
       throw err;
     });
-  const live = () => !failed;
+  const live = () => !failed && !c.signal?.aborted;
   const pace = new Pace(big.reduce((s, f) => s + f.size, 0));
   const ends = await Promise.allSettled([
     lane(() => _bigLane(c, big, live, pace).finally(() => pace.end())),
@@ -131,6 +133,7 @@ async function _storeFile(c: FilesContext, abs: string, pace?: Pace): Promise<{ 
     const read = async (buf: Uint8Array, off: number, len: number) => (await fh.read(buf, off, len)).bytesRead;
     let total = 0;
     for await (const batch of c.chunker.batches(read, _BATCH)) {
+      c.signal?.throwIfAborted();
       chunks.push(...(await c.packer.addAll(batch)));
       const bytes = batch.reduce((s, b) => s + b.length, 0);
       total += bytes;

@@ -4,7 +4,7 @@
  * unless every backend answered and every manifest decrypted, since deleting
  * on partial knowledge could delete data a snapshot still needs.
  */
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import { BackendError } from './backend.js';
 import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
@@ -50,8 +50,13 @@ function _sectors(snapshots: Iterable<Snapshot>): Map<string, SectorRecord> {
   return out;
 }
 
-/** Deletes from backends and the local index everything no snapshot in `catalog` needs. */
-export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog): Promise<PruneResult> {
+/**
+ * Deletes from backends and the local index everything no snapshot in `catalog`
+ * needs. Once `signal` is aborted no more is deleted, but the index still
+ * forgets what no snapshot needs, or a later push could take chunks from a
+ * sector whose shards are gone; then it throws interruptedError.
+ */
+export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, signal?: AbortSignal): Promise<PruneResult> {
   if (catalog.unavailable.length > 0 || catalog.unreadable.length > 0) {
     const why = [...catalog.unavailable.map((b) => `backend ${b} unavailable`), ...catalog.unreadable.map((m) => `manifest ${m.slice(0, 8)} unreadable`)];
     throw new CloudCoinError('EPRUNEUNSAFE', `prune needs every backend and manifest: ${why.join('; ')}`, ExitCode.partial);
@@ -65,6 +70,7 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog): P
       const doomed: string[] = [];
       for await (const id of b.list()) if (!keep.has(id)) doomed.push(id);
       for (const id of doomed) {
+        if (signal?.aborted) return;
         await b.delete(id);
         deleted++;
       }
@@ -73,6 +79,7 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog): P
   const dead = new Set((await index.sectorIds()).filter((id) => !live.has(id)));
   await index.dropSectors(dead);
   await index.dropAcks((await index.acks()).map(([id]) => id).filter((id) => !keep.has(id)));
+  if (signal?.aborted) throw interruptedError(signal, `objects deleted: ${deleted}; the local index is updated; prune again to finish`);
   return { deleted, sectors: dead.size };
 }
 
@@ -80,7 +87,7 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog): P
  * Checks that every shard of every snapshot is on its backend; with `readData`,
  * downloads every shard, verifies its hash, and decrypts every sector.
  */
-export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, readData: boolean, parallel = 4): Promise<CheckResult> {
+export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, readData: boolean, { parallel = 4, signal }: { parallel?: number; signal?: AbortSignal } = {}): Promise<CheckResult> {
   const sectors = [..._sectors(catalog.snapshots.values()).values()];
   const res: CheckResult = {
     snapshots: catalog.snapshots.size,
@@ -121,7 +128,10 @@ export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, read
       res.unreadable.push(rec.id);
     }
   };
-  for (let i = 0; i < sectors.length; i += parallel) await Promise.all(sectors.slice(i, i + parallel).map(one));
+  for (let i = 0; i < sectors.length; i += parallel) {
+    if (signal?.aborted) throw interruptedError(signal, `${i} of ${sectors.length} sectors checked, nothing changed`);
+    await Promise.all(sectors.slice(i, i + parallel).map(one));
+  }
   res.ok = [res.missing, res.corrupt, res.unavailable, res.unreadable].every((l) => l.length === 0);
   return res;
 }

@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import type { Backend } from './backend.js';
 import type { Chunker } from './chunker.js';
 import { type FileTask, SMALL_FILE, cutAll, storeFiles } from './files.js';
@@ -32,6 +32,12 @@ export interface PushOptions {
   /** Read every file, even those whose size and mtime match the parent snapshot's. */
   force?: boolean;
   progress?: ProgressFn;
+  /**
+   * Stops the push at its next file or batch of chunks, before the manifest:
+   * no snapshot is written, what the hosts acknowledged stays, and the next
+   * push does not upload it again, as after kill -9 (interruptedError).
+   */
+  signal?: AbortSignal;
 }
 
 export interface PushSummary {
@@ -147,7 +153,8 @@ export async function push(ctx: PushContext, walked: PushSource, options: PushOp
     meter.transferred = ctx.io.sent - sentBefore;
     meter.tick();
   };
-  await storeFiles({ packer, chunker: ctx.chunker, meter, skipped, dropped, tick }, big, small);
+  // Interrupted is what the push was, whatever else failed meanwhile.
+  await storeFiles({ packer, chunker: ctx.chunker, meter, skipped, dropped, tick, signal: options.signal }, big, small).finally(() => _halt(options.signal));
   // A hard link whose first name could not be read has nothing to link to.
   const stored = new Set(tree.filter((e) => e.type === 'file' && !dropped.has(e)).map((e) => e.path));
   const finalTree = tree.filter((e) => !dropped.has(e) && (e.type !== 'link' || stored.has(e.target!)));
@@ -170,6 +177,7 @@ export async function push(ctx: PushContext, walked: PushSource, options: PushOp
     body: { size: body.length, chunks: bodyRefs },
     sectors: [...new Set(bodyRefs.map((r) => r[1]))].map((sid) => packer.used.get(sid)!),
   };
+  _halt(options.signal);
   const id = newManifestId(ctx.keys);
   const blob = encodeHeader(ctx.keys, id, header);
   const warnings: string[] = [];
@@ -196,4 +204,9 @@ export async function push(ctx: PushContext, walked: PushSource, options: PushOp
     n: ctx.n,
     k: ctx.k,
   };
+}
+
+/** An interrupted push writes no manifest. */
+function _halt(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw interruptedError(signal, 'no snapshot written; what the hosts took is kept, and the next push does not send it again');
 }

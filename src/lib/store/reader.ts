@@ -25,7 +25,7 @@
  * per sector was page faults to fill and garbage for major collections.
  */
 import { createHmac } from 'node:crypto';
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import type { StoreKeys } from './keys.js';
 import type { ChunkRef } from './manifest.js';
 import { SECTOR_MAX, SECTOR_PLAIN_MAX, type SectorRecord } from './sector.js';
@@ -67,6 +67,7 @@ export class SnapshotReader {
   private readonly _cache = new Map<string, _Entry>();
   private readonly _capacity: number;
   private readonly _maxFetches: number;
+  private readonly _signal: AbortSignal | undefined;
   private readonly _queue: (() => void)[] = [];
   private _fetches = 0;
   /** Shard memory back from the worker, for the next fetches. */
@@ -79,9 +80,17 @@ export class SnapshotReader {
   /**
    * `chunks` are the references that will be read, each as often as it will be;
    * at most `capacity` decrypted sectors are kept (each at most 4 MiB); at most
-   * `fetches` are fetched at once.
+   * `fetches` are fetched at once. Once `signal` is aborted, content() throws
+   * interruptedError at its next chunk and no sector is fetched any more.
    */
-  constructor(keys: StoreKeys, io: ShardIO, worker: SectorWorker, sectors: Iterable<SectorRecord>, chunks: Iterable<ChunkRef>, capacity = 12, fetches = 2) {
+  constructor(
+    keys: StoreKeys,
+    io: ShardIO,
+    worker: SectorWorker,
+    sectors: Iterable<SectorRecord>,
+    chunks: Iterable<ChunkRef>,
+    { capacity = 12, fetches = 2, signal }: { capacity?: number; fetches?: number; signal?: AbortSignal } = {},
+  ) {
     this._keys = keys;
     this._io = io;
     this._worker = worker;
@@ -94,6 +103,11 @@ export class SnapshotReader {
     }
     this._capacity = capacity;
     this._maxFetches = fetches;
+    this._signal = signal;
+  }
+
+  private _halt(): void {
+    if (this._signal?.aborted) throw interruptedError(this._signal, 'stopped reading the snapshot');
   }
 
   /**
@@ -107,6 +121,8 @@ export class SnapshotReader {
     if (this._fetches >= this._maxFetches) await new Promise<void>((r) => this._queue.push(r));
     this._fetches++;
     try {
+      // A sector fetched ahead, whose turn came after the restore stopped.
+      this._halt();
       const chunks = [...(this._wanted.get(rec.id)?.values() ?? [])].map((r): [string, number, number] => [r[0], r[2], r[3]]);
       const ids = rec.shards.map((s) => s[0]);
       const into = this._lend(rec);
@@ -258,7 +274,9 @@ export class SnapshotReader {
             break;
           }
         }
-        yield this._slice(held!, await held!.opened, chunks[i]);
+        const opened = await held!.opened;
+        this._halt();
+        yield this._slice(held!, opened, chunks[i]);
       }
     } finally {
       if (held) this._unhold(held);

@@ -2,7 +2,7 @@
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import type { TreeEntry } from './manifest.js';
 import { ProgressMeter, type ProgressFn } from './progress.js';
 import type { SnapshotReader } from './reader.js';
@@ -11,9 +11,10 @@ import type { PullResult } from './restore.js';
 /**
  * Writes the selected entries as a POSIX tar stream to `out`. When `out`
  * fails (its reader went away: `| head`, EPIPE) the restore stops at once
- * with a CloudCoinError naming why, the sectors it held given back.
+ * with a CloudCoinError naming why, the sectors it held given back; so it
+ * does, with interruptedError, when `signal` is aborted (the reader's too).
  */
-export async function restoreToTar(reader: SnapshotReader, entries: TreeEntry[], out: Writable, progress?: ProgressFn): Promise<PullResult> {
+export async function restoreToTar(reader: SnapshotReader, entries: TreeEntry[], out: Writable, progress?: ProgressFn, signal?: AbortSignal): Promise<PullResult> {
   const meter = new ProgressMeter('pull', progress);
   meter.totalFiles = entries.length;
   const pack = tar.pack();
@@ -24,6 +25,7 @@ export async function restoreToTar(reader: SnapshotReader, entries: TreeEntry[],
   broken.catch(() => undefined);
   try {
     for (const e of entries) {
+      signal?.throwIfAborted();
       const header = { name: e.path, mode: e.mode, mtime: new Date(e.mtime / 1000), uid: e.uid, gid: e.gid };
       if (e.type === 'file') {
         const stream = pack.entry({ ...header, type: 'file', size: e.size });
@@ -45,6 +47,7 @@ export async function restoreToTar(reader: SnapshotReader, entries: TreeEntry[],
     pack.finalize();
     await done;
   } catch (err: any) {
+    if (signal?.aborted) throw interruptedError(signal, `${meter.files} of ${entries.length} entries sent; the tar stream is cut short`);
     if (!(err instanceof CloudCoinError) && typeof err?.code === 'string' && typeof err?.syscall === 'string') {
       throw new CloudCoinError(err.code, `the tar stream could not be written (${err.code}): ${meter.files} of ${entries.length} entries sent`, ExitCode.failure);
     }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fchownSync, futimesSync, openSync, renameSync } from 'node:fs';
 import { chown, lchown, lstat, link, lutimes, mkdir, open, realpath, symlink, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import { DirectWriter, alignedBuffer, alignedBuffersAvailable } from '../fsutil/direct-io.js';
 import { isDiskFull, writeAll, writeAllSync } from '../fsutil/write-all.js';
 import type { TreeEntry } from './manifest.js';
@@ -24,6 +24,11 @@ export interface PullOptions {
   progress?: ProgressFn;
   /** Write files of more than 256 KiB around the page cache where the file system allows it (default true). */
   direct?: boolean;
+  /**
+   * Stops the restore: files being written are left as they were (their temp
+   * files removed), those restored stay, and the pull throws interruptedError.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PullResult {
@@ -260,13 +265,19 @@ export async function restoreToDir(
   reader: SnapshotReader,
   entries: TreeEntry[],
   target: string,
-  options: { progress?: ProgressFn; parallel?: number; direct?: boolean } = {},
+  options: { progress?: ProgressFn; parallel?: number; direct?: boolean; signal?: AbortSignal } = {},
 ): Promise<PullResult> {
   const parallel = options.parallel ?? 8;
   const progress = options.progress;
+  const signal = options.signal;
   const meter = new ProgressMeter('pull', progress);
   meter.totalFiles = entries.length;
   meter.totalBytes = entries.reduce((s, e) => s + (e.type === 'file' ? e.size! : 0), 0);
+  // Where no entry is in flight: each stopped at its next chunk (the reader's signal), its temp file removed.
+  const halt = () => {
+    if (signal?.aborted) throw interruptedError(signal, `${meter.files} of ${entries.length} entries restored under ${target}; pull again to finish`);
+  };
+  halt();
   await mkdir(target, { recursive: true }).catch((err) => {
     if (err?.code === 'EEXIST' || err?.code === 'ENOTDIR') throw new CloudCoinError('ETARGET', `${target} is not a directory`, ExitCode.usage);
     throw err;
@@ -280,8 +291,9 @@ export async function restoreToDir(
   let bigRunning = 0;
   const bigWaiting: (() => void)[] = [];
   let failed = false;
+  const stopped = () => failed || signal?.aborted === true;
   const one = async (e: TreeEntry) => {
-    if (failed) return;
+    if (stopped()) return;
     const big = e.type === 'file' && e.size! > _BIG_FILE;
     if (big) {
       while (bigRunning >= _BIG_PARALLEL) await new Promise<void>((r) => bigWaiting.push(r));
@@ -289,11 +301,13 @@ export async function restoreToDir(
     }
     try {
       // A big file that waited for its turn while the restore stopped.
-      if (failed) return;
+      if (stopped()) return;
       await _restoreEntry(guard, reader, e, meter, direct, pace);
       meter.files++;
       meter.tick();
     } catch (err: any) {
+      // Interrupted: the entry is left as it was, and halt() says so once the others have ended.
+      if (signal?.aborted) return;
       // A full disk stops the restore: every later write would fail the same way, each
       // after fetching its sectors. What is restored stays; the entry's temp file is gone.
       if (isDiskFull(err)) {
@@ -317,7 +331,7 @@ export async function restoreToDir(
   // Small files in a lane of their own, kept at the pace of the others' bytes (see Pace).
   const smallLane = async () => {
     const files = [...small];
-    for (let i = 0; i < files.length && !failed; i++) {
+    for (let i = 0; i < files.length && !stopped(); i++) {
       if (i % _SMALL_RUN === 0) await pace.reach(i / files.length);
       else if (i % _SMALL_TURN === 0) await _nextTurn();
       await one(files[i]);
@@ -325,9 +339,11 @@ export async function restoreToDir(
   };
   const lanes = await Promise.allSettled([_pool(rest, parallel, one).finally(() => pace.end()), smallLane()]);
   for (const lane of lanes) if (lane.status === 'rejected') throw lane.reason;
+  halt();
   const phase = (types: TreeEntry['type'][]) => _pool(entries.filter((e) => types.includes(e.type)), parallel, one);
   await phase(['link']);
   await phase(['symlink']);
+  halt();
   const dirs = entries.filter((e) => e.type === 'directory').sort((a, b) => b.path.split('/').length - a.path.split('/').length);
   for (const d of dirs) {
     const abs = join(guard.root, d.path);

@@ -76,6 +76,7 @@ export class SectorWorker {
   /** The thread that has been sent the keys. */
   private _keyed: Worker | null = null;
   private _seq = 0;
+  private _closed = false;
 
   /**
    * `keys` may still be being derived: the thread can start meanwhile, and
@@ -95,7 +96,7 @@ export class SectorWorker {
    * worker does not keep the process alive.
    */
   start(): void {
-    this._worker ??= this._start();
+    if (!this._closed) this._worker ??= this._start();
   }
 
   private _start(): Worker {
@@ -204,6 +205,8 @@ export class SectorWorker {
 
   private async _call(msg: object, transfer: ArrayBuffer[]): Promise<any> {
     const keys = await this._keys;
+    // A sector fetched ahead whose shards came after the store closed (an interrupted pull) must not start another thread.
+    if (this._closed) throw new Error('sector worker: closed');
     const worker = (this._worker ??= this._start());
     this._sendKeys(worker, keys);
     const seq = this._seq++;
@@ -217,6 +220,7 @@ export class SectorWorker {
   }
 
   async close(): Promise<void> {
+    this._closed = true;
     const w = this._worker;
     this._worker = null;
     if (w) await w.terminate();

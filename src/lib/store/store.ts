@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import { type Backend, BackendError } from './backend.js';
 import { Chunker, type ChunkerParams, gearTable } from './chunker.js';
 import { checkErasure } from './erasure.js';
@@ -90,6 +90,8 @@ export interface PullSummary extends PullResult {
 export interface ForgetOptions extends ForgetPolicy {
   /** Snapshots to forget by id, prefix or 'latest' (in addition to the policy). */
   snapshots?: string[];
+  /** Stops before the next snapshot: those forgotten stay forgotten (interruptedError). */
+  signal?: AbortSignal;
 }
 
 function* _chunksOf(entries: TreeEntry[]): Iterable<ChunkRef> {
@@ -292,12 +294,12 @@ export class Store {
   /** Restores a snapshot into `target`, never writing outside it. */
   async pull(ref: string, target: string, options: PullOptions = {}): Promise<PullSummary> {
     if (typeof target !== 'string' || target.length === 0) throw new TypeError('target must be a directory path');
-    return this._pull(ref, options, (r, e, p) => restoreToDir(r, e, target, { progress: p, direct: options.direct }));
+    return this._pull(ref, options, (r, e, p) => restoreToDir(r, e, target, { progress: p, direct: options.direct, signal: options.signal }));
   }
 
   /** Writes a snapshot as a tar stream to `out` (for `--stdout`). */
   async pullTar(ref: string, out: Writable, options: PullOptions = {}): Promise<PullSummary> {
-    return this._pull(ref, options, (r, e, p) => restoreToTar(r, e, out, p));
+    return this._pull(ref, options, (r, e, p) => restoreToTar(r, e, out, p, options.signal));
   }
 
   private async _pull(
@@ -310,7 +312,8 @@ export class Store {
     const { keys } = await this._ready;
     const entries = selectEntries(snap.tree, options.include);
     const seen = this._io.corrupt.length;
-    const result = await write(new SnapshotReader(keys, this._io, this._worker, snap.sectors, _chunksOf(entries)), entries, options.progress);
+    const reader = new SnapshotReader(keys, this._io, this._worker, snap.sectors, _chunksOf(entries), { signal: options.signal });
+    const result = await write(reader, entries, options.progress);
     return { snapshot: snap.id, ...result, corrupt: this._io.corrupt.slice(seen) };
   }
 
@@ -335,7 +338,8 @@ export class Store {
     // A host that is down keeps its copy of the header, and the snapshot comes back
     // when it does: the warnings say so, and forgetting again then finishes the job.
     const warnings: string[] = [];
-    for (const id of removed) {
+    for (const [done, id] of removed.entries()) {
+      if (options.signal?.aborted) throw interruptedError(options.signal, `${done} of ${removed.length} snapshots forgotten; forget again to finish`);
       const results = await Promise.allSettled(this._io.backends.map((b) => b.delete(id)));
       results.forEach((r, i) => {
         if (r.status === 'rejected') warnings.push(`${this._io.backends[i].name}: snapshot ${id.slice(0, 8)} not deleted: ${r.reason?.message ?? r.reason}`);
@@ -345,16 +349,20 @@ export class Store {
     return { removed, kept: snaps.map((s) => s.id).filter((id) => !removed.includes(id)), warnings };
   }
 
-  /** Deletes every shard no snapshot needs. Refuses while a backend or manifest cannot be read. */
-  async prune(): Promise<PruneResult> {
+  /**
+   * Deletes every shard no snapshot needs. Refuses while a backend or manifest
+   * cannot be read. `signal` stops the deletions; the local index still forgets
+   * the sectors no snapshot needs (interruptedError).
+   */
+  async prune(options: { signal?: AbortSignal } = {}): Promise<PruneResult> {
     const catalog = await this._catalog();
-    return prune(this._io, (await this._ready).index, catalog);
+    return prune(this._io, (await this._ready).index, catalog, options.signal);
   }
 
-  /** Every shard of every snapshot present; with readData, downloaded, verified and decrypted. */
-  async check(options: { readData?: boolean } = {}): Promise<CheckResult> {
+  /** Every shard of every snapshot present; with readData, downloaded, verified and decrypted. `signal` stops it (interruptedError). */
+  async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckResult> {
     const catalog = await this._catalog();
-    return check((await this._ready).keys, this._io, catalog, options.readData ?? false);
+    return check((await this._ready).keys, this._io, catalog, options.readData ?? false, { signal: options.signal });
   }
 }
 
