@@ -20,6 +20,8 @@ class Faulty implements Backend {
   mode: 'ok' | 'down' | 'corrupt' = 'ok';
   /** Puts that fail (unavailable) before puts start working again. */
   failPuts = 0;
+  /** Deletes that fail (unavailable) before deletes start working again. */
+  failDeletes = 0;
   /** Called after each put, get or delete that succeeded. */
   done?: (op: 'put' | 'get' | 'delete') => void;
   constructor(readonly inner: Backend) {}
@@ -51,6 +53,10 @@ class Faulty implements Backend {
   }
   async delete(id: string) {
     this._check();
+    if (this.failDeletes > 0) {
+      this.failDeletes--;
+      throw new BackendError('unavailable', this.name, 'timeout');
+    }
     await this.inner.delete(id);
     this.done?.('delete');
   }
@@ -587,4 +593,26 @@ const mountError = tmpfsUnavailable();
   await rm(join(state, 'filler'));
   const store = await s.open();
   t.deepEqual(await store.snapshots(), []);
+});
+
+test('a prune that fails half way leaves no local index entry for deleted shards: the same data pushed again is stored again and restores', async (t) => {
+  const s = await setup(t);
+  const src = join(s.base, 'src');
+  await mkdir(src);
+  const content = randomBytes(3_000_000);
+  await writeFile(join(src, 'a.bin'), content);
+  const store = await s.open();
+  await store.push(src);
+  await store.forget({ snapshots: ['latest'] });
+  // host2 stops answering deletes once prune has listed it: hosts 0 and 1 lose their shards, 2 of 3 of every sector.
+  s.hosts[2].failDeletes = Infinity;
+  await t.throwsAsync(store.prune(), { instanceOf: BackendError });
+  for (let i = 0; i < 200 && (await du(s.dirs.slice(0, 2))) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.is(await du(s.dirs.slice(0, 2)), 0, 'hosts 0 and 1 deleted everything');
+  s.hosts[2].failDeletes = 0;
+  const again = await store.push(src);
+  t.true(again.uploaded > content.length, `the data was stored again (${again.uploaded} bytes sent)`);
+  await store.pull('latest', join(s.base, 'out'));
+  t.true((await readFile(join(s.base, 'out/a.bin'))).equals(content));
+  t.true((await store.check({ readData: true })).ok);
 });

@@ -64,6 +64,12 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, si
   const live = _sectors(catalog.snapshots.values());
   const keep = new Set<string>(catalog.snapshots.keys());
   for (const s of live.values()) for (const [shard] of s.shards) keep.add(shard);
+  // The local index forgets first: a prune that stops half way (a host failing, kill -9)
+  // must not leave it pointing a later push at chunks whose shards are gone. What it
+  // leaves on the hosts is garbage the next prune deletes.
+  const dead = new Set((await index.sectorIds()).filter((id) => !live.has(id)));
+  await index.dropSectors(dead);
+  await index.dropAcks((await index.acks()).map(([id]) => id).filter((id) => !keep.has(id)));
   let deleted = 0;
   await Promise.all(
     io.backends.map(async (b) => {
@@ -76,9 +82,6 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, si
       }
     }),
   );
-  const dead = new Set((await index.sectorIds()).filter((id) => !live.has(id)));
-  await index.dropSectors(dead);
-  await index.dropAcks((await index.acks()).map(([id]) => id).filter((id) => !keep.has(id)));
   if (signal?.aborted) throw interruptedError(signal, `objects deleted: ${deleted}; the local index is updated; prune again to finish`);
   return { deleted, sectors: dead.size };
 }
