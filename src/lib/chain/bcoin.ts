@@ -83,7 +83,7 @@ export interface Bcoin {
     get(type: string): BcoinNetwork;
     create(options: Record<string, unknown>): BcoinNetwork;
   };
-  wallet: { plugin: { id: string; init(node: any): any } };
+  wallet: { plugin: { id: string; init(node: any): any }; WalletDB: new (options: Record<string, unknown>) => any };
   Address: any;
   Block: any;
   TX: any;

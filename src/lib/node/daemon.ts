@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bcoin, type BcoinFullNode } from '../chain/bcoin.js';
 import { bcoinType, networkSpec, type NetworkName } from '../chain/networks.js';
+import { unlockChecked } from '../wallet/unlock.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { ExtensionHost } from '../ext/host.js';
 import { loadExtension } from '../ext/loader.js';
@@ -138,7 +139,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const kept = passphrase ?? opts.unlockPassphrase;
   if (kept && !passphrase) {
     try {
-      await wdb.primary.unlock(kept);
+      await unlockChecked(wdb.primary, kept);
       await wdb.primary.lock();
     } catch {
       await node.close().catch(() => {});
