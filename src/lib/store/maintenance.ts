@@ -51,10 +51,9 @@ function _sectors(snapshots: Iterable<Snapshot>): Map<string, SectorRecord> {
 }
 
 /**
- * Deletes from backends and the local index everything no snapshot in `catalog`
- * needs. Once `signal` is aborted no more is deleted, but the index still
- * forgets what no snapshot needs, or a later push could take chunks from a
- * sector whose shards are gone; then it throws interruptedError.
+ * Deletes from the local index, then from the backends, everything no
+ * snapshot in `catalog` needs. Once `signal` is aborted no more is deleted,
+ * and it throws interruptedError.
  */
 export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, signal?: AbortSignal): Promise<PruneResult> {
   if (catalog.unavailable.length > 0 || catalog.unreadable.length > 0) {
