@@ -23,8 +23,11 @@
  * less and ran 3-4% faster, and 2 GB pushes and pulls ran as fast (9.0-9.3 s
  * and 5.4-6.1 s, against 9.1-9.4 and 5.1-6.1). It must be set before the hot
  * functions are first optimized: withStore sets it first thing.
+ *
+ * And glibc keeps the memory those Buffers are freed into (malloc.ts).
  */
 import { setFlagsFromString } from 'node:v8';
+import { raiseMallocTrimThreshold } from './malloc.js';
 
 /** What a store command mostly does with its Buffers: upload (push) or the rest. */
 export type StoreWork = 'upload' | 'read';
@@ -32,6 +35,7 @@ export type StoreWork = 'upload' | 'read';
 export const STORE_HEAP_GROWING_PERCENT: Record<StoreWork, number> = { upload: 400, read: 200 };
 
 export function tuneV8ForStore(work: StoreWork): void {
+  raiseMallocTrimThreshold();
   setFlagsFromString('--no-opt');
   setFlagsFromString(`--heap-growing-percent=${STORE_HEAP_GROWING_PERCENT[work]}`);
 }
