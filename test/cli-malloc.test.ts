@@ -46,7 +46,7 @@ test('garbage freed on a worker thread is reused, not faulted in again', (t) => 
   const tuned = afterFirst(faultsPerRound(true));
   const untuned = afterFirst(faultsPerRound(false));
   t.log(`page faults in rounds 2-12: ${tuned} with the threshold raised, ${untuned} without`);
-  // 768 MiB went through 64 KiB buffers after the first round: ~8 MiB of faults at most.
+  // 704 MiB went through 64 KiB buffers after the first round: at most 8 MiB of it faulted in.
   t.true(tuned < 2048, `${tuned} page faults`);
   // The control: without the change this machine does fault the memory in again.
   t.true(untuned > 4 * tuned, `${untuned} against ${tuned}`);
