@@ -1,5 +1,6 @@
 /**
- * raiseMallocTrimThreshold: a worker thread that seals as the sector worker
+ * The store commands' process tuning (tuneV8ForStore, which calls
+ * raiseMallocTrimThreshold): a worker thread that seals as the sector worker
  * does (node:crypto in 64 KiB calls, every output a new Buffer) keeps reusing
  * the memory its garbage is freed into, instead of glibc handing it back to
  * the kernel and the thread faulting it in again after each collection.
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const glibc = Boolean((process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime);
 
-const MALLOC = fileURLToPath(new URL('../src/lib/cli/malloc.ts', import.meta.url));
+const HEAP = fileURLToPath(new URL('../src/lib/cli/heap.ts', import.meta.url));
 
 /** Minor page faults of each 64 MiB round of sealing on a fresh worker thread, in a fresh process. */
 function faultsPerRound(tuned: boolean): number[] {
@@ -30,9 +31,10 @@ function faultsPerRound(tuned: boolean): number[] {
   const script = `
     import { setFlagsFromString } from 'node:v8';
     import { Worker } from 'node:worker_threads';
-    import { raiseMallocTrimThreshold } from ${JSON.stringify(MALLOC)};
-    setFlagsFromString('--heap-growing-percent=400');
-    if (${tuned}) raiseMallocTrimThreshold();
+    import { STORE_HEAP_GROWING_PERCENT, tuneV8ForStore } from ${JSON.stringify(HEAP)};
+    // Untuned, the same V8 flags without the malloc change: only that differs.
+    if (${tuned}) tuneV8ForStore('upload');
+    else ['--no-opt', '--heap-growing-percent=' + STORE_HEAP_GROWING_PERCENT.upload].forEach((f) => setFlagsFromString(f));
     await new Promise((r) => setImmediate(r));
     const w = new Worker(${JSON.stringify(worker)}, { eval: true, execArgv: [] });
     w.once('message', (rounds) => { console.log(JSON.stringify(rounds)); w.terminate(); });`;
@@ -43,12 +45,14 @@ const afterFirst = (rounds: number[]) => rounds.slice(1).reduce((a, b) => a + b,
 
 test('garbage freed on a worker thread is reused, not faulted in again', (t) => {
   if (!glibc) return t.pass('not glibc: its trim threshold is what this is about');
-  const tuned = afterFirst(faultsPerRound(true));
+  // Three tuned runs, each low: without the change one run in a few is low too.
+  const tunedRuns = [0, 1, 2].map(() => afterFirst(faultsPerRound(true)));
+  const tuned = Math.max(...tunedRuns);
   // The control: without the change this machine does fault the memory in
   // again. Only when collections fall so (most runs, not all): up to 4 tries.
   let untuned = 0;
   for (let i = 0; i < 4 && untuned <= 4 * tuned; i++) untuned = Math.max(untuned, afterFirst(faultsPerRound(false)));
-  t.log(`page faults in rounds 2-12: ${tuned} with the threshold raised, ${untuned} without`);
+  t.log(`page faults in rounds 2-12: ${tunedRuns.join(', ')} with the threshold raised, ${untuned} without`);
   // 704 MiB went through 64 KiB buffers after the first round: at most 8 MiB of it faulted in.
   t.true(tuned < 2048, `${tuned} page faults`);
   t.true(untuned > 4 * tuned, `${untuned} against ${tuned}`);

@@ -33,8 +33,8 @@ export const MALLOC_THRESHOLD_BLOCK = 31 * 1024 * 1024;
 /**
  * Has malloc keep up to ~62 MiB freed in each arena instead of returning it.
  * The block is freed when the ports below close, on the event loop's next turn.
- * A transferred ArrayBuffer nothing receives is the one way JavaScript can
- * free native memory without waiting for a garbage collection.
+ * A transferred ArrayBuffer that nothing receives is freed then, without
+ * waiting for a garbage collection.
  */
 export function raiseMallocTrimThreshold(): void {
   const block = Buffer.allocUnsafeSlow(MALLOC_THRESHOLD_BLOCK);
