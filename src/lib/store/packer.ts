@@ -27,7 +27,15 @@ export interface PackerContext {
   worker: SectorWorker;
 }
 
+/**
+ * Sector plaintext buffers a push holds at most: one filling while the sector
+ * worker seals one and has the next queued, so that it never waits for the
+ * main thread. More only faulted fresh memory in (4 MiB each, up to eight).
+ */
+const PLAINTEXTS = 3;
+
 interface OpenSector {
+  buf: Buffer;
   used: number;
   /** The references handed out for this sector's chunks; their sector id is filled in when it is sealed. */
   refs: ChunkRef[];
@@ -41,11 +49,15 @@ export class Packer {
   newSectors = 0;
   private readonly _ctx: PackerContext;
   private readonly _pending = new Map<string, ChunkRef>();
-  /** The open sector's plaintext; sealed sectors' buffers come back to `_free` for reuse. */
-  private _buf: Buffer = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
+  /** Plaintext buffers made so far; sealed sectors' come back to `_free` for reuse. */
+  private _plaintexts = 0;
   private readonly _free: Buffer[] = [];
+  /** Who waits for a buffer in `_free`. */
+  private _waiting: (() => void)[] = [];
   private readonly _inflight = new Set<Promise<void>>();
   private _open: OpenSector | null = null;
+  /** Set while the next sector waits for its buffer: both lanes wait for the same one. */
+  private _opening: Promise<void> | null = null;
   private _error: unknown = null;
 
   constructor(ctx: PackerContext) {
@@ -86,15 +98,46 @@ export class Packer {
         return [id, ...loc];
       }
     }
-    if (this._open && this._open.used + chunk.length > SECTOR_PLAIN_MAX) await this.flush();
-    const open = (this._open ??= { used: 0, refs: [] });
-    chunk.copy(this._buf, open.used);
-    const ref: ChunkRef = [id, '', open.used, chunk.length];
-    open.refs.push(ref);
-    open.used += chunk.length;
-    this._pending.set(id, ref);
-    this.newBytes += chunk.length;
-    return ref;
+    // Either wait lets the other lane fill or flush the open sector: look again after it.
+    for (;;) {
+      const open = this._open;
+      if (!open) {
+        await (this._opening ??= this._openSector().finally(() => (this._opening = null)));
+        continue;
+      }
+      if (open.used + chunk.length > SECTOR_PLAIN_MAX) {
+        await this.flush();
+        continue;
+      }
+      chunk.copy(open.buf, open.used);
+      const ref: ChunkRef = [id, '', open.used, chunk.length];
+      open.refs.push(ref);
+      open.used += chunk.length;
+      this._pending.set(id, ref);
+      this.newBytes += chunk.length;
+      return ref;
+    }
+  }
+
+  /** Opens a sector once a plaintext buffer is free, or may be made; throws the first upload error instead. */
+  private async _openSector(): Promise<void> {
+    while (!this._error && this._free.length === 0 && this._plaintexts >= PLAINTEXTS) {
+      await new Promise<void>((resolve) => this._waiting.push(resolve));
+    }
+    if (this._error) throw this._error;
+    let buf = this._free.pop();
+    if (!buf) {
+      buf = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
+      this._plaintexts++;
+    }
+    this._open = { buf, used: 0, refs: [] };
+  }
+
+  /** Wakes who waits for a buffer; all of them after an error, which a failed seal's buffer does not come back from. */
+  private _wake(): void {
+    const waiting = this._waiting;
+    this._waiting = [];
+    for (const resolve of waiting) resolve();
   }
 
   /**
@@ -106,14 +149,13 @@ export class Packer {
     const open = this._open;
     if (!open) return;
     this._open = null;
-    const buf = this._buf;
-    this._buf = this._free.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
     while (this._inflight.size >= this._ctx.parallel) await Promise.race(this._inflight);
     if (this._error) throw this._error;
     const { io, hosts, k, n, index, worker } = this._ctx;
     const task = (async () => {
-      const sealed = await worker.seal(buf, open.used, open.refs.map((r) => r[0]), k, n);
+      const sealed = await worker.seal(open.buf, open.used, open.refs.map((r) => r[0]), k, n);
       this._free.push(sealed.plain);
+      this._wake();
       const placed = io.placement(sealed.id, n, hosts);
       const rec: SectorRecord = { id: sealed.id, size: sealed.size, k, shards: sealed.ids.map((sid, i) => [sid, placed[i].name]) };
       for (const ref of open.refs) ref[1] = sealed.id;
@@ -126,6 +168,7 @@ export class Packer {
     })()
       .catch((err) => {
         this._error ??= err;
+        this._wake();
       })
       .finally(() => this._inflight.delete(task));
     this._inflight.add(task);

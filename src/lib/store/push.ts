@@ -4,8 +4,8 @@
  * first) -> manifest on every one of those.
  *
  * Memory stays bounded: one chunker buffer (a 4 MiB batch of a streamed
- * file's chunks and 2 x max chunk), a run of small files of about as much, one
- * sector plaintext buffer, and at most `parallel` sealed sectors being
+ * file's chunks and 2 x max chunk), a run of small files of about as much,
+ * three sector plaintext buffers, and at most `parallel` sealed sectors being
  * uploaded (see packer.ts). What
  * grows is the tree (one entry per path, one reference per chunk), held in
  * memory and stored last, as the snapshot body (see manifest.ts).
