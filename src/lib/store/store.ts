@@ -189,6 +189,8 @@ export class Store {
     // While the keys may still be being derived: all three only read.
     const probing = this._io.probe(this._probeTimeoutMs);
     probing.catch(() => undefined);
+    // Each host's listing, for the parent snapshot, is asked for with the probe rather than a round trip after it.
+    const listings = options.parent === undefined ? new Map(this._io.backends.map((b) => [b, listBackends([b])])) : null;
     const walking = walkSource(source);
     walking.catch(() => undefined);
     const { keys, chunker, bodyChunker, index } = await this._ready;
@@ -199,9 +201,11 @@ export class Store {
     const n = this._n ?? up.length;
     const k = this._k ?? defaultK(n);
     let parent = options.parent;
-    if (parent === undefined) {
+    if (listings) {
       // From the hosts that answered only: one that did not could keep this waiting for its timeout.
-      const same = (await this._infos(up)).filter((s) => s.source === resolve(source));
+      const listing = Promise.all(up.map((b) => listings.get(b)!)).then((ls) => ls.flat());
+      listing.catch(() => undefined);
+      const same = (await this._infos(listing)).filter((s) => s.source === resolve(source));
       parent = same.length > 0 ? same[same.length - 1].id : null;
     }
     const parentSnap = parent ? await index.snapshot(parent) : undefined;
@@ -226,8 +230,7 @@ export class Store {
   }
 
   /** What listings show of every readable snapshot the backends list, oldest first: trees are read only for snapshots new to the local index. */
-  private async _infos(backends = this._io.backends): Promise<SnapshotInfo[]> {
-    const listing = listBackends(backends);
+  private async _infos(listing = listBackends(this._io.backends)): Promise<SnapshotInfo[]> {
     const { keys, index } = await this._ready;
     const { holders } = await manifestHolders(keys, listing);
     const infos: SnapshotInfo[] = [];
