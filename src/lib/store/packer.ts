@@ -133,7 +133,7 @@ export class Packer {
     this._open = { buf, used: 0, refs: [] };
   }
 
-  /** Wakes who waits for a buffer; all of them after an error, which a failed seal's buffer does not come back from. */
+  /** Wakes all who wait for a buffer, to look again: one came back, or an upload failed (a failed seal's never comes back). */
   private _wake(): void {
     const waiting = this._waiting;
     this._waiting = [];
