@@ -24,7 +24,8 @@
  *
  * Each tree's push, pull and start-up figures, ours and restic's, are the
  * median of CC_BENCH_STORE_ROUNDS (default 3) rounds, ours then restic's in
- * each (peak memory: the highest); every round's times go to stderr.
+ * odd rounds and restic's first in even ones (peak memory: the highest);
+ * every round's times go to stderr.
  *
  * Sizes: CC_BENCH_STORE_MB (tree, default 250), CC_BENCH_STORE_BIG_MB (default
  * 2000, 0 skips it), CC_BENCH_PIPELINE_MB (default 256). Needs restic and
@@ -305,9 +306,12 @@ async function _treeRun(base: string, treeMB: number, withLocal: boolean, rounds
     await _warmUp(base, hosts.entries);
     const runs: { ours: Awaited<ReturnType<typeof _ours>>; restic: Awaited<ReturnType<typeof _restic>> }[] = [];
     for (let r = 0; r < rounds; r++) {
+      // Restic first in every other round: what slows the disk and fades during a run (see
+      // the top of this file) would otherwise fall on our rounds each time.
+      const resticFirst = r % 2 === 1 ? await _restic(base, src, r) : null;
       const ours = await _ours(base, `hosts${r}`, src, hosts.entries, /* startUp */ withLocal);
       if (!ours.push || !ours.pull) throw new Error('the push or pull child process failed');
-      const restic = await _restic(base, src, r);
+      const restic = resticFirst ?? (await _restic(base, src, r));
       runs.push({ ours, restic });
       process.stderr.write(`  ${Math.round(size)} MB, round ${r + 1} of ${rounds}: push ${_secs(ours.push)} (restic ${_secs(restic.push)}), pull ${_secs(ours.pull)} (restic ${_secs(restic.pull)})\n`);
     }
