@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { publicKeyOf } from '../src/lib/crypto/sig.js';
-import { startServerDetached, stopServer } from '../src/lib/devnet/server-process.js';
+import { serverPid, startServerDetached, stopServer } from '../src/lib/devnet/server-process.js';
 import { storePaths } from '../src/lib/store/paths.js';
 import { BIN, cli, TEST_PASSPHRASE, type CliResult } from './util/cli.js';
 import { waitFor, type DevNode } from './util/devnode.js';
@@ -225,12 +225,25 @@ test.serial('kill -9 during a push, then push again: it completes without re-upl
     env: { ...process.env, CLOUDCOIN_PASSPHRASE: TEST_PASSPHRASE }, stdio: 'ignore',
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  // Three sectors' shards on disk: a shard is on disk a moment before the push records its acknowledgement,
-  // so waiting for only the first sector's could kill the push before it had recorded any.
-  await waitFor(async () => (await Promise.all(hosts.map(sectorFiles))).flat().length >= before + 9, 60_000, 'some shards uploaded');
-  child.kill('SIGKILL');
-  t.is(await exited, 'SIGKILL', 'the push was killed before it finished');
-  const stored = (await Promise.all(hosts.map(sectorFiles))).flat().length - before;
+  const shards = async () => (await Promise.all(hosts.map(sectorFiles))).flat().length;
+  // Once the first shard is in, one host freezes (SIGSTOP, as a hung machine would): the sectors in
+  // flight wait for it, so the push cannot end before the kill, however fast this machine is. Killed
+  // at the third sector's shards, it wrote its manifest before the kill in one CI run of several.
+  await waitFor(async () => (await shards()) > before, 60_000, 'a first shard', 5);
+  const frozen = serverPid(hosts[2].datadir);
+  if (frozen === null) throw new Error('the third host has no file server running');
+  process.kill(frozen, 'SIGSTOP');
+  try {
+    // Three sectors' shards on the other two: a shard is on disk a moment before the push records its
+    // acknowledgement, so the kill waits a little longer, while the push can only wait too.
+    await waitFor(async () => (await shards()) >= before + 6, 60_000, 'some shards uploaded');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGKILL');
+    t.is(await exited, 'SIGKILL', 'the push was killed before it finished');
+  } finally {
+    process.kill(frozen, 'SIGCONT');
+  }
+  const stored = (await shards()) - before;
 
   const push = await ok(['push', src]);
   t.true(push.uploaded < 32 * 2 ** 20 * 1.5, `the second push uploaded ${push.uploaded}: ${stored} shards were already on hosts`);
