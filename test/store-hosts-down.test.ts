@@ -142,10 +142,13 @@ test('n and k as set: n shards a sector over all the hosts that answer, and any 
 });
 
 test('a host that does not answer within the probe timeout is down, and the push goes on without it', async (t) => {
-  // A socket that accepts and never answers: the host's HTTP client would wait its own 10 s, the probe 1.5 s.
+  // A socket that accepts and never answers: the probe waits 1.5 s for it. Its HTTP client would wait
+  // 10 minutes, so a push that waited for anything else of it (its snapshot listing, say) would not
+  // finish within this test's timeout.
+  t.timeout(60_000);
   const url = await silentServer(t);
   const h = await hosts(t, 3, []);
-  const mute = new HostBackend({ name: 'mute', url, contractId: 'ab'.repeat(32), secretKey: randomBytes(32), retries: 0, timeoutMs: 10_000 });
+  const mute = new HostBackend({ name: 'mute', url, contractId: 'ab'.repeat(32), secretKey: randomBytes(32), retries: 0, timeoutMs: 600_000 });
   const r = await (await h.open({ backends: [...h.backends, mute], probeTimeoutMs: 1500 })).push(h.src);
   t.deepEqual(r.hostsDown, [{ backend: 'mute', reason: 'no answer in 1500 ms' }]);
   // Pulled without the mute host: listing snapshots would wait for its client's timeout.
