@@ -21,7 +21,6 @@ import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push, walkSource } from './push.js';
 import { SnapshotReader } from './reader.js';
 import { type PullOptions, type PullResult, restoreToDir, selectEntries } from './restore.js';
-import { restoreToTar } from './restore-tar.js';
 import { SectorWorker } from './sectorworker.js';
 import { type CorruptReport, type HostDown, ShardIO } from './shards.js';
 
@@ -302,6 +301,8 @@ export class Store {
 
   /** Writes a snapshot as a tar stream to `out` (for `--stdout`). */
   async pullTar(ref: string, out: Writable, options: PullOptions = {}): Promise<PullSummary> {
+    // Loaded here: tar-stream and its dependencies added ~5 ms to every other store command's start-up.
+    const { restoreToTar } = await import('./restore-tar.js');
     return this._pull(ref, options, (r, e, p) => restoreToTar(r, e, out, p, options.signal));
   }
 
