@@ -79,8 +79,9 @@ export class LocalIndex {
     return this._db.get(_sector(id));
   }
 
-  acked(shardId: string): Promise<string | undefined> {
-    return this._db.get(_ack(shardId));
+  /** The backend that acknowledged each shard, if one did, in one LevelDB call (a sector's shards at once). */
+  acked(shardIds: string[]): Promise<(string | undefined)[]> {
+    return shardIds.length === 0 ? Promise.resolve([]) : this._db.getMany(shardIds.map(_ack));
   }
 
   putAck(shardId: string, backend: string): Promise<void> {

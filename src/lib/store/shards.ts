@@ -144,10 +144,11 @@ export class ShardIO {
   async putSector(rec: SectorRecord, shards: Uint8Array[], index: LocalIndex): Promise<number> {
     let bytes = 0;
     const failures: string[] = [];
+    const acked = await index.acked(rec.shards.map(([id]) => id));
     await Promise.all(
       rec.shards.map(async ([id, name], i) => {
         const backend = this._byName.get(name)!;
-        if ((await index.acked(id)) === name) return;
+        if (acked[i] === name) return;
         try {
           // A shard's id is its SHA-256 (sealed by the sector worker, see shardId).
           await this.put(backend, id, shards[i], id);
