@@ -13,6 +13,7 @@ import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { publicKeyOf } from '../src/lib/crypto/sig.js';
 import { serverPid, startServerDetached, stopServer } from '../src/lib/devnet/server-process.js';
 import { storePaths } from '../src/lib/store/paths.js';
@@ -237,7 +238,7 @@ test.serial('kill -9 during a push, then push again: it completes without re-upl
     // Three sectors' shards on the other two: a shard is on disk a moment before the push records its
     // acknowledgement, so the kill waits a little longer, while the push can only wait too.
     await waitFor(async () => (await shards()) >= before + 6, 60_000, 'some shards uploaded');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     child.kill('SIGKILL');
     t.is(await exited, 'SIGKILL', 'the push was killed before it finished');
   } finally {

@@ -2,8 +2,9 @@
  * The packer with its real parts (sector worker thread, LevelDB index, local
  * backends), fed by two lanes at once as files.ts feeds it: at most three
  * sector plaintexts exist however far the main thread runs ahead of the
- * worker, every chunk ends up in a stored sector, and an upload error ends
- * both lanes rather than leaving one waiting for a buffer that never comes.
+ * worker, every chunk ends up in a stored sector, an upload error ends both
+ * lanes, and so does a seal that fails, rather than leaving a lane waiting
+ * for a buffer that never comes back.
  * Before the cap the first test also caught a chunk copied into a sector the
  * other lane had filled meanwhile, past its end (ERR_BUFFER_OUT_OF_BOUNDS).
  */
@@ -34,11 +35,26 @@ class CountingWorker extends SectorWorker {
   }
 }
 
-async function setUp(t: ExecutionContext, brokenHost = false) {
+/**
+ * The real worker, whose thread is gone once three sectors wait for it (as after
+ * a crash): none of their plaintexts comes back. It holds the first two until
+ * the third comes, then lets the lanes run on to wait for a buffer first.
+ */
+class DyingWorker extends CountingWorker {
+  private readonly _held: (() => void)[] = [];
+  override async seal(...args: Parameters<SectorWorker['seal']>): ReturnType<SectorWorker['seal']> {
+    const gate = new Promise<void>((resolve) => this._held.push(resolve));
+    if (this._held.length === 3) setImmediate(() => void this.close().then(() => this._held.forEach((release) => release())));
+    await gate;
+    return super.seal(...args);
+  }
+}
+
+async function setUp(t: ExecutionContext, { brokenHost = false, dying = false } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'cc-packer-'));
   const keys = new StoreKeys(randomBytes(32));
   const index = await LocalIndex.open(join(dir, 'index'));
-  const worker = new CountingWorker(keys);
+  const worker = dying ? new DyingWorker(keys) : new CountingWorker(keys);
   if (brokenHost) await writeFile(join(dir, 'host2'), 'a file where the host directory should be');
   const hosts = [0, 1, 2].map((i) => new LocalBackend(`host${i}`, join(dir, `host${i}`), { sync: false }));
   const io = new ShardIO(hosts, { retries: 0 });
@@ -76,14 +92,28 @@ test('two lanes at once: at most three plaintexts, and every chunk lands in a st
   }
 });
 
-test('an upload that fails ends both lanes with its error instead of leaving one waiting', async (t) => {
-  const { packer } = await setUp(t, true);
+/** Both lanes and the final flush, run to their end: the errors they ended with. */
+async function failures(packer: Packer): Promise<Error[]> {
   const results = await Promise.allSettled([lane(packer, chunks(100)), lane(packer, chunks(100))]);
   const finished = await packer.finish().then(
     () => null,
     (err: Error) => err,
   );
-  const errors = [...results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : [])), ...(finished ? [finished] : [])];
+  return [...results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : [])), ...(finished ? [finished] : [])];
+}
+
+test('an upload that fails ends both lanes with its error', async (t) => {
+  const { packer } = await setUp(t, { brokenHost: true });
+  const errors = await failures(packer);
   t.true(errors.length > 0);
   for (const err of errors) t.regex(err.message, /shard\(s\) not stored.*host2/);
+});
+
+test('a seal that fails, with every plaintext lost in it, ends both lanes instead of leaving them waiting for a buffer', async (t) => {
+  // Waiting forever is what this guards against: fail well before ava's own timeout.
+  t.timeout(30_000);
+  const { packer } = await setUp(t, { dying: true });
+  const errors = await failures(packer);
+  t.true(errors.length > 0);
+  for (const err of errors) t.is(err.message, 'sector worker: closed');
 });
