@@ -51,3 +51,23 @@ export function interruptedError(signal: AbortSignal, kept: string): CloudCoinEr
   const why = signal.reason instanceof CloudCoinError ? signal.reason : new CloudCoinError('EINTERRUPTED', 'interrupted', ExitCode.interrupted);
   return new CloudCoinError(why.code, `${why.message}: ${kept}`, why.exitCode);
 }
+
+/**
+ * An HTTP answer's error: the one type every HTTP layer (the node's extension
+ * routes, the file server) throws and turns into `{ error: { code, message } }`
+ * with `status`. Only HTTP code throws it; domain code throws CloudCoinError
+ * and the HTTP layer maps its code to a status.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    /** What went wrong underneath, for the server's log only: the client sees `message`. */
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'HttpError';
+  }
+}
