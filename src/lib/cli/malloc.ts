@@ -6,10 +6,10 @@
  * that V8 frees some tens of MB at a time. In a worker thread glibc then finds
  * that much free at the top of the thread's arena, above its trim threshold
  * (128 KiB by default), and gives it back to the kernel, so the next tens of
- * MB are fresh pages again: a fault per 4 KiB, which on this project's VMs
- * costs more than the cipher. How often that happens depends on when the
- * collections fall: sealing 256 MB on a cold sector worker took 0.7 or
- * 1.2 CPU-s, 28k or 75k page faults, from one run to the next.
+ * MB are fresh pages again: a fault per 4 KiB, which on virtual machines
+ * costs more than the cipher. Whether it happens depends on when the
+ * collections fall, so without this the same sealing can take up to twice
+ * the CPU from one run to the next.
  *
  * glibc raises its thresholds by itself when a block it had to map on its own
  * (one over the mmap threshold) is freed: the mmap threshold becomes that
@@ -17,8 +17,7 @@
  * (mallopt(3), "M_MMAP_THRESHOLD"). Node offers no mallopt, and the
  * MALLOC_TRIM_THRESHOLD_ variable must be set before the process starts, so
  * the command frees such a block once, first thing: never touched, it costs no
- * page and no copy. The same sealing then takes 0.65-0.77 CPU-s with ~28k faults
- * every time. Under another allocator (musl, macOS) this frees an unused
+ * page and no copy. Under another allocator (musl, macOS) this frees an unused
  * block and changes nothing else.
  */
 import { MessageChannel } from 'node:worker_threads';

@@ -3,8 +3,8 @@
  * passphrase, and the per-purpose keys derived from it.
  *
  * Key file (JSON, also the portable export form): the passphrase goes through
- * Argon2id (RFC 9106; DEFAULT_KDF for new keys) or, in keys made before
- * 2026-12-05, scrypt (RFC 7914), with the parameters in the file, into a
+ * Argon2id (RFC 9106; DEFAULT_KDF for new keys) or, in key files from earlier
+ * versions, scrypt (RFC 7914), with the parameters in the file, into a
  * 32-byte wrapping key, which seals the master key with XChaCha20-Poly1305. A
  * wrong passphrase fails the tag, so it is detected without ever touching the
  * repository. Each purpose gets its own key through HKDF-SHA256 (RFC 5869) so
@@ -36,10 +36,10 @@ export type KdfParams = ({ name: 'argon2id' } & Argon2Params) | ({ name: 'scrypt
 
 /**
  * What `store init` uses: Argon2id at RFC 9106's second recommended setting,
- * 64 MiB, 3 passes, 4 lanes: ~75 ms here, the lanes on both cores at once,
- * where scrypt at the same memory (N = 2^16, r = 8, p = 2, the default until
- * 2026-12-05) took ~0.45 s on one, and every store command waits for the key.
- * docs/format.md, "Key file", weighs the two. Older key files name their own
+ * 64 MiB, 3 passes, 4 lanes. Its lanes run on threads of their own, so it
+ * costs a fraction of scrypt's time at the same memory, which runs on one
+ * core, and every store command waits for the key. docs/format.md, "Key
+ * file", weighs the two. Older key files name their own
  * KDF and parameters, and open as before.
  */
 export const DEFAULT_KDF: KdfParams = { name: 'argon2id', m: 2 ** 16, t: 3, p: 4 };
