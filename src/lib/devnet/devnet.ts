@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { NodeClient } from '../node/client.js';
+import { NodeClient } from '../node/node-client.js';
 import { startDetached, stopNode } from '../node/control.js';
 import { liveRuntime } from '../node/datafiles.js';
 import { receiveAddress, getBalance } from '../wallet/wallet.js';
