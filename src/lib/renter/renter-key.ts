@@ -52,7 +52,11 @@ export async function renterKey(datadir: string, keys: StoreKeys | Promise<Store
   const paths = (await storeEngine()).storePaths(datadir);
   const { IDENTITY_FILE, loadIdentity, publicKeyOf } = await signingKeys();
   if (existsSync(paths.renter)) {
-    const secretKey = await _openRenter(await keys, JSON.parse(await readFile(paths.renter, 'utf8')), paths.renter);
+    const sealed = await readFile(paths.renter, 'utf8').then(JSON.parse).catch((err) => {
+      if (err instanceof SyntaxError) return null;
+      throw err;
+    });
+    const secretKey = await _openRenter(await keys, sealed, paths.renter);
     return { secretKey, publicKey: Buffer.from(publicKeyOf(secretKey)).toString('hex'), imported: true };
   }
   if (!existsSync(join(datadir, IDENTITY_FILE))) {
