@@ -114,3 +114,19 @@ test('mining is refused off the dev network', async (t) => {
   t.is(r.code, 2);
   t.regex(r.stderr, /dev network only/);
 });
+
+test('store key export: no key and a damaged renter key are usage errors with their codes', async (t) => {
+  const datadir = tempDir(t);
+  const base = ['--datadir', datadir, '--network', 'dev', '--json'];
+  const noKey = await cli(['store', 'key', 'export', ...base]);
+  t.is(noKey.code, 2);
+  t.is(noKey.json.error.code, 'ENOKEY');
+  oneLineError(t, noKey, /^error: no key file at .*run `cloudcoin store init`$/);
+
+  t.is((await cli(['store', 'init', ...base])).code, 0);
+  await writeFile(join(datadir, 'store', 'renter.key'), '{"nonce": "trunc');
+  const damaged = await cli(['store', 'key', 'export', ...base]);
+  t.is(damaged.code, 2);
+  t.is(damaged.json.error.code, 'EKEYFILE');
+  oneLineError(t, damaged, /^error: .*renter\.key does not hold a renter key sealed by this store key$/);
+});

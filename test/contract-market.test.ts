@@ -13,7 +13,7 @@ import { paymentOf, collateralOf } from '../src/lib/net/terms.js';
 import { Script } from '../src/lib/negotiator/bcoin.js';
 import { cooperativeWitness, refundHeightOf, refundWitness, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
 import { RatingRecord } from '../src/lib/negotiator/records.js';
-import { NodeClient } from '../src/lib/node/client.js';
+import { NodeClient } from '../src/lib/node/node-client.js';
 import { waitFor, type DevNode } from './util/devnode.js';
 import { Network, broadcast, lastRefusal, identity, inMempool, keyHex, mine, ok, putRecord, recordOf, synced, txAt } from './contract-util.js';
 

@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
-import { acceptOffer, parseDuration, parseSize } from '../../lib/negotiator/client.js';
-import type { NegotiateResult } from '../../lib/negotiator/service.js';
+import { NodeClient } from '../../lib/node/node-client.js';
+import { acceptOffer } from '../../lib/renter/index.js';
+import { parseDuration, parseSize } from '../../lib/units.js';
+import type { NegotiateResult } from '../../lib/negotiator/index.js';
 import { parseAmount } from '../../lib/wallet/amount.js';
 
 export default class ContractAccept extends BaseCommand {
@@ -16,7 +17,7 @@ ${EXIT_STATUS}`;
   ];
   static args = { offer: Args.string({ description: 'Offer hash (from contract offers).', required: true }) };
   static flags = {
-    size: Flags.string({ summary: 'Bytes to store: 10GiB, 500MB, …', required: true }),
+    size: Flags.string({ summary: 'Size to store: 500MB is 500×10^6 bytes, 500MiB or 500M 500×2^20 (docs/node.md).', required: true }),
     duration: Flags.string({ summary: 'Blocks, or 30d, 12h, 2w, 3mo (144 blocks a day).', required: true }),
     'max-price': Flags.string({ summary: 'Highest price accepted in a counter, CC per GiB per month.' }),
     'min-collateral': Flags.string({ summary: 'Least collateral accepted in a counter, CC per GiB per month.' }),

@@ -1,8 +1,8 @@
 import { Args } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
-import { approve } from '../../lib/negotiator/client.js';
-import type { NegotiationInfo } from '../../lib/negotiator/negotiation.js';
+import { NodeClient } from '../../lib/node/node-client.js';
+import { approve } from '../../lib/renter/index.js';
+import type { NegotiationInfo } from '../../lib/negotiator/index.js';
 
 export default class ContractApprove extends BaseCommand {
   static summary = 'Accept a pending propose as it stands (host in manual mode).';

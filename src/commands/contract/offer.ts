@@ -1,13 +1,14 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
-import { createOffer, formatSize, parseDuration, parseSize, parseValidity, withdrawOffer } from '../../lib/negotiator/client.js';
-import type { HostSettings, OfferInfo } from '../../lib/negotiator/service.js';
+import { NodeClient } from '../../lib/node/node-client.js';
+import { createOffer, withdrawOffer } from '../../lib/renter/index.js';
+import { formatSize, parseDuration, parseSize, parseValidity } from '../../lib/units.js';
+import type { HostSettings, OfferInfo } from '../../lib/negotiator/index.js';
 import { formatAmount, parseAmount } from '../../lib/wallet/amount.js';
 
 export default class ContractOffer extends BaseCommand {
   static summary = 'Publish (or replace, or withdraw) this host\'s storage offer.';
-  static description = `The offer spreads over P2P like a transaction; a new one replaces this host's previous one. Prices are CC per GiB per month; sizes like 10GiB or 500MB; durations in blocks or like 30d, 12h, 2w, 3mo (144 blocks a day). The host policy flags are kept by the node: proposes are answered by them (auto) or wait for \`contract approve\` (--manual).
+  static description = `The offer spreads over P2P like a transaction; a new one replaces this host's previous one. Prices are CC per GiB per month; sizes in bytes or with a unit: KB, MB, GB, TB are powers of 1000, KiB, MiB, GiB, TiB and a bare K, M, G, T powers of 1024 (500MB = 500,000,000 bytes, 500M = 500MiB = 524,288,000; docs/node.md); durations in blocks or like 30d, 12h, 2w, 3mo (144 blocks a day). The host policy flags are kept by the node: proposes are answered by them (auto) or wait for \`contract approve\` (--manual).
 
 ${EXIT_STATUS}`;
   static examples = [
@@ -18,13 +19,13 @@ ${EXIT_STATUS}`;
   static flags = {
     price: Flags.string({ summary: 'Price, CC per GiB per month.' }),
     collateral: Flags.string({ summary: 'Collateral locked, CC per GiB per month.' }),
-    'min-size': Flags.string({ summary: 'Smallest contract size.', default: '1GiB' }),
-    'max-size': Flags.string({ summary: 'Largest contract size.', default: '1TiB' }),
+    'min-size': Flags.string({ summary: 'Smallest contract size: 500MB (10^6 bytes each), 500MiB or 500M (2^20 bytes each).', default: '1GiB' }),
+    'max-size': Flags.string({ summary: 'Largest contract size, the same units.', default: '1TiB' }),
     'min-duration': Flags.string({ summary: 'Shortest contract, blocks or 1d/2w/3mo.', default: '1d' }),
     'max-duration': Flags.string({ summary: 'Longest contract, blocks or 1d/2w/3mo.', default: '12mo' }),
     url: Flags.string({ summary: 'This host\'s file server URL (http or https).' }),
     validity: Flags.string({ summary: 'How long the offer stands (seconds or 12h, 7d, 2w).', default: '7d' }),
-    capacity: Flags.string({ summary: 'Policy: total bytes this host commits (default: 10 × max size).' }),
+    capacity: Flags.string({ summary: 'Policy: total size this host commits, the same units (default: 10 × max size).' }),
     'max-contracts': Flags.integer({ summary: 'Policy: most contracts at once.', min: 1 }),
     'price-floor': Flags.string({ summary: 'Policy: lowest price taken, CC per GiB per month.' }),
     manual: Flags.boolean({ summary: 'Policy: proposes wait for contract approve/refuse.', allowNo: true }),

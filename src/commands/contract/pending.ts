@@ -1,7 +1,8 @@
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
-import { formatSize, pending } from '../../lib/negotiator/client.js';
-import type { PendingInfo } from '../../lib/negotiator/service.js';
+import { NodeClient } from '../../lib/node/node-client.js';
+import { pending } from '../../lib/renter/index.js';
+import { formatSize } from '../../lib/units.js';
+import type { PendingInfo } from '../../lib/negotiator/index.js';
 
 export default class ContractPending extends BaseCommand {
   static summary = 'List proposes waiting for approve or refuse (host in manual mode).';

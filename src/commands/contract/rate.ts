@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
-import { rateContract } from '../../lib/negotiator/client.js';
-import type { RatingInfo } from '../../lib/negotiator/entries.js';
+import { NodeClient } from '../../lib/node/node-client.js';
+import { rateContract } from '../../lib/renter/index.js';
+import type { RatingInfo } from '../../lib/negotiator/index.js';
 
 export default class ContractRate extends BaseCommand {
   static summary = 'Rate the other party of a funded contract, on chain.';

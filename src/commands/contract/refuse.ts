@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
-import { refuse } from '../../lib/negotiator/client.js';
-import type { NegotiationInfo } from '../../lib/negotiator/negotiation.js';
+import { NodeClient } from '../../lib/node/node-client.js';
+import { refuse } from '../../lib/renter/index.js';
+import type { NegotiationInfo } from '../../lib/negotiator/index.js';
 
 export default class ContractRefuse extends BaseCommand {
   static summary = 'Refuse a pending propose (host in manual mode).';

@@ -1,9 +1,8 @@
 import { Args } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
-import { reputation } from '../../lib/negotiator/client.js';
-import type { RatingInfo } from '../../lib/negotiator/entries.js';
-import type { Reputation } from '../../lib/negotiator/reputation.js';
+import { NodeClient } from '../../lib/node/node-client.js';
+import { reputation } from '../../lib/renter/index.js';
+import type { RatingInfo, Reputation } from '../../lib/negotiator/index.js';
 
 export default class ContractReputation extends BaseCommand {
   static summary = 'Compute a key\'s reputation from the chain\'s ratings.';

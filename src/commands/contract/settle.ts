@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
-import { settleContract } from '../../lib/negotiator/client.js';
+import { NodeClient } from '../../lib/node/node-client.js';
+import { settleContract } from '../../lib/renter/index.js';
 import { formatAmount } from '../../lib/wallet/amount.js';
 
 export default class ContractSettle extends BaseCommand {

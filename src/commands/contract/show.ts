@@ -1,8 +1,9 @@
 import { Args } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
-import { formatSize, showContract } from '../../lib/negotiator/client.js';
-import type { ContractInfo, RatingInfo } from '../../lib/negotiator/entries.js';
+import { NodeClient } from '../../lib/node/node-client.js';
+import { showContract } from '../../lib/renter/index.js';
+import { formatSize } from '../../lib/units.js';
+import type { ContractInfo, RatingInfo } from '../../lib/negotiator/index.js';
 import { formatAmount } from '../../lib/wallet/amount.js';
 
 export default class ContractShow extends BaseCommand {

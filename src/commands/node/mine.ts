@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
+import { NodeClient } from '../../lib/node/node-client.js';
 import { mine } from '../../lib/node/status.js';
 import { checkAddress, receiveAddress } from '../../lib/wallet/wallet.js';
 

@@ -1,5 +1,5 @@
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
+import { NodeClient } from '../../lib/node/node-client.js';
 import { nodePeers, type PeerInfo } from '../../lib/node/status.js';
 
 export default class NodePeers extends BaseCommand {

@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, storePassphrase } from '../../lib/cli/store.js';
-import { storePaths } from '../../lib/store/hosts.js';
-import { initKey } from '../../lib/store/index.js';
+import { initKey, storePaths } from '../../lib/store/index.js';
 
 export default class StoreInit extends BaseCommand {
   static summary = 'Create the store\'s master key, encrypted under a passphrase.';

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { PullSummary } from '../../lib/store/index.js';
-import { humanBytes } from '../../lib/ui/format.js';
+import { formatSize } from '../../lib/units.js';
 import { terminalProgress } from '../../lib/ui/terminal.js';
 
 export default class StorePull extends BaseCommand {
@@ -38,7 +38,7 @@ ${STORE_EXIT_STATUS}`;
     });
     for (const e of r.errors) process.stderr.write(`not restored: ${e}\n`);
     for (const c of r.corrupt) process.stderr.write(`warning: host ${c.backend} returned corrupt data for ${c.shard.slice(0, 16)}; other shards were used\n`);
-    if (!flags.stdout) this.say(`snapshot ${r.snapshot.slice(0, 16)} restored to ${args.target}: ${r.files} files, ${humanBytes(r.bytes)} in ${r.seconds.toFixed(1)} s`);
+    if (!flags.stdout) this.say(`snapshot ${r.snapshot.slice(0, 16)} restored to ${args.target}: ${r.files} files, ${formatSize(r.bytes)} in ${r.seconds.toFixed(1)} s`);
     if (r.errors.length > 0) process.exitCode = r.files > 0 ? 6 : 1;
     return r;
   }

@@ -3,7 +3,7 @@ import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import { CloudCoinError, ExitCode } from '../../lib/errors.js';
 import type { PushSummary } from '../../lib/store/index.js';
-import { humanBytes } from '../../lib/ui/format.js';
+import { formatSize } from '../../lib/units.js';
 import { terminalProgress } from '../../lib/ui/terminal.js';
 
 /** The engine's summary as --json prints it: hosts by key and count, k-of-n by the flags' names. */
@@ -71,7 +71,7 @@ ${STORE_EXIT_STATUS}`;
     const { snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, hosts, skipped, warnings } = summary;
     for (const d of hostsDown) process.stderr.write(`warning: host ${d.backend} did not answer (${d.reason}); the snapshot is on the others\n`);
     for (const w of [...skipped.map((s) => `skipped ${s}`), ...warnings]) process.stderr.write(`warning: ${w}\n`);
-    this.say(`snapshot ${snapshot.slice(0, 16)} saved: ${files} files (${unchanged} unchanged), ${humanBytes(bytes)} (${humanBytes(newBytes)} new, ${humanBytes(uploaded)} uploaded to ${hosts} hosts, ${k}-of-${n}) in ${seconds.toFixed(1)} s`);
+    this.say(`snapshot ${snapshot.slice(0, 16)} saved: ${files} files (${unchanged} unchanged), ${formatSize(bytes)} (${formatSize(newBytes)} new, ${formatSize(uploaded)} uploaded to ${hosts} hosts, ${k}-of-${n}) in ${seconds.toFixed(1)} s`);
     if (warnings.length > 0) process.exitCode = 6;
     return { ...summary, hostsDown: hostsDown.map((d) => d.backend), totalShards: n, minShards: k };
   }

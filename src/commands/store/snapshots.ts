@@ -1,7 +1,7 @@
 import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { SnapshotInfo } from '../../lib/store/index.js';
-import { humanBytes } from '../../lib/ui/format.js';
+import { formatSize } from '../../lib/units.js';
 
 export default class StoreSnapshots extends BaseCommand {
   static summary = 'List the snapshots stored on the hosts, oldest first.';
@@ -15,7 +15,7 @@ ${STORE_EXIT_STATUS}`;
     const snapshots = await withStore(this.location(flags).datadir, ({ store }) => store.snapshots());
     if (snapshots.length === 0) this.say('no snapshots');
     for (const s of snapshots) {
-      this.say(`${s.id.slice(0, 16)}  ${s.time}  ${s.hostname}  ${s.source}  ${s.files} files  ${humanBytes(s.bytes)}${s.tags.length ? `  [${s.tags.join(', ')}]` : ''}`);
+      this.say(`${s.id.slice(0, 16)}  ${s.time}  ${s.hostname}  ${s.source}  ${s.files} files  ${formatSize(s.bytes)}${s.tags.length ? `  [${s.tags.join(', ')}]` : ''}`);
     }
     return { snapshots };
   }

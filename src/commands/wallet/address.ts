@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
+import { NodeClient } from '../../lib/node/node-client.js';
 import { receiveAddress } from '../../lib/wallet/wallet.js';
 
 export default class WalletAddress extends BaseCommand {

@@ -1,5 +1,5 @@
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
-import { NodeClient } from '../../lib/node/client.js';
+import { NodeClient } from '../../lib/node/node-client.js';
 import { formatAmount } from '../../lib/wallet/amount.js';
 import { getBalance, type Balance } from '../../lib/wallet/wallet.js';
 

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { BaseCommand, CloudCoinError, EXIT_STATUS, ExitCode } from '../../lib/cli/base.js';
 import { readPassphrase } from '../../lib/cli/passphrase.js';
-import { NodeClient } from '../../lib/node/client.js';
+import { NodeClient } from '../../lib/node/node-client.js';
 import { formatAmount, parseAmount } from '../../lib/wallet/amount.js';
 import { send, type SendResult } from '../../lib/wallet/wallet.js';
 

@@ -5,8 +5,9 @@
  * SIGINT and SIGTERM turned into an AbortSignal the operation stops at.
  */
 import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
-import type { Store } from '../store/index.js';
-import { openKey, type StoreKeys } from '../store/keys.js';
+import type { Store, StoreKeys } from '../store/index.js';
+// Not the index: the key's derivation starts before the engine compiles (store/index.ts).
+import { openKey } from '../store/keys.js';
 import { storePaths } from '../store/paths.js';
 import { tuneV8ForStore, type StoreWork } from './heap.js';
 import { readPassphrase } from './passphrase.js';
@@ -18,8 +19,8 @@ import { readPassphrase } from './passphrase.js';
  * sits idle during it.
  */
 const _engine = () =>
-  Promise.all([import('../node/client.js'), import('../server/http-request.js'), import('../store/hosts.js'), import('../store/index.js')]).then(
-    ([node, http, hosts, store]) => ({ ...node, ...http, ...hosts, ...store }),
+  Promise.all([import('../node/node-client.js'), import('../server/http-request.js'), import('../renter/index.js'), import('../store/index.js')]).then(
+    ([node, http, renter, store]) => ({ ...node, ...http, ...renter, ...store }),
   );
 type _Engine = Awaited<ReturnType<typeof _engine>>;
 
@@ -130,7 +131,7 @@ async function _withKeys<T>(
       throw new CloudCoinError('EUSAGE', `${flag} ${value} needs ${value} hosts, and this renter has contracts with ${hosts.length} reachable ones`, ExitCode.usage);
     }
   }
-  const store = await Store.open({ keys, backends: hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir, ...shards });
+  const store = await Store.open({ keys, backends: await hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir, ...shards });
   // Once the passphrase is known to be right: a wrong one changes nothing.
   const remembered = keys.then(() => rememberHosts(datadir, hosts));
   remembered.catch(() => undefined);

@@ -6,9 +6,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError } from '../errors.js';
-import { acceptOffer, createOffer, listContracts, listOffers } from '../negotiator/client.js';
-import { NodeClient } from '../node/client.js';
-import type { Participant } from './devnet.js';
+import { acceptOffer, createOffer, listContracts, listOffers } from '../renter/index.js';
+import { NodeClient } from '../node/node-client.js';
+import type { Participant } from './participant.js';
 
 export interface DevnetContract {
   host: string;

@@ -6,7 +6,7 @@
  * with the store and pulls it back identical. The devnet keeps running
  * afterwards for the user to explore.
  */
-import { NodeClient } from '../node/client.js';
+import { NodeClient } from '../node/node-client.js';
 import { waitWalletSynced } from '../node/status.js';
 import { getBalance, send } from '../wallet/wallet.js';
 import { devnetUp, DEVNET_PASSPHRASE, type Devnet } from './devnet.js';

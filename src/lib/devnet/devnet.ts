@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { NodeClient } from '../node/client.js';
+import { NodeClient } from '../node/node-client.js';
 import { startDetached, stopNode } from '../node/control.js';
 import { liveRuntime } from '../node/datafiles.js';
 import { receiveAddress, getBalance } from '../wallet/wallet.js';
@@ -20,26 +20,13 @@ import { waitWalletSynced } from '../node/status.js';
 import { freePorts } from './ports.js';
 import { startServerDetached, stopServer } from './server-process.js';
 import { contractDevnetHosts, type DevnetContract } from './contracts.js';
+import type { Participant } from './participant.js';
 
 export const DEVNET_FILE = 'devnet.json';
 /** The devnet's wallets are throwaway keys on a private chain; this passphrase is documented, not secret. */
 export const DEVNET_PASSPHRASE = 'devnet';
 const COINBASE_MATURITY = 100;
 const BLOCKS_EACH = 2;
-
-export interface Participant {
-  name: string;
-  role: 'renter' | 'host';
-  datadir: string;
-  pid: number;
-  port: number;
-  httpPort: number;
-  walletPort: number;
-  address: string;
-  /** A host's file server, run by `cloudcoin serve` next to its node. */
-  serverUrl?: string;
-  serverPort?: number;
-}
 
 export interface Devnet {
   dir: string;

@@ -1,5 +1,5 @@
 import { formatAmount } from '../wallet/amount.js';
-import type { Participant } from './devnet.js';
+import type { Participant } from './participant.js';
 
 type Row = Participant & { running?: boolean; height?: number | null; peers?: number | null; balance?: number | null };
 

@@ -7,9 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NodeClient } from '../node/client.js';
-import { contractedHosts, hostBackends, rememberHosts, renterKey, storePaths } from '../store/hosts.js';
-import { initKey, openKey, Store } from '../store/index.js';
+import { NodeClient } from '../node/node-client.js';
+import { contractedHosts, hostBackends, rememberHosts, renterKey } from '../renter/index.js';
+import { initKey, openKey, Store, storePaths } from '../store/index.js';
 
 export interface StoreDemoResult {
   snapshot: string;
@@ -58,7 +58,7 @@ export async function storeDemo(dir: string, renterDatadir: string, passphrase: 
   await rememberHosts(renterDatadir, hosts);
   // A demo with fewer than the 3 hosts push wants by default spreads over the ones it has.
   const n = hosts.length < 3 ? hosts.length : undefined;
-  const store = await Store.open({ keys, backends: hostBackends(hosts, renter.secretKey), stateDir: paths.dir, n });
+  const store = await Store.open({ keys, backends: await hostBackends(hosts, renter.secretKey), stateDir: paths.dir, n });
   try {
     const push = await store.push(source);
     await store.pull(push.snapshot, restored);

@@ -21,3 +21,4 @@ export { Registry, type BlockSummary, type Role, type Tip } from './registry.js'
 export { ContractEntry, RatingEntry, type ContractInfo, type ContractState, type RatingInfo } from './entries.js';
 export { reputationFromRegistry, reputationOf, type Reputation } from './reputation.js';
 export type { RegistryDB } from './undo.js';
+export type { ContractListItem, HostSettings, NegotiateResult, OfferInfo, OfferTerms, PendingInfo } from './service.js';

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import type { NodeClient } from './client.js';
+import type { NodeClient } from './node-client.js';
 
 export interface NodeStatus {
   network: string;

@@ -16,7 +16,6 @@ export { HttpContractAuthority, type HttpAuthorityOptions } from './authority-ht
 export { CachingAuthority, type CacheOptions, type CacheStats } from './authority-cache.js';
 export { merkleProof, merkleProofYielding, merkleRoot, segmentCount, verifyMerkleProof, type MerkleProof } from './merkle.js';
 export { MAX_SECTOR_SIZE, SEGMENT_SIZE } from './ids.js';
-export { parseSize } from './size.js';
 export type { LogFormat } from './request-log.js';
 export type { ServerStatus } from './status-page.js';
 export type { SectorInfo } from './sector-store.js';

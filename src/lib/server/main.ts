@@ -14,7 +14,7 @@ import { HttpContractAuthority } from './authority-http.js';
 import { tuneHeapForFileServer } from './heap.js';
 import type { LogFormat } from './request-log.js';
 import { startFileServer } from './server.js';
-import { parseSize } from './size.js';
+import { parseSize } from '../units.js';
 
 const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-key <key>]
        [--port <n>] [--host <addr>] [--max-storage <size>] [--host-key <hex>]

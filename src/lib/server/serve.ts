@@ -13,7 +13,7 @@ import { HttpContractAuthority } from './authority-http.js';
 import { tuneHeapForFileServer } from './heap.js';
 import type { LogFormat } from './request-log.js';
 import { startFileServer } from './server.js';
-import { parseSize } from './size.js';
+import { parseSize } from '../units.js';
 
 export const DEFAULT_SERVE_PORT = 48480;
 

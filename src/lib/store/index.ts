@@ -1,6 +1,8 @@
 /**
- * The store engine's public surface: what `cloudcoin store` needs. Everything
- * else in this directory is internal.
+ * The store engine's public surface: what `cloudcoin store` and the renter
+ * domain need. Everything else in this directory is internal. keys.ts and
+ * paths.ts load without the engine, so a caller that must start the key's
+ * derivation before the engine compiles (cli/store.ts) may import them alone.
  *
  * @example
  * await initKey(keyFile, passphrase);
@@ -18,6 +20,10 @@ export { initKey, openKey, exportKey, importKey, StoreKeys, DEFAULT_KDF, type Kd
 export { Store, defaultK, type StoreOptions, type PullSummary, type ForgetOptions } from './store.js';
 export { type Backend, BackendError, type BackendErrorKind, checkId } from './backend.js';
 export { LocalBackend } from './backends/local.js';
+export { HostBackend, type HostBackendOptions } from './backends/host.js';
+export { storePaths, type StorePaths } from './paths.js';
+/** XChaCha20-Poly1305, for what is sealed under a key derived from the store's (the renter key). */
+export { open, randomNonce, seal } from './aead.js';
 export type { PushOptions, PushSummary } from './push.js';
 export type { PullOptions } from './restore.js';
 export type { SnapshotInfo, ForgetPolicy, Change, ChangeKind, ListEntry } from './history.js';

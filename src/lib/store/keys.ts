@@ -188,19 +188,22 @@ export async function initKey(keyFile: string, passphrase: string, kdf: KdfParam
   return { fingerprint: keys.fingerprint };
 }
 
+async function _readKeyFile(keyFile: string): Promise<string> {
+  try {
+    return await readFile(keyFile, 'utf8');
+  } catch (err: any) {
+    if (err.code === 'ENOENT') throw new CloudCoinError('ENOKEY', `no key file at ${keyFile}; run \`cloudcoin store init\``, ExitCode.usage);
+    throw err;
+  }
+}
+
 /**
  * Reads and decrypts the key file. A wrong passphrase throws CloudCoinError
  * `EPASSPHRASE` (exit code auth) and changes nothing.
  */
 export async function openKey(keyFile: string, passphrase: string): Promise<StoreKeys> {
   _checkPassphrase(passphrase);
-  let text: string;
-  try {
-    text = await readFile(keyFile, 'utf8');
-  } catch (err: any) {
-    if (err.code === 'ENOENT') throw new CloudCoinError('ENOKEY', `no key file at ${keyFile}; run \`cloudcoin store init\``, ExitCode.usage);
-    throw err;
-  }
+  const text = await _readKeyFile(keyFile);
   const master = await _unwrap(_parse(text, keyFile), passphrase, keyFile);
   const keys = new StoreKeys(master);
   master.fill(0);
@@ -213,8 +216,7 @@ export async function openKey(keyFile: string, passphrase: string): Promise<Stor
  */
 export async function exportKey(keyFile: string, passphrase: string, newPassphrase?: string): Promise<string> {
   _checkPassphrase(passphrase);
-  const text = await readFile(keyFile, 'utf8');
-  const j = _parse(text, keyFile);
+  const j = _parse(await _readKeyFile(keyFile), keyFile);
   const master = await _unwrap(j, passphrase, keyFile);
   let out = j;
   if (newPassphrase !== undefined) {

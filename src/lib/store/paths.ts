@@ -1,4 +1,4 @@
-/** Where a store's state lives under a data directory: apart from hosts.ts so a command can name its key file without loading the engine. */
+/** Where a store's state lives under a data directory: apart from the engine so a command can name its key file without loading it. */
 import { join } from 'node:path';
 
 export interface StorePaths {

@@ -1,15 +1,4 @@
-/** Sizes and durations as people read them, for the commands' text output. */
-
-/** 1536 → "1.5 KiB". */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
+/** Durations as people read them, for the commands' text output; sizes are units.ts's formatSize. */
 
 /** 125 → "2m05s". */
 export function humanSeconds(s: number): string {

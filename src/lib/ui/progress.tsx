@@ -5,11 +5,12 @@
  */
 import { Box, Text, render, type Instance } from 'ink';
 import type { ProgressEvent } from '../store/index.js';
-import { humanBytes, humanSeconds } from './format.js';
+import { formatSize } from '../units.js';
+import { humanSeconds } from './format.js';
 
 export function Progress({ event }: { event: ProgressEvent }) {
   const files = event.totalFiles !== undefined ? `${event.files}/${event.totalFiles}` : `${event.files}`;
-  const bytes = event.totalBytes !== undefined ? `${humanBytes(event.bytes)}/${humanBytes(event.totalBytes)}` : humanBytes(event.bytes);
+  const bytes = event.totalBytes !== undefined ? `${formatSize(event.bytes)}/${formatSize(event.totalBytes)}` : formatSize(event.bytes);
   const pct = event.totalBytes ? Math.min(100, Math.floor((100 * event.bytes) / event.totalBytes)) : undefined;
   const width = 24;
   const filled = pct === undefined ? 0 : Math.round((pct * width) / 100);
@@ -17,9 +18,9 @@ export function Progress({ event }: { event: ProgressEvent }) {
     <Box>
       <Text color="cyan">{event.phase} </Text>
       {pct !== undefined && <Text>[{'#'.repeat(filled)}{'.'.repeat(width - filled)}] {String(pct).padStart(3)}% </Text>}
-      <Text>files {files}  {bytes}  {humanBytes(event.rate)}/s</Text>
+      <Text>files {files}  {bytes}  {formatSize(event.rate)}/s</Text>
       {event.eta !== undefined && !event.done && <Text>  ETA {humanSeconds(event.eta)}</Text>}
-      {event.transferred > 0 && <Text dimColor>  {event.phase === 'push' ? 'sent' : 'read'} {humanBytes(event.transferred)}</Text>}
+      {event.transferred > 0 && <Text dimColor>  {event.phase === 'push' ? 'sent' : 'read'} {formatSize(event.transferred)}</Text>}
     </Box>
   );
 }

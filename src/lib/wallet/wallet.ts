@@ -5,7 +5,7 @@
  */
 import type { NetworkName } from '../chain/names.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { NodeApiError, type NodeClient } from '../node/client.js';
+import { NodeApiError, type NodeClient } from '../node/node-client.js';
 
 const WALLET = '/wallet/primary';
 

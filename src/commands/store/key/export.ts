@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { writeFile } from 'node:fs/promises';
 import { BaseCommand } from '../../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, storePassphrase } from '../../../lib/cli/store.js';
-import { exportStore } from '../../../lib/store/hosts.js';
+import { exportStore } from '../../../lib/renter/index.js';
 
 export default class StoreKeyExport extends BaseCommand {
   static summary = 'Export what a new machine needs to restore: the key, the renter key and the hosts.';

@@ -2,7 +2,8 @@ import { Args } from '@oclif/core';
 import { mkdir, readFile } from 'node:fs/promises';
 import { BaseCommand } from '../../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, storePassphrase } from '../../../lib/cli/store.js';
-import { importStore, storePaths } from '../../../lib/store/hosts.js';
+import { importStore } from '../../../lib/renter/index.js';
+import { storePaths } from '../../../lib/store/index.js';
 
 export default class StoreKeyImport extends BaseCommand {
   static summary = 'Install a key exported by store key export (or a bare key file) on this machine.';

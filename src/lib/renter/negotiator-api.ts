@@ -1,66 +1,13 @@
 /**
- * The `contract` commands' side of the Negotiator: units users type (sizes,
- * durations, prices) and one call per command to the extension's HTTP API
- * (routes.ts), with its error statuses turned into the documented exit codes.
- *
- * Units: sizes are bytes, or a number with B, KiB, MiB, GiB, TiB (powers of
- * 1024) or KB, MB, GB, TB (powers of 1000): `10GiB`, `1.5TiB`. Durations are
- * blocks: a plain number, or `30d`, `12h`, `2w`, `3mo` at 10-minute blocks
- * (6 an hour, 144 a day, 1,008 a week, 4,320 a month), or `500b`. Prices and
- * collateral are CC per GiB per month (up to 8 decimals).
+ * The client of the node's Negotiator API (negotiator/routes.ts): one call per
+ * `contract` command, with the API's error statuses turned into the
+ * documented exit codes.
  */
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { NodeApiError, type NodeClient } from '../node/client.js';
-import type { ContractInfo, RatingInfo } from './entries.js';
-import type { NegotiationInfo } from './negotiation.js';
-import type { Reputation } from './reputation.js';
-import type { ContractListItem, HostSettings, NegotiateResult, OfferInfo, OfferTerms, PendingInfo } from './service.js';
-
-const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
-};
-const BLOCK_UNITS: Record<string, number> = { '': 1, b: 1, blocks: 1, h: 6, d: 144, w: 1008, mo: 4320 };
-const SECOND_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
-
-function _usage(message: string): CloudCoinError {
-  return new CloudCoinError('EUSAGE', message, ExitCode.usage);
-}
-
-function _parse(text: string, units: Record<string, number>, what: string, example: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  const unit = m ? units[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw _usage(`${what} "${text}" is not valid: use e.g. ${example}`);
-  const n = Math.round(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(n) || n < 1) throw _usage(`${what} "${text}" is out of range`);
-  return n;
-}
-
-/** `10GiB` → 10737418240 bytes. */
-export function parseSize(text: string): number {
-  return _parse(text, SIZE_UNITS, 'size', '10GiB, 500MB or 1073741824');
-}
-
-/** `30d` → 4320 blocks; a plain number is blocks. */
-export function parseDuration(text: string): number {
-  return _parse(text, BLOCK_UNITS, 'duration', '30d, 12h, 2w, 3mo or 4320 (blocks)');
-}
-
-/** `7d` → 604800 seconds (wall-clock validity of an offer); a plain number is seconds. */
-export function parseValidity(text: string): number {
-  return _parse(text, { '': 1, ...SECOND_UNITS }, 'validity', '7d, 12h or 3600 (seconds)');
-}
-
-/** Bytes as the largest binary unit that keeps a short number: 10737418240 → 10 GiB. */
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = bytes;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${Number.isInteger(v) ? v : v.toFixed(2)} ${units[i]}`;
-}
+import type {
+  ContractInfo, ContractListItem, HostSettings, NegotiateResult, NegotiationInfo, OfferInfo, OfferTerms, PendingInfo, RatingInfo, Reputation,
+} from '../negotiator/index.js';
+import { NodeApiError, type NodeClient } from '../node/node-client.js';
 
 const STATUS_EXIT: Record<number, { code: string; exit: (typeof ExitCode)[keyof typeof ExitCode] }> = {
   400: { code: 'EUSAGE', exit: ExitCode.usage },
