@@ -5,8 +5,8 @@
  * rate limit → contract → key → host → live.
  */
 import type { IncomingMessage } from 'node:http';
+import { HttpError } from '../errors.js';
 import { AuthorityUnavailableError, notLiveReason, type ContractAuthority, type ContractRecord } from './authority.js';
-import { HttpError } from './http-util.js';
 import type { RateLimiter } from './rate-limit.js';
 import { parseAuthHeaders, verifyAuth, type NonceCache, type Operation } from './request-auth.js';
 

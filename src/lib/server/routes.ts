@@ -9,8 +9,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { HttpError } from '../errors.js';
 import { authorize, type AuthContext } from './authorize.js';
-import { HttpError, sendJson } from './http-util.js';
+import { sendJson } from './http-util.js';
 import { isId, MAX_SECTOR_SIZE } from './ids.js';
 import { merkleProofYielding, segmentCount } from './merkle.js';
 import { HEADER, type Operation } from './request-auth.js';

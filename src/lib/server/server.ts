@@ -6,9 +6,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { HttpError } from '../errors.js';
 import type { ContractAuthority } from './authority.js';
 import { CachingAuthority, type CacheOptions } from './authority-cache.js';
-import { HttpError, sendError } from './http-util.js';
+import { sendError } from './http-util.js';
 import { isPubkeyHex } from './ids.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { NonceCache } from './request-auth.js';
