@@ -2,14 +2,14 @@
  * A ContractAuthority that asks a Negotiator over its node's HTTP API:
  * GET <url>/ext/negotiator/contracts/<id>, HTTP basic auth user "x" and the
  * node's API key as password (bcoin's convention). 200 carries a
- * ContractRecord as JSON, 404 means unknown; anything else means the
+ * ContractInfo as JSON, 404 means unknown; anything else means the
  * Negotiator cannot answer now. The shape is documented in docs/server.md.
  */
 import {
   AuthorityUnavailableError,
-  parseContractRecord,
+  parseServedContract,
   type ContractAuthority,
-  type ContractRecord,
+  type ServedContract,
 } from './authority.js';
 import { checkId } from './ids.js';
 
@@ -45,7 +45,7 @@ export class HttpContractAuthority implements ContractAuthority {
     if (!Number.isSafeInteger(this.timeoutMs) || this.timeoutMs <= 0) throw new RangeError('timeoutMs must be a positive integer');
   }
 
-  async lookup(contractId: string): Promise<ContractRecord | null> {
+  async lookup(contractId: string): Promise<ServedContract | null> {
     checkId(contractId, 'contractId');
     const url = new URL(`ext/negotiator/contracts/${contractId}`, this.base);
     let res: Response;
@@ -69,7 +69,7 @@ export class HttpContractAuthority implements ContractAuthority {
     }
     const text = await this._readBounded(res);
     try {
-      return parseContractRecord(JSON.parse(text), contractId);
+      return parseServedContract(JSON.parse(text), contractId);
     } catch (err) {
       throw new AuthorityUnavailableError(`negotiator sent a bad contract record: ${(err as Error).message}`);
     }

@@ -7,10 +7,10 @@ export { FileServerClient, FileServerError, type FileServerClientOptions, type C
 export {
   AuthorityUnavailableError,
   notLiveReason,
-  parseContractRecord,
+  parseServedContract,
   type ContractAuthority,
-  type ContractRecord,
-  type ContractState,
+  type ServedContract,
+  type ServedContractState,
 } from './authority.js';
 export { HttpContractAuthority, type HttpAuthorityOptions } from './authority-http.js';
 export { CachingAuthority, type CacheOptions, type CacheStats } from './authority-cache.js';
