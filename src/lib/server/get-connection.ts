@@ -14,7 +14,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { HttpAnswer } from './http-request.js';
+import type { HttpAnswer } from './http-answer.js';
 
 /** An answer this connection does not read: ask again through node:http. */
 export class UnframedAnswerError extends Error {}
