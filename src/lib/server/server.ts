@@ -14,7 +14,7 @@ import { isPubkeyHex } from './ids.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { NonceCache } from './request-auth.js';
 import { createRequestLogger, type LogFormat } from './request-log.js';
-import { SectorBuffers } from './sector-buffers.js';
+import { sectorBufferPool } from './sector-buffers.js';
 import { handleSector, parseSectorPath, type RouteContext, type RouteNotes } from './routes.js';
 import { SectorStore } from './sector-store.js';
 import { sendStatus, type ServerStatus } from './status-page.js';
@@ -84,7 +84,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   const authority = options.authority instanceof CachingAuthority ? options.authority : new CachingAuthority(options.authority, options.cache);
   const ctx: RouteContext = {
     store,
-    readBuffers: new SectorBuffers(),
+    readBuffers: sectorBufferPool(),
     authority,
     nonces: new NonceCache(skewMs),
     limiter: new RateLimiter(options.rateLimit),
