@@ -63,9 +63,9 @@ export async function fakeNegotiator(contracts: BenchContract[]): Promise<{ serv
 }
 
 function _serverArgs(): string[] {
-  const js = fileURLToPath(new URL('../src/lib/server/main.js', import.meta.url));
+  const js = fileURLToPath(new URL('../src/lib/server/bundle-main.js', import.meta.url));
   if (existsSync(js)) return [js];
-  return ['--import=tsx', fileURLToPath(new URL('../src/lib/server/main.ts', import.meta.url))];
+  return ['--import=tsx', fileURLToPath(new URL('../src/lib/server/bundle-main.ts', import.meta.url))];
 }
 
 /** Starts a file server storing under `storage`; resolves once it listens. */

@@ -63,7 +63,7 @@ async function spawnServer(t: ExecutionContext, args: string[], cwd: string, env
 test('kill -9 during 100 concurrent uploads: after a restart every acknowledged sector is intact, nothing partial is visible', async (t) => {
   const dir = await tempDir(t);
   const neg = await negotiator(t);
-  const args = ['--import=tsx', 'src/lib/server/main.ts', '--storage', dir, '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--api-key', 'k', '--log-format', 'none'];
+  const args = ['--import=tsx', 'src/lib/server/bundle-main.ts', '--storage', dir, '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--api-key', 'k', '--log-format', 'none'];
   const first = await spawnServer(t, args, repo);
   const client = new FileServerClient({ url: first.url, contractId: neg.contract.id, secretKey: neg.renter.secretKey, retries: 0 });
   // ~75 MiB in all, so that most uploads are still streaming when the first is acknowledged

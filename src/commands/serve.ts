@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../lib/cli/base.js';
-import { serve, DEFAULT_SERVE_PORT, type ServeInfo } from '../lib/server/serve.js';
+import { serve, DEFAULT_SERVE_PORT, type ServeInfo } from '../lib/server/serve-command.js';
 
 export default class Serve extends BaseCommand {
   static summary = 'Run the light file server that stores sectors for this host\'s contracts.';

@@ -2,8 +2,8 @@
  * The file server's public surface: the server, its client, the contract
  * authorities, and the Merkle proofs both sides compute. See docs/server.md.
  */
-export { startFileServer, type FileServer, type FileServerOptions } from './server.js';
-export { FileServerClient, FileServerError, type FileServerClientOptions, type ContractListing } from './client.js';
+export { startFileServer, type FileServer, type FileServerOptions } from './file-server.js';
+export { FileServerClient, FileServerError, type FileServerClientOptions, type ContractListing } from './file-server-client.js';
 export {
   AuthorityUnavailableError,
   notLiveReason,

@@ -1,6 +1,6 @@
 /**
  * startFileServer: the file server as a library, for `cloudcoin serve` and
- * for the single-file bundle (main.ts). Plain node:http: no native module, no
+ * for the single-file bundle (bundle-main.ts). Plain node:http: no native module, no
  * framework to bundle, and direct access to the time-outs that defend
  * against slow clients (docs/server.md, "Why node:http").
  */

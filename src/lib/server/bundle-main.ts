@@ -13,7 +13,7 @@ import { ExitCode, isCloudCoinError } from '../errors.js';
 import { HttpContractAuthority } from './authority-http.js';
 import { tuneHeapForFileServer } from './heap.js';
 import type { LogFormat } from './request-log.js';
-import { startFileServer } from './server.js';
+import { startFileServer } from './file-server.js';
 import { parseSize } from './size.js';
 
 const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-key <key>]

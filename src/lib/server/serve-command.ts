@@ -12,7 +12,7 @@ import { untilSignal } from '../node/signals.js';
 import { HttpContractAuthority } from './authority-http.js';
 import { tuneHeapForFileServer } from './heap.js';
 import type { LogFormat } from './request-log.js';
-import { startFileServer } from './server.js';
+import { startFileServer } from './file-server.js';
 import { parseSize } from './size.js';
 
 export const DEFAULT_SERVE_PORT = 48480;
