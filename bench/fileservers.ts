@@ -49,13 +49,14 @@ export function benchContract(contractId: string): BenchContract {
   return { contractId, keys: generateKeyPair() };
 }
 
-/** A stand-in Negotiator route answering for `contracts`. */
+/** A stand-in Negotiator route answering for `contracts`, all with one host, and with that host's identity. */
 export async function fakeNegotiator(contracts: BenchContract[]): Promise<{ server: Server; url: string }> {
-  const known = new Map<string, Pick<ContractInfo, 'id' | 'state' | 'renterKey' | 'size'>>(
-    contracts.map((c) => [c.contractId, { id: c.contractId, state: 'active', renterKey: Buffer.from(c.keys.publicKey).toString('hex'), size: 2 ** 40 }]),
+  const hostKey = Buffer.from(generateKeyPair().publicKey).toString('hex');
+  const known = new Map<string, Pick<ContractInfo, 'id' | 'state' | 'renterKey' | 'hostKey' | 'size'>>(
+    contracts.map((c) => [c.contractId, { id: c.contractId, state: 'active', renterKey: Buffer.from(c.keys.publicKey).toString('hex'), hostKey, size: 2 ** 40 }]),
   );
   const server = createServer((req, res) => {
-    const c = known.get((req.url ?? '').split('/').pop() ?? '');
+    const c = req.url === '/ext/negotiator/identity' ? { key: hostKey, host: null } : known.get((req.url ?? '').split('/').pop() ?? '');
     res.writeHead(c ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(c ?? {}));
   }).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
@@ -63,9 +64,9 @@ export async function fakeNegotiator(contracts: BenchContract[]): Promise<{ serv
 }
 
 function _serverArgs(): string[] {
-  const js = fileURLToPath(new URL('../src/lib/server/main.js', import.meta.url));
+  const js = fileURLToPath(new URL('../src/lib/server/bundle-main.js', import.meta.url));
   if (existsSync(js)) return [js];
-  return ['--import=tsx', fileURLToPath(new URL('../src/lib/server/main.ts', import.meta.url))];
+  return ['--import=tsx', fileURLToPath(new URL('../src/lib/server/bundle-main.ts', import.meta.url))];
 }
 
 /** Starts a file server storing under `storage`; resolves once it listens. */

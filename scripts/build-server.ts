@@ -1,6 +1,6 @@
 /**
  * `npm run build:server`: bundles the file server's entry point
- * (src/lib/server/main.ts) and everything it imports into one ESM file,
+ * (src/lib/server/bundle-main.ts) and everything it imports into one ESM file,
  * dist/cloudcoin-serve.mjs, that runs with only Node installed — for web
  * hosts and NAS boxes where the full CLI and its node_modules do not fit.
  */
@@ -22,7 +22,7 @@ function repoRoot(): string {
 
 export async function buildServerBundle(outfile = join(repoRoot(), 'dist', 'cloudcoin-serve.mjs')): Promise<{ outfile: string; bytes: number }> {
   await build({
-    entryPoints: [join(repoRoot(), 'src', 'lib', 'server', 'main.ts')],
+    entryPoints: [join(repoRoot(), 'src', 'lib', 'server', 'bundle-main.ts')],
     outfile,
     bundle: true,
     platform: 'node',

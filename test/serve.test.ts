@@ -26,7 +26,7 @@ test.serial('serve asks the node of its data directory; an unknown contract is r
   t.is(await server.stop(), 0, 'SIGTERM stops it cleanly');
 });
 
-test('serve without a node key or with --negotiator but no key is a usage error', async (t) => {
+test('serve without a node key, with --negotiator but no key, or with a bad --host-key is a usage error', async (t) => {
   const dir = tempDir(t);
   const noKey = await cli(['serve', '--datadir', dir, '--network', 'dev', '--port', '0']);
   t.is(noKey.code, 2);
@@ -34,4 +34,7 @@ test('serve without a node key or with --negotiator but no key is a usage error'
   const remote = await cli(['serve', '--datadir', dir, '--network', 'dev', '--negotiator', 'http://127.0.0.1:1', '--port', '0'], { env: { CLOUDCOIN_API_KEY: undefined } });
   t.is(remote.code, 2);
   t.regex(remote.stderr, /--negotiator needs --api-key/);
+  const badHostKey = await cli(['serve', '--datadir', dir, '--network', 'dev', '--negotiator', 'http://127.0.0.1:1', '--host-key', 'zz', '--port', '0'], { env: { CLOUDCOIN_API_KEY: 'k' } });
+  t.is(badHostKey.code, 2);
+  t.regex(badHostKey.stderr, /--host-key must be/);
 });

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { publicKeyOf, sign, signingDigest, verify } from '../src/lib/crypto/sig.js';
-import { AuthorityUnavailableError, CachingAuthority, parseContractRecord, type ContractRecord } from '../src/lib/server/index.js';
+import { AuthorityUnavailableError, CachingAuthority, parseServedContract, type ServedContract } from '../src/lib/server/index.js';
 import type { ContractInfo } from '../src/lib/negotiator/entries.js';
 import { parseRange } from '../src/lib/server/range.js';
 import { RateLimiter } from '../src/lib/server/rate-limit.js';
@@ -98,7 +98,7 @@ test('caching authority: TTL, negative TTL, single flight, stale-if-error', asyn
   let now = 0;
   let calls = 0;
   let down = false;
-  const rec: ContractRecord = { contractId: 'aa'.repeat(32), renterKey: `02${'11'.repeat(32)}`, sizeBytes: 10, state: 'active' };
+  const rec: ServedContract = { contractId: 'aa'.repeat(32), renterKey: `02${'11'.repeat(32)}`, sizeBytes: 10, state: 'active' };
   const inner = {
     lookup: async (id: string) => {
       calls++;
@@ -141,14 +141,14 @@ test("the Negotiator's ContractInfo JSON is checked field by field", (t) => {
     price: 5,
     extra: 'ignored',
   };
-  const expected: ContractRecord = { contractId: 'aa'.repeat(32), renterKey: good.renterKey!, hostKey: good.hostKey!, sizeBytes: 4096, state: 'active', expiresAtHeight: 100 };
-  t.deepEqual(parseContractRecord(good, 'aa'.repeat(32)), expected, 'other fields are dropped');
-  t.throws(() => parseContractRecord(good, 'bb'.repeat(32)), { message: /asked for contract/ });
-  t.throws(() => parseContractRecord({ ...good, renterKey: 'zz' }, 'aa'.repeat(32)), { message: /renterKey/ });
-  t.throws(() => parseContractRecord({ ...good, size: -1 }, 'aa'.repeat(32)), { message: /size/ });
-  t.throws(() => parseContractRecord({ ...good, state: 'alive' }, 'aa'.repeat(32)), { message: /state/ });
-  t.throws(() => parseContractRecord({ ...good, endHeight: 1.5 }, 'aa'.repeat(32)), { message: /endHeight/ });
-  t.throws(() => parseContractRecord([], 'aa'.repeat(32)), { instanceOf: TypeError });
+  const expected: ServedContract = { contractId: 'aa'.repeat(32), renterKey: good.renterKey!, hostKey: good.hostKey!, sizeBytes: 4096, state: 'active', expiresAtHeight: 100 };
+  t.deepEqual(parseServedContract(good, 'aa'.repeat(32)), expected, 'other fields are dropped');
+  t.throws(() => parseServedContract(good, 'bb'.repeat(32)), { message: /asked for contract/ });
+  t.throws(() => parseServedContract({ ...good, renterKey: 'zz' }, 'aa'.repeat(32)), { message: /renterKey/ });
+  t.throws(() => parseServedContract({ ...good, size: -1 }, 'aa'.repeat(32)), { message: /size/ });
+  t.throws(() => parseServedContract({ ...good, state: 'alive' }, 'aa'.repeat(32)), { message: /state/ });
+  t.throws(() => parseServedContract({ ...good, endHeight: 1.5 }, 'aa'.repeat(32)), { message: /endHeight/ });
+  t.throws(() => parseServedContract([], 'aa'.repeat(32)), { instanceOf: TypeError });
 });
 
 test('ranges and the rate limiter', (t) => {

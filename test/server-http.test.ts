@@ -17,7 +17,7 @@ import {
   startFileServer,
   verifyMerkleProof,
   type ContractAuthority,
-  type ContractRecord,
+  type ServedContract,
   type FileServerOptions,
 } from '../src/lib/server/index.js';
 import type { ContractInfo } from '../src/lib/negotiator/entries.js';
@@ -32,9 +32,9 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 async function setup(t: ExecutionContext, options: Partial<FileServerOptions> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'cc-serve-'));
   const renter = generateKeyPair();
-  const contracts = new Map<string, ContractRecord>();
-  const addContract = (over: Partial<ContractRecord> = {}) => {
-    const c: ContractRecord = { contractId: newId(), renterKey: hex(renter.publicKey), sizeBytes: 16 << 20, state: 'active', ...over };
+  const contracts = new Map<string, ServedContract>();
+  const addContract = (over: Partial<ServedContract> = {}) => {
+    const c: ServedContract = { contractId: newId(), renterKey: hex(renter.publicKey), sizeBytes: 16 << 20, state: 'active', ...over };
     contracts.set(c.contractId, c);
     return c.contractId;
   };

@@ -26,13 +26,15 @@ async function tempDir(t: ExecutionContext): Promise<string> {
   return dir;
 }
 
-/** A renter, one live contract, and a stand-in Negotiator route serving it (basic auth x:key). */
+/** A renter, one live contract with the host, and a stand-in Negotiator route serving it and the host's identity (basic auth x:key). */
 async function negotiator(t: ExecutionContext) {
   const renter = generateKeyPair();
-  const contract: Pick<ContractInfo, 'id' | 'state' | 'renterKey' | 'size'> = { id: newId(), state: 'active', renterKey: hex(renter.publicKey), size: 1 << 30 };
+  const host = generateKeyPair();
+  const contract: Pick<ContractInfo, 'id' | 'state' | 'renterKey' | 'hostKey' | 'size'> = { id: newId(), state: 'active', renterKey: hex(renter.publicKey), hostKey: hex(host.publicKey), size: 1 << 30 };
+  const answers = new Map<string, object>([[`/ext/negotiator/contracts/${contract.id}`, contract], ['/ext/negotiator/identity', { key: contract.hostKey, host: null }]]);
   const srv = createServer((req, res) => {
-    const ok = req.headers.authorization === `Basic ${Buffer.from('x:k').toString('base64')}` && req.url === `/ext/negotiator/contracts/${contract.id}`;
-    res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' }).end(ok ? JSON.stringify(contract) : '{}');
+    const answer = req.headers.authorization === `Basic ${Buffer.from('x:k').toString('base64')}` ? answers.get(req.url ?? '') : undefined;
+    res.writeHead(answer ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(answer ?? {}));
   });
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
@@ -63,7 +65,7 @@ async function spawnServer(t: ExecutionContext, args: string[], cwd: string, env
 test('kill -9 during 100 concurrent uploads: after a restart every acknowledged sector is intact, nothing partial is visible', async (t) => {
   const dir = await tempDir(t);
   const neg = await negotiator(t);
-  const args = ['--import=tsx', 'src/lib/server/main.ts', '--storage', dir, '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--api-key', 'k', '--log-format', 'none'];
+  const args = ['--import=tsx', 'src/lib/server/bundle-main.ts', '--storage', dir, '--port', '0', '--host', '127.0.0.1', '--negotiator', neg.url, '--api-key', 'k', '--log-format', 'none'];
   const first = await spawnServer(t, args, repo);
   const client = new FileServerClient({ url: first.url, contractId: neg.contract.id, secretKey: neg.renter.secretKey, retries: 0 });
   // ~75 MiB in all, so that most uploads are still streaming when the first is acknowledged

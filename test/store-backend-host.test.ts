@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
-import { startFileServer, type ContractRecord } from '../src/lib/server/index.js';
+import { startFileServer, type ServedContract } from '../src/lib/server/index.js';
 import { HostBackend } from '../src/lib/store/backends/host.js';
 import { BackendError } from '../src/lib/store/backend.js';
 import { backendConformance } from './util/backend-conformance.js';
@@ -16,7 +16,7 @@ import { backendConformance } from './util/backend-conformance.js';
 async function hostFixture(sizeBytes = 64 * 1024 * 1024) {
   const dir = mkdtempSync(join(tmpdir(), 'cc-host-backend-'));
   const renter = generateKeyPair();
-  const contract: ContractRecord = {
+  const contract: ServedContract = {
     contractId: 'c0'.repeat(32),
     renterKey: Buffer.from(renter.publicKey).toString('hex'),
     sizeBytes,

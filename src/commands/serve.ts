@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../lib/cli/base.js';
-import { serve, DEFAULT_SERVE_PORT, type ServeInfo } from '../lib/server/serve.js';
+import { serve, DEFAULT_SERVE_PORT, type ServeInfo } from '../lib/server/serve-command.js';
 
 export default class Serve extends BaseCommand {
   static summary = 'Run the light file server that stores sectors for this host\'s contracts.';
-  static description = `Renters upload encrypted sectors here, each request signed by the contract's renter key. The server asks a Negotiator which contracts are live: the node of the same data directory by default, or a remote node with --negotiator and --api-key (then this machine needs no node). Answers are cached, so known contracts are still served while the Negotiator is briefly unreachable. One log line a request goes to stderr (--log-format json for JSON lines). SIGINT or SIGTERM stop it after uploads in flight finish.
+  static description = `Renters upload encrypted sectors here, each request signed by the contract's renter key. The server asks a Negotiator which contracts are live: the node of the same data directory by default, or a remote node with --negotiator and --api-key (then this machine needs no node). It serves only contracts whose host is that Negotiator's identity (or --host-key), and no contract beyond its size. Answers are cached, so known contracts are still served while the Negotiator is briefly unreachable. One log line a request goes to stderr (--log-format json for JSON lines). SIGINT or SIGTERM stop it after uploads in flight finish.
 
 ${EXIT_STATUS}`;
   static examples = [
@@ -19,6 +19,7 @@ ${EXIT_STATUS}`;
     'max-storage': Flags.string({ summary: 'Most bytes to store in all, e.g. 500GiB (default: the disk).' }),
     negotiator: Flags.string({ summary: 'Base URL of a remote node whose Negotiator knows the contracts.' }),
     'api-key': Flags.string({ summary: "That node's API key.", env: 'CLOUDCOIN_API_KEY' }),
+    'host-key': Flags.string({ summary: "Serve only contracts with this host key, 66 hex (default: the Negotiator's identity)." }),
     'log-format': Flags.string({ summary: 'One line per request: text, json or none.', options: ['text', 'json', 'none'], default: 'text' }),
   };
 
@@ -32,6 +33,7 @@ ${EXIT_STATUS}`;
       maxStorage: flags['max-storage'],
       negotiator: flags.negotiator,
       apiKey: flags['api-key'],
+      hostKey: flags['host-key'],
       logFormat: flags['log-format'] as 'text' | 'json' | 'none',
     }, (info) => {
       if (this.jsonEnabled()) this.logJson({ event: 'listening', ...info });

@@ -5,7 +5,7 @@
  * (stale-if-error, as in RFC 5861). Unknown contracts are cached for a shorter
  * time, so a newly signed contract is served soon after it is recorded.
  */
-import { AuthorityUnavailableError, type ContractAuthority, type ContractRecord } from './authority.js';
+import { AuthorityUnavailableError, type ContractAuthority, type ServedContract } from './authority.js';
 
 export interface CacheOptions {
   /** How long a known contract's answer is used without asking again (default 30 s). */
@@ -19,7 +19,7 @@ export interface CacheOptions {
 }
 
 interface Entry {
-  record: ContractRecord | null;
+  record: ServedContract | null;
   fetchedAt: number;
 }
 
@@ -41,7 +41,7 @@ function _positive(v: number | undefined, fallback: number, what: string): numbe
 
 export class CachingAuthority implements ContractAuthority {
   private readonly entries = new Map<string, Entry>();
-  private readonly inFlight = new Map<string, Promise<ContractRecord | null>>();
+  private readonly inFlight = new Map<string, Promise<ServedContract | null>>();
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
   private readonly staleIfErrorMs: number;
@@ -61,7 +61,7 @@ export class CachingAuthority implements ContractAuthority {
     this.maxEntries = _positive(options.maxEntries, 10_000, 'maxEntries');
   }
 
-  async lookup(contractId: string): Promise<ContractRecord | null> {
+  async lookup(contractId: string): Promise<ServedContract | null> {
     const entry = this.entries.get(contractId);
     if (entry) {
       const ttl = entry.record ? this.ttlMs : this.negativeTtlMs;
@@ -80,7 +80,7 @@ export class CachingAuthority implements ContractAuthority {
     return { entries: this.entries.size, staleAnswers: this.staleAnswers, unreachableSince: this.unreachableSince, lastError: this.lastError };
   }
 
-  private async _refresh(contractId: string): Promise<ContractRecord | null> {
+  private async _refresh(contractId: string): Promise<ServedContract | null> {
     try {
       const record = await this.inner.lookup(contractId);
       this.unreachableSince = null;

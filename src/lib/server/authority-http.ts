@@ -2,16 +2,20 @@
  * A ContractAuthority that asks a Negotiator over its node's HTTP API:
  * GET <url>/ext/negotiator/contracts/<id>, HTTP basic auth user "x" and the
  * node's API key as password (bcoin's convention). 200 carries a
- * ContractRecord as JSON, 404 means unknown; anything else means the
+ * ContractInfo as JSON, 404 means unknown; anything else means the
  * Negotiator cannot answer now. The shape is documented in docs/server.md.
+ * It also names this host's key (hostKey), so that a server serves only the
+ * contracts its own host signed.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CloudCoinError, ExitCode } from '../errors.js';
 import {
   AuthorityUnavailableError,
-  parseContractRecord,
+  parseServedContract,
   type ContractAuthority,
-  type ContractRecord,
+  type ServedContract,
 } from './authority.js';
-import { checkId } from './ids.js';
+import { checkId, isPubkeyHex } from './ids.js';
 
 export interface HttpAuthorityOptions {
   /** Base URL of the Negotiator's node, e.g. http://127.0.0.1:48332. */
@@ -21,6 +25,9 @@ export interface HttpAuthorityOptions {
   /** Per-lookup time-out (default 5000 ms). */
   timeoutMs?: number;
 }
+
+/** How long a starting server waits for its Negotiator to name the host key. */
+export const HOST_KEY_WAIT_MS = 30_000;
 
 /** The largest answer read; a contract record is a few hundred bytes. */
 const MAX_ANSWER = 64 * 1024;
@@ -45,19 +52,9 @@ export class HttpContractAuthority implements ContractAuthority {
     if (!Number.isSafeInteger(this.timeoutMs) || this.timeoutMs <= 0) throw new RangeError('timeoutMs must be a positive integer');
   }
 
-  async lookup(contractId: string): Promise<ContractRecord | null> {
+  async lookup(contractId: string): Promise<ServedContract | null> {
     checkId(contractId, 'contractId');
-    const url = new URL(`ext/negotiator/contracts/${contractId}`, this.base);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        headers: { accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
-      });
-    } catch (err) {
-      throw new AuthorityUnavailableError(`negotiator at ${this.base.origin} unreachable: ${(err as Error).message}`);
-    }
+    const res = await this._get(`ext/negotiator/contracts/${contractId}`);
     if (res.status === 404) {
       await res.body?.cancel();
       return null;
@@ -69,9 +66,66 @@ export class HttpContractAuthority implements ContractAuthority {
     }
     const text = await this._readBounded(res);
     try {
-      return parseContractRecord(JSON.parse(text), contractId);
+      return parseServedContract(JSON.parse(text), contractId);
     } catch (err) {
       throw new AuthorityUnavailableError(`negotiator sent a bad contract record: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * This host's key: the identity of the Negotiator's node
+   * (GET ext/negotiator/identity), the key its contracts name as host.
+   * Asked again every half second for up to `waitMs` while the node cannot
+   * answer (a server may start beside a node that is still starting), then
+   * AuthorityUnavailableError; a CloudCoinError at once where asking again
+   * would not help (a refused API key, a node without a Negotiator, a bad answer).
+   */
+  async hostKey(waitMs = 0): Promise<string> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return await this._askHostKey();
+      } catch (err) {
+        if (!(err instanceof AuthorityUnavailableError) || Date.now() >= deadline) throw err;
+      }
+      await sleep(500);
+    }
+  }
+
+  private async _askHostKey(): Promise<string> {
+    const res = await this._get('ext/negotiator/identity');
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new CloudCoinError('EAUTH', `negotiator at ${this.base.origin} refused the API key (HTTP ${res.status}): check --api-key`, ExitCode.auth);
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw new CloudCoinError('ENONEGOTIATOR', `the node at ${this.base.origin} runs no Negotiator (no ext/negotiator/identity)`, ExitCode.failure);
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new AuthorityUnavailableError(`negotiator answered HTTP ${res.status}`);
+    }
+    const text = await this._readBounded(res);
+    let key: unknown;
+    try {
+      key = JSON.parse(text)?.key;
+    } catch {
+      // Not JSON: refused below as an answer without a key.
+    }
+    if (!isPubkeyHex(key)) throw new CloudCoinError('ENEGOTIATOR', `negotiator at ${this.base.origin} sent no identity key`, ExitCode.failure);
+    return key;
+  }
+
+  private async _get(path: string): Promise<Response> {
+    try {
+      return await fetch(new URL(path, this.base), {
+        headers: { accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
+      });
+    } catch (err) {
+      throw new AuthorityUnavailableError(`negotiator at ${this.base.origin} unreachable: ${(err as Error).message}`);
     }
   }
 

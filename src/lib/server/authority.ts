@@ -8,11 +8,11 @@ import { CloudCoinError } from '../errors.js';
 import { checkId, isId, isPubkeyHex } from './ids.js';
 
 /** The Negotiator's contract states (src/lib/negotiator/entries.ts); only `active` is served. */
-export type ContractState = 'negotiating' | 'funded' | 'active' | 'expired' | 'settled';
-const STATES: readonly ContractState[] = ['negotiating', 'funded', 'active', 'expired', 'settled'];
+export type ServedContractState = 'negotiating' | 'funded' | 'active' | 'expired' | 'settled';
+const STATES: readonly ServedContractState[] = ['negotiating', 'funded', 'active', 'expired', 'settled'];
 
 /** A contract as the file server needs it. */
-export interface ContractRecord {
+export interface ServedContract {
   /** 64 hex. */
   contractId: string;
   /** The renter's compressed secp256k1 key, 66 hex: the only key that may sign requests. */
@@ -21,7 +21,7 @@ export interface ContractRecord {
   hostKey?: string;
   /** Bytes the renter bought; the contract's usage never exceeds it. */
   sizeBytes: number;
-  state: ContractState;
+  state: ServedContractState;
   /** Block height at which the contract ends (informational: the Negotiator sets `state`). */
   expiresAtHeight?: number;
   /** Unix time in seconds after which the server refuses the contract even if `state` is stale. */
@@ -34,7 +34,7 @@ export interface ContractAuthority {
    * Throws AuthorityUnavailableError when the authority cannot be asked
    * (network, time-out, bad answer); never returns a record for another id.
    */
-  lookup(contractId: string): Promise<ContractRecord | null>;
+  lookup(contractId: string): Promise<ServedContract | null>;
 }
 
 export class AuthorityUnavailableError extends CloudCoinError {
@@ -47,10 +47,10 @@ export class AuthorityUnavailableError extends CloudCoinError {
 /**
  * Reads the Negotiator's JSON answer — its ContractInfo (src/lib/negotiator/entries.ts):
  * `id`, `state`, `renterKey`, `size` required, `hostKey` and `endHeight` optional,
- * other fields ignored — into a ContractRecord. Throws a RangeError or TypeError
+ * other fields ignored — into a ServedContract. Throws a RangeError or TypeError
  * naming the first bad field.
  */
-export function parseContractRecord(value: unknown, expectedId: string): ContractRecord {
+export function parseServedContract(value: unknown, expectedId: string): ServedContract {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('contract record must be a JSON object');
   const v = value as Record<string, unknown>;
   if (!isId(v.id)) throw new RangeError('id must be 64 lowercase hex characters');
@@ -58,8 +58,8 @@ export function parseContractRecord(value: unknown, expectedId: string): Contrac
   if (!isPubkeyHex(v.renterKey)) throw new RangeError('renterKey must be a 66-hex compressed public key');
   if (v.hostKey !== undefined && v.hostKey !== null && !isPubkeyHex(v.hostKey)) throw new RangeError('hostKey must be a 66-hex compressed public key');
   if (!Number.isSafeInteger(v.size) || (v.size as number) < 0) throw new RangeError('size must be a non-negative integer');
-  if (!STATES.includes(v.state as ContractState)) throw new RangeError(`state must be one of ${STATES.join(', ')}`);
-  const record: ContractRecord = { contractId: v.id, renterKey: v.renterKey, sizeBytes: v.size as number, state: v.state as ContractState };
+  if (!STATES.includes(v.state as ServedContractState)) throw new RangeError(`state must be one of ${STATES.join(', ')}`);
+  const record: ServedContract = { contractId: v.id, renterKey: v.renterKey, sizeBytes: v.size as number, state: v.state as ServedContractState };
   if (typeof v.hostKey === 'string') record.hostKey = v.hostKey;
   if (v.endHeight !== undefined && v.endHeight !== null) {
     if (!Number.isSafeInteger(v.endHeight) || (v.endHeight as number) < 0) throw new RangeError('endHeight must be a non-negative integer');
@@ -69,7 +69,7 @@ export function parseContractRecord(value: unknown, expectedId: string): Contrac
 }
 
 /** Why a contract may not be used now, or null if it is live. */
-export function notLiveReason(c: ContractRecord, nowMs = Date.now()): string | null {
+export function notLiveReason(c: ServedContract, nowMs = Date.now()): string | null {
   if (c.state !== 'active') return `contract is ${c.state}`;
   if (c.expiresAtTime !== undefined && c.expiresAtTime * 1000 <= nowMs) return 'contract has expired';
   return null;

@@ -5,8 +5,8 @@
  * rate limit → contract → key → host → live.
  */
 import type { IncomingMessage } from 'node:http';
-import { AuthorityUnavailableError, notLiveReason, type ContractAuthority, type ContractRecord } from './authority.js';
-import { HttpError } from './http-util.js';
+import { HttpError } from '../errors.js';
+import { AuthorityUnavailableError, notLiveReason, type ContractAuthority, type ServedContract } from './authority.js';
 import type { RateLimiter } from './rate-limit.js';
 import { parseAuthHeaders, verifyAuth, type NonceCache, type Operation } from './request-auth.js';
 
@@ -34,7 +34,7 @@ export interface AuthContext {
 }
 
 export interface Authorized {
-  contract: ContractRecord;
+  contract: ServedContract;
   key: string;
 }
 
@@ -59,7 +59,7 @@ export async function authorize(
   const wait = ctx.limiter.take(key, Math.min(ctx.limiter.burst, OPERATION_COST[target.operation]));
   if (wait > 0) throw new HttpError(429, 'rate-limited', 'too many requests for this key', { 'retry-after': String(wait) });
 
-  let contract: ContractRecord | null;
+  let contract: ServedContract | null;
   try {
     contract = await ctx.authority.lookup(target.contractId);
   } catch (err) {

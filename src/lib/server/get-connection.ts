@@ -4,8 +4,8 @@
  * `onread` buffer: the kernel copies the bytes to where they are wanted,
  * as large a piece as the socket holds at each read. node:http hands a body
  * over in 64 KiB pieces, each one allocated, parsed, emitted and copied: for
- * the 2 MiB shards a pull fetches, 1.4-1.7 CPU-seconds per gigabyte on the
- * client, against 0.35 this way (docs/store.md, session 11).
+ * the 2 MiB shards a pull fetches, several times the client CPU that reading
+ * in place costs (docs/store.md, "Speed and memory").
  *
  * Only answers framed by Content-Length (or bodiless by status) are read
  * here. Anything else, a chunked answer or one read until the server closes,
@@ -14,7 +14,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { HttpAnswer } from './http-request.js';
+import type { HttpAnswer } from './http-answer.js';
 
 /** An answer this connection does not read: ask again through node:http. */
 export class UnframedAnswerError extends Error {}

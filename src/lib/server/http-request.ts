@@ -8,15 +8,10 @@
  * its destination; everything else, and any answer it does not frame, through
  * node:http(s).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { GetConnection, UnframedAnswerError } from './get-connection.js';
-
-export interface HttpAnswer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
+import type { HttpAnswer } from './http-answer.js';
 
 export interface HttpRequestOptions {
   method: string;

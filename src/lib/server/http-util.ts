@@ -1,23 +1,9 @@
 /**
- * Small HTTP helpers shared by the file server's handlers: typed errors that
- * carry their status, and JSON answers in one shape
- * (`{ "error": { "code", "message" } }` for failures).
+ * JSON answers in one shape for the file server's handlers
+ * (`{ "error": { "code", "message" } }` for failures, from an HttpError).
  */
 import type { ServerResponse } from 'node:http';
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-    /** What went wrong underneath, for the server's log only: the client sees `message`. */
-    cause?: unknown,
-  ) {
-    super(message, { cause });
-    this.name = 'HttpError';
-  }
-}
+import type { HttpError } from '../errors.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);

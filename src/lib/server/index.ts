@@ -2,15 +2,15 @@
  * The file server's public surface: the server, its client, the contract
  * authorities, and the Merkle proofs both sides compute. See docs/server.md.
  */
-export { startFileServer, type FileServer, type FileServerOptions } from './server.js';
-export { FileServerClient, FileServerError, type FileServerClientOptions, type ContractListing } from './client.js';
+export { startFileServer, type FileServer, type FileServerOptions } from './file-server.js';
+export { FileServerClient, FileServerError, type FileServerClientOptions, type ContractListing } from './file-server-client.js';
 export {
   AuthorityUnavailableError,
   notLiveReason,
-  parseContractRecord,
+  parseServedContract,
   type ContractAuthority,
-  type ContractRecord,
-  type ContractState,
+  type ServedContract,
+  type ServedContractState,
 } from './authority.js';
 export { HttpContractAuthority, type HttpAuthorityOptions } from './authority-http.js';
 export { CachingAuthority, type CacheOptions, type CacheStats } from './authority-cache.js';

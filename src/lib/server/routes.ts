@@ -9,20 +9,22 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import type { BufferPool } from '../buffer-pool.js';
+import { HttpError } from '../errors.js';
 import { authorize, type AuthContext } from './authorize.js';
-import { HttpError, sendJson } from './http-util.js';
+import { sendJson } from './http-util.js';
 import { isId, MAX_SECTOR_SIZE } from './ids.js';
 import { merkleProofYielding, segmentCount } from './merkle.js';
 import { HEADER, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
 import { readDirect } from '../fsutil/direct-io.js';
-import { SectorBuffers, readRange } from './sector-buffers.js';
+import { readRange } from './sector-buffers.js';
 import { SectorStoreError, type SectorStore } from './sector-store.js';
 
 export interface RouteContext extends AuthContext {
   store: SectorStore;
   /** Recycled memory for GET answers. */
-  readBuffers: SectorBuffers;
+  readBuffers: BufferPool;
   /** Time allowed for a whole request body to arrive. */
   bodyTimeoutMs: number;
 }

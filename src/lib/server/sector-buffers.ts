@@ -9,27 +9,19 @@
  * the page cache as before, so memory stays bounded under load.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { BufferPool } from '../buffer-pool.js';
 import { alignedBuffer, alignedBuffersAvailable } from '../fsutil/direct-io.js';
 import { MAX_SECTOR_SIZE } from './ids.js';
 
-const _MAX = 4;
+const _SECTOR_BUFFERS = 4;
 
-export class SectorBuffers {
-  private readonly _free: Buffer[] = [];
-  private _out = 0;
+function _sectorBuffer(): Buffer {
+  return alignedBuffersAvailable ? alignedBuffer(MAX_SECTOR_SIZE) : Buffer.allocUnsafe(MAX_SECTOR_SIZE);
+}
 
-  /** A buffer of MAX_SECTOR_SIZE bytes, aligned for O_DIRECT where the runtime can, or null when all are in use. */
-  take(): Buffer | null {
-    if (this._out >= _MAX) return null;
-    this._out++;
-    return this._free.pop() ?? (alignedBuffersAvailable ? alignedBuffer(MAX_SECTOR_SIZE) : Buffer.allocUnsafe(MAX_SECTOR_SIZE));
-  }
-
-  /** Gives back a buffer from take(); nothing may read it after. */
-  give(buffer: Buffer): void {
-    this._out--;
-    this._free.push(buffer);
-  }
+/** A pool of MAX_SECTOR_SIZE buffers, aligned for O_DIRECT where the runtime can; take() answers null when all are in use. */
+export function sectorBufferPool(): BufferPool {
+  return new BufferPool({ make: _sectorBuffer, limit: _SECTOR_BUFFERS });
 }
 
 /** Reads `length` bytes at `position` of `handle` into the start of `into`; throws if the file ends first. */

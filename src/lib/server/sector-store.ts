@@ -22,7 +22,7 @@ import { directWriteWorks, writeFileDirect } from '../fsutil/direct-io.js';
 import { isDiskFull, writeAll } from '../fsutil/write-all.js';
 import { lockStorageDir } from './dir-lock.js';
 import { checkId, isId } from './ids.js';
-import { SectorBuffers } from './sector-buffers.js';
+import { sectorBufferPool } from './sector-buffers.js';
 
 const WRITE_BATCH = 256 * 1024;
 
@@ -136,7 +136,7 @@ export class SectorStore {
   private used = 0;
   private reserved = 0;
   /** Aligned memory uploads are gathered in for a direct write; a fifth at once streams instead. */
-  private readonly _staging = new SectorBuffers();
+  private readonly _staging = sectorBufferPool();
 
   private constructor(
     readonly dir: string,

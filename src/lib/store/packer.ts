@@ -6,6 +6,7 @@
  * sector get its id once it is sealed.
  */
 import { createHmac } from 'node:crypto';
+import { BufferPool } from '../buffer-pool.js';
 import type { Backend } from './backend.js';
 import type { StoreKeys } from './keys.js';
 import type { ChunkLocation, LocalIndex } from './localindex.js';
@@ -49,10 +50,9 @@ export class Packer {
   newSectors = 0;
   private readonly _ctx: PackerContext;
   private readonly _pending = new Map<string, ChunkRef>();
-  /** Plaintext buffers made so far; sealed sectors' come back to `_free` for reuse. */
-  private _plaintexts = 0;
-  private readonly _free: Buffer[] = [];
-  /** Who waits for a buffer in `_free`. */
+  /** At most PLAINTEXTS plaintext buffers; sealed sectors' come back for reuse, a failed seal's never. */
+  private readonly _plaintexts = new BufferPool({ make: () => Buffer.allocUnsafe(SECTOR_PLAIN_MAX), limit: PLAINTEXTS });
+  /** Who waits for a plaintext buffer. */
   private _waiting: (() => void)[] = [];
   private readonly _inflight = new Set<Promise<void>>();
   private _open: OpenSector | null = null;
@@ -121,16 +121,15 @@ export class Packer {
 
   /** Opens a sector once a plaintext buffer is free, or may be made; throws the first upload error instead. */
   private async _openSector(): Promise<void> {
-    while (!this._error && this._free.length === 0 && this._plaintexts >= PLAINTEXTS) {
+    for (;;) {
+      if (this._error) throw this._error;
+      const buf = this._plaintexts.take();
+      if (buf) {
+        this._open = { buf, used: 0, refs: [] };
+        return;
+      }
       await new Promise<void>((resolve) => this._waiting.push(resolve));
     }
-    if (this._error) throw this._error;
-    let buf = this._free.pop();
-    if (!buf) {
-      buf = Buffer.allocUnsafe(SECTOR_PLAIN_MAX);
-      this._plaintexts++;
-    }
-    this._open = { buf, used: 0, refs: [] };
   }
 
   /** Wakes all who wait for a buffer, to look again: one came back, or an upload failed (a failed seal's never comes back). */
@@ -154,7 +153,7 @@ export class Packer {
     const { io, hosts, k, n, index, worker } = this._ctx;
     const task = (async () => {
       const sealed = await worker.seal(open.buf, open.used, open.refs.map((r) => r[0]), k, n);
-      this._free.push(sealed.plain);
+      this._plaintexts.give(sealed.plain);
       this._wake();
       const placed = io.placement(sealed.id, n, hosts);
       const rec: SectorRecord = { id: sealed.id, size: sealed.size, k, shards: sealed.ids.map((sid, i) => [sid, placed[i].name]) };

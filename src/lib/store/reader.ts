@@ -25,6 +25,7 @@
  * per sector was page faults to fill and garbage for major collections.
  */
 import { createHmac } from 'node:crypto';
+import { BufferPool } from '../buffer-pool.js';
 import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import type { StoreKeys } from './keys.js';
 import type { ChunkRef } from './manifest.js';
@@ -71,9 +72,9 @@ export class SnapshotReader {
   private readonly _queue: (() => void)[] = [];
   private _fetches = 0;
   /** Shard memory back from the worker, for the next fetches. */
-  private readonly _spare: Buffer[] = [];
+  private readonly _spare = new BufferPool({ make: (size) => Buffer.allocUnsafe(size), keep: _SPARE_MAX });
   /** Plaintext memory nothing reads any more, for the next sectors. */
-  private readonly _plainSpare: Buffer[] = [];
+  private readonly _plainSpare = new BufferPool({ make: () => Buffer.allocUnsafe(SECTOR_PLAIN_MAX), keep: _PLAIN_SPARE_MAX });
   /** The sector each chunk handed out was cut from, until it is released. */
   private readonly _handedOut = new WeakMap<Buffer, _Entry>();
 
@@ -129,7 +130,7 @@ export class SnapshotReader {
       const lent = new Set<ArrayBufferLike>(into.map((b) => b.buffer));
       const shards = await this._io.getShards(rec, { verify: false, into });
       this._return(into);
-      let opened = await this._worker.open(rec.id, rec.k, rec.size, shards, chunks, ids, { lent, plainInto: this._plainSpare.pop() ?? Buffer.allocUnsafe(SECTOR_PLAIN_MAX) });
+      let opened = await this._worker.open(rec.id, rec.k, rec.size, shards, chunks, ids, { lent, plainInto: this._plainSpare.take()! });
       this._return(opened.spare);
       if ('wrong' in opened) {
         for (const i of opened.wrong) this._io.reportCorrupt(rec, i);
@@ -145,21 +146,19 @@ export class SnapshotReader {
 
   /**
    * k buffers for a sector's shards, from those that came back from the worker
-   * or new: large enough for a shard of the largest sector, so any fits.
+   * or new: large enough for a shard of the largest sector, so any fits. They
+   * go back as soon as the shards are in; those then moved to the worker with
+   * the shards are empty by the next take, and the pool drops them.
    */
   private _lend(rec: SectorRecord): Buffer[] {
     const size = shardSize(SECTOR_MAX, rec.k);
     const out: Buffer[] = [];
-    while (out.length < rec.k) {
-      const b = this._spare.pop();
-      if (b === undefined) out.push(Buffer.allocUnsafe(size));
-      else if (b.length >= size) out.push(b);
-    }
+    while (out.length < rec.k) out.push(this._spare.take(size)!);
     return out;
   }
 
   private _return(buffers: Buffer[]): void {
-    for (const b of buffers) if (this._spare.length < _SPARE_MAX) this._spare.push(b);
+    for (const b of buffers) this._spare.give(b);
   }
 
   /** A sector, decrypted, with the chunks checked on opening it; held for the caller until `_unhold`. */
@@ -207,7 +206,7 @@ export class SnapshotReader {
     if (e.users > 0 || e.cached || e.plain === null) return;
     const whole = Buffer.from(e.plain.buffer, 0, e.plain.buffer.byteLength);
     e.plain = null;
-    if (whole.length >= SECTOR_PLAIN_MAX && this._plainSpare.length < _PLAIN_SPARE_MAX) this._plainSpare.push(whole);
+    if (whole.length >= SECTOR_PLAIN_MAX) this._plainSpare.give(whole);
   }
 
   /**

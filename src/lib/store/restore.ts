@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fchownSync, futimesSync, openSync, renameSync } from 'node:fs';
 import { chown, lchown, lstat, link, lutimes, mkdir, open, realpath, symlink, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BufferPool } from '../buffer-pool.js';
 import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import { DirectWriter, alignedBuffer, alignedBuffersAvailable } from '../fsutil/direct-io.js';
 import { isDiskFull, writeAll, writeAllSync } from '../fsutil/write-all.js';
@@ -171,17 +172,9 @@ function _renameOver(tmp: string, final: string, e: TreeEntry): void {
  * touch, which was a fifth of a 2 GB pull's CPU (docs/store.md, "Speed and memory").
  */
 class _DirectWrites {
-  private readonly _free: Buffer[] = [];
+  readonly buffers = new BufferPool({ make: () => alignedBuffer(1024 * 1024) });
 
   constructor(public on: boolean) {}
-
-  take(): Buffer {
-    return this._free.pop() ?? alignedBuffer(1024 * 1024);
-  }
-
-  give(buffer: Buffer): void {
-    this._free.push(buffer);
-  }
 }
 
 /** A new file at `tmp` opened for a direct write, or null where the file system refuses O_DIRECT. */
@@ -198,7 +191,7 @@ async function _createDirect(tmp: string, buffer: Buffer): Promise<DirectWriter 
 
 /** Writes a file of more than _SMALL_FILE bytes to `tmp`, with its owner, mode and times. */
 async function _writeFile(tmp: string, reader: SnapshotReader, e: TreeEntry, meter: ProgressMeter, direct: _DirectWrites, pace: Pace): Promise<void> {
-  const buffer = direct.on ? direct.take() : null;
+  const buffer = direct.on ? direct.buffers.take() : null;
   try {
     const writer = buffer && (await _createDirect(tmp, buffer));
     if (buffer && !writer) direct.on = false;
@@ -224,7 +217,7 @@ async function _writeFile(tmp: string, reader: SnapshotReader, e: TreeEntry, met
       await fh.close();
     }
   } finally {
-    if (buffer) direct.give(buffer);
+    if (buffer) direct.buffers.give(buffer);
   }
 }
 

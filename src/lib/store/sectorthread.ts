@@ -14,19 +14,17 @@
  */
 import { createHmac } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { BufferPool } from '../buffer-pool.js';
 import { shardsBytes } from './erasure.js';
-import { SECTOR_MAX, SECTOR_OVERHEAD, openShards, sealToShards, shardId } from './sector.js';
+import { SECTOR_MAX, openShards, sealToShards, shardId } from './sector.js';
 
 const keys = { data: Buffer.alloc(0), ids: Buffer.alloc(0) };
 /** Shard buffers returned by the main thread; a few suffice, as few sectors are in flight. */
-const _free: Buffer[] = [];
-const _FREE_MAX = 8;
+const _shardBuffers = new BufferPool({ make: (size) => Buffer.alloc(size), keep: 8 });
 
 function _seal(m: { plain: ArrayBuffer; length: number; chunkIds: string[]; k: number; n: number }): [object, ArrayBuffer[]] {
-  // New buffers are made for the largest sector, so that any later sector fits when it comes back.
-  const need = shardsBytes(m.length + SECTOR_OVERHEAD, m.k, m.n);
-  const at = _free.findIndex((b) => b.length >= need);
-  const into = at >= 0 ? _free.splice(at, 1)[0] : Buffer.alloc(Math.max(need, shardsBytes(SECTOR_MAX, m.k, m.n)));
+  // Sized for the largest sector, so that any later sector fits when it comes back.
+  const into = _shardBuffers.take(shardsBytes(SECTOR_MAX, m.k, m.n))!;
   const { id, size, ids, shards } = sealToShards(keys, Buffer.from(m.plain, 0, m.length), m.chunkIds, m.k, m.n, into);
   const all = shards[0].buffer as ArrayBuffer;
   return [{ id, size, ids, all, offsets: shards.map((s) => s.byteOffset), shardLength: shards[0].length, plain: m.plain }, [all, m.plain]];
@@ -81,7 +79,7 @@ parentPort!.on('message', (m: any) => {
     return;
   }
   if (m.op === 'recycle') {
-    if (_free.length < _FREE_MAX) _free.push(Buffer.from(m.buffer));
+    _shardBuffers.give(Buffer.from(m.buffer));
     return;
   }
   try {

@@ -6,7 +6,7 @@
  * (down, refused, full, over the contract's size) is unavailable, with the
  * server's reason in the message.
  */
-import { FileServerClient, FileServerError } from '../../server/client.js';
+import { FileServerClient, FileServerError } from '../../server/file-server-client.js';
 import { BackendError, checkId, type Backend } from '../backend.js';
 
 export interface HostBackendOptions {

@@ -1,19 +1,20 @@
 /**
  * startFileServer: the file server as a library, for `cloudcoin serve` and
- * for the single-file bundle (main.ts). Plain node:http: no native module, no
+ * for the single-file bundle (bundle-main.ts). Plain node:http: no native module, no
  * framework to bundle, and direct access to the time-outs that defend
  * against slow clients (docs/server.md, "Why node:http").
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { HttpError } from '../errors.js';
 import type { ContractAuthority } from './authority.js';
 import { CachingAuthority, type CacheOptions } from './authority-cache.js';
-import { HttpError, sendError } from './http-util.js';
+import { sendError } from './http-util.js';
 import { isPubkeyHex } from './ids.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { NonceCache } from './request-auth.js';
 import { createRequestLogger, type LogFormat } from './request-log.js';
-import { SectorBuffers } from './sector-buffers.js';
+import { sectorBufferPool } from './sector-buffers.js';
 import { handleSector, parseSectorPath, type RouteContext, type RouteNotes } from './routes.js';
 import { SectorStore } from './sector-store.js';
 import { sendStatus, type ServerStatus } from './status-page.js';
@@ -83,7 +84,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   const authority = options.authority instanceof CachingAuthority ? options.authority : new CachingAuthority(options.authority, options.cache);
   const ctx: RouteContext = {
     store,
-    readBuffers: new SectorBuffers(),
+    readBuffers: sectorBufferPool(),
     authority,
     nonces: new NonceCache(skewMs),
     limiter: new RateLimiter(options.rateLimit),

@@ -10,10 +10,10 @@
  */
 import { parseArgs } from 'node:util';
 import { ExitCode, isCloudCoinError } from '../errors.js';
-import { HttpContractAuthority } from './authority-http.js';
+import { HOST_KEY_WAIT_MS, HttpContractAuthority } from './authority-http.js';
 import { tuneHeapForFileServer } from './heap.js';
 import type { LogFormat } from './request-log.js';
-import { startFileServer } from './server.js';
+import { startFileServer } from './file-server.js';
 import { parseSize } from '../units.js';
 
 const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-key <key>]
@@ -26,7 +26,8 @@ const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-
   --port         TCP port (default 48480)
   --host         address to listen on (default 0.0.0.0)
   --max-storage  total size to store at most, e.g. 500G (default: the disk)
-  --host-key     serve only contracts with this host key (66 hex)
+  --host-key     serve only contracts with this host key, 66 hex
+                 (default: the Negotiator's identity)
   --rate-limit   requests per second per renter key, bursts of twice that (default 50)
   --log-format   one line per request as text (default), JSON lines, or none
 `;
@@ -71,13 +72,15 @@ if (!['text', 'json', 'none'].includes(logFormat)) fail('--log-format must be te
 
 tuneHeapForFileServer();
 try {
+  const authority = new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key') ?? process.env.CLOUDCOIN_API_KEY });
   const server = await startFileServer({
     storageDir: storage,
     port,
     host: opt('host'),
     maxStorage: opt('max-storage') === undefined ? undefined : parseSize(opt('max-storage') as string),
-    authority: new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key') ?? process.env.CLOUDCOIN_API_KEY }),
-    hostKey: opt('host-key'),
+    authority,
+    // Without a host key the server would store sectors for any contract its Negotiator knows of.
+    hostKey: opt('host-key') ?? (await authority.hostKey(HOST_KEY_WAIT_MS)),
     rateLimit: { perSecond: rate, burst: 2 * rate },
     logFormat,
   });

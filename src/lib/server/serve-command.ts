@@ -9,10 +9,12 @@ import type { Location } from '../config/settings.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { liveRuntime, readApiKey } from '../node/datafiles.js';
 import { untilSignal } from '../node/signals.js';
-import { HttpContractAuthority } from './authority-http.js';
+import { AuthorityUnavailableError } from './authority.js';
+import { HOST_KEY_WAIT_MS, HttpContractAuthority } from './authority-http.js';
 import { tuneHeapForFileServer } from './heap.js';
+import { isPubkeyHex } from './ids.js';
 import type { LogFormat } from './request-log.js';
-import { startFileServer } from './server.js';
+import { startFileServer } from './file-server.js';
 import { parseSize } from '../units.js';
 
 export const DEFAULT_SERVE_PORT = 48480;
@@ -25,6 +27,8 @@ export interface ServeOptions {
   maxStorage?: string;
   negotiator?: string;
   apiKey?: string;
+  /** Serve only contracts with this host key (66 hex); default: the Negotiator's identity. */
+  hostKey?: string;
   logFormat?: LogFormat;
 }
 
@@ -32,6 +36,8 @@ export interface ServeInfo {
   url: string;
   storage: string;
   negotiator: string;
+  /** The host key of the contracts served. */
+  hostKey: string;
   maxStorage: number | null;
 }
 
@@ -49,25 +55,45 @@ async function localNegotiator(location: Location): Promise<{ url: string; apiKe
   return { url: `http://127.0.0.1:${port}`, apiKey };
 }
 
+/**
+ * The Negotiator's identity, which its contracts name as host: without it the
+ * server would store sectors for any contract on chain, a renter's contract
+ * with a host of its own included, until the disk is full.
+ */
+async function _negotiatorHostKey(authority: HttpContractAuthority): Promise<string> {
+  try {
+    return await authority.hostKey(HOST_KEY_WAIT_MS);
+  } catch (err) {
+    if (!(err instanceof AuthorityUnavailableError)) throw err;
+    throw new CloudCoinError('ENEGOTIATOR', `cannot learn this host's key from its Negotiator: ${err.message}; start the node, or give --host-key`, ExitCode.nodeNotRunning);
+  }
+}
+
 /** Starts the server and resolves once a signal has stopped it gracefully. */
 export async function serve(opts: ServeOptions, onReady: (info: ServeInfo) => void): Promise<ServeInfo> {
   if (opts.negotiator && !opts.apiKey) {
     throw new CloudCoinError('ENOAPIKEY', '--negotiator needs --api-key (or CLOUDCOIN_API_KEY)', ExitCode.usage);
   }
+  if (opts.hostKey !== undefined && !isPubkeyHex(opts.hostKey)) {
+    throw new CloudCoinError('EUSAGE', '--host-key must be a 66-hex compressed public key', ExitCode.usage);
+  }
   const negotiator = opts.negotiator ? { url: opts.negotiator, apiKey: opts.apiKey as string } : await localNegotiator(opts.location);
   const maxStorage = opts.maxStorage === undefined ? undefined : parseSize(opts.maxStorage);
   const storage = opts.storage ?? join(opts.location.datadir, 'sectors');
+  const authority = new HttpContractAuthority(negotiator);
+  const hostKey = opts.hostKey ?? (await _negotiatorHostKey(authority));
   tuneHeapForFileServer();
   const server = await startFileServer({
     storageDir: storage,
     port: opts.port ?? DEFAULT_SERVE_PORT,
     host: opts.host ?? '0.0.0.0',
     maxStorage,
-    authority: new HttpContractAuthority(negotiator),
+    authority,
+    hostKey,
     logFormat: opts.logFormat ?? 'text',
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  const info: ServeInfo = { url: server.url, storage, negotiator: negotiator.url, maxStorage: maxStorage ?? null };
+  const info: ServeInfo = { url: server.url, storage, negotiator: negotiator.url, hostKey, maxStorage: maxStorage ?? null };
   onReady(info);
   await untilSignal(() => server.close());
   return info;

@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { publicKeyOf } from '../crypto/sig.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { type HttpAnswer, sendHttp } from './http-request.js';
+import type { HttpAnswer } from './http-answer.js';
+import { sendHttp } from './http-request.js';
 import { checkId, SEGMENT_SIZE } from './ids.js';
 import type { MerkleProof } from './merkle.js';
 import { EMPTY_SHA256, signRequest, type Operation } from './request-auth.js';
