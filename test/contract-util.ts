@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { publicKeyOf, type KeyPair } from '../src/lib/crypto/sig.js';
-import { Script, type BTX } from '../src/lib/negotiator/bcoin.js';
+import { Script, type BTX } from '../src/lib/chain/primitives.js';
 import { ContractRecord, decodeRecord } from '../src/lib/negotiator/records.js';
 import { devNode, waitFor, type DevNode } from './util/devnode.js';
 import { TEST_PASSPHRASE } from './util/cli.js';

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
 import { NodeClient } from '../../lib/node/client.js';
 import { acceptOffer, parseDuration, parseSize } from '../../lib/negotiator/client.js';
-import type { NegotiateResult } from '../../lib/negotiator/service.js';
+import type { NegotiateResult } from '../../lib/negotiator/index.js';
 import { parseAmount } from '../../lib/wallet/amount.js';
 
 export default class ContractAccept extends BaseCommand {

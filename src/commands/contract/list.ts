@@ -3,7 +3,7 @@ import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
 import { NodeClient } from '../../lib/node/client.js';
 import { formatSize, listContracts } from '../../lib/negotiator/client.js';
 import type { NegotiationInfo } from '../../lib/negotiator/negotiation.js';
-import type { ContractListItem } from '../../lib/negotiator/service.js';
+import type { ContractListItem } from '../../lib/negotiator/index.js';
 
 export default class ContractList extends BaseCommand {
   static summary = 'List this node\'s contracts, as renter and as host, with their state.';

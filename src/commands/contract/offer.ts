@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
 import { NodeClient } from '../../lib/node/client.js';
 import { createOffer, formatSize, parseDuration, parseSize, parseValidity, withdrawOffer } from '../../lib/negotiator/client.js';
-import type { HostSettings, OfferInfo } from '../../lib/negotiator/service.js';
+import type { HostSettings, OfferInfo } from '../../lib/negotiator/index.js';
 import { formatAmount, parseAmount } from '../../lib/wallet/amount.js';
 
 export default class ContractOffer extends BaseCommand {

@@ -1,7 +1,7 @@
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
 import { NodeClient } from '../../lib/node/client.js';
 import { formatSize, pending } from '../../lib/negotiator/client.js';
-import type { PendingInfo } from '../../lib/negotiator/service.js';
+import type { PendingInfo } from '../../lib/negotiator/index.js';
 
 export default class ContractPending extends BaseCommand {
   static summary = 'List proposes waiting for approve or refuse (host in manual mode).';

@@ -14,7 +14,7 @@ import { NodeApiError, type NodeClient } from '../node/client.js';
 import type { ContractInfo, RatingInfo } from './entries.js';
 import type { NegotiationInfo } from './negotiation.js';
 import type { Reputation } from './reputation.js';
-import type { ContractListItem, HostSettings, NegotiateResult, OfferInfo, OfferTerms, PendingInfo } from './service.js';
+import type { ContractListItem, HostSettings, NegotiateResult, OfferInfo, OfferTerms, PendingInfo } from './index.js';
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,

@@ -27,7 +27,7 @@ import type { ContractInfo } from '../negotiator/entries.js';
 import { IDENTITY_FILE, loadIdentity } from '../negotiator/identity.js';
 import type { NodeClient } from '../node/client.js';
 import { negotiatorApi } from '../negotiator/client.js';
-import type { OfferInfo } from '../negotiator/service.js';
+import type { OfferInfo } from '../negotiator/index.js';
 import { open, randomNonce, seal } from './aead.js';
 import { HostBackend } from './backends/host.js';
 import { exportKey, importKey, openKey, type StoreKeys } from './keys.js';

@@ -9,9 +9,9 @@
  * GET /ext/negotiator/contracts/<id> answers the ContractInfo JSON as is:
  * the file server reads it.
  */
-import type { ExtensionContext } from '../ext/context.js';
-import { HttpError } from '../ext/types.js';
-import { RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
+import type { ExtensionContext } from '../../ext/context.js';
+import { HttpError } from '../../ext/types.js';
+import { RefuseReason, type RefuseReasonValue } from '../../net/refuse.js';
 import type { NegotiatorService } from './service.js';
 
 function _body(b: unknown): Record<string, any> {

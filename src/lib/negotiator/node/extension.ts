@@ -4,14 +4,14 @@
  * routes.ts, and runs a NegotiatorService while the node is open. Loaded by
  * default by `node start` (src/lib/node/start.ts, DEFAULT_EXTENSIONS).
  */
-import type { BcoinFullNode } from '../chain/bcoin.js';
-import { extensionContext } from '../ext/context.js';
-import type { Extension, ExtensionInstance } from '../ext/types.js';
-import { MAX_SIZE } from '../net/packets.js';
-import { loadIdentity } from './identity.js';
+import type { BcoinFullNode } from '../../chain/bcoin.js';
+import { extensionContext } from '../../ext/context.js';
+import type { Extension, ExtensionInstance } from '../../ext/types.js';
+import { MAX_SIZE } from '../../net/packets.js';
+import { loadIdentity } from '../identity.js';
 import { registerRoutes } from './routes.js';
 import { NegotiatorService } from './service.js';
-import { HttpError } from '../ext/types.js';
+import { HttpError } from '../../ext/types.js';
 
 export const id = 'negotiator';
 

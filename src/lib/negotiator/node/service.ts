@@ -10,31 +10,31 @@
  * (negotiations with peers, and why a renter must be connected to the
  * host's node) and chainactions.ts (rating and refund transactions).
  */
-import type { BcoinFullNode, BcoinPeer } from '../chain/bcoin.js';
-import type { ExtensionContext } from '../ext/context.js';
-import { HttpError, MisbehaviorError } from '../ext/types.js';
-import type { KeyPair } from '../crypto/sig.js';
-import { isProtocolError } from '../net/errors.js';
-import { InvPacket } from '../net/inv.js';
-import { MAX_HASHES } from '../net/hashlist.js';
-import { decode, types } from '../net/packets.js';
-import { ProposePacket } from '../net/propose.js';
-import type { RefuseReasonValue } from '../net/refuse.js';
-import type { Packet } from '../net/packets.js';
+import type { BcoinFullNode, BcoinPeer } from '../../chain/bcoin.js';
+import type { ExtensionContext } from '../../ext/context.js';
+import { HttpError, MisbehaviorError } from '../../ext/types.js';
+import type { KeyPair } from '../../crypto/sig.js';
+import { isProtocolError } from '../../net/errors.js';
+import { InvPacket } from '../../net/inv.js';
+import { MAX_HASHES } from '../../net/hashlist.js';
+import { decode, types } from '../../net/packets.js';
+import { ProposePacket } from '../../net/propose.js';
+import type { RefuseReasonValue } from '../../net/refuse.js';
+import type { Packet } from '../../net/packets.js';
 import { ChainActions } from './chainactions.js';
-import { dispatch } from './dispatch.js';
-import type { ContractEntry, ContractInfo, RatingInfo } from './entries.js';
-import type { EscrowKind } from './escrow.js';
-import { ChainIndexer } from './indexer.js';
-import type { NegotiationInfo } from './negotiation.js';
-import { Negotiator } from './negotiator.js';
+import { dispatch } from '../dispatch.js';
+import type { ContractEntry, ContractInfo, RatingInfo } from '../entries.js';
+import type { EscrowKind } from '../escrow.js';
+import { ChainIndexer } from '../indexer.js';
+import type { NegotiationInfo } from '../negotiation.js';
+import { Negotiator } from '../negotiator.js';
 import { OfferBook, type HostSettings, type OfferInfo, type OfferRequest } from './offerbook.js';
-import { OfferPool } from './offerpool.js';
-import { hexParam, unixNow } from './params.js';
+import { OfferPool } from '../offerpool.js';
+import { hexParam, unixNow } from '../params.js';
 import { PeerNegotiations, type NegotiateRequest, type NegotiateResult, type PendingInfo } from './peernegotiations.js';
-import { Registry } from './registry.js';
-import { reputationFromRegistry, type Reputation } from './reputation.js';
-import type { RegistryDB } from './undo.js';
+import { Registry } from '../registry.js';
+import { reputationFromRegistry, type Reputation } from '../reputation.js';
+import type { RegistryDB } from '../undo.js';
 
 export { DEFAULT_HOST, type HostSettings, type OfferInfo, type OfferRequest, type OfferTerms } from './offerbook.js';
 export { REFUSE_NAMES, type NegotiateRequest, type NegotiateResult, type NegotiationOutcome, type PendingInfo } from './peernegotiations.js';

@@ -12,21 +12,21 @@
  * handshake while a propose has no answer yet gets it too, as bcoin announces
  * its own transactions to new peers: the host's node may still be connecting.
  */
-import type { BcoinPeer } from '../chain/bcoin.js';
-import type { KeyPair } from '../crypto/sig.js';
-import type { CloudCoinError } from '../errors.js';
-import type { ExtensionContext } from '../ext/context.js';
-import { HttpError } from '../ext/types.js';
-import type { Packet } from '../net/packets.js';
-import { RefusePacket, RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
-import { collateralOf, paymentOf } from '../net/terms.js';
-import type { BTX } from './bcoin.js';
-import type { Delivery } from './dispatch.js';
-import { MIN_ESCROW_VALUE } from './escrow.js';
-import type { Negotiation, NegotiationInfo } from './negotiation.js';
-import type { Negotiator } from './negotiator.js';
-import type { OfferPool } from './offerpool.js';
-import { hexParam, intParam, unixNow } from './params.js';
+import type { BcoinPeer } from '../../chain/bcoin.js';
+import type { KeyPair } from '../../crypto/sig.js';
+import type { CloudCoinError } from '../../errors.js';
+import type { ExtensionContext } from '../../ext/context.js';
+import { HttpError } from '../../ext/types.js';
+import type { Packet } from '../../net/packets.js';
+import { RefusePacket, RefuseReason, type RefuseReasonValue } from '../../net/refuse.js';
+import { collateralOf, paymentOf } from '../../net/terms.js';
+import type { BTX } from '../../chain/primitives.js';
+import type { Delivery } from '../dispatch.js';
+import { MIN_ESCROW_VALUE } from '../escrow.js';
+import type { Negotiation, NegotiationInfo } from '../negotiation.js';
+import type { Negotiator } from '../negotiator.js';
+import type { OfferPool } from '../offerpool.js';
+import { hexParam, intParam, unixNow } from '../params.js';
 
 export interface NegotiateRequest {
   offer: string;

@@ -5,16 +5,16 @@
  * the refund of an escrow. Rating and refund wait for the registry to reach
  * the tip first, so they check the contract against what the chain says now.
  */
-import type { KeyPair } from '../crypto/sig.js';
-import { CloudCoinError, ExitCode } from '../errors.js';
-import { ExtensionHost } from '../ext/host.js';
-import { HttpError } from '../ext/types.js';
-import { Script, type BTX } from './bcoin.js';
-import type { ContractEntry, RatingInfo } from './entries.js';
-import { escrowValue, refundHeightOf, refundWitness, signEscrowInput, spendEscrow, type EscrowKind } from './escrow.js';
-import { hexParam, intParam } from './params.js';
-import { RatingRecord } from './records.js';
-import type { Registry } from './registry.js';
+import type { KeyPair } from '../../crypto/sig.js';
+import { CloudCoinError, ExitCode } from '../../errors.js';
+import { ExtensionHost } from '../../ext/host.js';
+import { HttpError } from '../../ext/types.js';
+import { Script, type BTX } from '../../chain/primitives.js';
+import type { ContractEntry, RatingInfo } from '../entries.js';
+import { escrowValue, refundHeightOf, refundWitness, signEscrowInput, spendEscrow, type EscrowKind } from '../escrow.js';
+import { hexParam, intParam } from '../params.js';
+import { RatingRecord } from '../records.js';
+import type { Registry } from '../registry.js';
 
 export class ChainActions {
   /** `node` is bcoin's FullNode, untyped here: its chain, mempool, pool and wallet. */

@@ -5,19 +5,19 @@
  * (HostPolicy limits, auto or manual mode) the Negotiator answers proposes
  * by. The settings persist in the service's meta database.
  */
-import type { KeyPair } from '../crypto/sig.js';
-import type { ExtensionContext } from '../ext/context.js';
-import { HttpError } from '../ext/types.js';
-import { isProtocolError } from '../net/errors.js';
-import { InvPacket } from '../net/inv.js';
-import { OfferPacket, type OfferFields } from '../net/offer.js';
-import { types } from '../net/packets.js';
-import type { OfferPool } from './offerpool.js';
-import { unixNow } from './params.js';
-import { HostPolicy, type HostLimits } from './policy.js';
-import type { Registry } from './registry.js';
-import { reputationFromRegistry, type Reputation } from './reputation.js';
-import type { RegistryDB } from './undo.js';
+import type { KeyPair } from '../../crypto/sig.js';
+import type { ExtensionContext } from '../../ext/context.js';
+import { HttpError } from '../../ext/types.js';
+import { isProtocolError } from '../../net/errors.js';
+import { InvPacket } from '../../net/inv.js';
+import { OfferPacket, type OfferFields } from '../../net/offer.js';
+import { types } from '../../net/packets.js';
+import type { OfferPool } from '../offerpool.js';
+import { unixNow } from '../params.js';
+import { HostPolicy, type HostLimits } from '../policy.js';
+import type { Registry } from '../registry.js';
+import { reputationFromRegistry, type Reputation } from '../reputation.js';
+import type { RegistryDB } from '../undo.js';
 
 /** The host's settings: its HostPolicy limits and whether proposes wait for `approve`. */
 export interface HostSettings extends HostLimits {
