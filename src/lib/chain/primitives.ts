@@ -103,6 +103,8 @@ interface ScriptClass {
   fromNulldata(data: Buffer): BScript;
   fromProgram(version: number, data: Buffer): BScript;
   fromPubkeyhash(hash: Buffer): BScript;
+  /** The output script paying `address` (a bcoin Address). */
+  fromAddress(address: unknown): BScript;
 }
 
 export const Script: ScriptClass = require('bcoin/lib/script/script.js');

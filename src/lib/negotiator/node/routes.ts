@@ -9,41 +9,66 @@
  * GET /ext/negotiator/contracts/<id> answers the ContractInfo JSON as is:
  * the file server reads it.
  */
+import { HttpError, isCloudCoinError } from '../../errors.js';
 import type { ExtensionContext } from '../../ext/context.js';
-import { HttpError } from '../../ext/types.js';
+import type { HttpMethod, RouteHandler } from '../../ext/types.js';
 import { RefuseReason, type RefuseReasonValue } from '../../net/refuse.js';
+import type { NegotiatorErrorCode } from '../errors.js';
 import type { NegotiatorService } from './service.js';
+
+const STATUS: Record<NegotiatorErrorCode, number> = {
+  EUSAGE: 400,
+  EFUNDS: 402,
+  ENOTFOUND: 404,
+  ECONFLICT: 409,
+  ENOTPARTY: 422,
+  ELOCKED: 423,
+  EWALLET: 500,
+};
+
+/** `handler` with the service's domain errors answered by their status; any other error stays an internal one. */
+function _answering(handler: RouteHandler): RouteHandler {
+  return async (req) => {
+    try {
+      return await handler(req);
+    } catch (err) {
+      if (!isCloudCoinError(err) || !Object.hasOwn(STATUS, err.code)) throw err;
+      throw new HttpError(STATUS[err.code as NegotiatorErrorCode], err.code, err.message, {}, err);
+    }
+  };
+}
 
 function _body(b: unknown): Record<string, any> {
   if (b === undefined || b === null) return {};
-  if (typeof b !== 'object' || Array.isArray(b)) throw new HttpError(400, 'the body must be a JSON object');
+  if (typeof b !== 'object' || Array.isArray(b)) throw new HttpError(400, 'EUSAGE', 'the body must be a JSON object');
   return b as Record<string, any>;
 }
 
 function _num(v: unknown, what: string): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new HttpError(400, `${what} must be a number`);
+  if (!Number.isFinite(n)) throw new HttpError(400, 'EUSAGE', `${what} must be a number`);
   return n;
 }
 
 function _int(v: unknown, what: string, dflt?: number): number {
   if (v === undefined && dflt !== undefined) return dflt;
   const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new HttpError(400, `${what} must be a non-negative integer`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new HttpError(400, 'EUSAGE', `${what} must be a non-negative integer`);
   return n;
 }
 
 export function registerRoutes(ext: ExtensionContext, svc: () => NegotiatorService): void {
-  ext.route('get', '/identity', () => ({ body: { key: Buffer.from(svc().identity.publicKey).toString('hex'), host: svc().getHost() } }));
+  const route = (method: HttpMethod, path: string, handler: RouteHandler) => ext.route(method, path, _answering(handler));
+  route('get', '/identity', () => ({ body: { key: Buffer.from(svc().identity.publicKey).toString('hex'), host: svc().getHost() } }));
 
-  ext.route('get', '/offers', async ({ query }) => ({
+  route('get', '/offers', async ({ query }) => ({
     body: {
       offers: await svc().listOffers({ maxPrice: _num(query.maxPrice, 'maxPrice'), minReputation: _num(query.minReputation, 'minReputation'), sort: query.sort || undefined }),
     },
   }));
 
-  ext.route('post', '/offers', async ({ body }) => {
+  route('post', '/offers', async ({ body }) => {
     const b = _body(body);
     const h = _body(b.host);
     const host = {
@@ -53,7 +78,7 @@ export function registerRoutes(ext: ExtensionContext, svc: () => NegotiatorServi
       maxFee: h.maxFee === undefined ? undefined : _int(h.maxFee, 'maxFee'),
       mode: h.mode,
     };
-    if (typeof b.url !== 'string') throw new HttpError(400, 'url must be a string');
+    if (typeof b.url !== 'string') throw new HttpError(400, 'EUSAGE', 'url must be a string');
     const offer = await svc().createOffer({
       price: _int(b.price, 'price'),
       collateral: _int(b.collateral, 'collateral'),
@@ -68,9 +93,9 @@ export function registerRoutes(ext: ExtensionContext, svc: () => NegotiatorServi
     return { status: 201, body: { offer, host: svc().getHost() } };
   });
 
-  ext.route('del', '/offers', async () => ({ body: await svc().withdrawOffer() }));
+  route('del', '/offers', async () => ({ body: await svc().withdrawOffer() }));
 
-  ext.route('post', '/negotiate', async ({ body }) => {
+  route('post', '/negotiate', async ({ body }) => {
     const b = _body(body);
     return {
       body: await svc().negotiate({
@@ -84,30 +109,30 @@ export function registerRoutes(ext: ExtensionContext, svc: () => NegotiatorServi
     };
   });
 
-  ext.route('get', '/pending', async () => ({ body: { pending: await svc().pending() } }));
-  ext.route('post', '/pending/:id/approve', ({ params }) => ({ body: svc().approve(params.id) }));
-  ext.route('post', '/pending/:id/refuse', ({ params, body }) => {
+  route('get', '/pending', async () => ({ body: { pending: await svc().pending() } }));
+  route('post', '/pending/:id/approve', ({ params }) => ({ body: svc().approve(params.id) }));
+  route('post', '/pending/:id/refuse', ({ params, body }) => {
     const reason = _body(body).reason;
     const code = reason === undefined ? RefuseReason.other : (RefuseReason as Record<string, number>)[reason];
-    if (code === undefined) throw new HttpError(400, `reason must be one of ${Object.keys(RefuseReason).join(', ')}`);
+    if (code === undefined) throw new HttpError(400, 'EUSAGE', `reason must be one of ${Object.keys(RefuseReason).join(', ')}`);
     return { body: svc().refuse(params.id, code as RefuseReasonValue) };
   });
 
-  ext.route('get', '/contracts', async ({ query }) => {
+  route('get', '/contracts', async ({ query }) => {
     const role = query.role ?? 'any';
-    if (!['renter', 'host', 'any'].includes(role)) throw new HttpError(400, 'role must be renter, host or any');
+    if (!['renter', 'host', 'any'].includes(role)) throw new HttpError(400, 'EUSAGE', 'role must be renter, host or any');
     return { body: await svc().contracts(role as 'renter' | 'host' | 'any') };
   });
-  ext.route('get', '/contracts/:id', async ({ params }) => ({ body: await svc().contract(params.id) }));
-  ext.route('post', '/contracts/:id/rate', async ({ params, body }) => {
+  route('get', '/contracts/:id', async ({ params }) => ({ body: await svc().contract(params.id) }));
+  route('post', '/contracts/:id/rate', async ({ params, body }) => {
     const b = _body(body);
     return { status: 201, body: await svc().rate(params.id, b.score, b.comment ?? '') };
   });
-  ext.route('post', '/contracts/:id/settle', async ({ params, body }) => {
+  route('post', '/contracts/:id/settle', async ({ params, body }) => {
     const b = _body(body);
     return { body: await svc().settle(params.id, b.fee === undefined ? undefined : _int(b.fee, 'fee')) };
   });
 
-  ext.route('get', '/registry', async () => ({ body: await svc().dump() }));
-  ext.route('get', '/reputation/:key', async ({ params }) => ({ body: await svc().reputation(params.key) }));
+  route('get', '/registry', async () => ({ body: await svc().dump() }));
+  route('get', '/reputation/:key', async ({ params }) => ({ body: await svc().reputation(params.key) }));
 }
