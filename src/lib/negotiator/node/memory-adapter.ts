@@ -52,7 +52,7 @@ export interface MemoryWalletOptions {
 }
 
 class MemoryWallet implements NodeWallet {
-  /** Transactions `send` built, oldest first; none has inputs. */
+  /** Transactions `send` built, oldest first; each spends a made-up coin. */
   readonly sent: BTX[] = [];
   readonly passphrase: string | undefined;
   private readonly fund: FundingWallet;
@@ -66,6 +66,8 @@ class MemoryWallet implements NodeWallet {
   async send(outputs: TxOutput[], passphrase: string): Promise<string> {
     if (passphrase !== this.passphrase) throw negotiatorError('EWALLET', 'wrong passphrase');
     const mtx = new MTX();
+    // bcoin serialises no transaction without an input: a coin no chain holds stands for the wallet's.
+    mtx.addInput({ prevout: { hash: randomBytes(32).toString('hex'), index: 0 } });
     for (const o of outputs) mtx.addOutput(o.script, o.value);
     const tx = mtx.toTX();
     this.sent.push(tx);
