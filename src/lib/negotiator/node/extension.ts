@@ -6,6 +6,7 @@
  * default by `node start` (src/lib/node/start.ts, DEFAULT_EXTENSIONS).
  */
 import type { BcoinFullNode } from '../../chain/bcoin.js';
+import { HttpError } from '../../errors.js';
 import { extensionContext } from '../../ext/context.js';
 import type { Extension, ExtensionInstance } from '../../ext/types.js';
 import { MAX_SIZE } from '../../net/packets.js';
@@ -13,7 +14,6 @@ import { loadIdentity } from '../identity.js';
 import { BcoinNodeAdapter } from './bcoin-adapter.js';
 import { registerRoutes } from './routes.js';
 import { NegotiatorService } from './service.js';
-import { HttpError } from '../../errors.js';
 
 export const id = 'negotiator';
 

@@ -12,12 +12,12 @@
  * handshake while a propose has no answer yet gets it too, as bcoin announces
  * its own transactions to new peers: the host's node may still be connecting.
  */
+import type { BTX } from '../../chain/primitives.js';
 import type { KeyPair } from '../../crypto/sig.js';
 import type { CloudCoinError } from '../../errors.js';
 import type { Packet } from '../../net/packets.js';
 import { RefusePacket, RefuseReason, type RefuseReasonValue } from '../../net/refuse.js';
 import { collateralOf, paymentOf } from '../../net/terms.js';
-import type { BTX } from '../../chain/primitives.js';
 import type { Delivery } from '../dispatch.js';
 import { negotiatorError } from '../errors.js';
 import { MIN_ESCROW_VALUE } from '../escrow.js';

@@ -12,31 +12,30 @@
  * host's node) and chainactions.ts (rating and refund transactions).
  */
 import type { Level } from 'level';
-import { MisbehaviorError } from '../../ext/types.js';
 import type { KeyPair } from '../../crypto/sig.js';
+import { MisbehaviorError } from '../../ext/types.js';
 import { isProtocolError } from '../../net/errors.js';
-import { InvPacket } from '../../net/inv.js';
 import { MAX_HASHES } from '../../net/hashlist.js';
-import { decode, types } from '../../net/packets.js';
+import { InvPacket } from '../../net/inv.js';
+import { decode, types, type Packet } from '../../net/packets.js';
 import { ProposePacket } from '../../net/propose.js';
 import type { RefuseReasonValue } from '../../net/refuse.js';
-import type { Packet } from '../../net/packets.js';
-import type { NodeAdapter, NodePeer } from './adapter.js';
-import { ChainActions } from './chainactions.js';
 import { dispatch } from '../dispatch.js';
 import type { ContractEntry, ContractInfo, RatingInfo } from '../entries.js';
-import type { EscrowKind } from '../escrow.js';
 import { negotiatorError } from '../errors.js';
+import type { EscrowKind } from '../escrow.js';
 import { ChainIndexer } from '../indexer.js';
 import type { NegotiationInfo } from '../negotiation.js';
 import { Negotiator } from '../negotiator.js';
-import { OfferBook, type HostSettings, type OfferInfo, type OfferRequest } from './offerbook.js';
 import { OfferPool } from '../offerpool.js';
 import { hexParam, unixNow } from '../params.js';
-import { PeerNegotiations, type NegotiateRequest, type NegotiateResult, type PendingInfo } from './peernegotiations.js';
 import { Registry } from '../registry.js';
 import { reputationFromRegistry, type Reputation } from '../reputation.js';
 import type { RegistryDB } from '../undo.js';
+import type { NodeAdapter, NodePeer } from './adapter.js';
+import { ChainActions } from './chainactions.js';
+import { OfferBook, type HostSettings, type OfferInfo, type OfferRequest } from './offerbook.js';
+import { PeerNegotiations, type NegotiateRequest, type NegotiateResult, type PendingInfo } from './peernegotiations.js';
 
 export interface ContractListItem extends ContractInfo {
   role: 'renter' | 'host';
