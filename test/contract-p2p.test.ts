@@ -130,6 +130,25 @@ test.serial('an oversized message costs 20; a flood of announcements gets the pe
   t.true(await p.closedWithin(10_000), 'flood: banned at 100');
 });
 
+test.serial('the HTTP API answers a domain error with its status and code', async (t) => {
+  const missing = await H.http('GET', `/ext/negotiator/contracts/${'00'.repeat(32)}`);
+  t.is(missing.status, 404);
+  t.is(missing.body.error.code, 'ENOTFOUND');
+  t.regex(missing.body.error.message, /no such contract on chain/);
+  const malformed = await H.http('GET', '/ext/negotiator/contracts/xyz');
+  t.is(malformed.status, 400);
+  t.is(malformed.body.error.code, 'EUSAGE');
+  const own = await H.http('POST', '/ext/negotiator/negotiate', { offer: offer.hash().toString('hex'), size: 10 * 1024 ** 3, duration: 40 });
+  t.is(own.status, 400);
+  t.deepEqual(own.body.error, { code: 'EUSAGE', message: 'that is this node\'s own offer' });
+  const nothing = await H.http('POST', `/ext/negotiator/pending/${'00'.repeat(32)}/approve`);
+  t.is(nothing.status, 404);
+  t.is(nothing.body.error.code, 'ENOTFOUND');
+  const role = await H.http('GET', '/ext/negotiator/contracts?role=everyone');
+  t.is(role.status, 400, 'the route\'s own check');
+  t.is(role.body.error.code, 'EUSAGE');
+});
+
 const FUZZ = 10_000;
 const CC = ['ccinv', 'ccgetoffer', 'ccoffer', 'ccpropose', 'cccounter', 'ccaccept', 'ccsign', 'ccrefuse', 'ccfund', 'ccfundsig'];
 
