@@ -47,11 +47,14 @@ export interface BCoin {
   index: number;
   value: number;
   script: BScript;
+  /** The address its script pays (a bcoin Address), null for a non-standard script. */
+  getAddress(): unknown;
 }
 
 export interface BCoinView {
   addCoin(coin: BCoin): unknown;
   getOutput(prevout: BOutpoint): BOutput | null;
+  getCoinFor(input: BInput): BCoin | null;
 }
 
 export interface BTX {
