@@ -135,6 +135,7 @@ export const bcoin: Bcoin = require('bcoin');
 export function primaryWallet(node: BcoinFullNode): BcoinWallet {
   return node.plugins.walletdb.wdb.primary;
 }
+
 export const networks: any = require('bcoin/lib/protocol/networks.js');
 // bn.js is bcoin's own dependency: resolve it from bcoin so both use one copy.
 export const BN: any = createRequire(require.resolve('bcoin'))('bn.js');

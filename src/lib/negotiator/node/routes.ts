@@ -1,10 +1,13 @@
 /**
  * The Negotiator's HTTP API, under /ext/negotiator/ behind the node's API
  * key. Each handler validates its input, calls one NegotiatorService method
- * and answers JSON; errors are `{ error: { message } }` with a status:
- * 400 bad input, 402 insufficient funds, 404 unknown, 409 conflict (state,
- * timing, no peer), 422 not a party of the contract, 423 the node holds no
- * wallet passphrase. (401 and 403 stay the API key's.)
+ * and answers JSON; errors are `{ error: { code, message } }` with a status.
+ * The service throws domain errors (../errors.ts) and STATUS below is the one
+ * place their codes become statuses: 400 bad input, 402 insufficient funds,
+ * 404 unknown, 409 conflict (state, timing, no peer), 422 not a party of the
+ * contract, 423 the node holds no wallet passphrase, 500 the wallet failed.
+ * (401 and 403 stay the API key's.) These statuses are what
+ * src/lib/negotiator/client.ts turns into the CLI's exit codes.
  *
  * GET /ext/negotiator/contracts/<id> answers the ContractInfo JSON as is:
  * the file server reads it.
