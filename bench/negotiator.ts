@@ -10,7 +10,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { generateKeyPair, sign, signingDigest, verify } from '../src/lib/crypto/sig.js';
 import { collateralOf, paymentOf } from '../src/lib/net/terms.js';
 import type { NegotiationPacket } from '../src/lib/net/packet.js';
-import type { BBlock } from '../src/lib/negotiator/bcoin.js';
+import type { BBlock } from '../src/lib/chain/primitives.js';
 import { assembleFunding, feeShares } from '../src/lib/negotiator/escrow.js';
 import { Negotiator } from '../src/lib/negotiator/negotiator.js';
 import { OfferPool } from '../src/lib/negotiator/offerpool.js';

@@ -10,7 +10,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { paymentOf, collateralOf } from '../src/lib/net/terms.js';
-import { Script } from '../src/lib/negotiator/bcoin.js';
+import { Script } from '../src/lib/chain/primitives.js';
 import { cooperativeWitness, refundHeightOf, refundWitness, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
 import { RatingRecord } from '../src/lib/negotiator/records.js';
 import { NodeClient } from '../src/lib/node/node-client.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { publicKeyOf, type KeyPair } from '../src/lib/crypto/sig.js';
-import { Script, type BTX } from '../src/lib/negotiator/bcoin.js';
+import { Script, type BTX } from '../src/lib/chain/primitives.js';
 import { ContractRecord, decodeRecord } from '../src/lib/negotiator/records.js';
 import { devNode, waitFor, type DevNode } from './util/devnode.js';
 import { TEST_PASSPHRASE } from './util/cli.js';
@@ -106,12 +106,8 @@ export async function broadcast(node: DevNode, tx: { toRaw(): Buffer; txid(): st
   lastRefusal = 'not in the mempool within 5 s (bcoin logs the reason in debug.log)';
   await rpc(node, 'sendrawtransaction', [tx.toRaw().toString('hex')]).catch((err) => { lastRefusal = String(err?.message ?? err); });
   // bcoin's sendrawtransaction answers before the mempool has checked the transaction: poll for it.
-  for (let i = 0; i < 50; i++) {
-    const pool: string[] = await rpc(node, 'getrawmempool');
-    if (pool.includes(tx.txid())) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
+  const inPool = async () => ((await rpc(node, 'getrawmempool')) as string[]).includes(tx.txid());
+  return waitFor(inPool, 5_000, 'the transaction in the mempool', 100).catch(() => false);
 }
 
 /** Why the last broadcast() was refused, for test logs. */

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { collateralOf, paymentOf } from '../src/lib/net/terms.js';
-import type { BMTX, BTX } from '../src/lib/negotiator/bcoin.js';
+import type { BMTX, BTX } from '../src/lib/chain/primitives.js';
 import {
   FundingOutput, applyWitnesses, assembleFunding, cooperativeWitness, escrowOutputScript, feeShares, refundHeightOf,
   refundWitness, signEscrowInput, spendEscrow, witnessesOf, type EscrowKind,

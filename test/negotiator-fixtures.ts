@@ -16,7 +16,7 @@ import {
 import type { NegotiationPacket } from '../src/lib/net/packet.js';
 import { RefuseReason } from '../src/lib/net/refuse.js';
 import { collateralOf, paymentOf, type Terms } from '../src/lib/net/terms.js';
-import { MTX, Script, type BBlock, type BMTX, type BScript, type BTX } from '../src/lib/negotiator/bcoin.js';
+import { MTX, Script, type BBlock, type BMTX, type BScript, type BTX } from '../src/lib/chain/primitives.js';
 import { assembleFunding, cooperativeWitness, feeShares, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
 import { Negotiator, type FundingWallet, type HostOptions } from '../src/lib/negotiator/negotiator.js';
 import { OfferPool } from '../src/lib/negotiator/offerpool.js';

@@ -14,7 +14,7 @@ import { FundSigPacket } from '../src/lib/net/fundsig.js';
 import type { NegotiationPacket } from '../src/lib/net/packet.js';
 import { MAX_SIZE, decode, types, type PacketType } from '../src/lib/net/packets.js';
 import { dispatch } from '../src/lib/negotiator/dispatch.js';
-import { MTX, Script } from '../src/lib/negotiator/bcoin.js';
+import { MTX, Script } from '../src/lib/chain/primitives.js';
 import { OfferPool } from '../src/lib/negotiator/offerpool.js';
 import { Registry } from '../src/lib/negotiator/registry.js';
 import { ASK, RENTER_LIMITS, TestChain, contractOf, fundingOf, party, rate, samplePackets, world } from './negotiator-fixtures.js';

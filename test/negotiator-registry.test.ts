@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BBlock } from '../src/lib/negotiator/bcoin.js';
+import type { BBlock } from '../src/lib/chain/primitives.js';
 import { escrowOutputScript } from '../src/lib/negotiator/escrow.js';
 import { ContractRecord } from '../src/lib/negotiator/records.js';
 import { Level } from 'level';

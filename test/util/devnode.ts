@@ -4,7 +4,7 @@
  * starts is stopped in its teardown, killed if it does not stop.
  */
 import type { ExecutionContext } from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -94,6 +94,20 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 30_000
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(intervalMs);
   }
+}
+
+/** What the node's bcoin wrote to its debug.log, in the directory of its network under the data directory. */
+function debugLog(node: DevNode): string {
+  for (const dir of existsSync(node.datadir) ? readdirSync(node.datadir) : []) {
+    const file = join(node.datadir, dir, 'debug.log');
+    if (existsSync(file)) return readFileSync(file, 'utf8');
+  }
+  return '';
+}
+
+/** Waits until the node's debug.log holds `text` (start it with `--log-level debug` for bcoin's peer errors). */
+export async function waitForLog(node: DevNode, text: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(() => debugLog(node).includes(text), timeoutMs, `"${text}" in the debug.log of ${node.datadir}`);
 }
 
 export async function height(node: DevNode): Promise<number> {

@@ -32,8 +32,23 @@ export interface RawPeer {
   closed: Promise<void>;
   isClosed(): boolean;
   received(): Buffer;
+  /** Resolves once `bytes` are somewhere in what the node sent; rejects after `timeoutMs` or when the node hangs up first. */
+  arrived(bytes: Buffer, timeoutMs?: number): Promise<void>;
+  /** Whether the node closes the connection within `timeoutMs`. */
+  closedWithin(timeoutMs: number): Promise<boolean>;
   write(bytes: Buffer): boolean;
   close(): void;
+}
+
+/**
+ * Sends a ping and waits for its pong. bcoin reads a peer's messages in
+ * order, one at a time, so by then the node has read everything sent before
+ * (an extension's handler may still be finishing).
+ */
+export async function roundTrip(p: RawPeer, network: NetworkName, timeoutMs = 10_000): Promise<void> {
+  const nonce = randomBytes(8);
+  p.write(frame(network, 'ping', nonce));
+  await p.arrived(nonce, timeoutMs);
 }
 
 export async function rawPeer(port: number): Promise<RawPeer> {
@@ -47,11 +62,37 @@ export async function rawPeer(port: number): Promise<RawPeer> {
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
+  const received = () => Buffer.concat(chunks);
   return {
     socket,
     closed: closedP,
     isClosed: () => closed,
-    received: () => Buffer.concat(chunks),
+    received,
+    arrived: (bytes, timeoutMs = 10_000) => new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const done = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.off('data', check);
+        socket.off('close', gone);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = () => { if (received().includes(bytes)) done(); };
+      const gone = () => done(new Error(`the node hung up before sending ${bytes.toString('hex')}`));
+      const timer = setTimeout(() => done(new Error(`nothing like ${bytes.toString('hex')} within ${timeoutMs} ms`)), timeoutMs);
+      socket.on('data', check);
+      socket.on('close', gone);
+      check();
+      if (closed) gone();
+    }),
+    closedWithin: async (timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closedP, new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); })]);
+      clearTimeout(timer);
+      return closed;
+    },
     write: (bytes) => (closed ? false : socket.write(bytes)),
     close: () => socket.destroy(),
   };

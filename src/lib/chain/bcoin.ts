@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
 
 import './leveldown-compat.js';
+import type { BBlock, BScript, BTX } from './primitives.js';
 
 const require = createRequire(import.meta.url);
 
@@ -28,6 +29,8 @@ export interface BcoinPeer extends EventEmitter {
   outbound: boolean;
   handshake: boolean;
   destroyed: boolean;
+  /** The next peer in the pool's list. */
+  next: BcoinPeer | null;
   banScore: number;
   address: { host: string; port: number; hostname: string };
   sendRaw(cmd: string, body: Buffer): void;
@@ -36,6 +39,8 @@ export interface BcoinPeer extends EventEmitter {
 }
 
 export interface BcoinPool extends EventEmitter {
+  /** Announces `tx` to every peer (an inv; peers that want it fetch it). */
+  broadcast(tx: BTX): unknown;
   peers: { head(): BcoinPeer | null; size(): number; outbound: number; inbound: number };
   hosts: { banned: Map<string, number>; isBanned(host: string): boolean };
   options: { services: number };
@@ -48,6 +53,34 @@ export interface BcoinChain extends EventEmitter {
   height: number;
   tip: BcoinChainEntry;
   getEntry(height: number): Promise<BcoinChainEntry | null>;
+  getEntryByHeight(height: number): Promise<BcoinChainEntry | null>;
+  getEntryByHash(hash: string | Buffer): Promise<BcoinChainEntry | null>;
+  isMainChain(entry: BcoinChainEntry): Promise<boolean>;
+  getBlock(hash: string | Buffer): Promise<BBlock | null>;
+}
+
+/** A coin of the wallet; bcoin 1.0.2 keeps its hash as hex, internal byte order. */
+export interface BcoinWalletCoin {
+  hash: string;
+  index: number;
+  value: number;
+  height: number;
+  coinbase: boolean;
+  script: BScript;
+}
+
+/** The members of bcoin's Wallet (the primary wallet of the node's WalletDB) that CloudCoin calls. */
+export interface BcoinWallet {
+  getCoins(): Promise<BcoinWalletCoin[]>;
+  isLocked(coin: { hash: string; index: number }): boolean;
+  lockCoin(coin: { hash: string; index: number }): void;
+  unlockCoin(coin: { hash: string; index: number }): void;
+  receiveAddress(): Promise<unknown>;
+  changeAddress(): Promise<unknown>;
+  getPrivateKey(address: unknown, passphrase: string): Promise<unknown>;
+  /** Funds, signs and broadcasts a transaction with `options.outputs`. */
+  send(options: { outputs: { script: BScript; value: number }[]; sort?: boolean }, passphrase: string): Promise<BTX>;
+  lock(): Promise<void>;
 }
 
 export interface BcoinHTTP {
@@ -61,7 +94,7 @@ export interface BcoinFullNode extends EventEmitter {
   network: BcoinNetwork;
   chain: BcoinChain;
   pool: BcoinPool;
-  mempool: EventEmitter & { map: Map<unknown, unknown>; getSize(): number };
+  mempool: EventEmitter & { map: Map<unknown, unknown>; getSize(): number; addTX(tx: BTX): Promise<unknown> };
   http: BcoinHTTP;
   rpc: { add(name: string, fn: (args: unknown[], help: boolean) => unknown): void };
   plugins: Record<string, any>;
@@ -71,6 +104,8 @@ export interface BcoinFullNode extends EventEmitter {
   open(): Promise<void>;
   connect(): Promise<void>;
   startSync(): void;
+  /** Adds `tx` to the mempool and relays it; rejects if the mempool refuses it. */
+  sendTX(tx: BTX): Promise<void>;
   close(): Promise<void>;
   use(plugin: { id: string; init(node: any): any }): any;
   require(name: string): any;
@@ -95,6 +130,12 @@ export interface Bcoin {
 }
 
 export const bcoin: Bcoin = require('bcoin');
+
+/** The node's primary wallet (its wallet plugin must be loaded and open). */
+export function primaryWallet(node: BcoinFullNode): BcoinWallet {
+  return node.plugins.walletdb.wdb.primary;
+}
+
 export const networks: any = require('bcoin/lib/protocol/networks.js');
 // bn.js is bcoin's own dependency: resolve it from bcoin so both use one copy.
 export const BN: any = createRequire(require.resolve('bcoin'))('bn.js');

@@ -10,7 +10,7 @@
  *     }
  */
 import type { Level } from 'level';
-import type { BcoinFullNode, BcoinPeer } from '../chain/bcoin.js';
+import { primaryWallet, type BcoinFullNode, type BcoinPeer } from '../chain/bcoin.js';
 import { WalletFunder } from '../wallet/funding.js';
 import { ExtensionHost } from './host.js';
 import type { HttpMethod, MessageHandler, MessageOptions, RouteHandler } from './types.js';
@@ -51,6 +51,6 @@ export function extensionContext(node: BcoinFullNode, id: string): ExtensionCont
     penalize: (peer, score, reason) => host.penalize(peer, score, reason),
     route: (method, path, handler) => host.route(id, method, path, handler),
     db: () => host.db(id),
-    walletFunder: () => new WalletFunder(node.plugins.walletdb.wdb.primary, () => node.chain.height, host.walletPassphrase),
+    walletFunder: () => new WalletFunder(primaryWallet(node), () => node.chain.height, host.walletPassphrase),
   };
 }

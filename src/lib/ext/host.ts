@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import type { BcoinFullNode, BcoinPeer } from '../chain/bcoin.js';
-import {
-  HttpError, MisbehaviorError,
-  type HttpMethod, type MessageHandler, type MessageOptions, type RouteHandler,
-} from './types.js';
+import { HttpError } from '../errors.js';
+import { MisbehaviorError, type HttpMethod, type MessageHandler, type MessageOptions, type RouteHandler } from './types.js';
 
 /** Bitcoin's limit for a command name, which bcoin enforces on the wire. */
 const MAX_COMMAND_LENGTH = 12;
@@ -100,10 +98,12 @@ export class ExtensionHost {
         });
         res.json(answer.status ?? 200, answer.body);
       } catch (err) {
-        if (err instanceof HttpError) res.json(err.status, { error: { message: err.message } });
-        else {
+        if (err instanceof HttpError) {
+          for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
+          res.json(err.status, { error: { code: err.code, message: err.message } });
+        } else {
           this.node.logger.error(`extension ${extension} route ${full}: ${(err as Error).stack}`);
-          res.json(500, { error: { message: 'internal error' } });
+          res.json(500, { error: { code: 'EINTERNAL', message: 'internal error' } });
         }
       }
     });
@@ -128,7 +128,7 @@ export class ExtensionHost {
   /** Every connected peer that finished its handshake. */
   peers(): BcoinPeer[] {
     const out: BcoinPeer[] = [];
-    for (let peer = this.node.pool.peers.head(); peer; peer = (peer as any).next) if (peer.handshake) out.push(peer);
+    for (let peer = this.node.pool.peers.head(); peer; peer = peer.next) if (peer.handshake) out.push(peer);
     return out;
   }
 

@@ -12,7 +12,7 @@ import type { Extension } from './types.js';
 const BUILTIN: Record<string, () => Promise<Extension>> = {};
 
 /** The Negotiator (issue 3): offers, negotiation, contract registry, ratings. */
-BUILTIN.negotiator = async () => (await import('../negotiator/extension.js')).negotiatorExtension;
+BUILTIN.negotiator = async () => (await import('../negotiator/node/extension.js')).negotiatorExtension;
 
 export function registerBuiltin(id: string, load: () => Promise<Extension>): void {
   BUILTIN[id] = load;

@@ -8,6 +8,9 @@
  */
 import type { BcoinFullNode, BcoinPeer } from '../chain/bcoin.js';
 
+/** A route handler's way to answer with an HTTP error status: `new HttpError(status, code, message)`. */
+export { HttpError } from '../errors.js';
+
 export interface ExtensionInstance {
   open?(): Promise<void>;
   close?(): Promise<void>;
@@ -53,16 +56,5 @@ export class MisbehaviorError extends Error {
     this.name = 'MisbehaviorError';
     if (!Number.isInteger(score) || score < 0 || score > 100) throw new RangeError('score must be an integer from 0 to 100');
     this.score = score;
-  }
-}
-
-/** A route handler's way to answer with an HTTP error status. */
-export class HttpError extends Error {
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super(message);
-    this.name = 'HttpError';
-    this.status = status;
   }
 }

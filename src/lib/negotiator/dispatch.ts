@@ -11,7 +11,7 @@ import { MAX_HASHES } from '../net/hashlist.js';
 import { InvPacket } from '../net/inv.js';
 import { OfferPacket } from '../net/offer.js';
 import { decode, type Packet } from '../net/packets.js';
-import type { BMTX } from './bcoin.js';
+import type { BMTX } from '../chain/primitives.js';
 import type { Negotiation } from './negotiation.js';
 import type { Negotiator } from './negotiator.js';
 import type { OfferPool } from './offerpool.js';

@@ -33,7 +33,7 @@ import type { FundingCoin, FundingPart } from '../net/funding.js';
 import { collateralOf, endHeightOf, paymentOf, type Terms } from '../net/terms.js';
 import {
   Coin, MTX, Script, hashType, opcodes, type BCoin, type BInput, type BMTX, type BScript, type BTX,
-} from './bcoin.js';
+} from '../chain/primitives.js';
 import type { ContractRecord } from './records.js';
 
 /** Blocks after the contract's end before either party can take back its own coins alone. */

@@ -1,9 +1,11 @@
 /**
- * The Negotiator's core library, for the node extension to plug in: P2P
- * packets (src/lib/net/packets.ts), the OfferPool, the Negotiator and its
+ * The Negotiator's public surface. Its core library needs no running node:
+ * P2P packets (src/lib/net/packets.ts), the OfferPool, the Negotiator and its
  * Negotiation state machine, the escrow builders, the on-chain records, the
- * registry indexer and reputation. docs/protocol.md describes the formats
- * and rules; nothing here needs a running node.
+ * registry indexer and reputation; docs/protocol.md describes the formats
+ * and rules. The half wired to a node lives in node/ (the NegotiatorService,
+ * its HTTP routes, the node extension and the NodeAdapter it reaches the node
+ * through): other domains import only its JSON types from here.
  */
 export { decode, encode, isCloudCoinCommand, MAX_SIZE, types, type AnyPacket, type PacketType } from '../net/packets.js';
 export { BanScore, ProtocolError, isProtocolError } from '../net/errors.js';
@@ -20,5 +22,8 @@ export { ContractRecord, RatingRecord, decodeRecord, signTerms } from './records
 export { Registry, type BlockSummary, type Role, type Tip } from './registry.js';
 export { ContractEntry, RatingEntry, type ContractInfo, type ContractState, type RatingInfo } from './entries.js';
 export { reputationFromRegistry, reputationOf, type Reputation } from './reputation.js';
+export { IDENTITY_FILE, loadIdentity } from './identity.js';
 export type { RegistryDB } from './undo.js';
-export type { ContractListItem, HostSettings, NegotiateResult, OfferInfo, OfferTerms, PendingInfo } from './service.js';
+export type { ContractListItem } from './node/service.js';
+export type { HostSettings, OfferInfo, OfferRequest, OfferTerms } from './node/offerbook.js';
+export type { NegotiateRequest, NegotiateResult, NegotiationOutcome, PendingInfo } from './node/peernegotiations.js';

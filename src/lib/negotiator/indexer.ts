@@ -6,7 +6,7 @@
  * longer on the main chain (newest first), then connects main-chain blocks
  * from the registry tip to the chain tip. Chain events only wake the loop.
  */
-import type { BBlock } from './bcoin.js';
+import type { BBlock } from '../chain/primitives.js';
 import type { Registry } from './registry.js';
 
 /** What the indexer needs of bcoin's Chain. */

@@ -35,7 +35,7 @@ import { ProposePacket } from '../net/propose.js';
 import { RefusePacket, type RefuseReasonValue } from '../net/refuse.js';
 import { SignPacket } from '../net/sign.js';
 import { checkTerms, contractIdOf, type Terms } from '../net/terms.js';
-import type { BMTX } from './bcoin.js';
+import type { BMTX } from '../chain/primitives.js';
 import { applyWitnesses, assembleFunding, checkShare, coinOf, sharesOverlap, witnessesOf } from './escrow.js';
 import { ContractRecord, signTerms, verifyTermsSig } from './records.js';
 

@@ -20,7 +20,7 @@ import type { OfferPacket } from '../net/offer.js';
 import type { NegotiationPacket } from '../net/packet.js';
 import { ProposePacket } from '../net/propose.js';
 import { RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
-import type { BMTX } from './bcoin.js';
+import type { BMTX } from '../chain/primitives.js';
 import { escrowValue, feeShares } from './escrow.js';
 import { DEFAULT_TTL, MAX_TTL, Negotiation, type InputSigner, type ProposedTerms } from './negotiation.js';
 import type { OfferPool } from './offerpool.js';

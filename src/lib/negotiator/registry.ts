@@ -19,7 +19,7 @@
 import { Level } from 'level';
 import { CloudCoinError } from '../errors.js';
 import { isProtocolError } from '../net/errors.js';
-import type { BBlock, BTX } from './bcoin.js';
+import type { BBlock, BTX } from '../chain/primitives.js';
 import { ContractEntry, RatingEntry } from './entries.js';
 import { FundingOutput, locksEscrow } from './escrow.js';
 import { LAYOUT_VERSION, layout, range } from './layout.js';

@@ -10,7 +10,8 @@
  * alone, as lnd does after `unlock`; the wallet is locked again after each
  * signature. Without one, funding fails with a clear error.
  */
-import { bcoin } from '../chain/bcoin.js';
+import type { BcoinWallet, BcoinWalletCoin } from '../chain/bcoin.js';
+import { hashType, Script, type BMTX } from '../chain/primitives.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 
 /** Smallest change worth an output: below it bcoin's relay policy calls the output dust. */
@@ -32,7 +33,7 @@ export interface FundingShare {
 
 export class WalletFunder {
   constructor(
-    private readonly wallet: any,
+    private readonly wallet: BcoinWallet,
     private readonly height: () => number,
     private readonly passphrase: string | undefined,
   ) {}
@@ -42,10 +43,10 @@ export class WalletFunder {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError(`amount must be a positive integer, got ${amount}`);
     const tip = this.height();
     const coins = (await this.wallet.getCoins())
-      .filter((c: any) => c.height !== -1 && !this.wallet.isLocked(c))
-      .filter((c: any) => !c.coinbase || tip + 1 >= c.height + COINBASE_MATURITY)
-      .sort((a: any, b: any) => b.value - a.value);
-    const picked: any[] = [];
+      .filter((c) => c.height !== -1 && !this.wallet.isLocked(c))
+      .filter((c) => !c.coinbase || tip + 1 >= c.height + COINBASE_MATURITY)
+      .sort((a, b) => b.value - a.value);
+    const picked: BcoinWalletCoin[] = [];
     let total = 0;
     for (const coin of coins) {
       picked.push(coin);
@@ -58,7 +59,7 @@ export class WalletFunder {
       throw new CloudCoinError('EFUNDS', `insufficient confirmed funds for a contract share of ${amount} base units`, ExitCode.funds);
     }
     for (const coin of picked) this.wallet.lockCoin(coin);
-    const changeScript = change > 0 ? bcoin.Script.fromAddress(await this.wallet.changeAddress()) : null;
+    const changeScript = change > 0 ? Script.fromAddress(await this.wallet.changeAddress()) : null;
     return {
       coins: picked.map((c) => ({ hash: Buffer.from(c.hash, 'hex'), index: c.index, value: c.value, script: c.script.toRaw() })),
       changeScript: changeScript ? changeScript.toRaw() : new Uint8Array(0),
@@ -77,7 +78,7 @@ export class WalletFunder {
    * list one of ours as its share, which a sign-everything-we-own signer
    * would then pay.
    */
-  sign = async (mtx: any, inputs: number[]): Promise<void> => {
+  sign = async (mtx: BMTX, inputs: number[]): Promise<void> => {
     if (!this.passphrase) {
       throw new CloudCoinError('ELOCKED', 'the node holds no wallet passphrase: start it with CLOUDCOIN_PASSPHRASE to fund contracts', ExitCode.auth);
     }
@@ -88,7 +89,7 @@ export class WalletFunder {
         if (!coin) throw new RangeError(`input ${index} has no coin to sign for`);
         const ring = await this.wallet.getPrivateKey(coin.getAddress(), this.passphrase);
         if (!ring) throw new RangeError(`input ${index} does not spend a coin of this wallet`);
-        if (!mtx.scriptInput(index, coin, ring) || !mtx.signInput(index, coin, ring, bcoin.Script.hashType.ALL)) {
+        if (!mtx.scriptInput(index, coin, ring) || !mtx.signInput(index, coin, ring, hashType.ALL)) {
           throw new RangeError(`input ${index} could not be signed`);
         }
       }

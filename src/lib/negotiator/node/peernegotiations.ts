@@ -12,21 +12,20 @@
  * handshake while a propose has no answer yet gets it too, as bcoin announces
  * its own transactions to new peers: the host's node may still be connecting.
  */
-import type { BcoinPeer } from '../chain/bcoin.js';
-import type { KeyPair } from '../crypto/sig.js';
-import type { CloudCoinError } from '../errors.js';
-import type { ExtensionContext } from '../ext/context.js';
-import { HttpError } from '../ext/types.js';
-import type { Packet } from '../net/packets.js';
-import { RefusePacket, RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
-import { collateralOf, paymentOf } from '../net/terms.js';
-import type { BTX } from './bcoin.js';
-import type { Delivery } from './dispatch.js';
-import { MIN_ESCROW_VALUE } from './escrow.js';
-import type { Negotiation, NegotiationInfo } from './negotiation.js';
-import type { Negotiator } from './negotiator.js';
-import type { OfferPool } from './offerpool.js';
-import { hexParam, intParam, unixNow } from './params.js';
+import type { BTX } from '../../chain/primitives.js';
+import type { KeyPair } from '../../crypto/sig.js';
+import type { CloudCoinError } from '../../errors.js';
+import type { Packet } from '../../net/packets.js';
+import { RefusePacket, RefuseReason, type RefuseReasonValue } from '../../net/refuse.js';
+import { collateralOf, paymentOf } from '../../net/terms.js';
+import type { Delivery } from '../dispatch.js';
+import { negotiatorError } from '../errors.js';
+import { MIN_ESCROW_VALUE } from '../escrow.js';
+import type { Negotiation, NegotiationInfo } from '../negotiation.js';
+import type { Negotiator } from '../negotiator.js';
+import type { OfferPool } from '../offerpool.js';
+import { hexParam, intParam, unixNow } from '../params.js';
+import type { NodeAdapter, NodePeer } from './adapter.js';
 
 export interface NegotiateRequest {
   offer: string;
@@ -68,12 +67,12 @@ interface Unanswered {
   cmd: string;
   payload: Uint8Array;
   /** Peers it went to: each gets it once (a second copy would cost us ban score as a replay). */
-  sentTo: WeakSet<BcoinPeer>;
+  sentTo: WeakSet<NodePeer>;
 }
 
 export class PeerNegotiations {
   /** nid hex → the peer the negotiation talks to. */
-  private readonly peerOf = new Map<string, BcoinPeer>();
+  private readonly peerOf = new Map<string, NodePeer>();
   /** nid hex → who refused (when we know) and the txid of a funding we broadcast. */
   private readonly refusedBy = new Map<string, 'us' | 'peer'>();
   private readonly txids = new Map<string, string>();
@@ -81,10 +80,8 @@ export class PeerNegotiations {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly unanswered = new Map<string, Unanswered>();
 
-  /** `node` is bcoin's FullNode, untyped here: its chain height, logger and sendTX. */
   constructor(
-    private readonly node: any,
-    private readonly ext: ExtensionContext,
+    private readonly node: NodeAdapter,
     private readonly identity: KeyPair,
     private readonly pool: OfferPool,
     private readonly negotiator: Negotiator,
@@ -108,7 +105,7 @@ export class PeerNegotiations {
   }
 
   /** Takes in what a peer's message did to a negotiation, once its replies are sent. */
-  async delivered(peer: BcoinPeer, d: Delivery): Promise<void> {
+  async delivered(peer: NodePeer, d: Delivery): Promise<void> {
     if (!d.negotiation) return;
     const hex = d.negotiation.nid.toString('hex');
     this.peerOf.set(hex, peer);
@@ -139,8 +136,8 @@ export class PeerNegotiations {
 
   private _sendTo(hex: string, packets: Packet[]): void {
     const peer = this.peerOf.get(hex);
-    if (!peer) throw new HttpError(409, 'the peer of this negotiation is gone');
-    for (const p of packets) this.ext.send(peer, p.cmd, p.encode());
+    if (!peer) throw negotiatorError('ECONFLICT', 'the peer of this negotiation is gone');
+    for (const p of packets) this.node.send(peer, p.cmd, p.encode());
   }
 
   async negotiate(req: NegotiateRequest): Promise<NegotiateResult> {
@@ -150,14 +147,14 @@ export class PeerNegotiations {
     const timeout = intParam(req.timeout ?? 60_000, 'timeout', 100, 3_600_000);
     const now = unixNow();
     const offer = this.pool.get(hash);
-    if (!offer || offer.withdrawn || offer.expiry <= now) throw new HttpError(404, 'no live offer with that hash');
-    if (Buffer.compare(offer.hostKey, this.identity.publicKey) === 0) throw new HttpError(400, 'that is this node\'s own offer');
+    if (!offer || offer.withdrawn || offer.expiry <= now) throw negotiatorError('ENOTFOUND', 'no live offer with that hash');
+    if (Buffer.compare(offer.hostKey, this.identity.publicKey) === 0) throw negotiatorError('EUSAGE', 'that is this node\'s own offer');
     const terms = { size, duration, startHeight: this.node.chain.height + 1, price: offer.price, collateral: offer.collateral };
     // The host would refuse with the bare reason 'funding'; say here what is wrong and what to change.
     for (const kind of ['payment', 'collateral'] as const) {
       const value = kind === 'payment' ? paymentOf(terms) : collateralOf(terms);
       if (value < MIN_ESCROW_VALUE) {
-        throw new HttpError(400, `too small: ${size} bytes for ${duration} blocks at this offer's ${kind === 'payment' ? 'price' : 'collateral'} make a ${kind} escrow of ${value} base units, and an escrow output needs at least ${MIN_ESCROW_VALUE}: ask for more size or duration`);
+        throw negotiatorError('EUSAGE', `too small: ${size} bytes for ${duration} blocks at this offer's ${kind === 'payment' ? 'price' : 'collateral'} make a ${kind} escrow of ${value} base units, and an escrow output needs at least ${MIN_ESCROW_VALUE}: ask for more size or duration`);
       }
     }
     const limits = {
@@ -168,13 +165,13 @@ export class PeerNegotiations {
     try {
       out = this.negotiator.propose(offer, terms, limits, now);
     } catch (err) {
-      throw new HttpError(400, `cannot propose: ${(err as Error).message}`);
+      throw negotiatorError('EUSAGE', `cannot propose: ${(err as Error).message}`);
     }
     const n = out.negotiation;
     const hex = n.nid.toString('hex');
     const propose: Unanswered = { negotiation: n, cmd: out.send[0].cmd, payload: out.send[0].encode(), sentTo: new WeakSet() };
-    const peers = this.ext.peers();
-    if (peers.length === 0) throw new HttpError(409, 'no peers: connect to the host\'s node first');
+    const peers = this.node.peers();
+    if (peers.length === 0) throw negotiatorError('ECONFLICT', 'no peers: connect to the host\'s node first');
     for (const peer of peers) this._propose(propose, peer);
     this.unanswered.set(hex, propose);
     try {
@@ -186,7 +183,7 @@ export class PeerNegotiations {
   }
 
   /** Sends each propose still unanswered, and not expired, to a peer that has just finished its handshake. */
-  peerOpened(peer: BcoinPeer): void {
+  peerOpened(peer: NodePeer): void {
     const now = unixNow();
     for (const [hex, u] of this.unanswered) {
       // A second behind its expiry the host may already call it expired, which costs ban score.
@@ -195,10 +192,10 @@ export class PeerNegotiations {
     }
   }
 
-  private _propose(u: Unanswered, peer: BcoinPeer): void {
+  private _propose(u: Unanswered, peer: NodePeer): void {
     if (u.sentTo.has(peer)) return;
     u.sentTo.add(peer);
-    this.ext.send(peer, u.cmd, u.payload);
+    this.node.send(peer, u.cmd, u.payload);
   }
 
   private async _waitFor(hex: string, timeout: number, done: () => boolean): Promise<void> {
@@ -245,19 +242,19 @@ export class PeerNegotiations {
   private _pendingNid(id: string): Buffer {
     const want = id.toLowerCase();
     const n = this.negotiator.pending().find((x) => x.nid.toString('hex') === want || x.contractId().toString('hex') === want);
-    if (!n) throw new HttpError(404, 'no pending negotiation with that id');
+    if (!n) throw negotiatorError('ENOTFOUND', 'no pending negotiation with that id');
     return n.nid;
   }
 
   approve(id: string): NegotiationInfo {
     const nid = this._pendingNid(id);
     const hex = nid.toString('hex');
-    if (!this.peerOf.get(hex)) throw new HttpError(409, 'the renter\'s peer is gone');
+    if (!this.peerOf.get(hex)) throw negotiatorError('ECONFLICT', 'the renter\'s peer is gone');
     let out;
     try {
       out = this.negotiator.approve(nid, unixNow());
     } catch (err) {
-      throw new HttpError(409, (err as Error).message);
+      throw negotiatorError('ECONFLICT', (err as Error).message);
     }
     this._sendTo(hex, out.send);
     return out.negotiation.toJSON();
@@ -270,7 +267,7 @@ export class PeerNegotiations {
     try {
       out = this.negotiator.refuse(nid, unixNow(), reason);
     } catch (err) {
-      throw new HttpError(409, (err as Error).message);
+      throw negotiatorError('ECONFLICT', (err as Error).message);
     }
     this.refusedBy.set(hex, 'us');
     if (this.peerOf.get(hex)) this._sendTo(hex, out.send);

@@ -1,7 +1,8 @@
 /**
  * The Negotiator running inside a node: the OfferPool, the Negotiator and
- * the contract registry wired to bcoin's pool, chain, mempool and wallet.
- * extension.ts plugs it into the daemon; routes.ts puts its methods on the
+ * the contract registry wired to a node's peers, chain, mempool and wallet
+ * through a NodeAdapter (adapter.ts), never the node itself. extension.ts
+ * plugs it into the daemon over bcoin; routes.ts puts its methods on the
  * HTTP API. Everything a peer sends goes through `dispatch` (one entry
  * point); a ProtocolError becomes the peer's ban score.
  *
@@ -10,34 +11,31 @@
  * (negotiations with peers, and why a renter must be connected to the
  * host's node) and chainactions.ts (rating and refund transactions).
  */
-import type { BcoinFullNode, BcoinPeer } from '../chain/bcoin.js';
-import type { ExtensionContext } from '../ext/context.js';
-import { HttpError, MisbehaviorError } from '../ext/types.js';
-import type { KeyPair } from '../crypto/sig.js';
-import { isProtocolError } from '../net/errors.js';
-import { InvPacket } from '../net/inv.js';
-import { MAX_HASHES } from '../net/hashlist.js';
-import { decode, types } from '../net/packets.js';
-import { ProposePacket } from '../net/propose.js';
-import type { RefuseReasonValue } from '../net/refuse.js';
-import type { Packet } from '../net/packets.js';
+import type { Level } from 'level';
+import type { KeyPair } from '../../crypto/sig.js';
+import { MisbehaviorError } from '../../ext/types.js';
+import { isProtocolError } from '../../net/errors.js';
+import { MAX_HASHES } from '../../net/hashlist.js';
+import { InvPacket } from '../../net/inv.js';
+import { decode, types, type Packet } from '../../net/packets.js';
+import { ProposePacket } from '../../net/propose.js';
+import type { RefuseReasonValue } from '../../net/refuse.js';
+import { dispatch } from '../dispatch.js';
+import type { ContractEntry, ContractInfo, RatingInfo } from '../entries.js';
+import { negotiatorError } from '../errors.js';
+import type { EscrowKind } from '../escrow.js';
+import { ChainIndexer } from '../indexer.js';
+import type { NegotiationInfo } from '../negotiation.js';
+import { Negotiator } from '../negotiator.js';
+import { OfferPool } from '../offerpool.js';
+import { hexParam, unixNow } from '../params.js';
+import { Registry } from '../registry.js';
+import { reputationFromRegistry, type Reputation } from '../reputation.js';
+import type { RegistryDB } from '../undo.js';
+import type { NodeAdapter, NodePeer } from './adapter.js';
 import { ChainActions } from './chainactions.js';
-import { dispatch } from './dispatch.js';
-import type { ContractEntry, ContractInfo, RatingInfo } from './entries.js';
-import type { EscrowKind } from './escrow.js';
-import { ChainIndexer } from './indexer.js';
-import type { NegotiationInfo } from './negotiation.js';
-import { Negotiator } from './negotiator.js';
 import { OfferBook, type HostSettings, type OfferInfo, type OfferRequest } from './offerbook.js';
-import { OfferPool } from './offerpool.js';
-import { hexParam, unixNow } from './params.js';
 import { PeerNegotiations, type NegotiateRequest, type NegotiateResult, type PendingInfo } from './peernegotiations.js';
-import { Registry } from './registry.js';
-import { reputationFromRegistry, type Reputation } from './reputation.js';
-import type { RegistryDB } from './undo.js';
-
-export { DEFAULT_HOST, type HostSettings, type OfferInfo, type OfferRequest, type OfferTerms } from './offerbook.js';
-export { REFUSE_NAMES, type NegotiateRequest, type NegotiateResult, type NegotiationOutcome, type PendingInfo } from './peernegotiations.js';
 
 export interface ContractListItem extends ContractInfo {
   role: 'renter' | 'host';
@@ -57,30 +55,26 @@ export class NegotiatorService {
   private timer: NodeJS.Timeout | null = null;
   private readonly meta: RegistryDB;
 
-  /** bcoin's FullNode (its chain, pool, mempool and wallet calls are untyped here). */
-  private readonly node: any;
-
+  /** `db` is the service's own LevelDB (the extension's), open or opening; the service does not close it. */
   constructor(
-    node: BcoinFullNode,
-    private readonly ext: ExtensionContext,
+    private readonly node: NodeAdapter,
+    db: Level<string, Buffer>,
     identity: KeyPair,
   ) {
-    this.node = node;
     this.identity = identity;
-    const db = ext.db() as any;
-    const sub = (name: string): RegistryDB => db.sublevel(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const sub = (name: string): RegistryDB => db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     this.meta = sub('meta');
     this.pool = new OfferPool({ db: sub('offers') });
     this.registry = new Registry(sub('registry'));
-    this.indexer = new ChainIndexer(node.chain as any, this.registry, (m) => node.logger.error(`negotiator: ${m}`));
-    const offers = new OfferBook(identity, this.pool, this.registry, ext, this.meta);
+    this.indexer = new ChainIndexer(node.chain, this.registry, (m) => node.logger.error(`negotiator: ${m}`));
+    const offers = new OfferBook(identity, this.pool, this.registry, node, this.meta);
     this.offers = offers;
     this.negotiator = new Negotiator({
       identity,
       wallet: {
-        share: (amount) => ext.walletFunder().share(amount),
-        sign: (mtx, inputs) => ext.walletFunder().sign(mtx, inputs),
-        release: (share) => ext.walletFunder().release(share),
+        share: (amount) => node.wallet.funder().share(amount),
+        sign: (mtx, inputs) => node.wallet.funder().sign(mtx, inputs),
+        release: (share) => node.wallet.funder().release?.(share),
       },
       offers: this.pool,
       host: {
@@ -89,7 +83,7 @@ export class NegotiatorService {
         load: () => this._load(),
       },
     });
-    this.negotiations = new PeerNegotiations(node, ext, identity, this.pool, this.negotiator);
+    this.negotiations = new PeerNegotiations(node, identity, this.pool, this.negotiator);
     this.chainActions = new ChainActions(node, identity, this.registry, () => this.synced());
   }
 
@@ -99,16 +93,16 @@ export class NegotiatorService {
     await this.pool.open(unixNow());
     await this.registry.open();
     await this.indexer.open();
-    this.node.pool.on('peer open', this._onPeerOpen);
-    this.node.pool.on('peer close', this._onPeerClose);
+    this.node.on('peer open', this._onPeerOpen);
+    this.node.on('peer close', this._onPeerClose);
     this.timer = setInterval(() => void this._expire(), EXPIRE_EVERY_MS);
     this.timer.unref();
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.node.pool.removeListener('peer open', this._onPeerOpen);
-    this.node.pool.removeListener('peer close', this._onPeerClose);
+    this.node.off('peer open', this._onPeerOpen);
+    this.node.off('peer close', this._onPeerClose);
     this.negotiations.close();
     await this.indexer.close();
     await this.registry.close();
@@ -133,14 +127,14 @@ export class NegotiatorService {
   }
 
   /** A new peer hears of every live offer we hold, as a fresh mempool would, and gets our proposes no one has answered yet. */
-  private readonly _onPeerOpen = (peer: BcoinPeer): void => {
+  private readonly _onPeerOpen = (peer: NodePeer): void => {
     const hashes = this.pool.list(unixNow()).map((o) => o.hash());
-    for (let i = 0; i < hashes.length; i += MAX_HASHES) this.ext.send(peer, types.INV, new InvPacket(hashes.slice(i, i + MAX_HASHES)).encode());
+    for (let i = 0; i < hashes.length; i += MAX_HASHES) this.node.send(peer, types.INV, new InvPacket(hashes.slice(i, i + MAX_HASHES)).encode());
     this.negotiations.peerOpened(peer);
   };
 
-  private readonly _onPeerClose = (peer: BcoinPeer): void => {
-    this.pool.removePeer(String((peer as any).id));
+  private readonly _onPeerClose = (peer: NodePeer): void => {
+    this.pool.removePeer(String(peer.id));
   };
 
   /** Bytes and contracts the host has on chain, not yet expired or settled. */
@@ -172,17 +166,17 @@ export class NegotiatorService {
     return packet instanceof ProposePacket && Buffer.compare(packet.terms.hostKey, this.identity.publicKey) !== 0;
   }
 
-  async onMessage(peer: BcoinPeer, cmd: string, payload: Buffer): Promise<void> {
+  async onMessage(peer: NodePeer, cmd: string, payload: Buffer): Promise<void> {
     if (this._notForUs(cmd, payload)) return;
     let d;
     try {
-      d = await dispatch(this.pool, this.negotiator, String((peer as any).id), cmd, payload, unixNow());
+      d = await dispatch(this.pool, this.negotiator, String(peer.id), cmd, payload, unixNow());
     } catch (err) {
       if (isProtocolError(err)) throw new MisbehaviorError(`${err.reason}: ${err.message}`, err.score);
       throw err;
     }
-    for (const p of d.reply) this.ext.send(peer, p.cmd, p.encode());
-    if (d.announce.length > 0) this.ext.broadcast(types.INV, new InvPacket(d.announce).encode(), peer);
+    for (const p of d.reply) this.node.send(peer, p.cmd, p.encode());
+    if (d.announce.length > 0) this.node.broadcast(types.INV, new InvPacket(d.announce).encode(), peer);
     await this.negotiations.delivered(peer, d);
   }
 
@@ -247,7 +241,7 @@ export class NegotiatorService {
     const key = hexParam(id, 32, 'contract id');
     await this.synced();
     const e = await this.registry.getContract(key);
-    if (!e) throw new HttpError(404, 'no such contract on chain');
+    if (!e) throw negotiatorError('ENOTFOUND', 'no such contract on chain');
     const ratings = (await this.registry.ratingsFor(key)).map((r) => r.toJSON());
     return { ...e.toInfo(this.registry.getTip()?.height ?? 0), ratings };
   }

@@ -4,7 +4,7 @@
  * we call are declared; bcoin's own documentation describes them.
  */
 import { createRequire } from 'node:module';
-import '../chain/policy.js';
+import './policy.js';
 
 const require = createRequire(import.meta.url);
 
@@ -47,11 +47,14 @@ export interface BCoin {
   index: number;
   value: number;
   script: BScript;
+  /** The address its script pays (a bcoin Address), null for a non-standard script. */
+  getAddress(): unknown;
 }
 
 export interface BCoinView {
   addCoin(coin: BCoin): unknown;
   getOutput(prevout: BOutpoint): BOutput | null;
+  getCoinFor(input: BInput): BCoin | null;
 }
 
 export interface BTX {
@@ -103,6 +106,8 @@ interface ScriptClass {
   fromNulldata(data: Buffer): BScript;
   fromProgram(version: number, data: Buffer): BScript;
   fromPubkeyhash(hash: Buffer): BScript;
+  /** The output script paying `address` (a bcoin Address). */
+  fromAddress(address: unknown): BScript;
 }
 
 export const Script: ScriptClass = require('bcoin/lib/script/script.js');

@@ -1,17 +1,19 @@
 /**
  * The Negotiator as a node extension (`{ id, init }`, docs/extensions.md):
  * it registers every cc* command with its maximum size, the HTTP routes of
- * routes.ts, and runs a NegotiatorService while the node is open. Loaded by
+ * routes.ts, and runs a NegotiatorService over a BcoinNodeAdapter while the
+ * node is open. Loaded by
  * default by `node start` (src/lib/node/start.ts, DEFAULT_EXTENSIONS).
  */
-import type { BcoinFullNode } from '../chain/bcoin.js';
-import { extensionContext } from '../ext/context.js';
-import type { Extension, ExtensionInstance } from '../ext/types.js';
-import { MAX_SIZE } from '../net/packets.js';
-import { loadIdentity } from './identity.js';
+import type { BcoinFullNode } from '../../chain/bcoin.js';
+import { HttpError } from '../../errors.js';
+import { extensionContext } from '../../ext/context.js';
+import type { Extension, ExtensionInstance } from '../../ext/types.js';
+import { MAX_SIZE } from '../../net/packets.js';
+import { loadIdentity } from '../identity.js';
+import { BcoinNodeAdapter } from './bcoin-adapter.js';
 import { registerRoutes } from './routes.js';
 import { NegotiatorService } from './service.js';
-import { HttpError } from '../ext/types.js';
 
 export const id = 'negotiator';
 
@@ -19,7 +21,7 @@ export function init(node: BcoinFullNode): ExtensionInstance {
   const ext = extensionContext(node, id);
   let service: NegotiatorService | null = null;
   const svc = (): NegotiatorService => {
-    if (!service) throw new HttpError(503, 'the negotiator is not open');
+    if (!service) throw new HttpError(503, 'ENOTOPEN', 'the negotiator is not open');
     return service;
   };
   for (const [cmd, maxSize] of Object.entries(MAX_SIZE)) {
@@ -30,7 +32,7 @@ export function init(node: BcoinFullNode): ExtensionInstance {
   registerRoutes(ext, svc);
   return {
     async open() {
-      const s = new NegotiatorService(node, ext, loadIdentity(ext.datadir));
+      const s = new NegotiatorService(new BcoinNodeAdapter(node, ext), ext.db(), loadIdentity(ext.datadir));
       await s.open();
       service = s;
     },

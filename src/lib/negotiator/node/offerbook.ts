@@ -5,19 +5,19 @@
  * (HostPolicy limits, auto or manual mode) the Negotiator answers proposes
  * by. The settings persist in the service's meta database.
  */
-import type { KeyPair } from '../crypto/sig.js';
-import type { ExtensionContext } from '../ext/context.js';
-import { HttpError } from '../ext/types.js';
-import { isProtocolError } from '../net/errors.js';
-import { InvPacket } from '../net/inv.js';
-import { OfferPacket, type OfferFields } from '../net/offer.js';
-import { types } from '../net/packets.js';
-import type { OfferPool } from './offerpool.js';
-import { unixNow } from './params.js';
-import { HostPolicy, type HostLimits } from './policy.js';
-import type { Registry } from './registry.js';
-import { reputationFromRegistry, type Reputation } from './reputation.js';
-import type { RegistryDB } from './undo.js';
+import type { KeyPair } from '../../crypto/sig.js';
+import { isProtocolError } from '../../net/errors.js';
+import { InvPacket } from '../../net/inv.js';
+import { OfferPacket, type OfferFields } from '../../net/offer.js';
+import { types } from '../../net/packets.js';
+import { negotiatorError } from '../errors.js';
+import type { OfferPool } from '../offerpool.js';
+import { unixNow } from '../params.js';
+import { HostPolicy, type HostLimits } from '../policy.js';
+import type { Registry } from '../registry.js';
+import { reputationFromRegistry, type Reputation } from '../reputation.js';
+import type { RegistryDB } from '../undo.js';
+import type { NodeAdapter } from './adapter.js';
 
 /** The host's settings: its HostPolicy limits and whether proposes wait for `approve`. */
 export interface HostSettings extends HostLimits {
@@ -75,7 +75,7 @@ export class OfferBook {
     private readonly identity: KeyPair,
     private readonly pool: OfferPool,
     private readonly registry: Registry,
-    private readonly ext: ExtensionContext,
+    private readonly node: NodeAdapter,
     private readonly meta: RegistryDB,
   ) {}
 
@@ -114,7 +114,7 @@ export class OfferBook {
       }).sign(this.identity.secretKey);
       offer.check();
     } catch (err) {
-      throw new HttpError(400, `invalid offer: ${(err as Error).message}`);
+      throw negotiatorError('EUSAGE', `invalid offer: ${(err as Error).message}`);
     }
     await this._addOwn(offer, now);
     return _offerInfo(offer, true, await reputationFromRegistry(this.registry, this.identity.publicKey));
@@ -123,7 +123,7 @@ export class OfferBook {
   async withdrawOffer(): Promise<{ withdrawn: boolean; hash: string }> {
     const now = unixNow();
     const current = this.pool.offerOf(this.identity.publicKey, now);
-    if (!current) throw new HttpError(404, 'this node has no live offer');
+    if (!current) throw negotiatorError('ENOTFOUND', 'this node has no live offer');
     const sequence = Math.max(now, current.sequence + 1, this.lastSequence + 1);
     this.lastSequence = sequence;
     const w = OfferPacket.withdrawal(this.identity.publicKey, sequence, current.expiry).sign(this.identity.secretKey);
@@ -134,21 +134,21 @@ export class OfferBook {
   private async _addOwn(offer: OfferPacket, now: number): Promise<void> {
     try {
       const added = await this.pool.add(offer, now);
-      if (added.added) this.ext.broadcast(types.INV, new InvPacket([added.hash]).encode());
+      if (added.added) this.node.broadcast(types.INV, new InvPacket([added.hash]).encode());
     } catch (err) {
-      if (isProtocolError(err)) throw new HttpError(400, `offer not accepted: ${err.reason}: ${err.message}`);
+      if (isProtocolError(err)) throw negotiatorError('EUSAGE', `offer not accepted: ${err.reason}: ${err.message}`);
       throw err;
     }
   }
 
   async setHost(settings: Partial<HostSettings>): Promise<HostSettings> {
     const next = { ...this.host, ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) } as HostSettings;
-    if (next.mode !== 'auto' && next.mode !== 'manual') throw new HttpError(400, 'mode must be auto or manual');
+    if (next.mode !== 'auto' && next.mode !== 'manual') throw negotiatorError('EUSAGE', 'mode must be auto or manual');
     let policy: HostPolicy;
     try {
       policy = new HostPolicy({ priceFloor: next.priceFloor, capacity: next.capacity, maxContracts: next.maxContracts, maxFee: next.maxFee });
     } catch (err) {
-      throw new HttpError(400, (err as Error).message);
+      throw negotiatorError('EUSAGE', (err as Error).message);
     }
     await this.meta.batch([{ type: 'put', key: HOST_KEY, value: Buffer.from(JSON.stringify(next)) }]);
     this.host = next;
@@ -176,7 +176,7 @@ export class OfferBook {
       reputation: (a, b) => b.reputation.score - a.reputation.score,
       expiry: (a, b) => b.expiry - a.expiry,
     };
-    if (!by[sort]) throw new HttpError(400, `sort must be one of ${Object.keys(by).join(', ')}`);
+    if (!by[sort]) throw negotiatorError('EUSAGE', `sort must be one of ${Object.keys(by).join(', ')}`);
     return out.sort((a, b) => by[sort](a, b) || a.hash.localeCompare(b.hash));
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * What the node-bound half of the Negotiator needs of a node, and nothing
+ * more, as hsd's wallet reaches its node through lib/wallet/nodeclient.js:
+ * the chain (tip height, entries and blocks by height, connect and
+ * disconnect events), the mempool and relay, the wallet that funds and signs
+ * contracts and pays for records, the peers and their `cc*` messages, and a
+ * logger. BcoinNodeAdapter (bcoin-adapter.ts) is the one over a running
+ * bcoin node; MemoryNodeAdapter (memory-adapter.ts) has no chain behind it
+ * and runs a NegotiatorService inside one process.
+ */
+import type { BScript, BTX } from '../../chain/primitives.js';
+import type { IndexedChain } from '../indexer.js';
+import type { FundingWallet } from '../negotiator.js';
+
+/** A connected peer: only the adapter that handed it out sends to it. */
+export interface NodePeer {
+  /** Unique among the node's peers while it is connected. */
+  readonly id: number;
+}
+
+export interface NodeLogger {
+  info(message: string): void;
+  warning(message: string): void;
+  error(message: string): void;
+}
+
+export interface TxOutput {
+  script: BScript;
+  value: number;
+}
+
+/** The node's wallet, as the Negotiator uses it outside the funding of a contract. */
+export interface NodeWallet {
+  /** The passphrase the node was started with, if it was; the wallet stays locked without it. */
+  readonly passphrase: string | undefined;
+  /** A transaction paying `outputs`, in this order, from the wallet's coins, signed and broadcast; its txid. */
+  send(outputs: TxOutput[], passphrase: string): Promise<string>;
+  lock(): Promise<void>;
+  /** The output script of a fresh receive address. */
+  receiveScript(): Promise<BScript>;
+  /** Shares and signs a contract's funding transaction (call after the node opened). */
+  funder(): FundingWallet;
+}
+
+export type PeerEvent = 'peer open' | 'peer close';
+
+export interface NodeAdapter {
+  readonly chain: IndexedChain;
+  /** Adds `tx` to the mempool without relaying it; rejects with the mempool's reason. */
+  addTX(tx: BTX): Promise<void>;
+  /** Announces a transaction the mempool holds to every peer. */
+  broadcastTX(tx: BTX): void;
+  /** Adds `tx` to the mempool and relays it; rejects with the mempool's reason. */
+  sendTX(tx: BTX): Promise<void>;
+  readonly wallet: NodeWallet;
+  /** 'peer open' once a peer finished its handshake; 'peer close' when it is gone. */
+  on(event: PeerEvent, listener: (peer: NodePeer) => void): void;
+  off(event: PeerEvent, listener: (peer: NodePeer) => void): void;
+  send(peer: NodePeer, cmd: string, payload: Uint8Array): void;
+  /** Sends to every connected peer but `except`; returns how many got it. */
+  broadcast(cmd: string, payload: Uint8Array, except?: NodePeer): number;
+  /** The connected peers that finished their handshake. */
+  peers(): NodePeer[];
+  /** Raises a peer's ban score; at 100 the node disconnects and bans it. */
+  penalize(peer: NodePeer, score: number, reason: string): void;
+  readonly logger: NodeLogger;
+}

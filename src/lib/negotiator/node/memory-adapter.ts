@@ -1,0 +1,225 @@
+/**
+ * A NodeAdapter with no chain behind it, to run NegotiatorServices inside one
+ * process: `connect(a, b)` makes each the other's peer, and a message one
+ * sends arrives, on a later turn of the event loop, at the handler the other
+ * `listen`s with, as an extension's message handler gets it from bcoin. What
+ * a node would put on chain stays in lists a caller can read: the
+ * transactions sent (`mempool`), the wallet's records (`wallet.sent`), and
+ * the ban score of each peer.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { MTX, Script, type BBlock, type BScript, type BTX } from '../../chain/primitives.js';
+import { MisbehaviorError } from '../../ext/types.js';
+import { negotiatorError } from '../errors.js';
+import type { IndexedChain } from '../indexer.js';
+import type { FundingWallet } from '../negotiator.js';
+import type { NodeAdapter, NodeLogger, NodePeer, NodeWallet, PeerEvent, TxOutput } from './adapter.js';
+
+export type MessageListener = (peer: NodePeer, cmd: string, payload: Buffer) => Promise<void>;
+
+/** A chain that stays at `height` and holds no block: the registry stays empty. */
+class EmptyChain extends EventEmitter implements IndexedChain {
+  height = 0;
+
+  async getEntryByHeight(): Promise<null> {
+    return null;
+  }
+
+  async getEntryByHash(): Promise<null> {
+    return null;
+  }
+
+  async isMainChain(): Promise<boolean> {
+    return false;
+  }
+
+  async getBlock(): Promise<BBlock | null> {
+    return null;
+  }
+}
+
+/** A funder without coins: every share fails as a wallet without funds does. */
+const NO_COINS: FundingWallet = {
+  share: async (amount) => { throw negotiatorError('EFUNDS', `the in-memory wallet holds no coins for a share of ${amount} base units`); },
+  sign: async () => { throw negotiatorError('EWALLET', 'the in-memory wallet holds no coins to sign for'); },
+};
+
+export interface MemoryWalletOptions {
+  passphrase?: string;
+  /** Funds and signs contracts; without one every share fails with EFUNDS. */
+  funder?: FundingWallet;
+}
+
+class MemoryWallet implements NodeWallet {
+  /** Transactions `send` built, oldest first; each spends a made-up coin. */
+  readonly sent: BTX[] = [];
+  readonly passphrase: string | undefined;
+  private readonly fund: FundingWallet;
+  private readonly receive: BScript = Script.fromProgram(0, randomBytes(20));
+
+  constructor(options: MemoryWalletOptions) {
+    this.passphrase = options.passphrase;
+    this.fund = options.funder ?? NO_COINS;
+  }
+
+  async send(outputs: TxOutput[], passphrase: string): Promise<string> {
+    if (passphrase !== this.passphrase) throw negotiatorError('EWALLET', 'wrong passphrase');
+    const mtx = new MTX();
+    // bcoin serialises no transaction without an input: a coin no chain holds stands for the wallet's.
+    mtx.addInput({ prevout: { hash: randomBytes(32).toString('hex'), index: 0 } });
+    for (const o of outputs) mtx.addOutput(o.script, o.value);
+    const tx = mtx.toTX();
+    this.sent.push(tx);
+    return tx.txid();
+  }
+
+  async lock(): Promise<void> {}
+
+  async receiveScript(): Promise<BScript> {
+    return this.receive;
+  }
+
+  funder(): FundingWallet {
+    return this.fund;
+  }
+}
+
+class MemoryPeer implements NodePeer {
+  private static next = 1;
+  readonly id = MemoryPeer.next++;
+  banScore = 0;
+  /** The peer that stands for us at `remote`. */
+  back: MemoryPeer | null = null;
+
+  constructor(readonly remote: MemoryNodeAdapter) {}
+}
+
+class MemoryLogger implements NodeLogger {
+  readonly lines: string[] = [];
+
+  info(message: string): void {
+    this.lines.push(`info: ${message}`);
+  }
+
+  warning(message: string): void {
+    this.lines.push(`warning: ${message}`);
+  }
+
+  error(message: string): void {
+    this.lines.push(`error: ${message}`);
+  }
+}
+
+const BAN_SCORE = 100;
+
+export class MemoryNodeAdapter implements NodeAdapter {
+  readonly chain = new EmptyChain();
+  readonly wallet: MemoryWallet;
+  readonly logger = new MemoryLogger();
+  /** Transactions added to the mempool, oldest first. */
+  readonly mempool: BTX[] = [];
+  /** Transactions announced to the peers, oldest first. */
+  readonly relayed: BTX[] = [];
+  private readonly events = new EventEmitter();
+  private readonly connected = new Set<MemoryPeer>();
+  private listener: MessageListener | null = null;
+
+  constructor(options: MemoryWalletOptions = {}) {
+    this.wallet = new MemoryWallet(options);
+  }
+
+  /** Makes `a` and `b` peers of each other; both see 'peer open'. */
+  static connect(a: MemoryNodeAdapter, b: MemoryNodeAdapter): void {
+    const atA = new MemoryPeer(b);
+    const atB = new MemoryPeer(a);
+    atA.back = atB;
+    atB.back = atA;
+    a.connected.add(atA);
+    b.connected.add(atB);
+    a.events.emit('peer open', atA);
+    b.events.emit('peer open', atB);
+  }
+
+  /** Where messages from peers go (the NegotiatorService's onMessage). */
+  listen(listener: MessageListener): void {
+    this.listener = listener;
+  }
+
+  /** The ban score this node gave `peer`. */
+  banScore(peer: NodePeer): number {
+    return this._peer(peer).banScore;
+  }
+
+  private _peer(peer: NodePeer): MemoryPeer {
+    if (!(peer instanceof MemoryPeer)) throw new TypeError('not a peer of a MemoryNodeAdapter');
+    return peer;
+  }
+
+  private _disconnect(peer: MemoryPeer): void {
+    if (!this.connected.delete(peer)) return;
+    this.events.emit('peer close', peer);
+    if (peer.back) peer.remote._disconnect(peer.back);
+  }
+
+  private async _receive(peer: MemoryPeer, cmd: string, payload: Buffer): Promise<void> {
+    if (!this.connected.has(peer) || !this.listener) return;
+    try {
+      await this.listener(peer, cmd, payload);
+    } catch (err) {
+      if (err instanceof MisbehaviorError) this.penalize(peer, err.score, `${cmd}: ${err.message}`);
+      else this.logger.error(`failed on ${cmd}: ${(err as Error).message}`);
+    }
+  }
+
+  async addTX(tx: BTX): Promise<void> {
+    if (this.mempool.some((t) => t.txid() === tx.txid())) throw new Error('transaction already in the mempool');
+    this.mempool.push(tx);
+  }
+
+  broadcastTX(tx: BTX): void {
+    this.relayed.push(tx);
+  }
+
+  async sendTX(tx: BTX): Promise<void> {
+    await this.addTX(tx);
+    this.broadcastTX(tx);
+  }
+
+  on(event: PeerEvent, listener: (peer: NodePeer) => void): void {
+    this.events.on(event, listener);
+  }
+
+  off(event: PeerEvent, listener: (peer: NodePeer) => void): void {
+    this.events.removeListener(event, listener);
+  }
+
+  send(peer: NodePeer, cmd: string, payload: Uint8Array): void {
+    const p = this._peer(peer);
+    if (!this.connected.has(p) || !p.back) return;
+    const back = p.back;
+    const bytes = Buffer.from(payload);
+    setImmediate(() => void p.remote._receive(back, cmd, bytes));
+  }
+
+  broadcast(cmd: string, payload: Uint8Array, except?: NodePeer): number {
+    let sent = 0;
+    for (const peer of this.connected) {
+      if (peer === except) continue;
+      this.send(peer, cmd, payload);
+      sent++;
+    }
+    return sent;
+  }
+
+  peers(): NodePeer[] {
+    return [...this.connected];
+  }
+
+  penalize(peer: NodePeer, score: number, reason: string): void {
+    const p = this._peer(peer);
+    this.logger.info(`penalizing peer ${p.id} by ${score}: ${reason}`);
+    p.banScore += score;
+    if (p.banScore >= BAN_SCORE) this._disconnect(p);
+  }
+}
