@@ -59,7 +59,8 @@ test('formatSize: the largest binary unit, one decimal unless whole', (t) => {
 });
 
 test('serve --max-storage reads 500MB and 500M by the one rule; a bad size exits 2', async (t) => {
-  const remote = ['--negotiator', 'http://127.0.0.1:1', '--api-key', 'unused', '--log-format', 'none', '--storage'];
+  // A host key given on the command line: the server then needs no Negotiator to start.
+  const remote = ['--negotiator', 'http://127.0.0.1:1', '--api-key', 'unused', '--host-key', '02'.padEnd(66, '1'), '--log-format', 'none', '--storage'];
   const limit = async (size: string, storage: string) => {
     const server = await serveProcess(t, [...remote, storage, '--max-storage', size]);
     const status = (await (await fetch(`${server.url}/`, { headers: { accept: 'application/json' } })).json()) as { maxStorageBytes: number };
