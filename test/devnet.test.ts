@@ -52,3 +52,12 @@ test.serial('devnet demo (the README main job) pays a host and shows the block a
   const human = await cli(['devnet', 'status', '--dir', dir]);
   t.regex(human.stdout, /host1 .* height \d+ +peers 1/);
 });
+
+test.serial('devnet up --contracts contracts every host, more than three too', async (t) => {
+  const dir = join(tempDir(t), 'devnet');
+  t.teardown(() => cli(['devnet', 'down', '--dir', dir]).then(() => undefined));
+  const up = await cli(['devnet', 'up', '--hosts', '4', '--contracts', '--dir', dir, '--json']);
+  t.is(up.code, 0, up.stderr);
+  t.deepEqual(up.json.contracts.map((c: any) => c.host).sort(), ['host1', 'host2', 'host3', 'host4']);
+  t.is(new Set(up.json.contracts.map((c: any) => c.contractId)).size, 4);
+});

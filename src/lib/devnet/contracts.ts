@@ -73,7 +73,11 @@ export async function contractDevnetHosts(participants: Participant[]): Promise<
   if (todo.length > 0) {
     const height = (await rc.node('GET', '/')).chain.height;
     await rc.rpc('generatetoaddress', [1, renter.address]);
+    let polls = 0;
     await _until('every contract active', async () => {
+      // A funding transaction that reached the renter's mempool after the block was made
+      // waits for the next one: make one every few seconds until every contract is in.
+      if (++polls % 25 === 0) await rc.rpc('generatetoaddress', [1, renter.address]);
       const all = await Promise.all(hosts.map(async (h) => (await listContracts(NodeClient.connect(h.datadir), 'host')).contracts.filter((c) => c.state === 'active').length > 0));
       const tips = await Promise.all(participants.map(async (p) => (await NodeClient.connect(p.datadir).node('GET', '/')).chain.height));
       return all.every(Boolean) && tips.every((t) => t > height) && (await active()).length >= hosts.length;

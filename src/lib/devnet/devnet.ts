@@ -127,7 +127,9 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
     const miner = NodeClient.connect(started[0].datadir);
     const height = (await miner.node('GET', '/')).chain.height;
     if (!existing || height < COINBASE_MATURITY) {
-      for (const p of started) await miner.rpc('generatetoaddress', [BLOCKS_EACH, p.address]);
+      // The renter funds one contract a host, each from a coin of its own: a change output
+      // is unconfirmed until the next block, so it cannot fund the next contract.
+      for (const p of started) await miner.rpc('generatetoaddress', [p.role === 'renter' ? BLOCKS_EACH + hosts.length : BLOCKS_EACH, p.address]);
       await miner.rpc('generatetoaddress', [COINBASE_MATURITY, started[0].address]);
     }
     let converged = await waitConverged(started);
