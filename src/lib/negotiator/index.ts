@@ -2,7 +2,7 @@
  * The Negotiator's public surface. Its core library needs no running node:
  * P2P packets (src/lib/net/packets.ts), the OfferPool, the Negotiator and its
  * Negotiation state machine, the escrow builders, the on-chain records, the
- * registry indexer and reputation, proof windows;
+ * registry indexer and reputation, proof windows and commitment revisions;
  * docs/protocol.md describes the formats and rules. The half wired to a node lives in node/ (the NegotiatorService,
  * its HTTP routes, the node extension and the NodeAdapter it reaches the node
  * through): other domains import only its JSON types from here.
@@ -24,6 +24,7 @@ export { ContractEntry, RatingEntry, type ContractInfo, type ContractState, type
 export { reputationFromRegistry, reputationOf, type Reputation } from './reputation.js';
 export { IDENTITY_FILE, loadIdentity } from './identity.js';
 export { ProofWindows, challengeOf, challengeSeed, type Challenge } from './windows.js';
+export { REVISION_DOMAIN, REVISION_SIZE, Revision, type RevisionFields } from './revision.js';
 export { proofWindowOf } from '../chain/proof-window.js';
 export type { RegistryDB } from './undo.js';
 export type { ContractListItem } from './node/service.js';
