@@ -8,9 +8,10 @@
 import { Script, type BTX } from '../../chain/primitives.js';
 import type { KeyPair } from '../../crypto/sig.js';
 import { CloudCoinError, ExitCode, isCloudCoinError } from '../../errors.js';
+import { endHeightOf } from '../../net/terms.js';
 import type { ContractEntry, RatingInfo } from '../entries.js';
 import { negotiatorError } from '../errors.js';
-import { escrowValue, refundHeightOf, refundWitness, signEscrowInput, spendEscrow, type EscrowKind } from '../escrow.js';
+import { escrowValue, ownerRefundHeight, refundWitness, signEscrowInput, spendEscrow, type EscrowKind } from '../escrow.js';
 import { hexParam, intParam } from '../params.js';
 import { RatingRecord } from '../records.js';
 import type { Registry } from '../registry.js';
@@ -45,7 +46,12 @@ export class ChainActions {
     const contractId = hexParam(id, 32, 'contract id');
     intParam(score, 'score', 1, 5);
     if (typeof comment !== 'string') throw negotiatorError('EUSAGE', 'comment must be a string');
-    const { me } = await this._ownContract(contractId, 'no such contract on chain: only a funded contract can be rated');
+    const { e, me } = await this._ownContract(contractId, 'no such contract on chain: only a funded contract can be rated');
+    const end = endHeightOf(e.record.terms);
+    // Mined at the earliest in the next block: the registry counts a rating from the end height on.
+    if (this.node.chain.height + 1 < end) {
+      throw negotiatorError('ECONFLICT', `the contract ends at height ${end} (chain is at ${this.node.chain.height}): a rating counts only from its end`);
+    }
     if ((await this.registry.ratingsFor(contractId)).some((r) => me.equals(r.rating.raterKey))) throw negotiatorError('ECONFLICT', 'this node already rated that contract');
     let record: RatingRecord;
     try {
@@ -83,9 +89,10 @@ export class ChainActions {
     const terms = e.record.terms;
     const kind: EscrowKind = me.equals(terms.hostKey) ? 'collateral' : 'payment';
     if ((kind === 'payment' ? e.paymentSpent : e.collateralSpent) !== null) throw negotiatorError('ECONFLICT', `the ${kind} escrow is already spent`);
-    const refundHeight = refundHeightOf(terms);
+    const refundHeight = ownerRefundHeight(terms, kind);
     if (this.node.chain.height < refundHeight) {
-      throw negotiatorError('ECONFLICT', `the refund path opens at height ${refundHeight} (chain is at ${this.node.chain.height}); before that only a cooperative close spends the escrow`);
+      const whose = kind === 'payment' ? 'the renter\'s payment' : 'the host\'s collateral';
+      throw negotiatorError('ECONFLICT', `the refund path opens at height ${refundHeight} for ${whose} (chain is at ${this.node.chain.height}); before that only a settlement signed by both spends it`);
     }
     const funding = await this._fundingTx(e);
     const value = escrowValue(terms, kind) - fee;
