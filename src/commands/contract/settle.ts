@@ -6,7 +6,7 @@ import { formatAmount } from '../../lib/wallet/amount.js';
 
 export default class ContractSettle extends BaseCommand {
   static summary = 'Take back this node\'s own escrow contribution once the refund path opens.';
-  static description = `The renter gets its payment back, the host its collateral, each signed with this node's contract key alone; possible from the contract's refund height (end + 144 blocks). Before that only a cooperative close, signed by both keys, spends the escrow (docs/protocol.md §4.3). Exits 7 before the refund height or if already spent.
+  static description = `The renter gets its payment back, the host its collateral, each signed with this node's contract key alone; the renter from the contract's refund height (end + 144 blocks), the host 144 blocks later (end + 288), so a renter can settle a host that missed proofs first. Before that only a settlement signed by both keys spends the escrow, and the daemons broadcast those on their own (docs/protocol.md §4.3). Exits 7 before this node's height or if already spent.
 
 ${EXIT_STATUS}`;
   static examples = ['<%= config.bin %> <%= command.id %> 8fbe…b7', '<%= config.bin %> <%= command.id %> 8fbe…b7 --fee 5000 --json'];
