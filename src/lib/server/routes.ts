@@ -17,7 +17,7 @@ import { authorize, type AuthContext } from './authorize.js';
 import { handleRoots } from './contract-routes.js';
 import { sendJson } from './http-util.js';
 import { isId, MAX_SECTOR_SIZE } from './ids.js';
-import { merkleProofYielding, segmentCount } from './merkle.js';
+import { merkleProofYielding, segmentCount } from '../crypto/merkle.js';
 import { HEADER, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
 import { readDirect } from '../fsutil/direct-io.js';
