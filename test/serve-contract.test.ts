@@ -2,9 +2,10 @@
  * Issue 4 on real nodes: a host's file server serves the contracts its
  * Negotiator signed, whether it asks the node of its own data directory or,
  * with only a URL and an API key, a node elsewhere; and it keeps serving
- * known contracts while that Negotiator is stopped.
+ * known contracts while that Negotiator is stopped. Past the contract's end it
+ * is read and not written, and past its refund height not served at all.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,18 +15,22 @@ import { cli, cliOk } from './util/cli.js';
 import { tempDir } from './util/devnode.js';
 import { serveProcess } from './util/serve.js';
 
-test.serial('a negotiated contract is served locally and through a remote Negotiator, which may then stop', async (t) => {
+/** A one-host devnet (down on teardown) with an 8 MiB contract of `duration` blocks, funded. */
+async function negotiated(t: ExecutionContext, duration: number) {
   const dir = join(tempDir(t), 'devnet');
   t.teardown(() => cli(['devnet', 'down', '--dir', dir]).then(() => undefined));
   const { participants } = (await cliOk(['devnet', 'up', '--hosts', '1', '--dir', dir, '--json'])).json;
   const [renter, host] = participants;
   const offer = (await cliOk(['contract', 'offer', '--datadir', host.datadir, '--price', '10', '--collateral', '20',
     '--min-size', '1MiB', '--min-duration', '10', '--url', host.serverUrl, '--json'])).json.offer;
-  const accepted = await cliOk(['contract', 'accept', offer.hash, '--size', '8MiB', '--duration', '50', '--datadir', renter.datadir, '--json']);
-  const contractId = accepted.json.negotiation.contractId;
+  const accepted = await cliOk(['contract', 'accept', offer.hash, '--size', '8MiB', '--duration', String(duration), '--datadir', renter.datadir, '--json']);
   await cliOk(['node', 'mine', '1', '--datadir', renter.datadir]);
-
   const renterKey = Buffer.from(readFileSync(join(renter.datadir, 'negotiator.key'), 'utf8').trim(), 'hex');
+  return { renter, host, contractId: accepted.json.negotiation.contractId as string, renterKey };
+}
+
+test.serial('a negotiated contract is served locally and through a remote Negotiator, which may then stop', async (t) => {
+  const { host, contractId, renterKey } = await negotiated(t, 50);
   const sector = randomBytes(1 << 20);
   const sectorId = createHash('sha256').update(sector).digest('hex');
   const local = new FileServerClient({ url: host.serverUrl, contractId, secretKey: renterKey, retries: 0 });
@@ -50,17 +55,7 @@ test.serial('a negotiated contract is served locally and through a remote Negoti
 });
 
 test.serial('past its end a contract is read and not written; past its refund height nothing is served', async (t) => {
-  const dir = join(tempDir(t), 'devnet');
-  t.teardown(() => cli(['devnet', 'down', '--dir', dir]).then(() => undefined));
-  const { participants } = (await cliOk(['devnet', 'up', '--hosts', '1', '--dir', dir, '--json'])).json;
-  const [renter, host] = participants;
-  const offer = (await cliOk(['contract', 'offer', '--datadir', host.datadir, '--price', '10', '--collateral', '20',
-    '--min-size', '1MiB', '--min-duration', '10', '--url', host.serverUrl, '--json'])).json.offer;
-  const accepted = await cliOk(['contract', 'accept', offer.hash, '--size', '8MiB', '--duration', '10', '--datadir', renter.datadir, '--json']);
-  const contractId = accepted.json.negotiation.contractId;
-  await cliOk(['node', 'mine', '1', '--datadir', renter.datadir]);
-
-  const renterKey = Buffer.from(readFileSync(join(renter.datadir, 'negotiator.key'), 'utf8').trim(), 'hex');
+  const { renter, host, contractId, renterKey } = await negotiated(t, 10);
   const client = new FileServerClient({ url: host.serverUrl, contractId, secretKey: renterKey, retries: 0 });
   const sector = randomBytes(100_000);
   const sectorId = createHash('sha256').update(sector).digest('hex');
