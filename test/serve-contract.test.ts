@@ -5,29 +5,15 @@
  * known contracts while that Negotiator is stopped. Past the contract's end it
  * is read and not written, and past its refund height not served at all.
  */
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileServerClient, FileServerError } from '../src/lib/server/index.js';
 import { readRuntime } from '../src/lib/node/datafiles.js';
-import { cli, cliOk } from './util/cli.js';
+import { cliOk } from './util/cli.js';
 import { tempDir } from './util/devnode.js';
-import { serveProcess } from './util/serve.js';
-
-/** A one-host devnet (down on teardown) with an 8 MiB contract of `duration` blocks, funded. */
-async function negotiated(t: ExecutionContext, duration: number) {
-  const dir = join(tempDir(t), 'devnet');
-  t.teardown(() => cli(['devnet', 'down', '--dir', dir]).then(() => undefined));
-  const { participants } = (await cliOk(['devnet', 'up', '--hosts', '1', '--dir', dir, '--json'])).json;
-  const [renter, host] = participants;
-  const offer = (await cliOk(['contract', 'offer', '--datadir', host.datadir, '--price', '10', '--collateral', '20',
-    '--min-size', '1MiB', '--min-duration', '10', '--url', host.serverUrl, '--json'])).json.offer;
-  const accepted = await cliOk(['contract', 'accept', offer.hash, '--size', '8MiB', '--duration', String(duration), '--datadir', renter.datadir, '--json']);
-  await cliOk(['node', 'mine', '1', '--datadir', renter.datadir]);
-  const renterKey = Buffer.from(readFileSync(join(renter.datadir, 'negotiator.key'), 'utf8').trim(), 'hex');
-  return { renter, host, contractId: accepted.json.negotiation.contractId as string, renterKey };
-}
+import { negotiated, serveProcess } from './util/serve.js';
 
 test.serial('a negotiated contract is served locally and through a remote Negotiator, which may then stop', async (t) => {
   const { host, contractId, renterKey } = await negotiated(t, 50);
