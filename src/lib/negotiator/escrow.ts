@@ -206,6 +206,10 @@ export function signEscrowInput(mtx: BMTX, index: number, terms: Terms, kind: Es
   return mtx.signature(index, escrowScript(terms, kind), escrowValue(terms, kind), Buffer.from(secretKey), hashType.ALL, 1);
 }
 
+/** Witness items of each branch: how the registry tells a settlement from a refund. */
+export const COOPERATIVE_WITNESS_ITEMS = 5;
+export const REFUND_WITNESS_ITEMS = 3;
+
 /** Witness of the 2-of-2 branch: both signatures, renter's first (the script's key order). */
 export function cooperativeWitness(mtx: BMTX, index: number, terms: Terms, kind: EscrowKind, renterSig: Uint8Array, hostSig: Uint8Array): void {
   mtx.inputs[index].witness.fromItems([
