@@ -12,7 +12,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { merkleProofYielding } from './merkle.js';
+import { merkleProofYielding } from '../crypto/merkle.js';
 import type { SectorStore } from './sector-store.js';
 
 const SIDECAR_SIZE = 32 + 8 * 3;
