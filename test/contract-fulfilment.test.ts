@@ -166,9 +166,11 @@ test('a sector the host lost makes the windows that land on it missed once their
   const w = await world(t, 1);
   await w.renter.svc.fulfilment.round();
   t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 1, commitment: { sectors: 1 } });
-  rmSync(join(w.storageDir, w.contractId), { recursive: true, force: true });
+  rmSync(join(w.storageDir, 'sectors', w.contractId), { recursive: true, force: true });
   await mine(w, 4); // window 1 opens; the one sector it can land on is gone
   t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 1, missed: 0 }, 'retried until its deadline');
+  await mine(w, 4); // window 1's deadline; window 2 opens
+  t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 1, missed: 1 });
   await mine(w, 4);
   await acknowledged(w);
   const f = (await show(w.renter, w.contractId)).fulfilment!;

@@ -6,22 +6,15 @@
  * this node's as host, the renter signed it, its number is above the latest
  * kept and it commits no more bytes than the contract rents.
  */
-import type { KeyPair } from '../../crypto/sig.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { isProtocolError } from '../../net/errors.js';
 import { negotiatorError } from '../errors.js';
 import { hexParam } from '../params.js';
-import type { Registry } from '../registry.js';
 import { Revision } from '../revision.js';
-import type { NodeAdapter } from './adapter.js';
-import type { FulfilmentStore } from './fulfilment-store.js';
 
 export class HostCommitments {
   constructor(
-    private readonly node: NodeAdapter,
-    private readonly identity: KeyPair,
-    private readonly registry: Registry,
-    private readonly synced: () => Promise<void>,
-    private readonly store: FulfilmentStore,
+    private readonly ctx: FulfilmentContext,
   ) {}
 
   /** Countersigns a renter-signed revision (hex) of contract `id`; the revision with both signatures, hex. */
@@ -35,27 +28,27 @@ export class HostCommitments {
       if (isProtocolError(err)) throw negotiatorError('EUSAGE', err.message);
       throw err;
     }
-    await this.synced();
-    const e = await this.registry.getContract(contractId);
+    await this.ctx.synced();
+    const e = await this.ctx.registry.getContract(contractId);
     if (!e) throw negotiatorError('ENOTFOUND', 'no such contract on chain');
     const terms = e.record.terms;
-    if (!Buffer.from(this.identity.publicKey).equals(terms.hostKey)) throw negotiatorError('ENOTPARTY', 'this node is not the host of that contract');
+    if (!Buffer.from(this.ctx.identity.publicKey).equals(terms.hostKey)) throw negotiatorError('ENOTPARTY', 'this node is not the host of that contract');
     try {
       rev.checkFor(terms);
     } catch (err) {
       if (isProtocolError(err)) throw negotiatorError('EUSAGE', err.message);
       throw err;
     }
-    const state = e.stateAt(this.node.chain.height);
+    const state = e.stateAt(this.ctx.node.chain.height);
     if (state !== 'active') throw negotiatorError('ECONFLICT', `the contract is ${state}: only a live contract's commitment changes`);
     if (!rev.verifyRenter(terms.renterKey)) throw negotiatorError('EUSAGE', 'the revision is not signed by the contract\'s renter');
-    const latest = await this.store.commitment(contractId);
+    const latest = await this.ctx.store.commitment(contractId);
     const latestNumber = latest ? Revision.decode(Buffer.from(latest.revision, 'hex')).revision : 0;
     if (rev.revision <= latestNumber) throw negotiatorError('ECONFLICT', `revision ${rev.revision} is not above the latest, ${latestNumber}`);
-    rev.signAsHost(this.identity.secretKey);
+    rev.signAsHost(this.ctx.identity.secretKey);
     const revision = rev.encode().toString('hex');
-    await this.store.setCommitment(contractId, { revision, sectors: [] });
-    this.node.logger.info(`negotiator: contract ${contractId.toString('hex').slice(0, 16)}: commitment revision ${rev.revision} countersigned (${rev.sectorCount} sectors, ${rev.totalBytes} bytes)`);
+    await this.ctx.store.setCommitment(contractId, { revision, sectors: [] });
+    this.ctx.node.logger.info(`negotiator: contract ${shortId(contractId)}: commitment revision ${rev.revision} countersigned (${rev.sectorCount} sectors, ${rev.totalBytes} bytes)`);
     return { revision };
   }
 }

@@ -25,6 +25,7 @@ import { AutoRatings } from './auto-ratings.js';
 import type { ChainActions } from './chainactions.js';
 import { HostCommitments } from './commitments.js';
 import { RenterFulfilment, type HostStorageFactory } from './fulfilment.js';
+import type { FulfilmentContext } from './fulfilment-context.js';
 import { FulfilmentLoop } from './fulfilment-loop.js';
 import { FulfilmentStore } from './fulfilment-store.js';
 import { HostPayments } from './payments.js';
@@ -63,6 +64,7 @@ export interface ContractFulfilmentOptions {
 
 export class ContractFulfilment {
   readonly store: FulfilmentStore;
+  private readonly identity: KeyPair;
   private readonly loop: FulfilmentLoop;
   private readonly commitments: HostCommitments;
   private readonly hostPayments: HostPayments;
@@ -71,8 +73,8 @@ export class ContractFulfilment {
   private readonly proofWindow: number;
 
   constructor(
-    private readonly node: NodeAdapter,
-    private readonly identity: KeyPair,
+    node: NodeAdapter,
+    identity: KeyPair,
     private readonly registry: Registry,
     private readonly synced: () => Promise<void>,
     db: RegistryDB,
@@ -80,19 +82,20 @@ export class ContractFulfilment {
     chainActions: ChainActions,
     options: ContractFulfilmentOptions = {},
   ) {
+    this.identity = identity;
     this.proofWindow = proofWindowOf(node.network);
     this.store = new FulfilmentStore(db);
-    const windowsOf = (e: ContractEntry) => this.windowsOf(e);
+    const ctx: FulfilmentContext = { node, identity, registry, synced, store: this.store, windowsOf: (e) => this.windowsOf(e) };
     const storage = options.storage ?? ((url, contractId) => new FileServerClient({ url, contractId, secretKey: identity.secretKey, retries: 1 }));
-    this.commitments = new HostCommitments(node, identity, registry, synced, this.store);
-    this.hostPayments = new HostPayments(node, identity, registry, this.store, windowsOf);
-    this.renterPayments = new RenterPayments(node, identity, registry, this.store, windowsOf);
-    this.renter = new RenterFulfilment(node, identity, registry, synced, pool, this.store, this.renterPayments, storage, this.proofWindow);
+    this.commitments = new HostCommitments(ctx);
+    this.hostPayments = new HostPayments(ctx);
+    this.renterPayments = new RenterPayments(ctx);
+    this.renter = new RenterFulfilment(ctx, pool, this.renterPayments, storage);
     this.loop = new FulfilmentLoop(node, [
       new WalletKeyImport(node, identity),
       this.renter,
-      new SettlementBroadcaster(node, identity, registry, synced, this.store, chainActions, windowsOf),
-      new AutoRatings(node, identity, registry, synced, this.store, chainActions),
+      new SettlementBroadcaster(ctx, chainActions),
+      new AutoRatings(ctx, chainActions),
     ], options.roundEveryMs ?? ROUND_EVERY_MS);
   }
 

@@ -8,18 +8,15 @@
  * under the next sequence number, so a host that got it is never sent the
  * same number twice with other bytes (which it would score as a replay).
  */
-import type { KeyPair } from '../../crypto/sig.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { BanScore, ProtocolError } from '../../net/errors.js';
 import { PayPacket } from '../../net/pay.js';
 import { PayAckPacket } from '../../net/payack.js';
 import { types } from '../../net/packets.js';
 import type { ContractEntry } from '../entries.js';
 import { unixNow } from '../params.js';
-import type { Registry } from '../registry.js';
 import { buildSettlement, signSettlement, verifySettlementSig, type SettlementState } from '../settlement.js';
-import type { ProofWindows } from '../windows.js';
-import type { NodeAdapter } from './adapter.js';
-import type { FulfilmentStore, PaymentState, WindowState } from './fulfilment-store.js';
+import type { PaymentState, WindowState } from './fulfilment-store.js';
 import { fundingTxOf } from './funding-tx.js';
 
 /** Lifetime of a ccpay, seconds (the most the protocol allows is an hour). */
@@ -31,11 +28,7 @@ const REISSUE_BEFORE = 300;
 
 export class RenterPayments {
   constructor(
-    private readonly node: NodeAdapter,
-    private readonly identity: KeyPair,
-    private readonly registry: Registry,
-    private readonly store: FulfilmentStore,
-    private readonly windowsOf: (e: ContractEntry) => ProofWindows,
+    private readonly ctx: FulfilmentContext,
   ) {}
 
   /** Sends a new payment revision if the decided windows changed since the last one. */
@@ -46,14 +39,14 @@ export class RenterPayments {
       if (s.outcome === 'proven') proven++;
       if (s.outcome === 'missed') missed++;
     }
-    const latest = await this.store.payment(e.record.id());
+    const latest = await this.ctx.store.payment(e.record.id());
     if (latest && latest.proven === proven && latest.missed === missed) return;
     await this._issue(e, latest, proven, missed);
   }
 
   /** Sends the latest payment revision again if no ccpayack answered it. */
   async resend(e: ContractEntry): Promise<void> {
-    const latest = await this.store.payment(e.record.id());
+    const latest = await this.ctx.store.payment(e.record.id());
     const now = unixNow();
     if (!latest || latest.acked?.seq === latest.seq || now - latest.sentAt < RESEND_AFTER) return;
     const packet = PayPacket.decode(Buffer.from(latest.packet, 'hex'));
@@ -61,20 +54,20 @@ export class RenterPayments {
       await this._issue(e, latest, latest.proven, latest.missed);
       return;
     }
-    this.node.broadcast(types.PAY, packet.encode());
-    await this.store.setPayment(e.record.id(), { ...latest, sentAt: now });
+    this.ctx.node.broadcast(types.PAY, packet.encode());
+    await this.ctx.store.setPayment(e.record.id(), { ...latest, sentAt: now });
   }
 
   private async _issue(e: ContractEntry, latest: PaymentState | null, proven: number, missed: number): Promise<void> {
     const terms = e.record.terms;
     const id = e.record.id();
-    const state: SettlementState = { windows: this.windowsOf(e).count, proven, missed, seq: (latest?.seq ?? 0) + 1 };
-    const funding = await fundingTxOf(this.node.chain, e);
-    const paySig = signSettlement(buildSettlement('pay', 'host', funding, terms, state), 'pay', terms, this.identity.secretKey);
-    const splitSig = signSettlement(buildSettlement('split', 'host', funding, terms, state), 'split', terms, this.identity.secretKey);
+    const state: SettlementState = { windows: this.ctx.windowsOf(e).count, proven, missed, seq: (latest?.seq ?? 0) + 1 };
+    const funding = await fundingTxOf(this.ctx.node.chain, e);
+    const paySig = signSettlement(buildSettlement('pay', 'host', funding, terms, state), 'pay', terms, this.ctx.identity.secretKey);
+    const splitSig = signSettlement(buildSettlement('split', 'host', funding, terms, state), 'split', terms, this.ctx.identity.secretKey);
     const now = unixNow();
-    const packet = new PayPacket({ contractId: id, ...state, expiry: now + PAY_TTL, paySig, splitSig }).sign(this.identity.secretKey);
-    await this.store.setPayment(id, {
+    const packet = new PayPacket({ contractId: id, ...state, expiry: now + PAY_TTL, paySig, splitSig }).sign(this.ctx.identity.secretKey);
+    await this.ctx.store.setPayment(id, {
       ...state,
       packet: packet.encode().toString('hex'),
       renterPay: paySig.toString('hex'),
@@ -82,8 +75,8 @@ export class RenterPayments {
       sentAt: now,
       acked: latest?.acked ?? null,
     });
-    const peers = this.node.broadcast(types.PAY, packet.encode());
-    this.node.logger.info(`negotiator: contract ${id.toString('hex').slice(0, 16)}: payment revision ${state.seq} (${proven} of ${state.windows} windows proven, ${missed} missed) sent to ${peers} peers`);
+    const peers = this.ctx.node.broadcast(types.PAY, packet.encode());
+    this.ctx.node.logger.info(`negotiator: contract ${shortId(id)}: payment revision ${state.seq} (${proven} of ${state.windows} windows proven, ${missed} missed) sent to ${peers} peers`);
   }
 
   /**
@@ -92,21 +85,21 @@ export class RenterPayments {
    * forged or spliced one; an answer to an older ccpay is dropped.
    */
   async onAck(ack: PayAckPacket): Promise<void> {
-    const e = await this.registry.getContract(ack.contractId);
+    const e = await this.ctx.registry.getContract(ack.contractId);
     if (!e) throw new ProtocolError('unknown-contract', 'ccpayack: no such contract on chain', BanScore.splice);
     const terms = e.record.terms;
-    if (!Buffer.from(this.identity.publicKey).equals(terms.renterKey)) throw new ProtocolError('not-party', 'ccpayack: this node is not the contract\'s renter', BanScore.splice);
+    if (!Buffer.from(this.ctx.identity.publicKey).equals(terms.renterKey)) throw new ProtocolError('not-party', 'ccpayack: this node is not the contract\'s renter', BanScore.splice);
     if (!ack.verify(terms.hostKey)) throw new ProtocolError('bad-signature', 'ccpayack: not signed by the contract\'s host', BanScore.badSignature);
-    const latest = await this.store.payment(e.record.id());
+    const latest = await this.ctx.store.payment(e.record.id());
     if (!latest || ack.seq > latest.seq) throw new ProtocolError('unknown-seq', `ccpayack: no ccpay ${ack.seq} was sent`, BanScore.splice);
     if (ack.seq < latest.seq || latest.acked?.seq === ack.seq) return;
-    const funding = await fundingTxOf(this.node.chain, e);
+    const funding = await fundingTxOf(this.ctx.node.chain, e);
     for (const [kind, sig] of [['pay', ack.paySig], ['split', ack.splitSig]] as const) {
       if (!verifySettlementSig(buildSettlement(kind, 'renter', funding, terms, latest), kind, terms, sig, terms.hostKey)) {
         throw new ProtocolError('bad-signature', `ccpayack: the host's signature of ${kind.toUpperCase()} does not verify`, BanScore.badSignature);
       }
     }
     const acked = { seq: latest.seq, proven: latest.proven, missed: latest.missed, hostPay: Buffer.from(ack.paySig).toString('hex'), hostSplit: Buffer.from(ack.splitSig).toString('hex') };
-    await this.store.setPayment(e.record.id(), { ...latest, acked });
+    await this.ctx.store.setPayment(e.record.id(), { ...latest, acked });
   }
 }

@@ -20,17 +20,14 @@
  * output stays unspent (the mempool may have dropped it); the registry's
  * view of the escrow is what says it is done.
  */
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { BTX } from '../../chain/primitives.js';
-import type { KeyPair } from '../../crypto/sig.js';
 import type { ContractEntry } from '../entries.js';
 import { ownerRefundHeight, refundHeightOf } from '../escrow.js';
-import type { Registry } from '../registry.js';
 import { buildSettlement, completeSettlement, signSettlement, type SettlementKind, type SettlementVariant } from '../settlement.js';
-import type { ProofWindows } from '../windows.js';
-import type { NodeAdapter } from './adapter.js';
 import type { ChainActions } from './chainactions.js';
 import type { FulfilmentStep } from './fulfilment-loop.js';
-import { SettlementKind as Sent, type AckedPayment, type FulfilmentStore, type SettlementKindValue } from './fulfilment-store.js';
+import { SettlementKind as Sent, type AckedPayment, type SettlementKindValue } from './fulfilment-store.js';
 import { fundingTxOf } from './funding-tx.js';
 
 /** Blocks after which a settlement whose output is still unspent is sent again. */
@@ -42,32 +39,27 @@ export class SettlementBroadcaster implements FulfilmentStep {
   private readonly failed = new Map<string, string>();
 
   constructor(
-    private readonly node: NodeAdapter,
-    private readonly identity: KeyPair,
-    private readonly registry: Registry,
-    private readonly synced: () => Promise<void>,
-    private readonly store: FulfilmentStore,
+    private readonly ctx: FulfilmentContext,
     private readonly chainActions: ChainActions,
-    private readonly windowsOf: (e: ContractEntry) => ProofWindows,
   ) {}
 
   async run(): Promise<void> {
-    await this.synced();
-    const tip = this.node.chain.height;
-    for (const e of await this.registry.listByKey(this.identity.publicKey, 'any')) {
+    await this.ctx.synced();
+    const tip = this.ctx.node.chain.height;
+    for (const e of await this.ctx.registry.listByKey(this.ctx.identity.publicKey, 'any')) {
       const terms = e.record.terms;
       if (e.paymentSpent && e.collateralSpent) continue;
-      const host = Buffer.from(this.identity.publicKey).equals(terms.hostKey);
+      const host = Buffer.from(this.ctx.identity.publicKey).equals(terms.hostKey);
       if (host) await this._host(e, tip);
       else if (tip >= refundHeightOf(terms)) await this._renter(e);
     }
   }
 
   private async _host(e: ContractEntry, tip: number): Promise<void> {
-    const windows = this.windowsOf(e);
+    const windows = this.ctx.windowsOf(e);
     const end = windows.startHeight + windows.duration;
     if (tip < end) return;
-    const latest = (await this.store.payment(e.record.id()))?.acked ?? null;
+    const latest = (await this.ctx.store.payment(e.record.id()))?.acked ?? null;
     if (latest && !e.paymentSpent && (latest.proven + latest.missed === windows.count || tip >= end + windows.proofWindow)) {
       await this._settle(e, 'pay', 'host', latest, Sent.PAY);
     }
@@ -76,35 +68,35 @@ export class SettlementBroadcaster implements FulfilmentStep {
   }
 
   private async _renter(e: ContractEntry): Promise<void> {
-    const acked = (await this.store.payment(e.record.id()))?.acked ?? null;
+    const acked = (await this.ctx.store.payment(e.record.id()))?.acked ?? null;
     if (!e.paymentSpent) {
       if (acked) await this._settle(e, 'pay', 'renter', acked, Sent.PAY);
       else await this._refund(e);
     }
-    const missed = [...(await this.store.windows(e.record.id())).values()].some((w) => w.outcome === 'missed');
+    const missed = [...(await this.ctx.store.windows(e.record.id())).values()].some((w) => w.outcome === 'missed');
     if (!e.collateralSpent && missed && acked) await this._settle(e, 'split', 'renter', acked, Sent.SPLIT);
   }
 
   /** Whether a settlement of this kind was sent recently enough not to send it again. */
   private async _recent(e: ContractEntry, kind: SettlementKindValue): Promise<boolean> {
-    const sent = await this.store.sent(e.record.id(), kind);
-    return sent !== null && this.node.chain.height < sent.height + RESEND_BLOCKS;
+    const sent = await this.ctx.store.sent(e.record.id(), kind);
+    return sent !== null && this.ctx.node.chain.height < sent.height + RESEND_BLOCKS;
   }
 
   private async _settle(e: ContractEntry, kind: SettlementKind, variant: SettlementVariant, acked: AckedPayment, mark: SettlementKindValue): Promise<void> {
     if (await this._recent(e, mark)) return;
     const terms = e.record.terms;
-    const mtx = buildSettlement(kind, variant, await fundingTxOf(this.node.chain, e), terms, { ...acked, windows: this.windowsOf(e).count });
-    const mine = signSettlement(mtx, kind, terms, this.identity.secretKey);
+    const mtx = buildSettlement(kind, variant, await fundingTxOf(this.ctx.node.chain, e), terms, { ...acked, windows: this.ctx.windowsOf(e).count });
+    const mine = signSettlement(mtx, kind, terms, this.ctx.identity.secretKey);
     const theirs = await this._theirSignature(e, kind, variant, acked);
     const tx = completeSettlement(mtx, kind, terms, variant === 'host' ? theirs : mine, variant === 'host' ? mine : theirs);
-    await this._send(e, tx, mark, `${kind.toUpperCase()} (${variant} variant, ${acked.proven} of ${this.windowsOf(e).count} windows proven)`);
+    await this._send(e, tx, mark, `${kind.toUpperCase()} (${variant} variant, ${acked.proven} of ${this.ctx.windowsOf(e).count} windows proven)`);
   }
 
   /** The other party's signature: the renter's came in its ccpay (host variants), the host's in its ccpayack (renter variants). */
   private async _theirSignature(e: ContractEntry, kind: SettlementKind, variant: SettlementVariant, acked: AckedPayment): Promise<Buffer> {
     if (variant === 'renter') return Buffer.from(kind === 'pay' ? acked.hostPay : acked.hostSplit, 'hex');
-    const latest = (await this.store.payment(e.record.id()))!;
+    const latest = (await this.ctx.store.payment(e.record.id()))!;
     return Buffer.from(kind === 'pay' ? latest.renterPay : latest.renterSplit, 'hex');
   }
 
@@ -113,9 +105,9 @@ export class SettlementBroadcaster implements FulfilmentStep {
     const key = `${e.record.id().toString('hex')}:refund`;
     try {
       const r = await this.chainActions.settle(e.record.id().toString('hex'));
-      await this.store.setSent(e.record.id(), Sent.REFUND, { txid: r.txid, height: this.node.chain.height });
+      await this.ctx.store.setSent(e.record.id(), Sent.REFUND, { txid: r.txid, height: this.ctx.node.chain.height });
       this.failed.delete(key);
-      this.node.logger.info(`negotiator: contract ${e.record.id().toString('hex').slice(0, 16)}: ${r.kind} refunded by the refund branch (${r.txid})`);
+      this.ctx.node.logger.info(`negotiator: contract ${shortId(e.record.id())}: ${r.kind} refunded by the refund branch (${r.txid})`);
     } catch (err) {
       this._failure(key, e, `refund: ${(err as Error).message}`);
     }
@@ -124,7 +116,7 @@ export class SettlementBroadcaster implements FulfilmentStep {
   private async _send(e: ContractEntry, tx: BTX, mark: SettlementKindValue, what: string): Promise<void> {
     const key = `${e.record.id().toString('hex')}:${mark}`;
     try {
-      await this.node.sendTX(tx);
+      await this.ctx.node.sendTX(tx);
     } catch (err) {
       const message = (err as Error).message;
       // Still in the mempool from the last time: nothing to do but wait for a block.
@@ -133,14 +125,14 @@ export class SettlementBroadcaster implements FulfilmentStep {
         return;
       }
     }
-    await this.store.setSent(e.record.id(), mark, { txid: tx.txid(), height: this.node.chain.height });
+    await this.ctx.store.setSent(e.record.id(), mark, { txid: tx.txid(), height: this.ctx.node.chain.height });
     this.failed.delete(key);
-    this.node.logger.info(`negotiator: contract ${e.record.id().toString('hex').slice(0, 16)}: broadcast ${what}: ${tx.txid()}`);
+    this.ctx.node.logger.info(`negotiator: contract ${shortId(e.record.id())}: broadcast ${what}: ${tx.txid()}`);
   }
 
   private _failure(key: string, e: ContractEntry, message: string): void {
     if (this.failed.get(key) === message) return;
     this.failed.set(key, message);
-    this.node.logger.warning(`negotiator: contract ${e.record.id().toString('hex').slice(0, 16)}: ${message}; trying again`);
+    this.ctx.node.logger.warning(`negotiator: contract ${shortId(e.record.id())}: ${message}; trying again`);
   }
 }
