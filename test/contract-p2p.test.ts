@@ -9,6 +9,8 @@ import test from 'ava';
 import { randomBytes, randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { bcoin } from '../src/lib/chain/bcoin.js';
+import { getNetwork } from '../src/lib/chain/networks.js';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
 import { OfferPacket } from '../src/lib/net/offer.js';
 import { PayPacket } from '../src/lib/net/pay.js';
@@ -16,7 +18,7 @@ import { Negotiation } from '../src/lib/negotiator/negotiation.js';
 import { buildSettlement, signSettlement } from '../src/lib/negotiator/settlement.js';
 import { samplePackets } from './negotiator-fixtures.js';
 import { frame, rawPeer, roundTrip, versionPayload, type RawPeer } from './util/p2p.js';
-import { waitFor, type DevNode } from './util/devnode.js';
+import { waitFor, waitForLog, type DevNode } from './util/devnode.js';
 import { Network, heightOf, identity, mine, ok, recordOf, rpc, synced, txAt } from './contract-util.js';
 
 const net = new Network();
@@ -85,6 +87,15 @@ test.before(async () => {
 
 test.after.always(async () => {
   await net.stop();
+});
+
+test.serial('each node\'s daemon put its identity key in its wallet: a payment to P2PKH(identity key) shows in its balance', async (t) => {
+  const address = bcoin.KeyRing.fromPublic(Buffer.from(identity(H).publicKey)).getAddress('string', getNetwork('dev'));
+  await waitForLog(H, 'identity key imported into the wallet');
+  const before = (await ok(H, ['wallet', 'balance'])).confirmed;
+  await ok(R, ['wallet', 'send', address, '1']);
+  await mine(R, 1, net.nodes);
+  t.is((await ok(H, ['wallet', 'balance'])).confirmed - before, 100_000_000);
 });
 
 test.serial('a forged offer signature: dropped, not relayed, and its peer banned', async (t) => {
