@@ -20,7 +20,8 @@
  * The host's file server URL comes from its offer; the last one seen is kept,
  * so a withdrawn offer does not leave a contract unchallenged. Work is
  * bounded per round; a contract that fails is logged once per distinct
- * error and tried again next round.
+ * error and tried again later. Nothing is challenged while the node's tip
+ * is hours old (the node is catching up).
  */
 import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { randomInt } from 'node:crypto';
@@ -46,6 +47,12 @@ export interface HostStorage {
 
 export type HostStorageFactory = (url: string, contractId: string) => HostStorage;
 
+/**
+ * Older than this, the tip says the node is catching up: windows would be
+ * first tried at heights the chain then passes in minutes, and deadlines
+ * counted in blocks would give the host no time at all.
+ */
+const MAX_TIP_AGE_S = 3 * 3600;
 /** Challenges per round over all contracts: each may fetch a whole sector (4 MiB). */
 const MAX_CHALLENGES_PER_ROUND = 16;
 /** A contract whose host failed is asked again after this long, not every round; its windows still reach their deadlines meanwhile. */
@@ -71,6 +78,7 @@ export class RenterFulfilment implements FulfilmentStep {
   }
 
   async run(): Promise<void> {
+    if (this.ctx.node.tipTime() < unixNow() - MAX_TIP_AGE_S) return;
     await this.ctx.synced();
     const tip = this.ctx.node.chain.height;
     let budget = MAX_CHALLENGES_PER_ROUND;
