@@ -14,8 +14,8 @@
  *    sector root the latest commitment holds, plus one sector fetched whole
  *    and hashed), retried each round until its deadline, then recorded
  *    proven or missed.
- * 3. Payment: after a window is decided, a new payment revision goes to the
- *    host (renter-payments.ts).
+ * 3. Payment: when the decided windows changed, a new payment revision goes
+ *    to the host (renter-payments.ts).
  *
  * The host's file server URL comes from its offer; the last one seen is kept,
  * so a withdrawn offer does not leave a contract unchallenged. Work is
@@ -95,6 +95,7 @@ export class RenterFulfilment implements FulfilmentStep {
         if (failed?.message !== r.error) this.ctx.node.logger.warning(`negotiator: contract ${shortId(e.record.id())}: ${r.error}; trying again`);
         this.failed.set(hex, { at: Date.now(), message: r.error });
       }
+      await this.payments.update(e, await this.ctx.store.windows(e.record.id()));
       await this.payments.resend(e);
     }
   }
@@ -129,13 +130,13 @@ export class RenterFulfilment implements FulfilmentStep {
     if (waiting === null) {
       try {
         host = this.storage(await this._url(e.record.terms.hostKey), hex);
-        await this._commit(e, host);
+        // From the end on nothing is written: the commitment in force is the last one.
+        if (tip < windows.startHeight + windows.duration) await this._commit(e, host);
         this.committed.add(hex);
       } catch (err) {
         error = (err as Error).message;
       }
     }
-    let decided = false;
     for (const w of open) {
       const state = states.get(w) ?? { firstTry: tip, outcome: null, height: null };
       let proven = false;
@@ -153,12 +154,10 @@ export class RenterFulfilment implements FulfilmentStep {
       if (proven || tip >= windows.deadline(w, state.firstTry)) {
         await this.ctx.store.setWindow(id, w, { firstTry: state.firstTry, outcome: proven ? 'proven' : 'missed', height: tip });
         this.ctx.node.logger.info(`negotiator: contract ${shortId(id)} window ${w}: ${proven ? 'proven' : `missed (${error})`}`);
-        decided = true;
       } else if (!states.has(w)) {
         await this.ctx.store.setWindow(id, w, state);
       }
     }
-    if (decided) await this.payments.update(e, await this.ctx.store.windows(id));
     const asked = waiting === null;
     return { spent: asked ? open.length : 0, asked, error };
   }
