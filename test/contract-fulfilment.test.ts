@@ -237,3 +237,18 @@ test('the identity key goes into the wallet on the first round', async (t) => {
   t.true(w.renter.node.wallet.imported.has(Buffer.from(w.renter.identity.publicKey).toString('hex')));
   t.true(w.host.node.wallet.imported.has(Buffer.from(w.host.identity.publicKey).toString('hex')));
 });
+
+test('switched off, the daemon acts on nothing by itself and still answers its counterparty; switched on, it catches up', async (t) => {
+  const w = await world(t);
+  await w.renter.svc.fulfilment.round();
+  await acknowledged(w);
+  t.deepEqual(await w.renter.svc.setAutomatic(false), { automatic: false });
+  await w.host.svc.setAutomatic(false);
+  await mine(w, 4);
+  t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 1, missed: 0, payment: { seq: 1 } }, 'window 1 not challenged');
+  await w.renter.svc.setAutomatic(true);
+  await w.renter.svc.fulfilment.round();
+  await acknowledged(w);
+  t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 2, payment: { proven: 2 } }, 'the renter caught up; the host, switched off, still countersigned and acknowledged');
+  await t.throwsAsync(w.renter.svc.setAutomatic('no'), { message: /automatic must be true or false/ });
+});

@@ -26,7 +26,7 @@ import type { ChainActions } from './chainactions.js';
 import { HostCommitments } from './commitments.js';
 import { RenterFulfilment, type HostStorageFactory } from './fulfilment.js';
 import type { FulfilmentContext } from './fulfilment-context.js';
-import { FulfilmentLoop } from './fulfilment-loop.js';
+import { FulfilmentLoop, type FulfilmentStep } from './fulfilment-loop.js';
 import { FulfilmentStore } from './fulfilment-store.js';
 import { HostPayments } from './payments.js';
 import { RenterPayments } from './renter-payments.js';
@@ -71,9 +71,10 @@ export class ContractFulfilment {
   private readonly renterPayments: RenterPayments;
   private readonly renter: RenterFulfilment;
   private readonly proofWindow: number;
+  private automatic = true;
 
   constructor(
-    node: NodeAdapter,
+    private readonly node: NodeAdapter,
     identity: KeyPair,
     private readonly registry: Registry,
     private readonly synced: () => Promise<void>,
@@ -93,10 +94,13 @@ export class ContractFulfilment {
     this.renter = new RenterFulfilment(ctx, pool, this.renterPayments, storage);
     this.loop = new FulfilmentLoop(node, [
       new WalletKeyImport(node, identity),
-      this.renter,
-      new SettlementBroadcaster(ctx, chainActions),
-      new AutoRatings(ctx, chainActions),
+      ...[this.renter, new SettlementBroadcaster(ctx, chainActions), new AutoRatings(ctx, chainActions)].map((step) => this._whenAutomatic(step)),
     ], options.roundEveryMs ?? ROUND_EVERY_MS);
+  }
+
+  /** `step`, run only while the daemon acts on its own. */
+  private _whenAutomatic(step: FulfilmentStep): FulfilmentStep {
+    return { name: step.name, run: async () => { if (this.automatic) await step.run(); } };
   }
 
   windowsOf(e: ContractEntry): ProofWindows {
@@ -105,7 +109,22 @@ export class ContractFulfilment {
 
   async open(): Promise<void> {
     await this.store.open();
+    this.automatic = await this.store.automatic();
     this.loop.open();
+  }
+
+  /**
+   * Whether the daemon challenges, pays, broadcasts settlements and rates on
+   * its own (it does unless told otherwise); off, the node still answers its
+   * counterparties (revisions, ccpay) and everything can be done by hand.
+   * Kept across restarts.
+   */
+  async setAutomatic(automatic: unknown): Promise<{ automatic: boolean }> {
+    if (typeof automatic !== 'boolean') throw negotiatorError('EUSAGE', 'automatic must be true or false');
+    await this.store.setAutomatic(automatic);
+    this.automatic = automatic;
+    this.node.logger.info(`negotiator: automatic fulfilment ${automatic ? 'on' : 'off'}`);
+    return { automatic };
   }
 
   async close(): Promise<void> {

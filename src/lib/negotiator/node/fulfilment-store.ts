@@ -17,6 +17,8 @@
  *   b [contract id 32] [kind u8]           both: a settlement sent (1 PAY, 2 SPLIT,
  *                                          3 refund): txid and height
  *   r [contract id 32]                     both: the automatic rating, once published
+ *   a                                      both: whether the daemon acts on its own
+ *                                          (absent: it does)
  *
  * Values are JSON: this state never travels and no other node reads it, so
  * its format is free to grow a field.
@@ -100,6 +102,7 @@ export const fulfilmentLayout = {
   p: (id: Uint8Array) => _key('p', id),
   b: (id: Uint8Array, kind: SettlementKindValue) => _key('b', id, Buffer.from([kind])),
   r: (id: Uint8Array) => _key('r', id),
+  a: Buffer.from('a'),
 } as const;
 
 export class FulfilmentStore {
@@ -177,6 +180,14 @@ export class FulfilmentStore {
 
   setSent(id: Uint8Array, kind: SettlementKindValue, sent: SentSettlement): Promise<void> {
     return this._put(fulfilmentLayout.b(id, kind), sent);
+  }
+
+  async automatic(): Promise<boolean> {
+    return (await this._get<{ automatic: boolean }>(fulfilmentLayout.a))?.automatic ?? true;
+  }
+
+  setAutomatic(automatic: boolean): Promise<void> {
+    return this._put(fulfilmentLayout.a, { automatic });
   }
 
   async rated(id: Uint8Array): Promise<boolean> {
