@@ -85,7 +85,8 @@ export class RenterFulfilment implements FulfilmentStep {
     for (const e of await this.ctx.registry.listByKey(this.ctx.identity.publicKey, 'renter')) {
       if (budget <= 0) break;
       const terms = e.record.terms;
-      if (tip < terms.startHeight || tip >= refundHeightOf(terms)) continue;
+      // In the block that funds it the host's node may not know the contract yet, and its file server would remember that a while.
+      if (tip < terms.startHeight || tip <= e.height || tip >= refundHeightOf(terms)) continue;
       const hex = e.record.id().toString('hex');
       const failed = this.failed.get(hex);
       const r = await this._contract(e, tip, budget, failed && Date.now() - failed.at < RETRY_AFTER_MS ? failed.message : null);
