@@ -76,8 +76,8 @@ export interface AckedPayment {
   hostSplit: string;
 }
 
-export const SettlementKind = { PAY: 1, SPLIT: 2, REFUND: 3 } as const;
-export type SettlementKindValue = (typeof SettlementKind)[keyof typeof SettlementKind];
+export const SentKind = { PAY: 1, SPLIT: 2, REFUND: 3 } as const;
+export type SentKindValue = (typeof SentKind)[keyof typeof SentKind];
 
 export interface SentSettlement {
   txid: string;
@@ -100,7 +100,7 @@ export const fulfilmentLayout = {
   c: (id: Uint8Array) => _key('c', id),
   w: (id: Uint8Array, window?: number) => _key('w', id, ...(window === undefined ? [] : [_u16be(window)])),
   p: (id: Uint8Array) => _key('p', id),
-  b: (id: Uint8Array, kind: SettlementKindValue) => _key('b', id, Buffer.from([kind])),
+  b: (id: Uint8Array, kind: SentKindValue) => _key('b', id, Buffer.from([kind])),
   r: (id: Uint8Array) => _key('r', id),
   a: Buffer.from('a'),
 } as const;
@@ -174,11 +174,11 @@ export class FulfilmentStore {
     return this._put(fulfilmentLayout.p(id), state);
   }
 
-  sent(id: Uint8Array, kind: SettlementKindValue): Promise<SentSettlement | null> {
+  sent(id: Uint8Array, kind: SentKindValue): Promise<SentSettlement | null> {
     return this._get<SentSettlement>(fulfilmentLayout.b(id, kind));
   }
 
-  setSent(id: Uint8Array, kind: SettlementKindValue, sent: SentSettlement): Promise<void> {
+  setSent(id: Uint8Array, kind: SentKindValue, sent: SentSettlement): Promise<void> {
     return this._put(fulfilmentLayout.b(id, kind), sent);
   }
 

@@ -23,7 +23,6 @@
  * error and tried again later. Nothing is challenged while the node's tip
  * is hours old (the node is catching up).
  */
-import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { randomInt } from 'node:crypto';
 import { merkleRoot, verifyMerkleProof, type MerkleProof } from '../../crypto/merkle.js';
 import type { ContractEntry } from '../entries.js';
@@ -32,11 +31,12 @@ import type { OfferPool } from '../offerpool.js';
 import { unixNow } from '../params.js';
 import { Revision } from '../revision.js';
 import { challengeOf } from '../windows.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { FulfilmentStep } from './fulfilment-loop.js';
 import type { CommittedSector } from './fulfilment-store.js';
 import type { RenterPayments } from './renter-payments.js';
 
-/** What the renter asks of a host's file server: FileServerClient is the real one. */
+/** What the renter asks of a host's file server (FileServerClient's calls). */
 export interface HostStorage {
   roots(): Promise<{ id: string; size: number; root: string }[]>;
   revise(revisionHex: string): Promise<string>;

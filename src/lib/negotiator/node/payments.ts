@@ -11,12 +11,12 @@
  * is checked before the counts, so a delayed older ccpay costs a replay's
  * 10, not a shrinking payment's 20.
  */
-import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { BanScore, ProtocolError } from '../../net/errors.js';
 import type { PayPacket } from '../../net/pay.js';
 import { PayAckPacket } from '../../net/payack.js';
 import { buildSettlement, signSettlement, verifySettlementSig, type SettlementState } from '../settlement.js';
 import type { ContractEntry } from '../entries.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { PaymentState } from './fulfilment-store.js';
 import { fundingTxOf } from './funding-tx.js';
 

@@ -8,7 +8,6 @@
  * under the next sequence number, so a host that got it is never sent the
  * same number twice with other bytes (which it would score as a replay).
  */
-import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { BanScore, ProtocolError } from '../../net/errors.js';
 import { PayPacket } from '../../net/pay.js';
 import { PayAckPacket } from '../../net/payack.js';
@@ -16,6 +15,7 @@ import { types } from '../../net/packets.js';
 import type { ContractEntry } from '../entries.js';
 import { unixNow } from '../params.js';
 import { buildSettlement, signSettlement, verifySettlementSig, type SettlementState } from '../settlement.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { PaymentState, WindowState } from './fulfilment-store.js';
 import { fundingTxOf } from './funding-tx.js';
 
