@@ -18,9 +18,10 @@ import { generateKeyPair, type KeyPair } from '../src/lib/crypto/sig.js';
 import { FundingOutput, refundHeightOf } from '../src/lib/negotiator/escrow.js';
 import { decodeRecord, OutcomeRecord, RatingRecord } from '../src/lib/negotiator/records.js';
 import { MemoryChain } from '../src/lib/negotiator/node/memory-chain.js';
+import { Revision } from '../src/lib/negotiator/revision.js';
 import { MemoryNodeAdapter } from '../src/lib/negotiator/node/memory-adapter.js';
 import { NegotiatorService } from '../src/lib/negotiator/node/service.js';
-import { parseServedContract } from '../src/lib/server/authority.js';
+import { NegotiatorRefusedError, parseServedContract } from '../src/lib/server/authority.js';
 import { FileServerClient } from '../src/lib/server/file-server-client.js';
 import { startFileServer, type FileServer } from '../src/lib/server/file-server.js';
 import { isCloudCoinError } from '../src/lib/errors.js';
@@ -95,7 +96,17 @@ async function world(t: ExecutionContext, sectors = 2): Promise<World> {
         }
       },
     },
-    signer: { countersign: async (id, hex) => (await host.svc.countersign(id, hex)).revision },
+    signer: {
+      // As HttpContractAuthority does over HTTP: the Negotiator's refusal is the renter's to read.
+      countersign: async (id, hex) => {
+        try {
+          return (await host.svc.countersign(id, hex)).revision;
+        } catch (err) {
+          if (isCloudCoinError(err)) throw new NegotiatorRefusedError(err.message, 409);
+          throw err;
+        }
+      },
+    },
   });
   t.teardown(() => server.close());
   const offer = await host.svc.createOffer({
@@ -253,4 +264,24 @@ test('switched off, the daemon acts on nothing by itself and still answers its c
   await acknowledged(w);
   t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 2, payment: { proven: 2 } }, 'the renter caught up; the host, switched off, still countersigned and acknowledged');
   await t.throwsAsync(w.renter.svc.setAutomatic('no'), { message: /automatic must be true or false/ });
+});
+
+test('a renter that lost its commitment state numbers its next revision above the host\'s latest', async (t) => {
+  const w = await world(t);
+  const id = Buffer.from(w.contractId, 'hex');
+  const put = async () => {
+    const sector = randomBytes(32).toString('hex');
+    await w.client.put(sector, randomBytes(2000));
+    const expected = [...(await w.renter.svc.fulfilment.store.expectedSectors(id))!, sector];
+    await w.renter.svc.setExpectedSectors(w.contractId, expected);
+    await w.renter.svc.fulfilment.round();
+    return expected.length;
+  };
+  const n = await put();
+  t.like((await show(w.renter, w.contractId)).fulfilment!.commitment, { sectors: n }, 'the host is at revision 2 at least');
+  await w.renter.svc.fulfilment.store.setCommitment(id, { revision: Revision.fromSectors(id, 1, []).encode().toString('hex'), sectors: [] });
+  const sectors = await put();
+  const renterSide = (await show(w.renter, w.contractId)).fulfilment!.commitment!;
+  t.is(renterSide.sectors, sectors);
+  t.deepEqual((await show(w.host, w.contractId)).fulfilment!.commitment, renterSide, 'the host countersigned it');
 });
