@@ -1,5 +1,5 @@
 /**
- * The NegotiatorService's fulfilment of contracts (docs/protocol.md §8),
+ * The NegotiatorService's fulfilment of contracts (docs/protocol.md §8.6),
  * wired together: the state store, the loop and its steps (identity key
  * import, the renter's challenges and payment revisions, the settlement
  * broadcaster, the automatic ratings), the host's countersigning of

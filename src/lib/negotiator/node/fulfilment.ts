@@ -1,7 +1,7 @@
 /**
  * The renter's side of fulfilment, run by every node for the contracts in
  * which its key is the renter, from the start height until the refund
- * height (docs/protocol.md §8). Each round, for each such contract:
+ * height (docs/protocol.md §8.6). Each round, for each such contract:
  *
  * 1. Commitment: the host's file server lists its sectors' roots; when they
  *    cover exactly the sectors the store put there (or, if the store never
