@@ -153,11 +153,11 @@ async function acknowledged(w: World): Promise<void> {
 
 test('each window is committed, challenged, proven and paid; both sides show the same counts', async (t) => {
   const w = await world(t);
-  const start = (await show(w.renter, w.contractId)).startHeight;
-  t.is(w.chain.height, start + 1, 'the contract starts with the block that funds it');
+  const startHeight = (await show(w.renter, w.contractId)).startHeight;
+  t.is(w.chain.height, startHeight + 1, 'the contract starts with the block that funds it');
   await w.renter.svc.fulfilment.round();
   const renterSide = (await show(w.renter, w.contractId)).fulfilment!;
-  t.like(renterSide, { windows: 3, proven: 1, missed: 0, nextWindow: start + 4 });
+  t.like(renterSide, { windows: 3, proven: 1, missed: 0, nextWindow: startHeight + 4 });
   t.like(renterSide.commitment, { sectors: 2 });
   t.is(renterSide.commitment!.bytes, 1000 + 1000 + 4096);
   await acknowledged(w);
@@ -168,11 +168,16 @@ test('each window is committed, challenged, proven and paid; both sides show the
   t.true(hostSide.earned > 0);
   t.is(hostSide.earned, (await show(w.renter, w.contractId)).fulfilment!.earned, 'what the renter signed to pay is what the host earned');
 
+  // A third node on the same chain: the renter's ccpays reach it too, and it drops them unread.
+  const bystander = await start(t, w.chain);
+  MemoryNodeAdapter.connect(w.renter.node, bystander.node);
   await mine(w, 8);
   await acknowledged(w);
   t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 3, missed: 0, nextWindow: null, payment: { proven: 3, acknowledged: true } });
-  t.is(w.renter.node.banScore(w.renter.node.peers()[0]), 0);
-  t.is(w.host.node.banScore(w.host.node.peers()[0]), 0, 'the renter broke no rule');
+  for (const p of [w.renter, w.host, bystander]) {
+    t.deepEqual(p.node.peers().map((peer) => p.node.banScore(peer)), p === w.renter ? [0, 0] : [0], 'nobody broke a rule');
+  }
+  t.is((await show(bystander, w.contractId)).fulfilment, null, 'not a party: it keeps nothing of the contract\'s payments');
 });
 
 test('a sector the host lost makes the windows that land on it missed once their deadline passes', async (t) => {
