@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { HttpError } from '../errors.js';
 import { OPERATION_COST } from './authorize.js';
 import { sendJson } from './http-util.js';
-import type { RouteContext } from './routes.js';
+import type { RouteContext } from './route-context.js';
 import type { SectorRoot } from './sector-roots.js';
 
 /** The contract's sector roots, sorted by id, each root computed paying the rate limit as a PROOF would. */

@@ -12,7 +12,7 @@ import { AuthorityUnavailableError, NegotiatorRefusedError } from './authority.j
 import { contractRoots } from './contract-routes.js';
 import { sendJson } from './http-util.js';
 import { HEADER } from './request-auth.js';
-import type { RouteContext, RouteNotes } from './routes.js';
+import type { RouteContext, RouteNotes } from './route-context.js';
 
 /** A revision is REVISION_SIZE (209) bytes: its JSON, hex, is well under this. */
 const MAX_REVISION_BODY = 4096;

@@ -11,10 +11,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { BufferPool } from '../buffer-pool.js';
 import { HttpError } from '../errors.js';
-import type { RevisionSigner } from './authority.js';
-import { authorize, type AuthContext } from './authorize.js';
+import { authorize } from './authorize.js';
 import { handleRoots } from './contract-routes.js';
 import { handleRevision } from './revision-route.js';
 import { sendJson } from './http-util.js';
@@ -24,25 +22,8 @@ import { HEADER, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
 import { readDirect } from '../fsutil/direct-io.js';
 import { readRange } from './sector-buffers.js';
-import type { SectorRoots } from './sector-roots.js';
-import { SectorStoreError, type SectorStore } from './sector-store.js';
-
-export interface RouteContext extends AuthContext {
-  store: SectorStore;
-  /** Recycled memory for GET answers. */
-  readBuffers: BufferPool;
-  /** Time allowed for a whole request body to arrive. */
-  bodyTimeoutMs: number;
-  roots: SectorRoots;
-  /** The Negotiator that countersigns revisions; without one, revisions are refused. */
-  signer?: RevisionSigner;
-}
-
-/** What a handler tells the request log. */
-export interface RouteNotes {
-  key?: string;
-  bytesIn: number;
-}
+import { SectorStoreError } from './sector-store.js';
+import type { RouteContext, RouteNotes } from './route-context.js';
 
 const STORE_STATUS: Record<SectorStoreError['code'], number> = { 'over-contract': 413, full: 507, busy: 409, 'bad-body': 400 };
 
