@@ -151,6 +151,16 @@ test('a host whose sector rotted under the root it still reports answers every c
   t.deepEqual((await renterCommitment(w)).sectors, [sector], 'the commitment is what it was');
 });
 
+test('a host whose sector bytes changed, and whose roots say so, is not committed to the new bytes: it misses the window', async (t) => {
+  const w = await committed(t, [1000, 5096]);
+  const before = await renterCommitment(w);
+  for (const s of before.sectors) flipByte(w, s.id, s.size - 1);
+  t.notDeepEqual((await w.client.roots()).map((s) => s.root), before.sectors.map((s) => s.root), 'the host reports the roots of what it now holds');
+  await missesWindow1(t, w);
+  t.is((await renterCommitment(w)).revision.revision, before.revision.revision, 'no revision signed over the changed bytes');
+  t.like((await show(w.host, w.contractId)).fulfilment!.commitment, { revision: before.revision.revision });
+});
+
 test('a host that answers a proof of another segment than the challenged one is refused', async (t) => {
   const front = new HostileFront();
   const w = await committed(t, [3000], front);

@@ -7,8 +7,9 @@
  *    cover exactly the sectors the store put there (or, if the store never
  *    said, whatever the host holds) and differ from the latest commitment,
  *    the renter signs a new revision and the file server has its Negotiator
- *    countersign it. A sector missing on the host is not committed away: the
- *    latest commitment still holds it, and a challenge landing on it fails.
+ *    countersign it. A sector missing on the host, or whose root changed
+ *    since it was committed, is not committed away: the latest commitment
+ *    still holds it as it was, and a challenge landing on it fails.
  * 2. Windows: each window whose opening block exists and that is not decided
  *    is challenged (the segment the block hash picks, verified against the
  *    sector root the latest commitment holds, plus one sector fetched whole
@@ -177,17 +178,22 @@ export class RenterFulfilment implements FulfilmentStep {
     const id = e.record.id();
     const listed = await host.roots();
     const expected = await this.ctx.store.expectedSectors(id);
+    const kept = await this.ctx.store.commitment(id);
     let sectors: CommittedSector[] = listed;
+    let refused: string | null = null;
     if (expected !== null) {
       const byId = new Map(listed.map((s) => [s.id, s]));
       const missing = expected.filter((s) => !byId.has(s)).length;
       // The host's file server commits to what it holds: a set that differs cannot be signed, and the latest commitment stays in force.
-      const differs = missing > 0 || listed.length !== expected.length;
-      this._note(id, differs ? `the host lists ${listed.length} sectors, ${missing} of the ${expected.length} the store put there missing: the commitment stays as it is` : null);
-      if (differs) return;
-      sectors = expected.map((s) => byId.get(s)!);
+      if (missing > 0 || listed.length !== expected.length) refused = `the host lists ${listed.length} sectors, ${missing} of the ${expected.length} the store put there missing`;
+      else sectors = expected.map((s) => byId.get(s)!);
     }
-    const kept = await this.ctx.store.commitment(id);
+    // The store names what it puts by content (a shard's id is its SHA-256, a manifest's is fresh): bytes under a committed id never change, so a new root there is damage or a lie.
+    const committedRoot = new Map((kept?.sectors ?? []).map((s) => [s.id, `${s.size}:${s.root}`]));
+    const changed = sectors.filter((s) => committedRoot.has(s.id) && committedRoot.get(s.id) !== `${s.size}:${s.root}`).length;
+    if (refused === null && changed > 0) refused = `the host reports other roots than committed for ${changed} sectors: their bytes changed`;
+    this._note(id, refused === null ? null : `${refused}: the commitment stays as it is`);
+    if (refused !== null) return;
     const latest = kept ? Revision.decode(Buffer.from(kept.revision, 'hex')) : null;
     const leaves = sectors.map((s) => ({ ...s, root: Buffer.from(s.root, 'hex') }));
     let next = Revision.fromSectors(id, (latest?.revision ?? 0) + 1, leaves);
