@@ -1,0 +1,271 @@
+/**
+ * Issue 23 acceptance on a live devnet: a renter and its hosts, every node its
+ * own process, each host with its file server, contracts short enough (24
+ * blocks: 6 proof windows of 4 dev blocks) to mine through in a test. After
+ * the push nobody runs a command but the miner: the daemons challenge, prove,
+ * pay, settle and rate on their own, and the test only watches and mines.
+ */
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { contractDevnetHosts, type DevnetTerms } from '../src/lib/devnet/contracts.js';
+import type { Participant } from '../src/lib/devnet/participant.js';
+import { stopServer } from '../src/lib/devnet/server-process.js';
+import { showContract } from '../src/lib/renter/index.js';
+import { cliOk } from './util/cli.js';
+import { waitFor } from './util/devnode.js';
+import { LiveDevnet } from './util/devnet.js';
+
+/** proofWindowOf('dev'). */
+const WINDOW = 4;
+const DURATION = 24;
+const WINDOWS = DURATION / WINDOW;
+const GIB = 2 ** 30;
+const MONTH_BLOCKS = 4320;
+/** 1 GiB for 24 blocks: 6 CC of payment (1 CC a window) and 12 CC of collateral in escrow. */
+const PAYMENT = 600_000_000;
+const COLLATERAL = 1_200_000_000;
+const TERMS: DevnetTerms = {
+  offer: { price: (PAYMENT * MONTH_BLOCKS) / DURATION, collateral: (COLLATERAL * MONTH_BLOCKS) / DURATION, minSize: 2 ** 20, maxSize: GIB, minDuration: DURATION, maxDuration: DURATION, validity: 86_400 },
+  take: { size: GIB, duration: DURATION },
+};
+/** What each settlement transaction (PAY, SPLIT) leaves as its fee. */
+const FEE = 2000;
+/** The most one rating transaction costs the wallet that publishes it. */
+const RATING_FEE_MAX = 100_000;
+
+/** The part of `total` that p proven windows earn. */
+function share(total: number, p: number): number {
+  return Math.floor((total * p) / WINDOWS);
+}
+
+/** What a node's daemon reports of one contract's windows and revisions (`contract show --json`). */
+interface Progress {
+  proven: number;
+  missed: number;
+  /** Sectors in the latest commitment revision both signed. */
+  committed: number;
+  /** Proven windows in the latest payment revision the host acknowledged. */
+  acknowledged: number;
+}
+
+function progressOf(c: any): Progress {
+  return {
+    proven: c.windows?.proven ?? 0,
+    missed: c.windows?.missed ?? 0,
+    committed: c.commitment?.sectors ?? 0,
+    acknowledged: c.payment?.proven ?? 0,
+  };
+}
+
+async function progress(net: LiveDevnet, p: Participant, contractId: string): Promise<Progress> {
+  return progressOf(await showContract(net.client(p), contractId));
+}
+
+async function contractOn(net: LiveDevnet, p: Participant, contractId: string): Promise<any> {
+  return showContract(net.client(p), contractId);
+}
+
+async function balance(net: LiveDevnet, p: Participant): Promise<number> {
+  return (await net.run(p, ['wallet', 'balance'])).confirmed;
+}
+
+/** Windows of a contract starting at `start` that have opened, and closed, at `tip`. */
+function windowsAt(start: number, tip: number): { opened: number; closed: number } {
+  const clamp = (n: number) => Math.max(0, Math.min(WINDOWS, n));
+  return { opened: clamp(Math.floor((tip - start) / WINDOW) + 1), closed: clamp(Math.floor((tip - start) / WINDOW)) };
+}
+
+/**
+ * Waits until the renter's daemon has decided the windows a host that proves
+ * its first `proves` windows has at `tip`: every opened one of those proven
+ * at once, every closed one after them missed (a window the renter first
+ * tried a block late is decided a block late, so one may still be pending).
+ */
+async function decided(net: LiveDevnet, renter: Participant, contractId: string, start: number, tip: number, proves: number): Promise<Progress> {
+  const { opened, closed } = windowsAt(start, tip);
+  const proven = Math.min(opened, proves);
+  const missed = Math.max(0, closed - proves);
+  const seen = await waitFor(async () => {
+    const p = await progress(net, renter, contractId);
+    return p.proven === proven && p.missed <= missed && p.missed >= missed - 1 ? p : null;
+  }, 60_000, `contract ${contractId.slice(0, 8)} at height ${tip}: ${proven} proven, ${missed} missed`);
+  return seen!;
+}
+
+/** The shard files a host's file server keeps for one contract. */
+async function sectorFiles(host: Participant, contractId: string): Promise<string[]> {
+  const root = join(host.datadir, 'sectors', 'sectors', contractId);
+  const fans = await readdir(root).catch(() => [] as string[]);
+  return (await Promise.all(fans.map(async (f) => (await readdir(join(root, f))).map((s) => join(root, f, s))))).flat();
+}
+
+async function pushData(net: LiveDevnet, renter: Participant, extra: string[] = []): Promise<any> {
+  const data = join(net.dir, 'data');
+  await mkdir(data, { recursive: true });
+  for (let i = 0; i < 3; i++) await writeFile(join(data, `part-${i}.bin`), randomBytes(1_500_000));
+  await writeFile(join(data, 'notes.txt'), 'kept by hosts paid for what they prove\n');
+  await net.run(renter, ['store', 'init']);
+  return net.run(renter, ['store', 'push', data, ...extra]);
+}
+
+async function registry(net: LiveDevnet, p: Participant): Promise<any> {
+  return net.client(p).node('GET', '/ext/negotiator/registry');
+}
+
+test.serial('a host paid, and keeping its collateral, in proportion to the windows it proved: kept, lost after window 2, gone after window 3', async (t) => {
+  t.timeout(300_000);
+  const net = await LiveDevnet.up(t, 3);
+  const renter = net.get('renter');
+  const [A, B, C] = ['host1', 'host2', 'host3'].map((n) => net.get(n));
+  const hosts = [A, B, C];
+  const proves = new Map([[A, WINDOWS], [B, 2], [C, 3]]);
+  let running = [renter, A, B, C];
+
+  const made = await contractDevnetHosts(net.participants, TERMS);
+  const id = new Map(hosts.map((h) => [h, made.find((c) => c.host === h.name)!.contractId]));
+  const terms = await Promise.all(hosts.map((h) => contractOn(net, renter, id.get(h)!)));
+  const keyOf = new Map(hosts.map((h, i) => [h, terms[i].hostKey as string]));
+  const renterKey = terms[0].renterKey as string;
+  for (const c of terms) t.deepEqual([c.payment, c.collateral, c.endHeight - c.startHeight], [PAYMENT, COLLATERAL, DURATION]);
+  const start = terms[0].startHeight as number;
+  const end = start + DURATION;
+  const refund = terms[0].refundHeight as number;
+  t.true(terms.every((c) => c.startHeight === start), 'funded in one block: the windows of the three contracts line up');
+  const before = new Map(await Promise.all(running.map(async (p) => [p, await balance(net, p)] as const)));
+
+  const push = await pushData(net, renter);
+  t.deepEqual([push.hosts, push.hostsDown], [3, []]);
+  // What is stored is committed: the daemon signs a revision over each host's sectors with the host, on its own.
+  await waitFor(async () => (await Promise.all(hosts.map((h) => progress(net, renter, id.get(h)!)))).every((p) => p.committed > 0), 60_000, 'a commitment revision with every host');
+  for (const h of hosts) {
+    const committed = (await progress(net, renter, id.get(h)!)).committed;
+    t.true(committed <= (await sectorFiles(h, id.get(h)!)).length, `${h.name} holds the ${committed} sectors committed`);
+  }
+
+  let tip = await net.height(renter);
+  let lost = false;
+  let gone = false;
+  for (;;) {
+    for (const h of hosts) await decided(net, renter, id.get(h)!, start, tip, proves.get(h)!);
+    if (!lost && (await progress(net, renter, id.get(B)!)).proven === 2) {
+      const files = await sectorFiles(B, id.get(B)!);
+      t.true(files.length > 0);
+      await Promise.all(files.map((f) => rm(f)));
+      lost = true;
+    }
+    if (!gone && (await progress(net, renter, id.get(C)!)).proven === 3) {
+      // C goes once its third window is paid for: the renter holds C's signatures of PAY(3) and SPLIT(3).
+      await waitFor(async () => (await progress(net, renter, id.get(C)!)).acknowledged === 3 && (await progress(net, C, id.get(C)!)).acknowledged === 3, 30_000, 'C acknowledging the payment for 3 windows');
+      await cliOk(['node', 'stop', '--datadir', C.datadir]);
+      await stopServer(C.datadir);
+      running = running.filter((p) => p !== C);
+      gone = true;
+    }
+    if (tip >= end) break;
+    tip = await net.mine(renter, 1, running);
+  }
+  t.true(lost && gone);
+
+  const final = async (h: Participant) => {
+    const p = await progress(net, renter, id.get(h)!);
+    return p.proven === proves.get(h) && p.missed === WINDOWS - proves.get(h)!;
+  };
+  await net.mineUntil('every window decided', renter, running, async () => (await Promise.all(hosts.map(final))).every(Boolean), 2);
+  // At the end the hosts online settle on their own: A both outputs (it proved every window), B its payment only.
+  await net.mineUntil('A and B broadcasting their latest PAY (and A its SPLIT) at the end', renter, running, async () => {
+    const [a, b] = await Promise.all([contractOn(net, renter, id.get(A)!), contractOn(net, renter, id.get(B)!)]);
+    return Boolean(a.paymentSpent && a.collateralSpent && b.paymentSpent);
+  }, 4);
+  t.is((await contractOn(net, renter, id.get(B)!)).collateralSpent, null, 'B keeps no SPLIT broadcast of its own: it proved less than every window');
+
+  tip = await net.height(renter);
+  if (refund - 1 > tip) tip = await net.mine(renter, refund - 1 - tip, running);
+  t.is((await contractOn(net, renter, id.get(C)!)).paymentSpent, null, 'nothing spends C\'s escrow before the refund height');
+  // At the refund height the renter settles what the hosts did not: C's payment at the 3 windows C proved, B's and C's collateral split.
+  await net.mineUntil('the renter settling B and C at the refund height', renter, running, async () => {
+    const [b, c] = await Promise.all([contractOn(net, renter, id.get(B)!), contractOn(net, renter, id.get(C)!)]);
+    return Boolean(b.collateralSpent && c.paymentSpent && c.collateralSpent);
+  }, 4);
+
+  // C comes back after the refund height: what it proved is in its wallet all the same.
+  await cliOk(['node', 'start', '--detach', '--network', 'dev', '--datadir', C.datadir, '--port', String(C.port), '--http-port', String(C.httpPort), '--wallet-port', String(C.walletPort), '--peers', `127.0.0.1:${renter.port}`]);
+  running = [renter, A, B, C];
+  await net.synced(running);
+  // Each party rates the other on its own once the contract's payment is settled.
+  await net.mineUntil('six ratings on chain', renter, running, async () => (await registry(net, renter)).ratings.length === 6, 6);
+  await net.synced(running);
+
+  const dumps = await Promise.all(running.map((p) => registry(net, p)));
+  for (const [i, d] of dumps.entries()) t.deepEqual(d, dumps[0], `${running[i].name}'s registry is the renter's`);
+  const outcome = new Map(hosts.map((h) => [h, dumps[0].contracts.find((c: any) => c.id === id.get(h)).outcome]));
+  t.like(outcome.get(A), { windows: WINDOWS, proven: WINDOWS, missed: 0, hostPaid: PAYMENT - FEE, renterRefunded: 0, collateralReturned: COLLATERAL - FEE, burned: 0, paymentBy: 'settlement', collateralBy: 'settlement' });
+  t.like(outcome.get(B), { windows: WINDOWS, proven: 2, hostPaid: share(PAYMENT, 2), renterRefunded: PAYMENT - share(PAYMENT, 2) - FEE, collateralReturned: share(COLLATERAL, 2) - FEE, burned: COLLATERAL - share(COLLATERAL, 2), paymentBy: 'settlement', collateralBy: 'settlement' });
+  t.like(outcome.get(C), { windows: WINDOWS, proven: 3, collateralReturned: share(COLLATERAL, 3) - FEE, burned: COLLATERAL - share(COLLATERAL, 3), paymentBy: 'settlement', collateralBy: 'settlement' });
+  const c = outcome.get(C);
+  t.is(c.hostPaid + c.renterRefunded, PAYMENT - FEE, 'C\'s payment split at 3 of 6 windows, the fee from one side');
+  t.true(c.hostPaid >= share(PAYMENT, 3) - FEE && c.hostPaid <= share(PAYMENT, 3));
+
+  const ratings = dumps[0].ratings as { contractId: string; raterKey: string; score: number }[];
+  const score = (h: Participant, rater: string) => ratings.find((r) => r.contractId === id.get(h) && r.raterKey === rater)?.score;
+  t.deepEqual(hosts.map((h) => score(h, renterKey)), [5, 2, 3], 'the renter rates each host 1 + round(4p/W)');
+  t.deepEqual(hosts.map((h) => score(h, keyOf.get(h)!)), [5, 5, 5], 'each host rates the renter 5: it was paid what it acknowledged');
+
+  // Wallets: each moved by what the chain says it got, less its own rating's fee.
+  for (const h of hosts) {
+    const o = outcome.get(h);
+    const gained = (await balance(net, h)) - before.get(h)!;
+    const due = o.hostPaid + o.collateralReturned;
+    t.true(gained <= due && gained >= due - RATING_FEE_MAX, `${h.name} gained ${gained}, due ${due}`);
+  }
+  t.is(outcome.get(A).hostPaid + outcome.get(A).collateralReturned, PAYMENT + COLLATERAL - 2 * FEE, 'A is paid the whole payment and gets its whole collateral back');
+  const refunded = hosts.reduce((s, h) => s + outcome.get(h).renterRefunded, 0);
+  const renterGained = (await balance(net, renter)) - before.get(renter)!;
+  t.true(renterGained <= refunded && renterGained >= refunded - 3 * RATING_FEE_MAX, `the renter gained ${renterGained}, the unearned rest is ${refunded}`);
+
+  for (const p of running) {
+    const rep = new Map(await Promise.all(hosts.map(async (h) => [h, await net.run(p, ['contract', 'reputation', keyOf.get(h)!])] as const)));
+    t.true(rep.get(A).score > rep.get(B).score && rep.get(A).score > rep.get(C).score, `${p.name}: A ${rep.get(A).score}, B ${rep.get(B).score}, C ${rep.get(C).score}`);
+    t.deepEqual(hosts.map((h) => Math.round(rep.get(h).fulfilment.ratio * 1e9) / 1e9), [1, 0.333333333, 0.5], `${p.name}: the share of windows each host proved`);
+  }
+});
+
+test.serial('the renter\'s node stops after window 2: its host still broadcasts PAY(2) at the end and is paid for windows 1-2', async (t) => {
+  t.timeout(240_000);
+  const net = await LiveDevnet.up(t, 2);
+  const renter = net.get('renter');
+  const A = net.get('host1');
+  // host2 holds no contract: it mines once the renter's node is gone.
+  const miner = net.get('host2');
+  const [made] = await contractDevnetHosts([renter, A], TERMS);
+  const id = made.contractId;
+  const terms = await contractOn(net, renter, id);
+  const start = terms.startHeight as number;
+  const before = await balance(net, A);
+
+  const push = await pushData(net, renter, ['--total-shards', '1']);
+  t.is(push.hosts, 1);
+  let tip = await net.height(renter);
+  while ((await decided(net, renter, id, start, tip, WINDOWS)).proven < 2) tip = await net.mine(renter, 1, [renter, A, miner]);
+  await waitFor(async () => (await progress(net, renter, id)).acknowledged === 2 && (await progress(net, A, id)).acknowledged === 2, 30_000, 'A acknowledging the payment for 2 windows');
+  await cliOk(['node', 'stop', '--datadir', renter.datadir]);
+
+  const running = [A, miner];
+  const end = start + DURATION;
+  tip = await net.height(miner);
+  if (end - 1 > tip) await net.mine(miner, end - 1 - tip, running);
+  t.is((await contractOn(net, A, id)).paymentSpent, null, 'nothing spends the payment before the end');
+  await net.mineUntil('A broadcasting its latest PAY at the end', miner, running, async () => Boolean((await contractOn(net, A, id)).paymentSpent), 4);
+  await net.mineUntil('A rating the renter', miner, running, async () => (await registry(net, A)).ratings.length === 1, 6);
+  await net.synced(running);
+
+  const [dump, other] = await Promise.all(running.map((p) => registry(net, p)));
+  t.deepEqual(other, dump, 'the miner\'s registry is A\'s');
+  const c = dump.contracts.find((x: any) => x.id === id);
+  t.like(c.outcome, { windows: WINDOWS, proven: 2, hostPaid: share(PAYMENT, 2), renterRefunded: PAYMENT - share(PAYMENT, 2) - FEE, paymentBy: 'settlement', collateralBy: null });
+  t.is(c.collateralSpent, null, 'the collateral is not burned: the renter was absent, not wronged');
+  t.is(dump.ratings[0].score, 5, 'A rates the renter 5: it was paid what it acknowledged');
+  const gained = (await balance(net, A)) - before;
+  t.true(gained <= share(PAYMENT, 2) && gained >= share(PAYMENT, 2) - RATING_FEE_MAX, `A gained ${gained}`);
+});
