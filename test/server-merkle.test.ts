@@ -2,33 +2,16 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { merkleProof, merkleProofYielding, merkleRoot, segmentCount, verifyMerkleProof } from '../src/lib/server/merkle.js';
+import { cat, refPath, refTree } from './util/rfc6962.js';
+import { merkleProof, merkleProofYielding, merkleRoot, segmentCount, verifyMerkleProof } from '../src/lib/crypto/merkle.js';
 
-// The reference: RFC 6962's recursive definition, written for clarity, with
+// The reference: RFC 6962's recursive definition (test/util/rfc6962.ts), with
 // an independent sha256 (@noble/hashes). The fast implementation in
-// src/lib/server/merkle.ts builds levels iteratively with node:crypto.
-const cat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+// src/lib/crypto/merkle.ts builds levels iteratively with node:crypto.
 const refLeaf = (segment: Uint8Array) => {
   const padded = new Uint8Array(64);
   padded.set(segment);
   return sha256(cat(Uint8Array.of(0), padded));
-};
-const refSplit = (n: number) => {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-};
-const refTree = (leaves: Uint8Array[]): Uint8Array => {
-  if (leaves.length === 1) return leaves[0];
-  const k = refSplit(leaves.length);
-  return sha256(cat(Uint8Array.of(1), refTree(leaves.slice(0, k)), refTree(leaves.slice(k))));
-};
-const refPath = (leaves: Uint8Array[], m: number): Uint8Array[] => {
-  if (leaves.length === 1) return [];
-  const k = refSplit(leaves.length);
-  return m < k
-    ? [...refPath(leaves.slice(0, k), m), refTree(leaves.slice(k))]
-    : [...refPath(leaves.slice(k), m - k), refTree(leaves.slice(0, k))];
 };
 const refLeaves = (data: Uint8Array) => {
   const out: Uint8Array[] = [];

@@ -18,6 +18,7 @@ const base58: { encode(b: Buffer): string } = createRequire(createRequire(import
 import { NETWORK_NAMES, type NetworkName } from './names.js';
 
 export { NETWORK_NAMES, isNetworkName, type NetworkName } from './names.js';
+export { proofWindowOf } from './proof-window.js';
 
 interface Spec {
   magic: number;

@@ -2,8 +2,8 @@
  * The Negotiator's public surface. Its core library needs no running node:
  * P2P packets (src/lib/net/packets.ts), the OfferPool, the Negotiator and its
  * Negotiation state machine, the escrow builders, the on-chain records, the
- * registry indexer and reputation; docs/protocol.md describes the formats
- * and rules. The half wired to a node lives in node/ (the NegotiatorService,
+ * registry indexer and reputation, proof windows and commitment revisions;
+ * docs/protocol.md describes the formats and rules. The half wired to a node lives in node/ (the NegotiatorService,
  * its HTTP routes, the node extension and the NodeAdapter it reaches the node
  * through): other domains import only its JSON types from here.
  */
@@ -23,6 +23,9 @@ export { Registry, type BlockSummary, type Role, type Tip } from './registry.js'
 export { ContractEntry, RatingEntry, type ContractInfo, type ContractState, type RatingInfo } from './entries.js';
 export { reputationFromRegistry, reputationOf, type Reputation } from './reputation.js';
 export { IDENTITY_FILE, loadIdentity } from './identity.js';
+export { ProofWindows, challengeOf, challengeSeed, type Challenge } from './windows.js';
+export { REVISION_DOMAIN, REVISION_SIZE, Revision, type RevisionFields } from './revision.js';
+export { proofWindowOf } from '../chain/proof-window.js';
 export type { RegistryDB } from './undo.js';
 export type { ContractListItem } from './node/service.js';
 export type { HostSettings, OfferInfo, OfferRequest, OfferTerms } from './node/offerbook.js';

@@ -15,7 +15,7 @@ import { CloudCoinError, ExitCode } from '../errors.js';
 import type { HttpAnswer } from './http-answer.js';
 import { sendHttp } from './http-request.js';
 import { checkId, SEGMENT_SIZE } from './ids.js';
-import type { MerkleProof } from './merkle.js';
+import type { MerkleProof } from '../crypto/merkle.js';
 import { EMPTY_SHA256, signRequest, type Operation } from './request-auth.js';
 import type { SectorInfo } from './sector-store.js';
 import type { ServerStatus } from './status-page.js';

@@ -7,11 +7,7 @@
  * separators, dots) can ever name a file, which rules out path traversal.
  */
 
-/** The largest sector the server stores (Sia's sector size). */
-export const MAX_SECTOR_SIZE = 4 * 1024 * 1024;
-
-/** Bytes of one Merkle leaf; storage proofs answer one segment. */
-export const SEGMENT_SIZE = 64;
+export { MAX_SECTOR_SIZE, SEGMENT_SIZE } from '../crypto/merkle.js';
 
 const ID_RE = /^[0-9a-f]{64}$/;
 const PUBKEY_RE = /^0[23][0-9a-f]{64}$/;

@@ -14,7 +14,7 @@ export {
 } from './authority.js';
 export { HttpContractAuthority, type HttpAuthorityOptions } from './authority-http.js';
 export { CachingAuthority, type CacheOptions, type CacheStats } from './authority-cache.js';
-export { merkleProof, merkleProofYielding, merkleRoot, segmentCount, verifyMerkleProof, type MerkleProof } from './merkle.js';
+export { merkleProof, merkleProofYielding, merkleRoot, segmentCount, verifyMerkleProof, type MerkleProof } from '../crypto/merkle.js';
 export { MAX_SECTOR_SIZE, SEGMENT_SIZE } from './ids.js';
 export type { LogFormat } from './request-log.js';
 export type { ServerStatus } from './status-page.js';

@@ -14,7 +14,7 @@ import { HttpError } from '../errors.js';
 import { authorize, type AuthContext } from './authorize.js';
 import { sendJson } from './http-util.js';
 import { isId, MAX_SECTOR_SIZE } from './ids.js';
-import { merkleProofYielding, segmentCount } from './merkle.js';
+import { merkleProofYielding, segmentCount } from '../crypto/merkle.js';
 import { HEADER, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
 import { readDirect } from '../fsutil/direct-io.js';

@@ -1,5 +1,6 @@
 /**
- * Merkle trees over sectors, for storage proofs.
+ * Merkle trees over sectors, for storage proofs, and over a contract's
+ * sectors, for the commitment both parties sign.
  *
  * A sector is cut into 64-byte segments; the last one is padded with zero bytes
  * to 64. Hashes are sha256 with a one-byte domain prefix so that a leaf can
@@ -17,10 +18,25 @@
  * A proof for segment i lists the sibling hashes from the leaf up, skipping
  * the levels where the node on the path is promoted; the verifier needs the
  * sector's size to know that shape.
+ *
+ * The contract root is the same tree over one leaf per sector, the sectors
+ * sorted by id, with its own leaf prefix so a sector leaf is neither a segment
+ * leaf nor a node:
+ *
+ *     leaf = sha256(0x02 || u32le size || sectorRoot)
+ *
+ * and 32 zero bytes for a contract with no sectors. Sorting makes the root a
+ * function of the set of sectors, so renter and host compute it from what
+ * each holds with no order of uploads to agree on.
  */
 import { hash } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
-import { MAX_SECTOR_SIZE, SEGMENT_SIZE } from './ids.js';
+
+/** The largest sector the server stores (Sia's sector size). */
+export const MAX_SECTOR_SIZE = 4 * 1024 * 1024;
+
+/** Bytes of one Merkle leaf; storage proofs answer one segment. */
+export const SEGMENT_SIZE = 64;
 
 const HASH_SIZE = 32;
 
@@ -93,6 +109,14 @@ function* _parentLevel(level: Buffer, count: number, scratch: Buffer): Generator
   return next;
 }
 
+/** Runs a yielding computation to its end without pausing. */
+function _drain<T>(run: Generator<void, T>): T {
+  for (;;) {
+    const step = run.next();
+    if (step.done) return step.value;
+  }
+}
+
 /**
  * The whole computation as a generator that pauses every few thousand hashes,
  * so one implementation serves both the synchronous API and the server, which
@@ -136,11 +160,7 @@ export function merkleRoot(sector: Uint8Array): Uint8Array {
  * @example const { proof, root } = merkleProof(sector, 3); verifyMerkleProof(root, proof) // true
  */
 export function merkleProof(sector: Uint8Array, segmentIndex: number): { root: Uint8Array; proof: MerkleProof } {
-  const run = _prove(sector, segmentIndex);
-  for (;;) {
-    const step = run.next();
-    if (step.done) return step.value;
-  }
+  return _drain(_prove(sector, segmentIndex));
 }
 
 /**
@@ -164,24 +184,146 @@ export function verifyMerkleProof(root: Uint8Array, p: MerkleProof): boolean {
   if (!(root instanceof Uint8Array) || root.length !== HASH_SIZE || typeof p !== 'object' || p === null) return false;
   const { segmentIndex, sectorSize, segment, proof } = p;
   if (!Number.isSafeInteger(sectorSize) || sectorSize < 1 || sectorSize > MAX_SECTOR_SIZE) return false;
-  let count = Math.ceil(sectorSize / SEGMENT_SIZE);
+  const count = Math.ceil(sectorSize / SEGMENT_SIZE);
   if (!Number.isSafeInteger(segmentIndex) || segmentIndex < 0 || segmentIndex >= count) return false;
   const expectedLength = Math.min(SEGMENT_SIZE, sectorSize - segmentIndex * SEGMENT_SIZE);
   if (!(segment instanceof Uint8Array) || segment.length !== expectedLength || !Array.isArray(proof)) return false;
 
+  const top = _climb(_leafHash(segment, Buffer.alloc(1 + SEGMENT_SIZE)), segmentIndex, count, proof);
+  return top !== null && top.equals(root);
+}
+
+/**
+ * The root reached from leaf `index` of a tree of `count` leaves by the
+ * sibling hashes of `proof`, or null when the proof has a malformed hash or
+ * is not exactly as long as that tree's shape asks.
+ */
+function _climb(leaf: Buffer, index: number, count: number, proof: unknown[]): Buffer | null {
   const scratch = Buffer.alloc(1 + 2 * HASH_SIZE);
-  let acc: Uint8Array = _leafHash(segment, Buffer.alloc(1 + SEGMENT_SIZE));
-  let index = segmentIndex;
+  let acc = leaf;
   let used = 0;
   while (count > 1) {
     const sibling = index ^ 1;
     if (sibling < count) {
       const h = proof[used++];
-      if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) return false;
+      if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) return null;
       acc = index & 1 ? _nodeHash(h, acc, scratch) : _nodeHash(acc, h, scratch);
     }
     count = Math.ceil(count / 2);
     index >>= 1;
   }
-  return used === proof.length && Buffer.from(acc).equals(root);
+  return used === proof.length ? acc : null;
+}
+
+/** A sector's place in a contract: what the contract root commits of it. */
+export interface SectorLeaf {
+  /** The sector id, 64 lowercase hex characters. */
+  id: string;
+  /** Bytes stored, 1 to MAX_SECTOR_SIZE. */
+  size: number;
+  /** The sector's Merkle root (merkleRoot). */
+  root: Uint8Array;
+}
+
+/** The proof that one sector belongs to the contract root: its leaf and the path up. */
+export interface ContractProof {
+  /** The sector's position among the contract's sectors sorted by id. */
+  sectorIndex: number;
+  /** How many sectors the root covers, which fixes the tree's shape. */
+  sectorCount: number;
+  sectorSize: number;
+  sectorRoot: Uint8Array;
+  /** Sibling hashes, leaf level first. */
+  proof: Uint8Array[];
+}
+
+const SECTOR_ID_RE = /^[0-9a-f]{64}$/;
+
+/** The contract root of no sectors. */
+export const EMPTY_CONTRACT_ROOT: Uint8Array = new Uint8Array(HASH_SIZE);
+
+/**
+ * The sectors in the order the contract tree and the challenges use: by id,
+ * ascending. Throws on a malformed id or size, or an id given twice.
+ */
+export function sortSectors<T extends { id: string; size: number }>(sectors: readonly T[]): T[] {
+  if (!Array.isArray(sectors)) throw new TypeError('sectors must be an array');
+  for (const s of sectors) {
+    if (typeof s?.id !== 'string' || !SECTOR_ID_RE.test(s.id)) throw new RangeError(`sector id must be 64 lowercase hex characters, got ${JSON.stringify(s?.id)}`);
+    segmentCount(s.size);
+  }
+  const sorted = [...sectors].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].id === sorted[i - 1].id) throw new RangeError(`sector ${sorted[i].id} is listed twice`);
+  }
+  return sorted;
+}
+
+/** sha256(0x02 || u32le size || sectorRoot): one sector's leaf in the contract tree. */
+export function sectorLeafHash(size: number, sectorRoot: Uint8Array): Buffer {
+  segmentCount(size);
+  if (!(sectorRoot instanceof Uint8Array) || sectorRoot.length !== HASH_SIZE) throw new RangeError(`sector root must be ${HASH_SIZE} bytes`);
+  const preimage = Buffer.alloc(1 + 4 + HASH_SIZE);
+  preimage[0] = 0x02;
+  preimage.writeUInt32LE(size, 1);
+  preimage.set(sectorRoot, 5);
+  return hash('sha256', preimage, 'buffer');
+}
+
+/** The root of the contract tree and the path of leaf `index` (sectors already sorted). */
+function _contractTree(sorted: readonly SectorLeaf[], index: number): { root: Uint8Array; path: Uint8Array[] } {
+  let count = sorted.length;
+  if (count === 0) return { root: new Uint8Array(EMPTY_CONTRACT_ROOT), path: [] };
+  let level: Buffer = Buffer.allocUnsafe(count * HASH_SIZE);
+  sorted.forEach((s, i) => sectorLeafHash(s.size, s.root).copy(level, i * HASH_SIZE));
+  const scratch = Buffer.alloc(1 + 2 * HASH_SIZE);
+  const path: Uint8Array[] = [];
+  while (count > 1) {
+    const sibling = index ^ 1;
+    if (sibling < count) path.push(new Uint8Array(level.subarray(sibling * HASH_SIZE, (sibling + 1) * HASH_SIZE)));
+    level = _drain(_parentLevel(level, count, scratch));
+    count = Math.ceil(count / 2);
+    index >>= 1;
+  }
+  return { root: new Uint8Array(level.subarray(0, HASH_SIZE)), path };
+}
+
+/**
+ * The contract root over a set of sectors, in any order; 32 zero bytes for none.
+ * @example contractRoot([{ id: 'ab'.repeat(32), size: 4096, root: merkleRoot(sector) }])
+ */
+export function contractRoot(sectors: readonly SectorLeaf[]): Uint8Array {
+  return _contractTree(sortSectors(sectors), 0).root;
+}
+
+/**
+ * The proof that sector `sectorId` is one of `sectors` under their contract root.
+ * @example const { root, proof } = contractProof(sectors, id); verifyContractProof(root, proof) // true
+ */
+export function contractProof(sectors: readonly SectorLeaf[], sectorId: string): { root: Uint8Array; proof: ContractProof } {
+  const sorted = sortSectors(sectors);
+  const sectorIndex = sorted.findIndex((s) => s.id === sectorId);
+  if (sectorIndex < 0) throw new RangeError(`sector ${JSON.stringify(sectorId)} is not in the list`);
+  const { root, path } = _contractTree(sorted, sectorIndex);
+  const leaf = sorted[sectorIndex];
+  return {
+    root,
+    proof: { sectorIndex, sectorCount: sorted.length, sectorSize: leaf.size, sectorRoot: new Uint8Array(leaf.root), proof: path },
+  };
+}
+
+/**
+ * True only if a sector of `p.sectorSize` bytes with root `p.sectorRoot` is
+ * leaf `p.sectorIndex` of `p.sectorCount` under contract root `root`. Never
+ * throws on malformed input.
+ */
+export function verifyContractProof(root: Uint8Array, p: ContractProof): boolean {
+  if (!(root instanceof Uint8Array) || root.length !== HASH_SIZE || typeof p !== 'object' || p === null) return false;
+  const { sectorIndex, sectorCount, sectorSize, sectorRoot, proof } = p;
+  if (!Number.isSafeInteger(sectorCount) || sectorCount < 1 || sectorCount > 0xffffffff) return false;
+  if (!Number.isSafeInteger(sectorIndex) || sectorIndex < 0 || sectorIndex >= sectorCount) return false;
+  if (!Number.isSafeInteger(sectorSize) || sectorSize < 1 || sectorSize > MAX_SECTOR_SIZE) return false;
+  if (!(sectorRoot instanceof Uint8Array) || sectorRoot.length !== HASH_SIZE || !Array.isArray(proof)) return false;
+  const top = _climb(sectorLeafHash(sectorSize, sectorRoot), sectorIndex, sectorCount, proof);
+  return top !== null && top.equals(root);
 }
