@@ -11,7 +11,7 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { paymentOf, collateralOf } from '../src/lib/net/terms.js';
 import { Script } from '../src/lib/chain/primitives.js';
-import { cooperativeWitness, refundHeightOf, refundWitness, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
+import { COLLATERAL_DELAY, cooperativeWitness, refundHeightOf, refundWitness, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
 import { RatingRecord } from '../src/lib/negotiator/records.js';
 import { NodeClient } from '../src/lib/node/node-client.js';
 import { waitFor, type DevNode } from './util/devnode.js';
@@ -202,12 +202,17 @@ test.serial('escrow: neither side can take the other\'s coins alone; refunds wai
   t.is(still.paymentSpent, null);
   t.is(still.collateralSpent, null);
 
-  // The documented unilateral paths: each party takes back its own contribution.
+  // The documented unilateral paths: each party takes back its own contribution, the host COLLATERAL_DELAY later.
   const back = await ok(R, ['contract', 'settle', c.id]);
   t.is(back.kind, 'payment');
+  const hostEarly = await c.host.run(['contract', 'settle', c.id]);
+  t.is(hostEarly.code, 7, 'the host\'s collateral path opens COLLATERAL_DELAY after the refund height');
+  t.regex(hostEarly.stderr, new RegExp(`refund path opens at height ${refundHeight + COLLATERAL_DELAY} for the host's collateral`));
+  await inMempool(R, [back.txid]);
+  await mine(R, COLLATERAL_DELAY, net.nodes);
   const col2 = await ok(c.host, ['contract', 'settle', c.id]);
   t.is(col2.kind, 'collateral');
-  await inMempool(R, [back.txid, col2.txid]);
+  await inMempool(R, [col2.txid]);
   await mine(R, 1, net.nodes);
   const settled = await ok(H[1], ['contract', 'show', c.id]);
   t.is(settled.state, 'settled');

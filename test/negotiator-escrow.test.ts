@@ -2,8 +2,8 @@ import test from 'ava';
 import { collateralOf, paymentOf } from '../src/lib/net/terms.js';
 import type { BMTX, BTX } from '../src/lib/chain/primitives.js';
 import {
-  FundingOutput, applyWitnesses, assembleFunding, cooperativeWitness, escrowOutputScript, feeShares, refundHeightOf,
-  refundWitness, signEscrowInput, spendEscrow, witnessesOf, type EscrowKind,
+  COLLATERAL_DELAY, FundingOutput, applyWitnesses, assembleFunding, cooperativeWitness, escrowOutputScript, feeShares, ownerRefundHeight,
+  refundHeightOf, refundWitness, signEscrowInput, spendEscrow, witnessesOf, type EscrowKind,
 } from '../src/lib/negotiator/escrow.js';
 import { contractOf, fundingOf, party, shareOf } from './negotiator-fixtures.js';
 
@@ -27,7 +27,7 @@ function coop(kinds: EscrowKind[], outputs: { to: 'renter' | 'host'; value: numb
   return mtx;
 }
 
-function refund(kind: EscrowKind, by: 'renter' | 'host', locktime = refundAt): BMTX {
+function refund(kind: EscrowKind, by: 'renter' | 'host', locktime = ownerRefundHeight(terms, kind)): BMTX {
   const who = by === 'renter' ? renter : host;
   const value = (kind === 'payment' ? P : C) - FEE;
   const mtx = spendEscrow(funding, terms, [kind], [{ script: who.program, value }], locktime);
@@ -80,8 +80,11 @@ test('settlement: the renter takes back its payment alone after the refund heigh
   t.true(mtx.toTX().isFinal(refundAt + 1, 0));
 });
 
-test('settlement: the host takes back its collateral alone after the refund height', (t) => {
-  t.true(refund('collateral', 'host').verify());
+test('settlement: the host takes back its collateral alone, COLLATERAL_DELAY after the refund height', (t) => {
+  const mtx = refund('collateral', 'host');
+  t.is(mtx.locktime, refundAt + COLLATERAL_DELAY);
+  t.true(mtx.verify());
+  t.false(refund('collateral', 'host', refundAt).verify(), 'not at the refund height, when the renter\'s settlements open');
 });
 
 test('the host alone cannot take the renter payment, by either branch', (t) => {
@@ -96,7 +99,7 @@ test('the renter alone cannot take the host collateral, by either branch', (t) =
 
 test('refunds before the refund height fail the time lock', (t) => {
   t.false(refund('payment', 'renter', refundAt - 1).verify());
-  t.false(refund('collateral', 'host', refundAt - 1).verify());
+  t.false(refund('collateral', 'host', refundAt + COLLATERAL_DELAY - 1).verify());
 });
 
 test('cooperative signatures are bound to their transaction', (t) => {

@@ -29,7 +29,7 @@ test('golden vectors: records encode as recorded and decode back to the same byt
     const back = decodeRecord(Buffer.from(v.hex, 'hex'));
     t.truthy(back);
     t.is(back!.encode().toString('hex'), v.hex, v.name);
-    t.true(back!.verify(), `${v.name} signature`);
+    t.true((back as ContractRecord | RatingRecord).verify(), `${v.name} signature`);
   }
 });
 

@@ -69,6 +69,8 @@ export interface BTX {
   toRaw(): Buffer;
   isCoinbase(): boolean;
   isFinal(height: number, time: number): boolean;
+  /** True if `sig` (DER + sighash byte) by `key` signs input `index` spending `prev` worth `value` (segwit: version 1). */
+  checksig(index: number, prev: BScript, value: number, sig: Buffer, key: Buffer, version: number): boolean;
   /** Script verification of every input against `view`; false on a script error. */
   verify(view: BCoinView, flags?: number): boolean;
 }

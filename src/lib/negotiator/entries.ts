@@ -15,11 +15,51 @@ import { CONTRACT_RECORD_SIZE, ContractRecord, MAX_RATING_RECORD_SIZE, RatingRec
  */
 export type ContractState = 'negotiating' | 'funded' | 'active' | 'expired' | 'settled';
 
+/** How an escrow output was spent: a settlement (PAY or SPLIT) both signed, or its owner's refund path. */
+export type SpendBy = 'settlement' | 'refund';
+
+/**
+ * What one escrow output's spend paid, as the chain shows it. A settlement
+ * carries its outcome record's counts; a refund has none (all zero).
+ */
+export interface SideOutcome {
+  by: SpendBy;
+  seq: number;
+  windows: number;
+  proven: number;
+  missed: number;
+  hostPaid: number;
+  renterRefunded: number;
+  collateralReturned: number;
+  burned: number;
+}
+
 export interface Spend {
   /** Spending transaction hash, internal byte order. */
   txHash: Buffer;
   height: number;
+  /** null: a 2-of-2 spend that is not a settlement of this contract (what it paid is not judged). */
+  outcome: SideOutcome | null;
 }
+
+/** ContractInfo.outcome: both sides' spends together, null until the first. */
+export interface ContractOutcome {
+  /** The counts of the PAY settlement, else of the SPLIT; null if neither side was settled. */
+  windows: number | null;
+  proven: number | null;
+  missed: number | null;
+  seq: number | null;
+  hostPaid: number;
+  renterRefunded: number;
+  collateralReturned: number;
+  burned: number;
+  paymentBy: SpendBy | null;
+  collateralBy: SpendBy | null;
+}
+
+const SIDE_OUTCOME_SIZE = 1 + 4 + 2 + 2 + 2 + 8 * 4;
+const SPEND_SIZE = 1 + 32 + 4 + 1 + SIDE_OUTCOME_SIZE;
+const BY_CODE: Record<SpendBy, number> = { settlement: 1, refund: 2 };
 
 /** Display form of a transaction hash: bcoin's txid, byte-reversed hex. */
 export function txidOf(hash: Uint8Array): string {
@@ -28,11 +68,33 @@ export function txidOf(hash: Uint8Array): string {
 
 function _writeSpend(w: Writer, s: Spend | null): void {
   w.u8(s ? 1 : 0);
-  if (s) w.bytes(s.txHash).u32(s.height);
+  if (!s) return;
+  w.bytes(s.txHash).u32(s.height).u8(s.outcome ? 1 : 0);
+  const o = s.outcome;
+  if (o) {
+    w.u8(BY_CODE[o.by]).u32(o.seq).u16(o.windows).u16(o.proven).u16(o.missed)
+      .u64(o.hostPaid).u64(o.renterRefunded).u64(o.collateralReturned).u64(o.burned);
+  }
 }
 
 function _readSpend(r: Reader): Spend | null {
-  return r.u8() ? { txHash: r.bytes(32), height: r.u32() } : null;
+  if (!r.u8()) return null;
+  const spend: Spend = { txHash: r.bytes(32), height: r.u32(), outcome: null };
+  if (r.u8()) {
+    const code = r.u8('spent by');
+    const by = (Object.keys(BY_CODE) as SpendBy[]).find((k) => BY_CODE[k] === code);
+    if (!by) throw new RangeError(`contract entry: unknown spend kind ${code}`);
+    spend.outcome = {
+      by, seq: r.u32(), windows: r.u16(), proven: r.u16(), missed: r.u16(),
+      hostPaid: r.u64(), renterRefunded: r.u64(), collateralReturned: r.u64(), burned: r.u64(),
+    };
+  }
+  return spend;
+}
+
+function _spendSize(s: Spend | null): number {
+  if (!s) return 1;
+  return s.outcome ? SPEND_SIZE : SPEND_SIZE - SIDE_OUTCOME_SIZE;
 }
 
 export class ContractEntry {
@@ -59,7 +121,7 @@ export class ContractEntry {
   }
 
   encode(): Buffer {
-    const size = CONTRACT_RECORD_SIZE + 32 + 4 + [this.paymentSpent, this.collateralSpent].reduce((n, s) => n + (s ? 37 : 1), 0);
+    const size = CONTRACT_RECORD_SIZE + 32 + 4 + _spendSize(this.paymentSpent) + _spendSize(this.collateralSpent);
     const w = new Writer(size).bytes(this.record.encode()).bytes(this.txHash).u32(this.height);
     _writeSpend(w, this.paymentSpent);
     _writeSpend(w, this.collateralSpent);
@@ -73,6 +135,28 @@ export class ContractEntry {
     e.collateralSpent = _readSpend(r);
     r.end('contract entry');
     return e;
+  }
+
+  /** Both sides' outcomes together; null while neither escrow output is spent. */
+  outcome(): ContractOutcome | null {
+    const pay = this.paymentSpent;
+    const col = this.collateralSpent;
+    if (!pay && !col) return null;
+    const sides = [pay?.outcome, col?.outcome];
+    const counted = sides.find((o) => o?.by === 'settlement') ?? null;
+    const sum = (k: 'hostPaid' | 'renterRefunded' | 'collateralReturned' | 'burned') => sides.reduce((n, o) => n + (o ? o[k] : 0), 0);
+    return {
+      windows: counted?.windows ?? null,
+      proven: counted?.proven ?? null,
+      missed: counted?.missed ?? null,
+      seq: counted?.seq ?? null,
+      hostPaid: sum('hostPaid'),
+      renterRefunded: sum('renterRefunded'),
+      collateralReturned: sum('collateralReturned'),
+      burned: sum('burned'),
+      paymentBy: pay?.outcome?.by ?? null,
+      collateralBy: col?.outcome?.by ?? null,
+    };
   }
 
   /** JSON-ready view for the CLI and HTTP API, with the state at chain height `tip`. */
@@ -96,6 +180,7 @@ export class ContractEntry {
       height: this.height,
       paymentSpent: spend(this.paymentSpent),
       collateralSpent: spend(this.collateralSpent),
+      outcome: this.outcome(),
     };
   }
 }
@@ -121,6 +206,8 @@ export interface ContractInfo {
   height: number;
   paymentSpent: { txid: string; height: number } | null;
   collateralSpent: { txid: string; height: number } | null;
+  /** What the spends paid; null until the first (see ContractOutcome). */
+  outcome: ContractOutcome | null;
 }
 
 export class RatingEntry {

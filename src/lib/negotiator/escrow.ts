@@ -12,16 +12,20 @@
  *   OP_IF
  *     OP_2 <renterKey> <hostKey> OP_2 OP_CHECKMULTISIG
  *   OP_ELSE
- *     <refundHeight> OP_CHECKLOCKTIMEVERIFY OP_DROP <ownerKey> OP_CHECKSIG
+ *     <ownerHeight> OP_CHECKLOCKTIMEVERIFY OP_DROP <ownerKey> OP_CHECKSIG
  *   OP_ENDIF
  *
  * ownerKey is the renter's for the payment output and the host's for the
- * collateral output; refundHeight is the contract's end plus REFUND_DELAY.
+ * collateral output. ownerHeight is the refund height (the contract's end
+ * plus REFUND_DELAY) for the payment, and COLLATERAL_DELAY later for the
+ * collateral: the renter's settlements (settlement.ts) are time-locked to the
+ * refund height, so a renter whose host missed windows has a whole delay to
+ * get its SPLIT mined before the host could take its collateral back alone.
  * So the only path a party can take alone returns its own contribution, and
  * only after the contract is over: neither can ever take the other's coins
- * without the other's signature. Everything else (paying the host at the
- * end, splitting on early termination, slashing collateral) is the 2-of-2
- * branch, any split both sign. docs/protocol.md lists the paths.
+ * without the other's signature. Everything else (paying the host, burning
+ * the collateral of missed windows) is the 2-of-2 branch, any split both
+ * sign. docs/protocol.md lists the paths.
  *
  * Two outputs rather than one with pre-signed refunds: the unilateral paths
  * then live in script, so no refund transaction has to be signed (and kept)
@@ -38,6 +42,8 @@ import type { ContractRecord } from './records.js';
 
 /** Blocks after the contract's end before either party can take back its own coins alone. */
 export const REFUND_DELAY = 144;
+/** Blocks after the refund height before the host can take back its collateral alone. */
+export const COLLATERAL_DELAY = 144;
 /** Smallest escrow output: below it an output costs more to spend than it holds. */
 export const MIN_ESCROW_VALUE = 1000;
 
@@ -48,6 +54,11 @@ export type EscrowKind = 'payment' | 'collateral';
 
 export function refundHeightOf(terms: Terms): number {
   return endHeightOf(terms) + REFUND_DELAY;
+}
+
+/** The height from which the owner of an escrow output may take it back alone. */
+export function ownerRefundHeight(terms: Terms, kind: EscrowKind): number {
+  return refundHeightOf(terms) + (kind === 'collateral' ? COLLATERAL_DELAY : 0);
 }
 
 function _key(key: Uint8Array, what: string): Buffer {
@@ -63,7 +74,7 @@ export function escrowScript(terms: Terms, kind: EscrowKind): BScript {
   s.pushOp(opcodes.OP_2).pushData(_key(terms.renterKey, 'renterKey')).pushData(_key(terms.hostKey, 'hostKey'));
   s.pushOp(opcodes.OP_2).pushOp(opcodes.OP_CHECKMULTISIG);
   s.pushOp(opcodes.OP_ELSE);
-  s.pushInt(refundHeightOf(terms)).pushOp(opcodes.OP_CHECKLOCKTIMEVERIFY).pushOp(opcodes.OP_DROP);
+  s.pushInt(ownerRefundHeight(terms, kind)).pushOp(opcodes.OP_CHECKLOCKTIMEVERIFY).pushOp(opcodes.OP_DROP);
   s.pushData(_key(owner, 'ownerKey')).pushOp(opcodes.OP_CHECKSIG);
   s.pushOp(opcodes.OP_ENDIF);
   return s.compile();
@@ -195,6 +206,10 @@ export function signEscrowInput(mtx: BMTX, index: number, terms: Terms, kind: Es
   return mtx.signature(index, escrowScript(terms, kind), escrowValue(terms, kind), Buffer.from(secretKey), hashType.ALL, 1);
 }
 
+/** Witness items of each branch: how the registry tells a settlement from a refund. */
+export const COOPERATIVE_WITNESS_ITEMS = 5;
+export const REFUND_WITNESS_ITEMS = 3;
+
 /** Witness of the 2-of-2 branch: both signatures, renter's first (the script's key order). */
 export function cooperativeWitness(mtx: BMTX, index: number, terms: Terms, kind: EscrowKind, renterSig: Uint8Array, hostSig: Uint8Array): void {
   mtx.inputs[index].witness.fromItems([
@@ -206,7 +221,7 @@ export function cooperativeWitness(mtx: BMTX, index: number, terms: Terms, kind:
   ]);
 }
 
-/** Witness of the refund branch: the owner's signature alone, after refundHeight. */
+/** Witness of the refund branch: the owner's signature alone, after ownerRefundHeight. */
 export function refundWitness(mtx: BMTX, index: number, terms: Terms, kind: EscrowKind, ownerSig: Uint8Array): void {
   mtx.inputs[index].witness.fromItems([
     Buffer.from(ownerSig),

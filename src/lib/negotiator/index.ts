@@ -15,10 +15,14 @@ export { Negotiation, type InputSigner, type NegotiationInfo, type NegotiationSt
 export { Negotiator, type FundingWallet, type HostOptions, type NegotiatorOptions, type Outcome } from './negotiator.js';
 export { HostPolicy, renterDecision, MAX_START_DELAY, type Decision, type HostLimits, type Load, type RenterLimits } from './policy.js';
 export {
-  FundingOutput, REFUND_DELAY, assembleFunding, cooperativeWitness, escrowOutputScript, escrowScript, locksEscrow,
-  refundHeightOf, refundWitness, signEscrowInput, spendEscrow, type EscrowKind,
+  COLLATERAL_DELAY, FundingOutput, REFUND_DELAY, assembleFunding, cooperativeWitness, escrowOutputScript, escrowScript, locksEscrow,
+  ownerRefundHeight, refundHeightOf, refundWitness, signEscrowInput, spendEscrow, type EscrowKind,
 } from './escrow.js';
-export { ContractRecord, RatingRecord, decodeRecord, signTerms } from './records.js';
+export {
+  MIN_PAYOUT, SETTLEMENT_FEE, buildSettlement, completeSettlement, payoutScript, settlementAmounts, settlementOutputs,
+  signSettlement, verifySettlementSig, type SettlementAmounts, type SettlementKind, type SettlementState, type SettlementVariant,
+} from './settlement.js';
+export { ContractRecord, OutcomeKind, OutcomeRecord, RatingRecord, decodeRecord, signTerms } from './records.js';
 export { Registry, type BlockSummary, type Role, type Tip } from './registry.js';
 export { ContractEntry, RatingEntry, type ContractInfo, type ContractState, type RatingInfo } from './entries.js';
 export { reputationFromRegistry, reputationOf, type Reputation } from './reputation.js';

@@ -16,10 +16,14 @@
  *                                              block at that height changed
  *
  * Everything but V, T and u is derived from the chain alone, which is what
- * lets a node that syncs from genesis rebuild the same registry.
+ * lets a node that syncs from genesis rebuild the same registry. So a
+ * registry of an older layout is not migrated: Registry.open empties it and
+ * the indexer reindexes from genesis (needs the node's full block store).
+ *
+ * Version 2: contract entries record what each escrow spend paid (outcome).
  */
 
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 function _u32be(n: number): Buffer {
   const b = Buffer.alloc(4);

@@ -1,6 +1,6 @@
 /**
- * On-chain records: what the chain itself carries about contracts and
- * ratings, each in one OP_RETURN output of at most 1024 bytes (CloudCoin's
+ * On-chain records: what the chain itself carries about contracts, their
+ * outcomes and ratings, each in one OP_RETURN output of at most 1024 bytes (CloudCoin's
  * relay policy, src/lib/chain/policy.ts).
  *
  * Every record opens with the magic "CLDC", a record type and a version, so
@@ -15,7 +15,7 @@ import { TERMS_SIZE, contractIdOf, encodeTerms, readTerms, writeTerms, type Term
 import { Reader, Writer } from '../net/wire.js';
 
 export const MAGIC = Buffer.from('CLDC', 'ascii');
-export const RecordType = { CONTRACT: 1, RATING: 2 } as const;
+export const RecordType = { CONTRACT: 1, RATING: 2, OUTCOME: 3 } as const;
 
 /** The domain both parties sign the terms under (ccaccept/ccsign carry these signatures). */
 export const CONTRACT_DOMAIN = 'cloudcoin/contract';
@@ -174,7 +174,87 @@ export class RatingRecord extends SignedMessage implements RatingFields {
   }
 }
 
-export type AnyRecord = ContractRecord | RatingRecord;
+/** Which escrow output a settlement spends: PAY the payment, SPLIT the collateral. */
+export const OutcomeKind = { PAY: 1, SPLIT: 2 } as const;
+export type OutcomeKindValue = (typeof OutcomeKind)[keyof typeof OutcomeKind];
+
+export const OUTCOME_RECORD_SIZE = 4 + 1 + 1 + 32 + 1 + 4 + 2 + 2 + 2;
+
+export interface OutcomeFields {
+  contractId: Uint8Array;
+  kind: OutcomeKindValue;
+  /** The payment revision's sequence number the settlement was signed at. */
+  seq: number;
+  /** Proof windows of the contract. */
+  windows: number;
+  proven: number;
+  missed: number;
+}
+
+/**
+ * What a settlement transaction says the contract came to: output 0 of a
+ * PAY or SPLIT spend. Unsigned: the 2-of-2 escrow signatures over the whole
+ * transaction are what bind both parties to it.
+ */
+export class OutcomeRecord implements OutcomeFields {
+  contractId: Uint8Array;
+  kind: OutcomeKindValue;
+  seq: number;
+  windows: number;
+  proven: number;
+  missed: number;
+
+  constructor(fields: OutcomeFields) {
+    this.contractId = fields.contractId;
+    this.kind = fields.kind;
+    this.seq = fields.seq;
+    this.windows = fields.windows;
+    this.proven = fields.proven;
+    this.missed = fields.missed;
+  }
+
+  /** Stateless sanity; throws a `malformed` ProtocolError. */
+  check(): void {
+    const uint = (n: number, max: number) => Number.isInteger(n) && n >= 0 && n <= max;
+    if (!(this.contractId instanceof Uint8Array) || this.contractId.length !== 32) throw malformed('outcome: contract id must be 32 bytes');
+    if (this.kind !== OutcomeKind.PAY && this.kind !== OutcomeKind.SPLIT) throw malformed(`outcome: unknown kind ${this.kind}`);
+    if (!uint(this.seq, 0xffffffff)) throw malformed(`outcome: seq must be a u32, got ${this.seq}`);
+    if (!uint(this.windows, 0xffff) || this.windows < 1) throw malformed(`outcome: windows must be 1..65535, got ${this.windows}`);
+    if (!uint(this.proven, 0xffff) || !uint(this.missed, 0xffff)) throw malformed('outcome: proven and missed must be u16');
+    if (this.proven + this.missed > this.windows) throw malformed(`outcome: ${this.proven} proven + ${this.missed} missed exceed ${this.windows} windows`);
+  }
+
+  getSize(): number {
+    return OUTCOME_RECORD_SIZE;
+  }
+
+  encode(): Buffer {
+    this.check();
+    return new Writer(OUTCOME_RECORD_SIZE)
+      .bytes(MAGIC).u8(RecordType.OUTCOME).u8(VERSION)
+      .bytes(this.contractId).u8(this.kind).u32(this.seq)
+      .u16(this.windows).u16(this.proven).u16(this.missed)
+      .render();
+  }
+
+  static decode(data: Uint8Array): OutcomeRecord {
+    const r = new Reader(data);
+    _readPrefix(r, RecordType.OUTCOME, 'outcome record');
+    const rec = new OutcomeRecord({
+      contractId: r.bytes(32, 'contract id'),
+      kind: r.u8('kind') as OutcomeKindValue,
+      seq: r.u32('seq'),
+      windows: r.u16('windows'),
+      proven: r.u16('proven'),
+      missed: r.u16('missed'),
+    });
+    r.end('outcome record');
+    rec.check();
+    return rec;
+  }
+}
+
+export type AnyRecord = ContractRecord | RatingRecord | OutcomeRecord;
 
 /** Reads any CloudCoin record from OP_RETURN data; null if the data is not ours (no magic). */
 export function decodeRecord(data: Uint8Array): AnyRecord | null {
@@ -184,6 +264,8 @@ export function decodeRecord(data: Uint8Array): AnyRecord | null {
       return ContractRecord.decode(data);
     case RecordType.RATING:
       return RatingRecord.decode(data);
+    case RecordType.OUTCOME:
+      return OutcomeRecord.decode(data);
     default:
       throw malformed(`unknown record type ${data[4]}`);
   }

@@ -11,20 +11,27 @@
  *   a transaction), and must decode (stateless sanity).
  * - A contract counts (is "funded") if both parties' signatures verify, the
  *   same transaction locks the escrow (outputs 1 and 2, escrow.ts), and its
- *   id is new. Spending an escrow output is recorded; both spent = settled.
- * - A rating counts if its contract is funded, the rater is the contract's
- *   renter or host, its signature verifies, and that party has not rated the
- *   contract before. Everything else is ignored.
+ *   id is new. Spending an escrow output is recorded, with what it paid when
+ *   it is a settlement or a refund (spendOutcome); both spent = settled.
+ * - A rating counts if its contract is funded, it is mined at or after the
+ *   contract's end height (a party rates what happened, not what it
+ *   expects), the rater is the contract's renter or host, its signature
+ *   verifies, and that party has not rated the contract before. Everything
+ *   else is ignored.
  */
 import { Level } from 'level';
 import { CloudCoinError } from '../errors.js';
 import { isProtocolError } from '../net/errors.js';
-import type { BBlock, BTX } from '../chain/primitives.js';
-import { ContractEntry, RatingEntry } from './entries.js';
-import { FundingOutput, locksEscrow } from './escrow.js';
+import type { BBlock, BInput, BTX } from '../chain/primitives.js';
+import { endHeightOf } from '../net/terms.js';
+import { ContractEntry, RatingEntry, type SideOutcome } from './entries.js';
+import {
+  COOPERATIVE_WITNESS_ITEMS, FundingOutput, REFUND_WITNESS_ITEMS, escrowValue, locksEscrow, type EscrowKind,
+} from './escrow.js';
 import { LAYOUT_VERSION, layout, range } from './layout.js';
-import { ContractRecord, RatingRecord, decodeRecord, type AnyRecord } from './records.js';
-import { UndoBatch, type RegistryDB } from './undo.js';
+import { ContractRecord, OutcomeRecord, RatingRecord, decodeRecord, type AnyRecord } from './records.js';
+import { outcomeKindOf, settlementAmounts, settlementOutputs, type SettlementKind } from './settlement.js';
+import { UndoBatch, type BatchOp, type RegistryDB } from './undo.js';
 
 export interface Tip {
   height: number;
@@ -59,6 +66,42 @@ function _recordOf(tx: BTX): AnyRecord | null {
   }
 }
 
+/**
+ * What a spend of escrow output `kind` paid, judged from the transaction
+ * alone: the refund path (a 3-item witness) returns the output to its owner;
+ * the 2-of-2 branch (5 items) is a settlement if output 0 is this contract's
+ * outcome record of the kind for that output and the outputs are exactly
+ * what settlementOutputs computes for its counts. Any other 2-of-2 spend:
+ * null, its split is not judged.
+ */
+export function spendOutcome(tx: BTX, input: BInput, record: ContractRecord, kind: EscrowKind): SideOutcome | null {
+  const { terms } = record;
+  const items = input.witness.toItems().length;
+  if (items === REFUND_WITNESS_ITEMS) {
+    const value = escrowValue(terms, kind);
+    return {
+      by: 'refund', seq: 0, windows: 0, proven: 0, missed: 0, hostPaid: 0,
+      renterRefunded: kind === 'payment' ? value : 0, collateralReturned: kind === 'collateral' ? value : 0, burned: 0,
+    };
+  }
+  if (items !== COOPERATIVE_WITNESS_ITEMS) return null;
+  const rec = _recordOf(tx);
+  const settlement: SettlementKind = kind === 'payment' ? 'pay' : 'split';
+  if (!(rec instanceof OutcomeRecord) || rec.kind !== outcomeKindOf(settlement) || !record.id().equals(rec.contractId)) return null;
+  const state = { seq: rec.seq, windows: rec.windows, proven: rec.proven, missed: rec.missed };
+  const expected = settlementOutputs(settlement, terms, state);
+  if (tx.outputs.length !== expected.length) return null;
+  if (!expected.every((o, i) => tx.outputs[i].value === o.value && tx.outputs[i].script.equals(o.script))) return null;
+  const a = settlementAmounts(settlement, terms, state);
+  return {
+    by: 'settlement', ...state,
+    hostPaid: kind === 'payment' ? a.hostPaid : 0,
+    renterRefunded: a.renterRefunded,
+    collateralReturned: kind === 'collateral' ? a.hostPaid : 0,
+    burned: a.burned,
+  };
+}
+
 export class Registry {
   readonly db: RegistryDB;
   private tip: Tip | null = null;
@@ -78,12 +121,20 @@ export class Registry {
   async open(): Promise<void> {
     await this.db.open();
     const v = await this.db.get(layout.V);
-    if (!v) await this.db.batch([{ type: 'put', key: layout.V, value: _u32(LAYOUT_VERSION) }]);
-    else if (v.readUInt32LE(0) !== LAYOUT_VERSION) {
-      throw new CloudCoinError('registry-version', `registry layout ${v.readUInt32LE(0)} is not ${LAYOUT_VERSION}; reindex`);
+    if (v && v.readUInt32LE(0) > LAYOUT_VERSION) {
+      throw new CloudCoinError('registry-version', `registry layout ${v.readUInt32LE(0)} is newer than this version's ${LAYOUT_VERSION}`);
     }
+    // An older layout is dropped: everything in it derives from the chain, so the indexer rebuilds it from genesis.
+    if (!v || v.readUInt32LE(0) < LAYOUT_VERSION) await this._reset();
     const t = await this.db.get(layout.T);
     this.tip = t ? { height: t.readUInt32LE(0), hash: t.subarray(4, 36) } : null;
+  }
+
+  private async _reset(): Promise<void> {
+    const ops: BatchOp[] = [];
+    for await (const [k] of this.db.iterator({ gte: Buffer.alloc(0), lt: Buffer.alloc(1, 0xff) })) ops.push({ type: 'del', key: k });
+    ops.push({ type: 'put', key: layout.V, value: _u32(LAYOUT_VERSION) });
+    await this.db.batch(ops);
   }
 
   async close(): Promise<void> {
@@ -165,7 +216,8 @@ export class Registry {
       const raw = await batch.get(layout.c(id));
       if (!raw) continue;
       const entry = ContractEntry.decode(raw);
-      const spend = { txHash: tx.hash(), height };
+      const kind = index === FundingOutput.PAYMENT ? 'payment' : 'collateral';
+      const spend = { txHash: tx.hash(), height, outcome: spendOutcome(tx, input, entry.record, kind) };
       if (index === FundingOutput.PAYMENT) entry.paymentSpent = spend;
       else entry.collateralSpent = spend;
       await batch.put(layout.c(id), entry.encode());
@@ -191,6 +243,7 @@ export class Registry {
     const raw = await batch.get(layout.c(rating.contractId));
     if (!raw) return false;
     const { terms } = ContractEntry.decode(raw).record;
+    if (height < endHeightOf(terms)) return false;
     const rater = Buffer.from(rating.raterKey);
     const ratee = rater.equals(terms.renterKey) ? terms.hostKey : rater.equals(terms.hostKey) ? terms.renterKey : null;
     if (!ratee) return false;

@@ -10,7 +10,7 @@ import type { KeyPair } from '../../crypto/sig.js';
 import { CloudCoinError, ExitCode, isCloudCoinError } from '../../errors.js';
 import type { ContractEntry, RatingInfo } from '../entries.js';
 import { negotiatorError } from '../errors.js';
-import { escrowValue, refundHeightOf, refundWitness, signEscrowInput, spendEscrow, type EscrowKind } from '../escrow.js';
+import { escrowValue, ownerRefundHeight, refundWitness, signEscrowInput, spendEscrow, type EscrowKind } from '../escrow.js';
 import { hexParam, intParam } from '../params.js';
 import { RatingRecord } from '../records.js';
 import type { Registry } from '../registry.js';
@@ -83,9 +83,10 @@ export class ChainActions {
     const terms = e.record.terms;
     const kind: EscrowKind = me.equals(terms.hostKey) ? 'collateral' : 'payment';
     if ((kind === 'payment' ? e.paymentSpent : e.collateralSpent) !== null) throw negotiatorError('ECONFLICT', `the ${kind} escrow is already spent`);
-    const refundHeight = refundHeightOf(terms);
+    const refundHeight = ownerRefundHeight(terms, kind);
     if (this.node.chain.height < refundHeight) {
-      throw negotiatorError('ECONFLICT', `the refund path opens at height ${refundHeight} (chain is at ${this.node.chain.height}); before that only a cooperative close spends the escrow`);
+      const whose = kind === 'payment' ? 'the renter\'s payment' : 'the host\'s collateral';
+      throw negotiatorError('ECONFLICT', `the refund path opens at height ${refundHeight} for ${whose} (chain is at ${this.node.chain.height}); before that only a settlement signed by both spends it`);
     }
     const funding = await this._fundingTx(e);
     const value = escrowValue(terms, kind) - fee;
