@@ -1,10 +1,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { type ClientRequest, createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
 import { ExitCode } from '../src/lib/errors.js';
@@ -17,12 +16,12 @@ import {
   startFileServer,
   verifyMerkleProof,
   type ContractAuthority,
-  type ServedContract,
   type FileServerOptions,
 } from '../src/lib/server/index.js';
 import type { ContractInfo } from '../src/lib/negotiator/entries.js';
 import { signRequest, EMPTY_SHA256 } from '../src/lib/server/request-auth.js';
 import { waitFor } from './util/devnode.js';
+import { inProcessServer } from './util/serve.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const newId = () => randomBytes(32).toString('hex');
@@ -30,25 +29,10 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** A server on 127.0.0.1 with one live contract in an in-memory authority; closed and removed on teardown. */
 async function setup(t: ExecutionContext, options: Partial<FileServerOptions> = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'cc-serve-'));
-  const renter = generateKeyPair();
-  const contracts = new Map<string, ServedContract>();
-  const addContract = (over: Partial<ServedContract> = {}) => {
-    const c: ServedContract = { contractId: newId(), renterKey: hex(renter.publicKey), sizeBytes: 16 << 20, state: 'active', ...over };
-    contracts.set(c.contractId, c);
-    return c.contractId;
-  };
-  const authority: ContractAuthority = { lookup: async (id) => contracts.get(id) ?? null };
-  const lines: string[] = [];
-  const server = await startFileServer({ storageDir: dir, authority, logFormat: 'json', log: (l) => lines.push(l), ...options });
-  t.teardown(async () => {
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const contractId = addContract();
-  const clientFor = (cid: string, secretKey = renter.secretKey) => new FileServerClient({ url: server.url, contractId: cid, secretKey, retries: 0 });
-  const files = async () => (await readdir(dir, { recursive: true })).filter((f) => /[0-9a-f]{2}\/[0-9a-f]{64}$|\.part$/.test(f));
-  return { dir, server, renter, contractId, addContract, client: clientFor(contractId), clientFor, lines, files };
+  const s = await inProcessServer(t, options);
+  const contractId = s.addContract();
+  const files = async () => (await readdir(s.dir, { recursive: true })).filter((f) => /[0-9a-f]{2}\/[0-9a-f]{64}$|\.part$/.test(f));
+  return { ...s, contractId, client: s.clientFor(contractId), files };
 }
 
 /** A signed PUT of `body` that sends only its first `sent` bytes, then holds the connection open. */
@@ -204,7 +188,7 @@ test('wrong key, expired, replayed and unknown contracts are refused and nothing
   const data = randomBytes(1000);
   const sid = newId();
   await refused(t, clientFor(contractId, generateKeyPair().secretKey).put(sid, data), 403, 'wrong-key');
-  await refused(t, clientFor(addContract({ state: 'expired' })).put(sid, data), 403, 'contract-not-live');
+  await refused(t, clientFor(addContract({ state: 'expired' })).put(sid, data), 403, 'contract-ended');
   await refused(t, clientFor(addContract({ expiresAtTime: Math.floor(Date.now() / 1000) - 1 })).put(sid, data), 403, 'contract-not-live');
   await refused(t, clientFor(newId()).put(sid, data), 403, 'unknown-contract');
 

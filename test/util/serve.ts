@@ -1,11 +1,43 @@
 /**
- * `cloudcoin serve` as a real child process for tests; stopped (SIGTERM, then
- * SIGKILL) in the test's teardown.
+ * The file server for tests: `cloudcoin serve` as a real child process,
+ * stopped (SIGTERM, then SIGKILL) in the test's teardown; or startFileServer in
+ * the test's process, with contracts the test sets, closed and removed on teardown.
  */
 import type { ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair } from '../../src/lib/crypto/sig.js';
 import { freePorts } from '../../src/lib/devnet/ports.js';
+import { FileServerClient, startFileServer, type ContractAuthority, type FileServerOptions, type ServedContract } from '../../src/lib/server/index.js';
 import { BIN, TEST_PASSPHRASE } from './cli.js';
+
+/**
+ * A server on 127.0.0.1 whose authority answers from `contracts`, which the
+ * test may change (through the server's cache: give `cache` short TTLs to see
+ * changes at once). Its JSON log lines are in `lines`.
+ */
+export async function inProcessServer(t: ExecutionContext, options: Partial<FileServerOptions> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'cc-serve-'));
+  const renter = generateKeyPair();
+  const contracts = new Map<string, ServedContract>();
+  const addContract = (over: Partial<ServedContract> = {}) => {
+    const c: ServedContract = { contractId: randomBytes(32).toString('hex'), renterKey: Buffer.from(renter.publicKey).toString('hex'), sizeBytes: 16 << 20, state: 'active', ...over };
+    contracts.set(c.contractId, c);
+    return c.contractId;
+  };
+  const authority: ContractAuthority = { lookup: async (id) => contracts.get(id) ?? null };
+  const lines: string[] = [];
+  const server = await startFileServer({ storageDir: dir, authority, logFormat: 'json', log: (l) => lines.push(l), ...options });
+  t.teardown(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const clientFor = (cid: string, secretKey = renter.secretKey) => new FileServerClient({ url: server.url, contractId: cid, secretKey, retries: 0 });
+  return { dir, server, renter, contracts, addContract, clientFor, lines };
+}
 
 export interface ServeProcess {
   url: string;

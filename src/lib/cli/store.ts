@@ -114,7 +114,7 @@ export function storeSignals(): { signal: AbortSignal; off(): void } {
 }
 
 async function _withKeys<T>(
-  { NodeClient, Store, abortHttpRequests, contractedHosts, hostBackends, rememberHosts, renterKey }: _Engine,
+  { NodeClient, Store, abortHttpRequests, contractedHosts, hostBackends, postSectorSets, rememberHosts, renterKey }: _Engine,
   datadir: string,
   keys: Promise<StoreKeys>,
   fn: (s: StoreSession) => Promise<T>,
@@ -122,7 +122,8 @@ async function _withKeys<T>(
   signal: AbortSignal,
 ): Promise<T> {
   const renter = await renterKey(datadir, keys);
-  const { hosts, unreachable } = await contractedHosts(NodeClient.connect(datadir), datadir, renter.publicKey);
+  const node = NodeClient.connect(datadir);
+  const { hosts, unreachable } = await contractedHosts(node, datadir, renter.publicKey);
   if (hosts.length === 0) {
     throw new CloudCoinError('ENOHOSTS', `no active contract with a reachable host for renter key ${renter.publicKey.slice(0, 16)}…: accept offers first (cloudcoin contract offers, contract accept)`, ExitCode.failure);
   }
@@ -138,6 +139,9 @@ async function _withKeys<T>(
   try {
     if (signal.aborted) throw interruptedError(signal, 'nothing was done');
     const result = await fn({ store, hosts, unreachable, signal });
+    // After every command, not only those that store or delete: a listing also teaches the
+    // index which hosts hold which snapshot headers (a store used from a new machine).
+    await postSectorSets(node, hosts, await store.sectorSets());
     try {
       await remembered;
     } catch (err) {

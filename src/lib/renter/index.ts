@@ -16,3 +16,4 @@ export {
 } from './negotiator-api.js';
 export { contractedHosts, hostBackends, rememberHosts, type HostEntry } from './hosts.js';
 export { exportStore, importStore, renterKey } from './renter-key.js';
+export { postSectorSets } from './sector-sets.js';

@@ -4,6 +4,9 @@
  * node's API key as password (bcoin's convention). 200 carries a
  * ContractInfo as JSON, 404 means unknown; anything else means the
  * Negotiator cannot answer now. The shape is documented in docs/server.md.
+ * For an expired contract the node's chain height (GET <url>/, bcoin's info)
+ * comes with the answer: it tells whether the contract's data is still read.
+ * It is the server's RevisionSigner too (POST .../contracts/<id>/revisions).
  * It also names this host's key (hostKey), so that a server serves only the
  * contracts its own host signed.
  */
@@ -11,8 +14,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import {
   AuthorityUnavailableError,
+  NegotiatorRefusedError,
   parseServedContract,
   type ContractAuthority,
+  type RevisionSigner,
   type ServedContract,
 } from './authority.js';
 import { checkId, isPubkeyHex } from './ids.js';
@@ -32,7 +37,7 @@ export const HOST_KEY_WAIT_MS = 30_000;
 /** The largest answer read; a contract record is a few hundred bytes. */
 const MAX_ANSWER = 64 * 1024;
 
-export class HttpContractAuthority implements ContractAuthority {
+export class HttpContractAuthority implements ContractAuthority, RevisionSigner {
   private readonly base: URL;
   private readonly authorization: string | undefined;
   private readonly timeoutMs: number;
@@ -61,15 +66,58 @@ export class HttpContractAuthority implements ContractAuthority {
     }
     if (res.status !== 200) {
       await res.body?.cancel();
-      const hint = res.status === 401 ? ' (check --api-key)' : '';
-      throw new AuthorityUnavailableError(`negotiator answered HTTP ${res.status}${hint}`);
+      throw new AuthorityUnavailableError(`negotiator answered HTTP ${res.status}${_hint(res.status)}`);
     }
     const text = await this._readBounded(res);
+    let record: ServedContract;
     try {
-      return parseServedContract(JSON.parse(text), contractId);
+      record = parseServedContract(JSON.parse(text), contractId);
     } catch (err) {
       throw new AuthorityUnavailableError(`negotiator sent a bad contract record: ${(err as Error).message}`);
     }
+    if (record.state === 'expired') record.tipHeight = await this._tipHeight();
+    return record;
+  }
+
+  /** The height of the node's chain, from bcoin's GET / (`chain.height`). */
+  private async _tipHeight(): Promise<number> {
+    const res = await this._get('');
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new AuthorityUnavailableError(`node answered HTTP ${res.status} to GET /${_hint(res.status)}`);
+    }
+    let height: unknown;
+    try {
+      height = JSON.parse(await this._readBounded(res))?.chain?.height;
+    } catch {
+      // Not JSON: refused below as an answer without a height.
+    }
+    if (!Number.isSafeInteger(height) || (height as number) < 0) throw new AuthorityUnavailableError('node sent no chain height');
+    return height as number;
+  }
+
+  /**
+   * The Negotiator's countersignature of a renter-signed commitment revision:
+   * its answer's `revision` (hex). A 4xx answer is a refusal, its message the
+   * Negotiator's; anything else that is not 200 means it cannot answer now.
+   */
+  async countersign(contractId: string, revisionHex: string): Promise<string> {
+    checkId(contractId, 'contractId');
+    const res = await this._send(`ext/negotiator/contracts/${contractId}/revisions`, 'POST', JSON.stringify({ revision: revisionHex }));
+    const text = await this._readBounded(res);
+    let answer: { revision?: unknown; error?: { message?: unknown } } | undefined;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      // A body that is not JSON leaves the status to speak.
+    }
+    if (res.status >= 400 && res.status < 500 && res.status !== 401) {
+      const message = typeof answer?.error?.message === 'string' ? answer.error.message : `HTTP ${res.status}`;
+      throw new NegotiatorRefusedError(message, res.status);
+    }
+    if (res.status !== 200) throw new AuthorityUnavailableError(`negotiator answered HTTP ${res.status}${_hint(res.status)}`);
+    if (typeof answer?.revision !== 'string' || !/^([0-9a-f]{2})+$/.test(answer.revision)) throw new AuthorityUnavailableError('negotiator sent no revision');
+    return answer.revision;
   }
 
   /**
@@ -117,10 +165,20 @@ export class HttpContractAuthority implements ContractAuthority {
     return key;
   }
 
-  private async _get(path: string): Promise<Response> {
+  private _get(path: string): Promise<Response> {
+    return this._send(path, 'GET');
+  }
+
+  private async _send(path: string, method: 'GET' | 'POST', body?: string): Promise<Response> {
     try {
       return await fetch(new URL(path, this.base), {
-        headers: { accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
+        method,
+        body,
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.authorization ? { authorization: this.authorization } : {}),
+        },
         signal: AbortSignal.timeout(this.timeoutMs),
         redirect: 'error',
       });
@@ -143,4 +201,8 @@ export class HttpContractAuthority implements ContractAuthority {
     }
     return Buffer.concat(chunks).toString('utf8');
   }
+}
+
+function _hint(status: number): string {
+  return status === 401 ? ' (check --api-key)' : '';
 }

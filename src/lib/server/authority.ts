@@ -22,10 +22,35 @@ export interface ServedContract {
   /** Bytes the renter bought; the contract's usage never exceeds it. */
   sizeBytes: number;
   state: ServedContractState;
-  /** Block height at which the contract ends (informational: the Negotiator sets `state`). */
+  /** Block height at which the contract ends: from there on nothing is written. */
   expiresAtHeight?: number;
+  /** Block height from which the renter may take its payment back: reads are served until then. */
+  refundHeight?: number;
+  /** The Negotiator's chain tip when it answered; with refundHeight, what tells an expired contract's reads apart from none. */
+  tipHeight?: number;
   /** Unix time in seconds after which the server refuses the contract even if `state` is stale. */
   expiresAtTime?: number;
+}
+
+/**
+ * What the file server asks its Negotiator beyond lookups: to countersign a
+ * renter's commitment revision (POST ext/negotiator/contracts/<id>/revisions).
+ */
+export interface RevisionSigner {
+  /** The revision with both signatures, hex; throws NegotiatorRefusedError or AuthorityUnavailableError. */
+  countersign(contractId: string, revisionHex: string): Promise<string>;
+}
+
+/** The Negotiator answered, and said no: its message is the renter's to read. */
+export class NegotiatorRefusedError extends CloudCoinError {
+  constructor(
+    message: string,
+    /** The Negotiator's HTTP status. */
+    readonly status: number,
+  ) {
+    super('negotiator-refused', message);
+    this.name = 'NegotiatorRefusedError';
+  }
 }
 
 export interface ContractAuthority {
@@ -46,8 +71,8 @@ export class AuthorityUnavailableError extends CloudCoinError {
 
 /**
  * Reads the Negotiator's JSON answer — its ContractInfo (src/lib/negotiator/entries.ts):
- * `id`, `state`, `renterKey`, `size` required, `hostKey` and `endHeight` optional,
- * other fields ignored — into a ServedContract. Throws a RangeError or TypeError
+ * `id`, `state`, `renterKey`, `size` required, `hostKey`, `endHeight`, `refundHeight`
+ * and `tipHeight` optional, other fields ignored — into a ServedContract. Throws a RangeError or TypeError
  * naming the first bad field.
  */
 export function parseServedContract(value: unknown, expectedId: string): ServedContract {
@@ -61,16 +86,34 @@ export function parseServedContract(value: unknown, expectedId: string): ServedC
   if (!STATES.includes(v.state as ServedContractState)) throw new RangeError(`state must be one of ${STATES.join(', ')}`);
   const record: ServedContract = { contractId: v.id, renterKey: v.renterKey, sizeBytes: v.size as number, state: v.state as ServedContractState };
   if (typeof v.hostKey === 'string') record.hostKey = v.hostKey;
-  if (v.endHeight !== undefined && v.endHeight !== null) {
-    if (!Number.isSafeInteger(v.endHeight) || (v.endHeight as number) < 0) throw new RangeError('endHeight must be a non-negative integer');
-    record.expiresAtHeight = v.endHeight as number;
-  }
+  const endHeight = _height(v.endHeight, 'endHeight');
+  if (endHeight !== undefined) record.expiresAtHeight = endHeight;
+  const refundHeight = _height(v.refundHeight, 'refundHeight');
+  if (refundHeight !== undefined) record.refundHeight = refundHeight;
+  const tipHeight = _height(v.tipHeight, 'tipHeight');
+  if (tipHeight !== undefined) record.tipHeight = tipHeight;
   return record;
 }
 
-/** Why a contract may not be used now, or null if it is live. */
-export function notLiveReason(c: ServedContract, nowMs = Date.now()): string | null {
-  if (c.state !== 'active') return `contract is ${c.state}`;
-  if (c.expiresAtTime !== undefined && c.expiresAtTime * 1000 <= nowMs) return 'contract has expired';
-  return null;
+function _height(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new RangeError(`${what} must be a non-negative integer`);
+  return v as number;
+}
+
+/** What a request does to a contract's data: reads stay allowed after its end, until its refund height. */
+export type Access = 'read' | 'write';
+
+/**
+ * Why a contract may not be used now for `access`, or null if it may: an
+ * `active` contract for everything; an `expired` one, whose renter may still
+ * check and fetch what it paid for, for reads until its refundHeight.
+ */
+export function notLiveReason(c: ServedContract, access: Access = 'write', nowMs = Date.now()): { code: 'contract-ended' | 'contract-not-live'; message: string } | null {
+  if (c.expiresAtTime !== undefined && c.expiresAtTime * 1000 <= nowMs) return { code: 'contract-not-live', message: 'contract has expired' };
+  if (c.state === 'active') return null;
+  if (c.state !== 'expired') return { code: 'contract-not-live', message: `contract is ${c.state}` };
+  if (access === 'write') return { code: 'contract-ended', message: 'contract has ended: its data is read-only until its refund height' };
+  if (c.refundHeight !== undefined && c.tipHeight !== undefined && c.tipHeight < c.refundHeight) return null;
+  return { code: 'contract-not-live', message: 'contract has ended and passed its refund height' };
 }

@@ -6,15 +6,19 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../errors.js';
-import { AuthorityUnavailableError, notLiveReason, type ContractAuthority, type ServedContract } from './authority.js';
+import { AuthorityUnavailableError, notLiveReason, type Access, type ContractAuthority, type ServedContract } from './authority.js';
 import type { RateLimiter } from './rate-limit.js';
 import { parseAuthHeaders, verifyAuth, type NonceCache, type Operation } from './request-auth.js';
 
 /**
  * Rate-limit tokens per operation. A proof hashes the whole sector (about
- * 0.2 s of the event loop for 4 MiB), so it costs as much as 25 plain requests.
+ * 0.2 s of the event loop for 4 MiB), so it costs as much as 25 plain requests;
+ * ROOTS and REVISION pay that again for each sector root they compute (contract-routes.ts).
  */
-const OPERATION_COST: Record<Operation, number> = { PUT: 1, GET: 1, DELETE: 1, LIST: 1, PROOF: 25 };
+export const OPERATION_COST: Record<Operation, number> = { PUT: 1, GET: 1, DELETE: 1, LIST: 1, PROOF: 25, ROOTS: 1, REVISION: 1 };
+
+/** A revision changes no data: the Negotiator, not the server, judges whether the contract still takes one. */
+const ACCESS: Record<Operation, Access> = { PUT: 'write', DELETE: 'write', GET: 'read', LIST: 'read', PROOF: 'read', ROOTS: 'read', REVISION: 'read' };
 
 export interface AuthContext {
   authority: ContractAuthority;
@@ -70,8 +74,8 @@ export async function authorize(
   if (contract === null) throw new HttpError(403, 'unknown-contract', 'no such contract');
   if (contract.renterKey !== key) throw new HttpError(403, 'wrong-key', "request not signed by the contract's renter key");
   if (ctx.hostKey !== undefined && contract.hostKey !== ctx.hostKey) throw new HttpError(403, 'not-our-contract', 'contract is not with this host');
-  const why = notLiveReason(contract);
-  if (why !== null) throw new HttpError(403, 'contract-not-live', why);
+  const why = notLiveReason(contract, ACCESS[target.operation]);
+  if (why !== null) throw new HttpError(403, why.code, why.message);
   return { contract, key };
 }
 

@@ -79,6 +79,7 @@ try {
     host: opt('host'),
     maxStorage: opt('max-storage') === undefined ? undefined : parseSize(opt('max-storage') as string),
     authority,
+    signer: authority,
     // Without a host key the server would store sectors for any contract its Negotiator knows of.
     hostKey: opt('host-key') ?? (await authority.hostKey(HOST_KEY_WAIT_MS)),
     rateLimit: { perSecond: rate, burst: 2 * rate },

@@ -17,6 +17,7 @@ import { sendHttp } from './http-request.js';
 import { checkId, SEGMENT_SIZE } from './ids.js';
 import type { MerkleProof } from '../crypto/merkle.js';
 import { EMPTY_SHA256, signRequest, type Operation } from './request-auth.js';
+import type { SectorRoot } from './sector-roots.js';
 import type { SectorInfo } from './sector-store.js';
 import type { ServerStatus } from './status-page.js';
 
@@ -61,7 +62,7 @@ const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 const MAX_RETRY_AFTER_MS = 10_000;
 
 interface Call {
-  method: 'GET' | 'PUT' | 'DELETE';
+  method: 'GET' | 'PUT' | 'DELETE' | 'POST';
   path: string;
   operation: Operation;
   sectorId: string | null;
@@ -169,6 +170,36 @@ export class FileServerClient {
     };
   }
 
+  /**
+   * The Merkle root of every sector the server holds for the contract, sorted
+   * by id: what a commitment revision is signed over. The renter checks them
+   * against what it stored; the server computes each once, so a first call on
+   * many sectors may be answered 429 part way and go on when asked again.
+   */
+  async roots(): Promise<SectorRoot[]> {
+    const res = await this._call({ method: 'GET', path: `v1/contracts/${this.contractId}/roots`, operation: 'ROOTS', sectorId: null });
+    const a = (await this._json(res)) as { sectors?: unknown };
+    const ok = (s: any) => typeof s?.id === 'string' && /^[0-9a-f]{64}$/.test(s.id) && Number.isSafeInteger(s.size) && typeof s.root === 'string' && /^[0-9a-f]{64}$/.test(s.root);
+    if (!Array.isArray(a.sectors) || !a.sectors.every(ok)) throw new FileServerError('bad-answer', 'malformed sector roots', res.status);
+    return (a.sectors as SectorRoot[]).map(({ id, size, root }) => ({ id, size, root }));
+  }
+
+  /**
+   * Sends a commitment revision the renter signed (hex) for the host to
+   * countersign; resolves with the revision carrying both signatures (hex).
+   * Refused with 409 root-mismatch when it does not commit to what the server
+   * holds, 502 negotiator-refused when the host's Negotiator will not sign it.
+   */
+  async revise(revisionHex: string): Promise<string> {
+    if (typeof revisionHex !== 'string' || !/^([0-9a-f]{2})+$/.test(revisionHex)) throw new TypeError('revisionHex must be lowercase hex');
+    const body = Buffer.from(JSON.stringify({ revision: revisionHex }));
+    const headers = { 'content-type': 'application/json' };
+    const res = await this._call({ method: 'POST', path: `v1/contracts/${this.contractId}/revision`, operation: 'REVISION', sectorId: null, body, headers });
+    const a = (await this._json(res)) as { revision?: unknown };
+    if (typeof a.revision !== 'string' || !/^([0-9a-f]{2})+$/.test(a.revision)) throw new FileServerError('bad-answer', 'answer carries no revision', res.status);
+    return a.revision;
+  }
+
   /** The public status (no signature needed). */
   async status(): Promise<ServerStatus> {
     const res = await this._attempt(new URL('status', this.base), 'GET', { accept: 'application/json' });
@@ -197,7 +228,8 @@ export class FileServerClient {
       try {
         res = await this._attempt(url, call.method, { ...call.headers, ...auth }, call.body, call.into);
       } catch (err) {
-        const retryable = err instanceof FileServerError && (err.status === null || RETRY_STATUS.has(err.status));
+        // A Negotiator's refusal comes as a 502 too, but asking again gets the same answer.
+        const retryable = err instanceof FileServerError && (err.status === null || RETRY_STATUS.has(err.status)) && err.code !== 'negotiator-refused';
         if (!retryable || attempt >= this.retries) throw err;
         await _sleep(err.retryAfterMs ?? this.backoffMs * 2 ** attempt * (0.5 + Math.random()));
         continue;

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { HttpError } from '../errors.js';
-import type { ContractAuthority } from './authority.js';
+import type { ContractAuthority, RevisionSigner } from './authority.js';
 import { CachingAuthority, type CacheOptions } from './authority-cache.js';
 import { sendError } from './http-util.js';
 import { isPubkeyHex } from './ids.js';
@@ -16,8 +16,10 @@ import { NonceCache } from './request-auth.js';
 import { createRequestLogger, type LogFormat } from './request-log.js';
 import { sectorBufferPool } from './sector-buffers.js';
 import { handleSector, parseSectorPath, type RouteContext, type RouteNotes } from './routes.js';
+import { SectorRoots } from './sector-roots.js';
 import { SectorStore } from './sector-store.js';
 import { sendStatus, type ServerStatus } from './status-page.js';
+import { ContractSweeper, type SweepOptions } from './sweep.js';
 
 export interface FileServerOptions {
   /** Directory holding the sectors (created if missing). */
@@ -34,6 +36,10 @@ export interface FileServerOptions {
   authority: ContractAuthority;
   /** Options of that cache wrapper. */
   cache?: CacheOptions;
+  /** Who countersigns commitment revisions (the Negotiator; HttpContractAuthority is one); without it POST .../revision answers 503. */
+  signer?: RevisionSigner;
+  /** The periodic deletion of the sectors of contracts that are over (sweep.ts). */
+  sweep?: SweepOptions;
   /** One line per request: text, JSON lines, or nothing (default text). */
   logFormat?: LogFormat;
   /** Where log lines go (default stdout). */
@@ -92,7 +98,10 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     skewMs,
     hostKey: options.hostKey,
     bodyTimeoutMs,
+    roots: new SectorRoots(store),
+    signer: options.signer,
   };
+  const sweeper = new ContractSweeper(store, authority, log, options.sweep);
   const started = Date.now();
   let served = 0;
   let inFlight = 0;
@@ -191,6 +200,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     await store.close();
     throw err;
   }
+  sweeper.start();
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
 
@@ -203,6 +213,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
       void idle.then(() => server.closeAllConnections());
       void closed.then(async () => {
         clearTimeout(grace);
+        await sweeper.stop();
         await store.close();
         resolve();
       });

@@ -6,9 +6,12 @@ export { startFileServer, type FileServer, type FileServerOptions } from './file
 export { FileServerClient, FileServerError, type FileServerClientOptions, type ContractListing } from './file-server-client.js';
 export {
   AuthorityUnavailableError,
+  NegotiatorRefusedError,
   notLiveReason,
   parseServedContract,
+  type Access,
   type ContractAuthority,
+  type RevisionSigner,
   type ServedContract,
   type ServedContractState,
 } from './authority.js';
@@ -19,3 +22,5 @@ export { MAX_SECTOR_SIZE, SEGMENT_SIZE } from './ids.js';
 export type { LogFormat } from './request-log.js';
 export type { ServerStatus } from './status-page.js';
 export type { SectorInfo } from './sector-store.js';
+export type { SectorRoot } from './sector-roots.js';
+export { DELETE_GRACE, type SweepOptions } from './sweep.js';

@@ -19,6 +19,8 @@ export interface RequestLogEntry {
   key?: string;
   /** Error code of a refused request. */
   error?: string;
+  /** Why the server did something on its own (the sweep's SWEEP lines). */
+  note?: string;
 }
 
 export type RequestLogger = (entry: RequestLogEntry) => void;
@@ -30,6 +32,7 @@ export function createRequestLogger(format: LogFormat, write: (line: string) => 
   return (e) => {
     const who = e.key ? ` key=${e.key.slice(0, 16)}…` : '';
     const why = e.error ? ` error=${e.error}` : '';
-    write(`${e.time} ${e.remote} ${e.method} ${e.path} ${e.status} in=${e.bytesIn} out=${e.bytesOut} ${e.ms.toFixed(1)}ms${who}${why}`);
+    const note = e.note ? ` note=${JSON.stringify(e.note)}` : '';
+    write(`${e.time} ${e.remote} ${e.method} ${e.path} ${e.status} in=${e.bytesIn} out=${e.bytesOut} ${e.ms.toFixed(1)}ms${who}${why}${note}`);
   };
 }

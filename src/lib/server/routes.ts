@@ -6,12 +6,15 @@
  *     DELETE /v1/contracts/<cid>/sectors/<sid>                 delete it
  *     GET    /v1/contracts/<cid>/sectors                       list the contract's sectors
  *     GET    /v1/contracts/<cid>/sectors/<sid>/proof?segment=n storage proof
+ *     GET    /v1/contracts/<cid>/roots                         sector roots (contract-routes.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { BufferPool } from '../buffer-pool.js';
 import { HttpError } from '../errors.js';
+import type { RevisionSigner } from './authority.js';
 import { authorize, type AuthContext } from './authorize.js';
+import { handleRoots } from './contract-routes.js';
 import { sendJson } from './http-util.js';
 import { isId, MAX_SECTOR_SIZE } from './ids.js';
 import { merkleProofYielding, segmentCount } from '../crypto/merkle.js';
@@ -19,6 +22,7 @@ import { HEADER, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
 import { readDirect } from '../fsutil/direct-io.js';
 import { readRange } from './sector-buffers.js';
+import type { SectorRoots } from './sector-roots.js';
 import { SectorStoreError, type SectorStore } from './sector-store.js';
 
 export interface RouteContext extends AuthContext {
@@ -27,6 +31,9 @@ export interface RouteContext extends AuthContext {
   readBuffers: BufferPool;
   /** Time allowed for a whole request body to arrive. */
   bodyTimeoutMs: number;
+  roots: SectorRoots;
+  /** The Negotiator that countersigns revisions; without one, revisions are refused. */
+  signer?: RevisionSigner;
 }
 
 /** What a handler tells the request log. */
@@ -41,21 +48,26 @@ interface Target {
   contractId: string;
   sectorId: string | null;
   proof: boolean;
+  /** An endpoint about the whole contract's commitment rather than its sectors. */
+  commitment: 'roots' | null;
 }
 
-/** Parses a /v1/contracts/... path; null for paths that are not sector endpoints. */
+/** Parses a /v1/contracts/... path; null for paths that are not contract endpoints. */
 export function parseSectorPath(pathname: string): Target | null {
-  const m = /^\/v1\/contracts\/([^/]+)\/sectors(?:\/([^/]+)(\/proof)?)?\/?$/.exec(pathname);
+  const m = /^\/v1\/contracts\/([^/]+)\/(?:sectors(?:\/([^/]+)(\/proof)?)?|(roots))\/?$/.exec(pathname);
   if (!m) return null;
-  const [, contractId, sectorId, proof] = m;
+  const [, contractId, sectorId, proof, commitment] = m;
   if (!isId(contractId)) throw new HttpError(400, 'bad-id', 'contract id must be 64 lowercase hex characters');
   if (sectorId !== undefined && !isId(sectorId)) throw new HttpError(400, 'bad-id', 'sector id must be 64 lowercase hex characters');
-  return { contractId, sectorId: sectorId ?? null, proof: proof !== undefined };
+  return { contractId, sectorId: sectorId ?? null, proof: proof !== undefined, commitment: (commitment as Target['commitment']) ?? null };
 }
 
 function _operation(method: string, t: Target): Operation {
   const allowed: Record<string, Operation> =
-    t.sectorId === null ? { GET: 'LIST' } : t.proof ? { GET: 'PROOF' } : { GET: 'GET', PUT: 'PUT', DELETE: 'DELETE' };
+    t.commitment === 'roots' ? { GET: 'ROOTS' }
+    : t.sectorId === null ? { GET: 'LIST' }
+    : t.proof ? { GET: 'PROOF' }
+    : { GET: 'GET', PUT: 'PUT', DELETE: 'DELETE' };
   const op = allowed[method];
   if (!op) throw new HttpError(405, 'method-not-allowed', `${method} not allowed here`, { allow: Object.keys(allowed).join(', ') });
   return op;
@@ -64,7 +76,8 @@ function _operation(method: string, t: Target): Operation {
 export async function handleSector(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, url: URL, t: Target, notes: RouteNotes): Promise<void> {
   const operation = _operation(req.method ?? '', t);
   const size = operation === 'PUT' ? _contentLength(req) : 0;
-  const { contract } = await authorize(ctx, req, { contractId: t.contractId, sectorId: t.sectorId, operation }, (k) => (notes.key = k));
+  const { contract, key } = await authorize(ctx, req, { contractId: t.contractId, sectorId: t.sectorId, operation }, (k) => (notes.key = k));
+  if (operation === 'ROOTS') return handleRoots(ctx, res, t.contractId, key);
   try {
     await _dispatch(ctx, req, res, url, t, operation, size, contract.sizeBytes, notes);
   } catch (err) {

@@ -2,6 +2,8 @@
  * Sectors on the plain file system.
  *
  *     <dir>/sectors/<contract id>/<first 2 hex of sector id>/<sector id>
+ *     <dir>/sectors/<contract id>/<first 2 hex of sector id>/<sector id>.root
+ *                                   its Merkle root, once computed (sector-roots.ts)
  *     <dir>/tmp/<random>.part       uploads in progress; emptied at every open
  *     <dir>/lock                    pid of the server using the directory (dir-lock.ts)
  *
@@ -192,6 +194,16 @@ export class SectorStore {
     return join(this.dir, 'sectors', contractId, sectorId.slice(0, 2), sectorId);
   }
 
+  /** Where a sector's computed Merkle root is kept; removed with the sector. */
+  rootPath(contractId: string, sectorId: string): string {
+    return `${this._path(contractId, sectorId)}.root`;
+  }
+
+  /** A fresh name in the store's temporary directory, on the sectors' file system, for files made visible by rename. */
+  tempPath(suffix: string): string {
+    return join(this.dir, 'tmp', `${randomBytes(12).toString('hex')}${suffix}`);
+  }
+
   private _lock(contractId: string, sectorId: string): () => void {
     const key = `${contractId}/${sectorId}`;
     if (this.busy.has(key)) throw new SectorStoreError('busy', 'another request is writing or deleting this sector');
@@ -253,7 +265,7 @@ export class SectorStore {
   }
 
   private async _write(final: string, body: AsyncIterable<Uint8Array>, size: number, expectedSha256: string): Promise<string> {
-    const temp = join(this.dir, 'tmp', `${randomBytes(12).toString('hex')}.part`);
+    const temp = this.tempPath('.part');
     const staging = this.direct ? this._staging.take() : null;
     let created = false;
     let renamed = false;
@@ -326,6 +338,7 @@ export class SectorStore {
       const size = await _sizeOf(path);
       if (size === null) return false;
       await unlink(path);
+      await rm(`${path}.root`, { force: true });
       await _fsyncDir(dirname(path));
       this._account(contractId).used -= size;
       this.used -= size;
@@ -333,6 +346,22 @@ export class SectorStore {
     } finally {
       unlock();
     }
+  }
+
+  /** Contracts with a directory of sectors, empty ones included. */
+  async contracts(): Promise<string[]> {
+    return (await readdir(join(this.dir, 'sectors'))).filter(isId);
+  }
+
+  /** Deletes every sector of a contract, with their roots; returns the bytes freed. */
+  async dropContract(contractId: string): Promise<number> {
+    const root = join(this.dir, 'sectors', checkId(contractId, 'contractId'));
+    const freed = this.usedBy(contractId);
+    await rm(root, { recursive: true, force: true });
+    await _fsyncDir(join(this.dir, 'sectors'));
+    this.used -= freed;
+    this.usage.delete(contractId);
+    return freed;
   }
 
   /** The sectors of a contract, sorted by id. */

@@ -89,6 +89,7 @@ export async function serve(opts: ServeOptions, onReady: (info: ServeInfo) => vo
     host: opts.host ?? '0.0.0.0',
     maxStorage,
     authority,
+    signer: authority,
     hostKey,
     logFormat: opts.logFormat ?? 'text',
     log: (line) => process.stderr.write(`${line}\n`),

@@ -8,6 +8,7 @@
  *   c:<chunk id>   -> [sector id, offset, length]   chunk lives in a fully stored sector
  *   s:<sector id>  -> SectorRecord                 every shard of the sector acknowledged
  *   a:<shard id>   -> backend name                 this shard was acknowledged by that backend
+ *   h:<manifest id>-> [backend name]               the backends that hold this snapshot's header
  *   m:<manifest id>-> Snapshot                     decrypted header and body of a snapshot
  *   i:<manifest id>-> SnapshotInfo                 what listings show of it, without the tree
  *
@@ -15,6 +16,9 @@
  * m: record holds a whole tree (~17 ms to decode for 5,000 files), and a cron
  * job's daily snapshots add up. An index from before the i: records gets them
  * as it is read.
+ *
+ * The a:, s: and h: records together say what the renter expects each backend
+ * to hold (heldBy): the set its commitment revisions with that host sign.
  */
 import { Level } from 'level';
 import { CloudCoinError, ExitCode } from '../errors.js';
@@ -28,6 +32,7 @@ export type ChunkLocation = [sectorId: string, offset: number, length: number];
 const _chunk = (id: string) => `c:${id}`;
 const _sector = (id: string) => `s:${id}`;
 const _ack = (id: string) => `a:${id}`;
+const _holders = (id: string) => `h:${id}`;
 const _manifest = (id: string) => `m:${id}`;
 const _info = (id: string) => `i:${id}`;
 
@@ -131,7 +136,7 @@ export class LocalIndex {
     return out;
   }
 
-  /** Shard acks whose sector never completed: [shard id, backend]. */
+  /** Every shard ack, of complete sectors and of those a push left half done: [shard id, backend]. */
   async acks(): Promise<[string, string][]> {
     const out: [string, string][] = [];
     for await (const [key, backend] of this._db.iterator({ gte: 'a:', lt: 'a;' })) out.push([key.slice(2), backend]);
@@ -140,6 +145,38 @@ export class LocalIndex {
 
   dropAcks(shardIds: string[]): Promise<void> {
     return _written(this._dir, this._db.batch(shardIds.map((id) => ({ type: 'del' as const, key: _ack(id) }))));
+  }
+
+  /** Records which backends hold a snapshot's header; none deletes the record. */
+  putHolders(manifestId: string, backends: string[]): Promise<void> {
+    const key = _holders(manifestId);
+    return _written(this._dir, backends.length === 0 ? this._db.del(key) : this._db.put(key, [...new Set(backends)].sort()));
+  }
+
+  /** Adds backends to those recorded as holding a snapshot's header; writes only when one is new. */
+  async addHolders(manifestId: string, backends: string[]): Promise<void> {
+    const known: string[] = (await this._db.get(_holders(manifestId))) ?? [];
+    if (backends.every((b) => known.includes(b))) return;
+    await this.putHolders(manifestId, [...known, ...backends]);
+  }
+
+  /**
+   * Per backend name (in name order), the ids of every object the index says it holds, sorted:
+   * acknowledged shards, the shards of the sectors it records (those learnt from
+   * a snapshot read from the hosts have no acks), and snapshot headers.
+   */
+  async heldBy(): Promise<Map<string, string[]>> {
+    const sets = new Map<string, Set<string>>();
+    const add = (backend: string, id: string) => {
+      let ids = sets.get(backend);
+      if (!ids) sets.set(backend, (ids = new Set()));
+      ids.add(id);
+    };
+    for (const [shard, backend] of await this.acks()) add(backend, shard);
+    for await (const rec of this._db.values({ gte: 's:', lt: 's;' })) for (const [shard, backend] of (rec as SectorRecord).shards) add(backend, shard);
+    for await (const [key, backends] of this._db.iterator({ gte: 'h:', lt: 'h;' })) for (const b of backends as string[]) add(b, key.slice(2));
+    const names = [...sets.keys()].sort();
+    return new Map(names.map((backend) => [backend, [...sets.get(backend)!].sort()]));
   }
 
   snapshot(id: string): Promise<Snapshot | undefined> {

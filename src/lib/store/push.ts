@@ -187,6 +187,7 @@ export async function push(ctx: PushContext, walked: PushSource, options: PushOp
   });
   if (warnings.length === results.length) throw new CloudCoinError('EUPLOAD', `no backend stored the manifest (${warnings.join('; ')})`, ExitCode.failure);
   await ctx.index.putSnapshot({ id, header, tree: finalTree, sectors: [...dataSectors].map((sid) => packer.used.get(sid)!) });
+  await ctx.index.putHolders(id, ctx.hosts.filter((_, i) => results[i].status === 'fulfilled').map((b) => b.name));
   meter.transferred = ctx.io.sent - sentBefore;
   meter.tick(true);
   return {

@@ -218,6 +218,7 @@ export class Store {
     const listing = listBackends(backends);
     const { keys, index } = await this._ready;
     const { holders, unavailable } = await manifestHolders(keys, listing);
+    await _noteHolders(index, holders);
     const snapshots = new Map<string, Snapshot>();
     const unreadable: string[] = [];
     for (const [id, names] of holders) {
@@ -232,6 +233,7 @@ export class Store {
   private async _infos(listing = listBackends(this._io.backends)): Promise<SnapshotInfo[]> {
     const { keys, index } = await this._ready;
     const { holders } = await manifestHolders(keys, listing);
+    await _noteHolders(index, holders);
     const infos: SnapshotInfo[] = [];
     for (const [id, names] of holders) {
       const info = await index.snapshotInfo(id);
@@ -348,7 +350,9 @@ export class Store {
       results.forEach((r, i) => {
         if (r.status === 'rejected') warnings.push(`${this._io.backends[i].name}: snapshot ${id.slice(0, 8)} not deleted: ${r.reason?.message ?? r.reason}`);
       });
-      await (await this._ready).index.delSnapshot(id);
+      const { index } = await this._ready;
+      await index.delSnapshot(id);
+      await index.putHolders(id, this._io.backends.filter((_, i) => results[i].status === 'rejected').map((b) => b.name));
     }
     return { removed, kept: snaps.map((s) => s.id).filter((id) => !removed.includes(id)), warnings };
   }
@@ -363,11 +367,25 @@ export class Store {
     return prune(this._io, (await this._ready).index, catalog, options.signal);
   }
 
+  /**
+   * What the local index says each backend holds, by backend name: the shards
+   * it acknowledged and the snapshot headers it took, sorted. A renter's
+   * commitment revisions with a host sign exactly this set (docs/store.md, "Sector sets").
+   */
+  async sectorSets(): Promise<Map<string, string[]>> {
+    return (await this._ready).index.heldBy();
+  }
+
   /** Every shard of every snapshot present; with readData, downloaded, verified and decrypted. `signal` stops it (interruptedError). */
   async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckResult> {
     const catalog = await this._catalog();
     return check((await this._ready).keys, this._io, catalog, options.readData ?? false, { signal: options.signal });
   }
+}
+
+/** Who a listing showed holding each snapshot header; one that did not answer keeps what the index says of it. */
+async function _noteHolders(index: LocalIndex, holders: Map<string, string[]>): Promise<void> {
+  for (const [id, names] of holders) await index.addHolders(id, names);
 }
 
 /** Oldest first. */
