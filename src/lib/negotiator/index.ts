@@ -24,8 +24,10 @@ export {
 } from './settlement.js';
 export { ContractRecord, OutcomeKind, OutcomeRecord, RatingRecord, decodeRecord, signTerms } from './records.js';
 export { Registry, type BlockSummary, type Role, type Tip } from './registry.js';
-export { ContractEntry, RatingEntry, type ContractInfo, type ContractState, type RatingInfo } from './entries.js';
-export { reputationFromRegistry, reputationOf, type Reputation } from './reputation.js';
+export {
+  ContractEntry, RatingEntry, type ContractInfo, type ContractOutcome, type ContractState, type RatingInfo, type SpendBy,
+} from './entries.js';
+export { reputationFromRegistry, reputationOf, type Fulfilment, type Reputation } from './reputation.js';
 export { IDENTITY_FILE, loadIdentity } from './identity.js';
 export { ProofWindows, challengeOf, challengeSeed, type Challenge } from './windows.js';
 export { REVISION_DOMAIN, REVISION_SIZE, Revision, type RevisionFields } from './revision.js';
