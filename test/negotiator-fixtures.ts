@@ -10,12 +10,12 @@ import { generateKeyPair, publicKeyOf, type KeyPair } from '../src/lib/crypto/si
 import { ProtocolError } from '../src/lib/net/errors.js';
 import type { FundingCoin, FundingPart } from '../src/lib/net/funding.js';
 import {
-  AcceptPacket, CounterPacket, FundPacket, FundSigPacket, GetOfferPacket, InvPacket, OfferPacket, ProposePacket,
-  RefusePacket, SignPacket, decode, type AnyPacket,
+  AcceptPacket, CounterPacket, FundPacket, FundSigPacket, GetOfferPacket, InvPacket, OfferPacket, PayAckPacket, PayPacket,
+  ProposePacket, RefusePacket, SignPacket, decode, type AnyPacket,
 } from '../src/lib/net/packets.js';
 import type { NegotiationPacket } from '../src/lib/net/packet.js';
 import { RefuseReason } from '../src/lib/net/refuse.js';
-import { collateralOf, paymentOf, type Terms } from '../src/lib/net/terms.js';
+import { collateralOf, contractIdOf, paymentOf, type Terms } from '../src/lib/net/terms.js';
 import { MTX, Script, type BBlock, type BMTX, type BScript, type BTX } from '../src/lib/chain/primitives.js';
 import { assembleFunding, cooperativeWitness, feeShares, signEscrowInput, spendEscrow } from '../src/lib/negotiator/escrow.js';
 import { Negotiator, type FundingWallet, type HostOptions } from '../src/lib/negotiator/negotiator.js';
@@ -165,12 +165,20 @@ export function samplePackets(): Record<string, AnyPacket> {
   };
   const fund = new FundPacket(h(4, signp.hash()), 2000, part).sign(renter.secretKey);
   const fundsig = new FundSigPacket(h(5, fund.hash()), part, [[Buffer.alloc(71, 0x30), Buffer.from(host.publicKey)]]).sign(host.secretKey);
+  // Escrow signatures are opaque to the packets: DER-shaped bytes and a sighash byte, of the shortest and longest lengths too.
+  const der = (length: number, fill: number) => Buffer.concat([Buffer.from([0x30, length - 3]), Buffer.alloc(length - 3, fill), Buffer.from([0x01])]);
+  const contractId = contractIdOf(FIXED_TERMS);
+  const pay = new PayPacket({
+    contractId, seq: 4, windows: 30, proven: 3, missed: 1, expiry: 1_900_000_000, paySig: der(71, 0x51), splitSig: der(72, 0x52),
+  }).sign(renter.secretKey);
+  const payack = new PayAckPacket({ contractId, seq: 4, paySig: der(70, 0x61), splitSig: der(71, 0x62) }).sign(host.secretKey);
+  const payackExtremes = new PayAckPacket({ contractId, seq: 0xffffffff, paySig: der(9, 0x71), splitSig: der(73, 0x72) }).sign(host.secretKey);
   return {
     inv: new InvPacket([offer.hash()]),
     getoffer: new GetOfferPacket([offer.hash(), Buffer.alloc(32, 0x44)]),
     offer,
     withdrawal: OfferPacket.withdrawal(host.publicKey, 8, 1_900_000_000).sign(host.secretKey),
-    propose, counter, accept, sign: signp, refuse, fund, fundsig,
+    propose, counter, accept, sign: signp, refuse, fund, fundsig, pay, payack, 'payack-extremes': payackExtremes,
   };
 }
 

@@ -2,6 +2,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BanScore } from '../src/lib/net/errors.js';
 import type { NegotiationPacket } from '../src/lib/net/packet.js';
+import { PayAckPacket, PayPacket } from '../src/lib/net/packets.js';
 import { MAX_SIZE, decode, encode, isCloudCoinCommand, types, type AnyPacket } from '../src/lib/net/packets.js';
 import { FIXED, samplePackets, throwsProtocol } from './negotiator-fixtures.js';
 
@@ -92,4 +93,61 @@ test('byte layouts match docs/protocol.md: offer fields and the negotiation head
   t.deepEqual(counter.subarray(37, 69), (samples.propose as NegotiationPacket).hash(), 'prev at 37 is the propose hash');
   t.is(counter.readUInt32LE(69), 1_900_000_000, 'expiry at 69');
   t.is(Number(counter.readBigUInt64LE(73 + 114)), 120_000, 'terms price at body offset 114');
+});
+
+test('ccpay and ccpayack lay out as docs/protocol.md §11 says, and verify with the right party only', (t) => {
+  const pay = samples.pay as PayPacket;
+  const raw = pay.encode();
+  t.is(raw[0], 1);
+  t.deepEqual(raw.subarray(1, 33), Buffer.from(pay.contractId));
+  t.deepEqual([raw.readUInt32LE(33), raw.readUInt16LE(37), raw.readUInt16LE(39), raw.readUInt16LE(41)], [4, 30, 3, 1], 'seq, W, p, m');
+  t.is(raw.readUInt32LE(43), 1_900_000_000, 'expiry at 43');
+  t.is(raw[47], 71, 'pay signature length at 47');
+  t.is(raw[48 + 71], 72, 'split signature length after it');
+  t.is(raw.length, 48 + 71 + 1 + 72 + 64);
+  t.true(pay.verify(FIXED.renter.publicKey));
+  t.false(pay.verify(FIXED.host.publicKey));
+  const ack = samples.payack as PayAckPacket;
+  const ackRaw = ack.encode();
+  t.is(ackRaw.readUInt32LE(33), 4, 'the seq of the ccpay it answers, at 33');
+  t.is(ackRaw[37], 70, 'pay signature length at 37');
+  t.true(ack.verify(FIXED.host.publicKey));
+  t.false(ack.verify(FIXED.renter.publicKey));
+  const forged = PayPacket.decode(raw);
+  forged.proven = 30;
+  t.false(forged.verify(FIXED.renter.publicKey), 'the counts are signed');
+  const swapped = PayPacket.decode(raw);
+  swapped.paySig = ack.paySig;
+  t.is(Buffer.from(swapped.signature).toString('hex'), Buffer.from(pay.signature).toString('hex'));
+  t.false(swapped.verify(FIXED.renter.publicKey), 'escrow signatures are signed');
+});
+
+test('ccpay and ccpayack: escrow signatures of 9 to 73 bytes, seq and windows from 1, the longest fills MAX_SIZE', async (t) => {
+  const pay = samples.pay as PayPacket;
+  const longest = new PayPacket({ ...pay, paySig: Buffer.alloc(73, 0x30), splitSig: Buffer.alloc(73, 0x30) }).sign(FIXED.renter.secretKey);
+  t.is(longest.encode().length, MAX_SIZE[types.PAY]);
+  t.is(PayPacket.decode(longest.encode()).encode().toString('hex'), longest.encode().toString('hex'));
+  const ack = samples.payack as PayAckPacket;
+  const longestAck = new PayAckPacket({ ...ack, paySig: Buffer.alloc(73, 0x30), splitSig: Buffer.alloc(73, 0x30) }).sign(FIXED.host.secretKey);
+  t.is(longestAck.encode().length, MAX_SIZE[types.PAYACK]);
+
+  const withSig = (p: PayPacket | PayAckPacket, at: number, length: number) => {
+    const b = p.encode();
+    const sig = Buffer.concat([Buffer.from([length]), Buffer.alloc(length, 0x30)]);
+    return Buffer.concat([b.subarray(0, at), sig, b.subarray(at + 1 + b[at])]);
+  };
+  await rejects(t, types.PAY, withSig(pay, 47, 8), 'malformed', BanScore.malformed);
+  await rejects(t, types.PAY, withSig(pay, 47, 74), 'malformed', BanScore.malformed);
+  await rejects(t, types.PAYACK, withSig(ack, 37, 8), 'malformed', BanScore.malformed);
+  await rejects(t, types.PAYACK, withSig(ack, 37 + 1 + 70, 74), 'malformed', BanScore.malformed);
+  t.throws(() => new PayPacket({ ...pay, splitSig: Buffer.alloc(74) }).encode(), { instanceOf: RangeError, message: /split signature/ });
+
+  const edit = (p: PayPacket | PayAckPacket, f: (b: Buffer) => void) => {
+    const b = p.encode();
+    f(b);
+    return b;
+  };
+  await rejects(t, types.PAY, edit(pay, (b) => b.writeUInt32LE(0, 33)), 'malformed', BanScore.malformed);
+  await rejects(t, types.PAY, edit(pay, (b) => b.writeUInt16LE(0, 37)), 'malformed', BanScore.malformed);
+  await rejects(t, types.PAYACK, edit(ack, (b) => b.writeUInt32LE(0, 33)), 'malformed', BanScore.malformed);
 });

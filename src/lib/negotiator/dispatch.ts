@@ -10,6 +10,7 @@ import { GetOfferPacket } from '../net/getoffer.js';
 import { MAX_HASHES } from '../net/hashlist.js';
 import { InvPacket } from '../net/inv.js';
 import { OfferPacket } from '../net/offer.js';
+import { NegotiationPacket } from '../net/packet.js';
 import { decode, type Packet } from '../net/packets.js';
 import type { BMTX } from '../chain/primitives.js';
 import type { Negotiation } from './negotiation.js';
@@ -46,6 +47,7 @@ export async function dispatch(pool: OfferPool, negotiator: Negotiator | null, p
     const added = await pool.add(packet, now, peer);
     return { reply: [], announce: added.added ? [added.hash] : [] };
   }
+  if (!(packet instanceof NegotiationPacket)) throw new ProtocolError('unhandled', `${packet.cmd}: not handled by this node`, BanScore.none);
   if (!negotiator) throw new ProtocolError('not-negotiating', `${packet.cmd}: this node does not negotiate`, BanScore.none);
   const out = await negotiator.handle(packet, now, peer);
   return { reply: out.send, announce: [], negotiation: out.negotiation, tx: out.tx, error: out.error };

@@ -26,6 +26,8 @@ export const types = {
   REFUSE: 'ccrefuse',
   FUND: 'ccfund',
   FUNDSIG: 'ccfundsig',
+  PAY: 'ccpay',
+  PAYACK: 'ccpayack',
 } as const;
 
 export type PacketType = (typeof types)[keyof typeof types];

@@ -19,6 +19,8 @@ import { MAX_HASHLIST_SIZE } from './hashlist.js';
 import { InvPacket } from './inv.js';
 import { MAX_OFFER_SIZE, OfferPacket } from './offer.js';
 import { HEADER_SIZE, types, type PacketType } from './packet.js';
+import { MAX_PAY_SIZE, PayPacket } from './pay.js';
+import { MAX_PAYACK_SIZE, PayAckPacket } from './payack.js';
 import { ProposePacket } from './propose.js';
 import { RefusePacket } from './refuse.js';
 import { SignPacket } from './sign.js';
@@ -26,13 +28,13 @@ import { TERMS_SIZE } from './terms.js';
 
 export { types, type Packet, type PacketType } from './packet.js';
 export {
-  AcceptPacket, CounterPacket, FundPacket, FundSigPacket, GetOfferPacket, InvPacket, OfferPacket, ProposePacket,
-  RefusePacket, SignPacket,
+  AcceptPacket, CounterPacket, FundPacket, FundSigPacket, GetOfferPacket, InvPacket, OfferPacket, PayAckPacket, PayPacket,
+  ProposePacket, RefusePacket, SignPacket,
 };
 
 export type AnyPacket =
   | InvPacket | GetOfferPacket | OfferPacket | ProposePacket | CounterPacket | AcceptPacket | SignPacket
-  | RefusePacket | FundPacket | FundSigPacket;
+  | RefusePacket | FundPacket | FundSigPacket | PayPacket | PayAckPacket;
 
 /** Largest body of each command, checked before any parsing. */
 export const MAX_SIZE: Record<PacketType, number> = {
@@ -46,6 +48,8 @@ export const MAX_SIZE: Record<PacketType, number> = {
   [types.REFUSE]: HEADER_SIZE + 1 + 64,
   [types.FUND]: 8 * 1024,
   [types.FUNDSIG]: 64 * 1024,
+  [types.PAY]: MAX_PAY_SIZE,
+  [types.PAYACK]: MAX_PAYACK_SIZE,
 };
 
 const CMDS = new Set<string>(Object.values(types));
@@ -83,6 +87,10 @@ export function decode(cmd: string, data: Uint8Array): AnyPacket {
       return FundPacket.decode(data);
     case types.FUNDSIG:
       return FundSigPacket.decode(data);
+    case types.PAY:
+      return PayPacket.decode(data);
+    case types.PAYACK:
+      return PayAckPacket.decode(data);
   }
 }
 
