@@ -27,6 +27,7 @@ export { Registry, type BlockSummary, type Role, type Tip } from './registry.js'
 export {
   ContractEntry, RatingEntry, type ContractInfo, type ContractOutcome, type ContractState, type RatingInfo, type SpendBy,
 } from './entries.js';
+export { autoRating, type RatingRole } from './autorating.js';
 export { reputationFromRegistry, reputationOf, type Fulfilment, type Reputation } from './reputation.js';
 export { IDENTITY_FILE, loadIdentity } from './identity.js';
 export { ProofWindows, challengeOf, challengeSeed, type Challenge } from './windows.js';

@@ -8,6 +8,7 @@
 import { Script, type BTX } from '../../chain/primitives.js';
 import type { KeyPair } from '../../crypto/sig.js';
 import { CloudCoinError, ExitCode, isCloudCoinError } from '../../errors.js';
+import { endHeightOf } from '../../net/terms.js';
 import type { ContractEntry, RatingInfo } from '../entries.js';
 import { negotiatorError } from '../errors.js';
 import { escrowValue, ownerRefundHeight, refundWitness, signEscrowInput, spendEscrow, type EscrowKind } from '../escrow.js';
@@ -45,7 +46,12 @@ export class ChainActions {
     const contractId = hexParam(id, 32, 'contract id');
     intParam(score, 'score', 1, 5);
     if (typeof comment !== 'string') throw negotiatorError('EUSAGE', 'comment must be a string');
-    const { me } = await this._ownContract(contractId, 'no such contract on chain: only a funded contract can be rated');
+    const { e, me } = await this._ownContract(contractId, 'no such contract on chain: only a funded contract can be rated');
+    const end = endHeightOf(e.record.terms);
+    // Mined at the earliest in the next block: the registry counts a rating from the end height on.
+    if (this.node.chain.height + 1 < end) {
+      throw negotiatorError('ECONFLICT', `the contract ends at height ${end} (chain is at ${this.node.chain.height}): a rating counts only from its end`);
+    }
     if ((await this.registry.ratingsFor(contractId)).some((r) => me.equals(r.rating.raterKey))) throw negotiatorError('ECONFLICT', 'this node already rated that contract');
     let record: RatingRecord;
     try {
