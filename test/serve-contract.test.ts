@@ -2,7 +2,8 @@
  * Issue 4 on real nodes: a host's file server serves the contracts its
  * Negotiator signed, whether it asks the node of its own data directory or,
  * with only a URL and an API key, a node elsewhere; and it keeps serving
- * known contracts while that Negotiator is stopped.
+ * known contracts while that Negotiator is stopped. Past the contract's end it
+ * is read and not written, and past its refund height not served at all.
  */
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,31 +11,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileServerClient, FileServerError } from '../src/lib/server/index.js';
 import { readRuntime } from '../src/lib/node/datafiles.js';
-import { cli, cliOk } from './util/cli.js';
+import { cliOk } from './util/cli.js';
 import { tempDir } from './util/devnode.js';
-import { serveProcess } from './util/serve.js';
+import { negotiated, serveProcess } from './util/serve.js';
 
 test.serial('a negotiated contract is served locally and through a remote Negotiator, which may then stop', async (t) => {
-  const dir = join(tempDir(t), 'devnet');
-  t.teardown(() => cli(['devnet', 'down', '--dir', dir]).then(() => undefined));
-  const { participants } = (await cliOk(['devnet', 'up', '--hosts', '1', '--dir', dir, '--json'])).json;
-  const [renter, host] = participants;
-  const offer = (await cliOk(['contract', 'offer', '--datadir', host.datadir, '--price', '10', '--collateral', '20',
-    '--min-size', '1MiB', '--min-duration', '10', '--url', host.serverUrl, '--json'])).json.offer;
-  const accepted = await cliOk(['contract', 'accept', offer.hash, '--size', '8MiB', '--duration', '50', '--datadir', renter.datadir, '--json']);
-  const contractId = accepted.json.negotiation.contractId;
-  await cliOk(['node', 'mine', '1', '--datadir', renter.datadir]);
-
-  const renterKey = Buffer.from(readFileSync(join(renter.datadir, 'negotiator.key'), 'utf8').trim(), 'hex');
+  const { host, contractId, renterKey } = await negotiated(t, 50);
   const sector = randomBytes(1 << 20);
   const sectorId = createHash('sha256').update(sector).digest('hex');
   const local = new FileServerClient({ url: host.serverUrl, contractId, secretKey: renterKey, retries: 0 });
-  await t.notThrowsAsync(async () => {
-    // The host's node may see the funding block a moment after the renter's.
-    for (let i = 0; ; i++) {
-      try { return await local.put(sectorId, sector); } catch (err) { if (i > 50) throw err; await new Promise((r) => setTimeout(r, 200)); }
-    }
-  });
+  // The host's node may see the funding block a moment after the renter's.
+  await t.notThrowsAsync(until(() => local.put(sectorId, sector)));
   t.true(Buffer.from(await local.get(sectorId)).equals(sector));
   const tooBig = await t.throwsAsync(local.put('ee'.repeat(32), randomBytes(4 << 20)).then(() => local.put('ef'.repeat(32), randomBytes(4 << 20))), { instanceOf: FileServerError });
   t.is(tooBig!.status, 413, 'uploads beyond the contract size are refused');
@@ -52,3 +39,49 @@ test.serial('a negotiated contract is served locally and through a remote Negoti
   const unknown = new FileServerClient({ url: remote.url, contractId: 'ab'.repeat(32), secretKey: renterKey, retries: 0 });
   await t.throwsAsync(unknown.get(sectorId), { instanceOf: FileServerError });
 });
+
+test.serial('past its end a contract is read and not written; past its refund height nothing is served', async (t) => {
+  const { renter, host, contractId, renterKey } = await negotiated(t, 10);
+  const client = new FileServerClient({ url: host.serverUrl, contractId, secretKey: renterKey, retries: 0 });
+  const sector = randomBytes(100_000);
+  const sectorId = createHash('sha256').update(sector).digest('hex');
+  await until(() => client.put(sectorId, sector));
+
+  const info = (await cliOk(['contract', 'show', contractId, '--datadir', host.datadir, '--json'])).json;
+  const tip = async () => (await cliOk(['node', 'status', '--datadir', host.datadir, '--json'])).json.height as number;
+  const mineTo = async (height: number) => {
+    const missing = height - (await tip());
+    if (missing > 0) await cliOk(['node', 'mine', String(missing), '--datadir', renter.datadir]);
+    await until(async () => {
+      if ((await tip()) < height) throw new Error(`the host's node is not at ${height} yet`);
+    });
+  };
+
+  await mineTo(info.endHeight);
+  // The server may use the answer it cached while the contract was active for up to its TTL (30 s).
+  const ended = await until(() => client.put('ab'.repeat(32), sector).then(() => { throw new Error('still written'); }, (err: FileServerError) => err));
+  t.is(ended.status, 403);
+  t.is(ended.code, 'contract-ended');
+  t.true(Buffer.from(await client.get(sectorId)).equals(sector), 'read after the end');
+  // A put the cached answer still let through is held too: the roots are those of what is held.
+  const held = (await client.list()).sectors.map((s) => s.id);
+  t.true(held.includes(sectorId));
+  t.deepEqual((await client.roots()).map((s) => s.id), held);
+
+  await mineTo(info.refundHeight);
+  const gone = await until(() => client.get(sectorId).then(() => { throw new Error('still read'); }, (err: FileServerError) => err));
+  t.is(gone.status, 403);
+  t.is(gone.code, 'contract-not-live');
+});
+
+/** `fn`'s result once it stops throwing, trying every 500 ms for up to 40 s (a node sees blocks, a server's cache expires). */
+async function until<T>(fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= 80) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

@@ -1,16 +1,18 @@
 /**
  * The file server's side of contract fulfilment (docs/server.md, "Commitments"
  * and "End of a contract"): sector roots computed once and kept beside the
- * sectors, reads of an ended contract until its refund height, and the sweep
- * that deletes what is over.
+ * sectors, revisions checked against what is held before a real node's
+ * Negotiator sees them, reads of an ended contract until its refund height,
+ * and the sweep that deletes what is over.
  */
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DELETE_GRACE, FileServerError, merkleRoot, type FileServerOptions, type ServedContract } from '../src/lib/server/index.js';
-import { waitFor } from './util/devnode.js';
+import { Revision } from '../src/lib/negotiator/revision.js';
+import { DELETE_GRACE, FileServerError, HttpContractAuthority, merkleRoot, type FileServerOptions, type ServedContract } from '../src/lib/server/index.js';
+import { devNode, waitFor } from './util/devnode.js';
 import { inProcessServer } from './util/serve.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -107,4 +109,33 @@ test('the sweep deletes the sectors of settled contracts, of those past refund h
   const sweeps = lines.map((l) => JSON.parse(l)).filter((e) => e.method === 'SWEEP');
   t.deepEqual(sweeps.map((e) => e.path.slice(14, 78)).sort(), [ids.settled, ids.over, ids.unknown].sort());
   t.regex(sweeps.find((e) => e.path.includes(ids.settled)).note, /^contract settled: 2000 bytes deleted$/);
+});
+
+test('a revision is checked against the sectors held, then handed to the Negotiator, whose refusal the renter reads', async (t) => {
+  const node = await devNode(t);
+  const signer = new HttpContractAuthority({ url: `http://127.0.0.1:${node.httpPort}`, apiKey: node.apiKey() });
+  const { addContract, clientFor, renter } = await setup(t, { signer });
+  const cid = addContract();
+  const client = clientFor(cid);
+  const sectors = [randomBytes(70_000), randomBytes(1000)].map((data) => ({ id: newId(), data }));
+  for (const s of sectors) await client.put(s.id, s.data);
+  const leaves = sectors.map((s) => ({ id: s.id, size: s.data.length, root: merkleRoot(s.data) }));
+  const signed = (of: typeof leaves, contractId = cid) => Revision.fromSectors(Buffer.from(contractId, 'hex'), 1, of).signAsRenter(renter.secretKey).encode().toString('hex');
+
+  const mismatch = await t.throwsAsync(client.revise(signed(leaves.slice(0, 1))), { instanceOf: FileServerError });
+  t.is(mismatch?.status, 409);
+  t.is(mismatch?.code, 'root-mismatch');
+  t.regex(mismatch!.message, /holds 2 sectors, 71000 bytes.*commits to 1 sectors, 70000 bytes/);
+  await refused(t, client.revise(signed(leaves, newId())), 400, 'bad-revision');
+  await refused(t, client.revise('00'.repeat(209)), 400, 'bad-revision');
+
+  // The node's Negotiator has no such contract (or, before its revisions route exists, no route): a refusal, not an outage.
+  const refusal = await t.throwsAsync(client.revise(signed(leaves)), { instanceOf: FileServerError });
+  t.is(refusal?.status, 502);
+  t.is(refusal?.code, 'negotiator-refused');
+  t.regex(refusal!.message, /the Negotiator refused the revision: /);
+
+  const { addContract: addElsewhere, clientFor: clientElsewhere } = await setup(t);
+  const lone = addElsewhere();
+  await refused(t, clientElsewhere(lone).revise(signed([], lone)), 503, 'no-negotiator');
 });

@@ -1,18 +1,21 @@
 /**
  * The file server for tests: `cloudcoin serve` as a real child process,
- * stopped (SIGTERM, then SIGKILL) in the test's teardown; or startFileServer in
- * the test's process, with contracts the test sets, closed and removed on teardown.
+ * stopped (SIGTERM, then SIGKILL) in the test's teardown; startFileServer in
+ * the test's process, with contracts the test sets, closed and removed on
+ * teardown; or a devnet whose host serves a contract negotiated on real nodes.
  */
 import type { ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '../../src/lib/crypto/sig.js';
 import { freePorts } from '../../src/lib/devnet/ports.js';
 import { FileServerClient, startFileServer, type ContractAuthority, type FileServerOptions, type ServedContract } from '../../src/lib/server/index.js';
-import { BIN, TEST_PASSPHRASE } from './cli.js';
+import { BIN, TEST_PASSPHRASE, cli, cliOk } from './cli.js';
+import { tempDir } from './devnode.js';
 
 /**
  * A server on 127.0.0.1 whose authority answers from `contracts`, which the
@@ -73,4 +76,18 @@ export async function serveProcess(t: ExecutionContext, args: string[], env: Rec
     exited.then((code) => reject(new Error(`serve exited ${code}: ${err}`)));
   });
   return { url: `http://127.0.0.1:${port}`, port, child, stderr: () => err, stop };
+}
+
+/** A one-host devnet (down on teardown) with an 8 MiB contract of `duration` blocks, funded. */
+export async function negotiated(t: ExecutionContext, duration: number) {
+  const dir = join(tempDir(t), 'devnet');
+  t.teardown(() => cli(['devnet', 'down', '--dir', dir]).then(() => undefined));
+  const { participants } = (await cliOk(['devnet', 'up', '--hosts', '1', '--dir', dir, '--json'])).json;
+  const [renter, host] = participants;
+  const offer = (await cliOk(['contract', 'offer', '--datadir', host.datadir, '--price', '10', '--collateral', '20',
+    '--min-size', '1MiB', '--min-duration', '10', '--url', host.serverUrl, '--json'])).json.offer;
+  const accepted = await cliOk(['contract', 'accept', offer.hash, '--size', '8MiB', '--duration', String(duration), '--datadir', renter.datadir, '--json']);
+  await cliOk(['node', 'mine', '1', '--datadir', renter.datadir]);
+  const renterKey = Buffer.from(readFileSync(join(renter.datadir, 'negotiator.key'), 'utf8').trim(), 'hex');
+  return { renter, host, contractId: accepted.json.negotiation.contractId as string, renterKey };
 }

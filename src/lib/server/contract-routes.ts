@@ -1,7 +1,7 @@
 /**
  * GET /v1/contracts/<cid>/roots (docs/server.md, "Commitments"): the roots of
  * the sectors this server holds for a contract, which a commitment revision
- * signs (docs/protocol.md).
+ * signs (docs/protocol.md §10).
  */
 import type { ServerResponse } from 'node:http';
 import { HttpError } from '../errors.js';

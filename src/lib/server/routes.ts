@@ -7,6 +7,7 @@
  *     GET    /v1/contracts/<cid>/sectors                       list the contract's sectors
  *     GET    /v1/contracts/<cid>/sectors/<sid>/proof?segment=n storage proof
  *     GET    /v1/contracts/<cid>/roots                         sector roots (contract-routes.ts)
+ *     POST   /v1/contracts/<cid>/revision                      countersign a commitment revision (revision-route.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
@@ -15,6 +16,7 @@ import { HttpError } from '../errors.js';
 import type { RevisionSigner } from './authority.js';
 import { authorize, type AuthContext } from './authorize.js';
 import { handleRoots } from './contract-routes.js';
+import { handleRevision } from './revision-route.js';
 import { sendJson } from './http-util.js';
 import { isId, MAX_SECTOR_SIZE } from './ids.js';
 import { merkleProofYielding, segmentCount } from '../crypto/merkle.js';
@@ -49,12 +51,12 @@ interface Target {
   sectorId: string | null;
   proof: boolean;
   /** An endpoint about the whole contract's commitment rather than its sectors. */
-  commitment: 'roots' | null;
+  commitment: 'roots' | 'revision' | null;
 }
 
 /** Parses a /v1/contracts/... path; null for paths that are not contract endpoints. */
 export function parseSectorPath(pathname: string): Target | null {
-  const m = /^\/v1\/contracts\/([^/]+)\/(?:sectors(?:\/([^/]+)(\/proof)?)?|(roots))\/?$/.exec(pathname);
+  const m = /^\/v1\/contracts\/([^/]+)\/(?:sectors(?:\/([^/]+)(\/proof)?)?|(roots|revision))\/?$/.exec(pathname);
   if (!m) return null;
   const [, contractId, sectorId, proof, commitment] = m;
   if (!isId(contractId)) throw new HttpError(400, 'bad-id', 'contract id must be 64 lowercase hex characters');
@@ -65,6 +67,7 @@ export function parseSectorPath(pathname: string): Target | null {
 function _operation(method: string, t: Target): Operation {
   const allowed: Record<string, Operation> =
     t.commitment === 'roots' ? { GET: 'ROOTS' }
+    : t.commitment === 'revision' ? { POST: 'REVISION' }
     : t.sectorId === null ? { GET: 'LIST' }
     : t.proof ? { GET: 'PROOF' }
     : { GET: 'GET', PUT: 'PUT', DELETE: 'DELETE' };
@@ -78,6 +81,7 @@ export async function handleSector(ctx: RouteContext, req: IncomingMessage, res:
   const size = operation === 'PUT' ? _contentLength(req) : 0;
   const { contract, key } = await authorize(ctx, req, { contractId: t.contractId, sectorId: t.sectorId, operation }, (k) => (notes.key = k));
   if (operation === 'ROOTS') return handleRoots(ctx, res, t.contractId, key);
+  if (operation === 'REVISION') return handleRevision(ctx, req, res, t.contractId, key, notes);
   try {
     await _dispatch(ctx, req, res, url, t, operation, size, contract.sizeBytes, notes);
   } catch (err) {

@@ -1,6 +1,6 @@
 /**
  * The Merkle roots of a contract's sectors, which its commitment revisions sign
- * (docs/protocol.md, "Commitment revisions"). A root costs a pass over the
+ * (docs/protocol.md §10). A root costs a pass over the
  * sector (about 0.2 s for 4 MiB), so each is computed once, with the event loop
  * free meanwhile, and kept beside its sector:
  *
@@ -12,7 +12,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { merkleProofYielding } from './merkle.js';
+import { merkleProofYielding } from '../crypto/merkle.js';
 import type { SectorStore } from './sector-store.js';
 
 const SIDECAR_SIZE = 32 + 8 * 3;
