@@ -1,6 +1,7 @@
 /**
  * One entry point for every cc* message a peer sends: decode it, hand it to
- * the OfferPool or the Negotiator, and say what to do next. The node
+ * the OfferPool, the Negotiator or the contracts' fulfilment (payment
+ * revisions), and say what to do next. The node
  * extension calls `dispatch` from its message handler, sends `reply` to the
  * same peer, announces `announce` (a ccinv) to the other peers, broadcasts
  * `tx`, and turns a thrown ProtocolError into the peer's ban score.
@@ -10,9 +11,10 @@ import { GetOfferPacket } from '../net/getoffer.js';
 import { MAX_HASHES } from '../net/hashlist.js';
 import { InvPacket } from '../net/inv.js';
 import { OfferPacket } from '../net/offer.js';
-import { NegotiationPacket } from '../net/packet.js';
 import { decode, type Packet } from '../net/packets.js';
 import type { BMTX } from '../chain/primitives.js';
+import { PayPacket } from '../net/pay.js';
+import { PayAckPacket } from '../net/payack.js';
 import type { Negotiation } from './negotiation.js';
 import type { Negotiator } from './negotiator.js';
 import type { OfferPool } from './offerpool.js';
@@ -30,13 +32,22 @@ export interface Delivery {
   error?: Error;
 }
 
+/** Who answers payment revisions: the host side takes a ccpay, the renter side a ccpayack. */
+export interface PaymentHandler {
+  /** The ccpayack to send back, or null when the ccpay is for another host. */
+  onPay(pay: PayPacket, now: number): Promise<PayAckPacket | null>;
+  onAck(ack: PayAckPacket): Promise<void>;
+}
+
 /**
  * Handles one raw message from `peer` (a stable id of the connection) at
  * unix time `now`. `negotiator` may be null on a node that only relays
- * offers. Throws ProtocolError, and only that, for anything the peer got
- * wrong.
+ * offers, `payments` on one that fulfils no contract. Throws ProtocolError,
+ * and only that, for anything the peer got wrong.
  */
-export async function dispatch(pool: OfferPool, negotiator: Negotiator | null, peer: string, cmd: string, body: Uint8Array, now: number): Promise<Delivery> {
+export async function dispatch(
+  pool: OfferPool, negotiator: Negotiator | null, peer: string, cmd: string, body: Uint8Array, now: number, payments: PaymentHandler | null = null,
+): Promise<Delivery> {
   const packet = decode(cmd, body);
   if (packet instanceof InvPacket) {
     const want = pool.handleInv(peer, packet, now);
@@ -47,7 +58,15 @@ export async function dispatch(pool: OfferPool, negotiator: Negotiator | null, p
     const added = await pool.add(packet, now, peer);
     return { reply: [], announce: added.added ? [added.hash] : [] };
   }
-  if (!(packet instanceof NegotiationPacket)) throw new ProtocolError('unhandled', `${packet.cmd}: not handled by this node`, BanScore.none);
+  if (packet instanceof PayPacket || packet instanceof PayAckPacket) {
+    if (!payments) throw new ProtocolError('not-fulfilling', `${packet.cmd}: this node fulfils no contract`, BanScore.none);
+    if (packet instanceof PayAckPacket) {
+      await payments.onAck(packet);
+      return { reply: [], announce: [] };
+    }
+    const ack = await payments.onPay(packet, now);
+    return { reply: ack ? [ack] : [], announce: [] };
+  }
   if (!negotiator) throw new ProtocolError('not-negotiating', `${packet.cmd}: this node does not negotiate`, BanScore.none);
   const out = await negotiator.handle(packet, now, peer);
   return { reply: out.send, announce: [], negotiation: out.negotiation, tx: out.tx, error: out.error };

@@ -34,6 +34,7 @@ export { ProofWindows, challengeOf, challengeSeed, type Challenge } from './wind
 export { REVISION_DOMAIN, REVISION_SIZE, Revision, type RevisionFields } from './revision.js';
 export { proofWindowOf } from '../chain/proof-window.js';
 export type { RegistryDB } from './undo.js';
-export type { ContractListItem } from './node/service.js';
+export type { ContractDetail, ContractListItem } from './node/service.js';
+export type { FulfilmentInfo } from './node/contract-fulfilment.js';
 export type { HostSettings, OfferInfo, OfferRequest, OfferTerms } from './node/offerbook.js';
 export type { NegotiateRequest, NegotiateResult, NegotiationOutcome, PendingInfo } from './node/peernegotiations.js';

@@ -5,7 +5,7 @@
  */
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type {
-  ContractInfo, ContractListItem, HostSettings, NegotiateResult, NegotiationInfo, OfferInfo, OfferTerms, PendingInfo, RatingInfo, Reputation,
+  ContractDetail, ContractListItem, HostSettings, NegotiateResult, NegotiationInfo, OfferInfo, OfferTerms, PendingInfo, RatingInfo, Reputation,
 } from '../negotiator/index.js';
 import { NodeApiError, type NodeClient } from '../node/node-client.js';
 
@@ -96,7 +96,7 @@ export function listContracts(client: NodeClient, role: string): Promise<{ contr
   return negotiatorApi(client, 'GET', `/contracts?role=${encodeURIComponent(role)}`);
 }
 
-export function showContract(client: NodeClient, id: string): Promise<ContractInfo & { ratings: RatingInfo[] }> {
+export function showContract(client: NodeClient, id: string): Promise<ContractDetail> {
   return negotiatorApi(client, 'GET', `/contracts/${encodeURIComponent(id)}`);
 }
 

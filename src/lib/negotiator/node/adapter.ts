@@ -8,6 +8,7 @@
  * bcoin node; MemoryNodeAdapter (memory-adapter.ts) has no chain behind it
  * and runs a NegotiatorService inside one process.
  */
+import type { NetworkName } from '../../chain/networks.js';
 import type { BScript, BTX } from '../../chain/primitives.js';
 import type { IndexedChain } from '../indexer.js';
 import type { FundingWallet } from '../negotiator.js';
@@ -40,11 +41,19 @@ export interface NodeWallet {
   receiveScript(): Promise<BScript>;
   /** Shares and signs a contract's funding transaction (call after the node opened). */
   funder(): FundingWallet;
+  /**
+   * Adds `secretKey` to account 0 as a P2PKH key, so coins paid to
+   * hash160 of its public key count in the wallet's balance. False if the
+   * wallet held it already.
+   */
+  importKey(secretKey: Uint8Array, passphrase: string): Promise<boolean>;
 }
 
 export type PeerEvent = 'peer open' | 'peer close';
 
 export interface NodeAdapter {
+  /** The network the node runs on: it fixes the contracts' proof windows. */
+  readonly network: NetworkName;
   readonly chain: IndexedChain;
   /** Adds `tx` to the mempool without relaying it; rejects with the mempool's reason. */
   addTX(tx: BTX): Promise<void>;

@@ -3,13 +3,20 @@
  * and primary wallet, with peers and `cc*` messages going through the
  * extension's context (src/lib/ext/context.ts).
  */
-import { primaryWallet, type BcoinFullNode, type BcoinPeer } from '../../chain/bcoin.js';
+import { bcoin, primaryWallet, type BcoinFullNode, type BcoinPeer, type BcoinWallet } from '../../chain/bcoin.js';
+import { isNetworkName, type NetworkName } from '../../chain/names.js';
 import { Script, type BScript, type BTX } from '../../chain/primitives.js';
 import type { ExtensionContext } from '../../ext/context.js';
 import { ExtensionHost } from '../../ext/host.js';
 import type { IndexedChain } from '../indexer.js';
 import type { FundingWallet } from '../negotiator.js';
 import type { NodeAdapter, NodeLogger, NodePeer, NodeWallet, PeerEvent, TxOutput } from './adapter.js';
+
+/** bcoin's Wallet members for keys outside its derivation chain. */
+interface KeyImportingWallet extends BcoinWallet {
+  hasAddress(address: unknown): Promise<boolean>;
+  importKey(account: number, ring: unknown, passphrase: string): Promise<void>;
+}
 
 /** Every NodePeer a BcoinNodeAdapter hands out is one of bcoin's peers. */
 function bcoinPeer(peer: NodePeer): BcoinPeer {
@@ -40,14 +47,36 @@ class BcoinNodeWallet implements NodeWallet {
   funder(): FundingWallet {
     return this.ext.walletFunder();
   }
+
+  async importKey(secretKey: Uint8Array, passphrase: string): Promise<boolean> {
+    const wallet = primaryWallet(this.node) as KeyImportingWallet;
+    // Not a witness ring: the key's address is P2PKH, the settlement payout script.
+    const ring = bcoin.KeyRing.fromPrivate(Buffer.from(secretKey), true);
+    if (await wallet.hasAddress(ring.getAddress())) return false;
+    try {
+      await wallet.importKey(0, ring, passphrase);
+    } finally {
+      await wallet.lock();
+    }
+    return true;
+  }
+}
+
+/** Our networks are registered in bcoin as `cc<name>` (chain/networks.ts, bcoinType). */
+function networkOf(node: BcoinFullNode): NetworkName {
+  const name = node.network.type.replace(/^cc/, '');
+  if (!isNetworkName(name)) throw new RangeError(`not a CloudCoin network: ${node.network.type}`);
+  return name;
 }
 
 export class BcoinNodeAdapter implements NodeAdapter {
+  readonly network: NetworkName;
   readonly chain: IndexedChain;
   readonly wallet: NodeWallet;
   readonly logger: NodeLogger;
 
   constructor(private readonly node: BcoinFullNode, private readonly ext: ExtensionContext) {
+    this.network = networkOf(node);
     this.chain = node.chain;
     this.wallet = new BcoinNodeWallet(node, ext);
     this.logger = node.logger;

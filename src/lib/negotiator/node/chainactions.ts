@@ -5,9 +5,9 @@
  * the refund of an escrow. Rating and refund wait for the registry to reach
  * the tip first, so they check the contract against what the chain says now.
  */
-import { Script, type BTX } from '../../chain/primitives.js';
+import { Script } from '../../chain/primitives.js';
 import type { KeyPair } from '../../crypto/sig.js';
-import { CloudCoinError, ExitCode, isCloudCoinError } from '../../errors.js';
+import { isCloudCoinError } from '../../errors.js';
 import { endHeightOf } from '../../net/terms.js';
 import type { ContractEntry, RatingInfo } from '../entries.js';
 import { negotiatorError } from '../errors.js';
@@ -16,6 +16,7 @@ import { hexParam, intParam } from '../params.js';
 import { RatingRecord } from '../records.js';
 import type { Registry } from '../registry.js';
 import type { NodeAdapter } from './adapter.js';
+import { fundingTxOf } from './funding-tx.js';
 
 export class ChainActions {
   constructor(
@@ -94,7 +95,7 @@ export class ChainActions {
       const whose = kind === 'payment' ? 'the renter\'s payment' : 'the host\'s collateral';
       throw negotiatorError('ECONFLICT', `the refund path opens at height ${refundHeight} for ${whose} (chain is at ${this.node.chain.height}); before that only a settlement signed by both spends it`);
     }
-    const funding = await this._fundingTx(e);
+    const funding = await fundingTxOf(this.node.chain, e);
     const value = escrowValue(terms, kind) - fee;
     if (value < 1000) throw negotiatorError('EUSAGE', 'the escrow output does not cover the fee');
     const mtx = spendEscrow(funding, terms, [kind], [{ script: await this.node.wallet.receiveScript(), value }], refundHeight);
@@ -107,14 +108,5 @@ export class ChainActions {
     }
     this.node.broadcastTX(tx);
     return { txid: tx.txid(), kind, value };
-  }
-
-  private async _fundingTx(e: ContractEntry): Promise<BTX> {
-    const entry = await this.node.chain.getEntryByHeight(e.height);
-    const block = entry && await this.node.chain.getBlock(entry.hash);
-    const tx = block?.txs.find((t: BTX) => t.hash().equals(e.txHash));
-    // Not a domain code: the registry and the block store disagree, which the HTTP layer answers as an internal error.
-    if (!tx) throw new CloudCoinError('EBLOCKSTORE', 'the funding transaction is not in the block store', ExitCode.failure);
-    return tx;
   }
 }

@@ -1,43 +1,26 @@
 /**
- * A NodeAdapter with no chain behind it, to run NegotiatorServices inside one
+ * A NodeAdapter without a node, to run NegotiatorServices inside one
  * process: `connect(a, b)` makes each the other's peer, and a message one
  * sends arrives, on a later turn of the event loop, at the handler the other
- * `listen`s with, as an extension's message handler gets it from bcoin. What
- * a node would put on chain stays in lists a caller can read: the
- * transactions sent (`mempool`), the wallet's records (`wallet.sent`), and
- * the ban score of each peer.
+ * `listen`s with, as an extension's message handler gets it from bcoin. Its
+ * chain is a MemoryChain (memory-chain.ts), empty unless the caller mines
+ * blocks, possibly shared with other adapters. What a node would put on
+ * chain stays in lists a caller can read: the transactions sent (`mempool`,
+ * until a block mines them), the wallet's records (`wallet.sent`, and the
+ * keys it imported), and the ban score of each peer.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import type { NetworkName } from '../../chain/names.js';
 import { MTX, Script, type BBlock, type BScript, type BTX } from '../../chain/primitives.js';
 import { MisbehaviorError } from '../../ext/types.js';
+import { publicKeyOf } from '../../crypto/sig.js';
 import { negotiatorError } from '../errors.js';
-import type { IndexedChain } from '../indexer.js';
 import type { FundingWallet } from '../negotiator.js';
 import type { NodeAdapter, NodeLogger, NodePeer, NodeWallet, PeerEvent, TxOutput } from './adapter.js';
+import { MemoryChain } from './memory-chain.js';
 
 export type MessageListener = (peer: NodePeer, cmd: string, payload: Buffer) => Promise<void>;
-
-/** A chain that stays at `height` and holds no block: the registry stays empty. */
-class EmptyChain extends EventEmitter implements IndexedChain {
-  height = 0;
-
-  async getEntryByHeight(): Promise<null> {
-    return null;
-  }
-
-  async getEntryByHash(): Promise<null> {
-    return null;
-  }
-
-  async isMainChain(): Promise<boolean> {
-    return false;
-  }
-
-  async getBlock(): Promise<BBlock | null> {
-    return null;
-  }
-}
 
 /** A funder without coins: every share fails as a wallet without funds does. */
 const NO_COINS: FundingWallet = {
@@ -51,10 +34,19 @@ export interface MemoryWalletOptions {
   funder?: FundingWallet;
 }
 
+export interface MemoryNodeOptions extends MemoryWalletOptions {
+  /** Default: a chain of this adapter's own. */
+  chain?: MemoryChain;
+  /** Default: dev. */
+  network?: NetworkName;
+}
+
 class MemoryWallet implements NodeWallet {
   /** Transactions `send` built, oldest first; each spends a made-up coin. */
   readonly sent: BTX[] = [];
   readonly passphrase: string | undefined;
+  /** Public keys (hex) of the keys `importKey` added. */
+  readonly imported = new Set<string>();
   private readonly fund: FundingWallet;
   private readonly receive: BScript = Script.fromProgram(0, randomBytes(20));
 
@@ -82,6 +74,14 @@ class MemoryWallet implements NodeWallet {
 
   funder(): FundingWallet {
     return this.fund;
+  }
+
+  async importKey(secretKey: Uint8Array, passphrase: string): Promise<boolean> {
+    if (passphrase !== this.passphrase) throw negotiatorError('EWALLET', 'wrong passphrase');
+    const key = Buffer.from(publicKeyOf(secretKey)).toString('hex');
+    if (this.imported.has(key)) return false;
+    this.imported.add(key);
+    return true;
   }
 }
 
@@ -114,7 +114,8 @@ class MemoryLogger implements NodeLogger {
 const BAN_SCORE = 100;
 
 export class MemoryNodeAdapter implements NodeAdapter {
-  readonly chain = new EmptyChain();
+  readonly network: NetworkName;
+  readonly chain: MemoryChain;
   readonly wallet: MemoryWallet;
   readonly logger = new MemoryLogger();
   /** Transactions added to the mempool, oldest first. */
@@ -125,8 +126,18 @@ export class MemoryNodeAdapter implements NodeAdapter {
   private readonly connected = new Set<MemoryPeer>();
   private listener: MessageListener | null = null;
 
-  constructor(options: MemoryWalletOptions = {}) {
+  constructor(options: MemoryNodeOptions = {}) {
+    this.network = options.network ?? 'dev';
+    this.chain = options.chain ?? new MemoryChain();
     this.wallet = new MemoryWallet(options);
+    this.chain.on('connect', (_entry: unknown, block: BBlock) => this._mined(block));
+  }
+
+  /** What a block mined leaves the mempool, as bcoin's mempool drops it. */
+  private _mined(block: BBlock): void {
+    const mined = new Set(block.txs.map((tx) => tx.txid()));
+    const kept = this.mempool.filter((tx) => !mined.has(tx.txid()));
+    this.mempool.splice(0, this.mempool.length, ...kept);
   }
 
   /** Makes `a` and `b` peers of each other; both see 'peer open'. */

@@ -10,7 +10,10 @@
  * src/lib/negotiator/client.ts turns into the CLI's exit codes.
  *
  * GET /ext/negotiator/contracts/<id> answers the ContractInfo JSON as is:
- * the file server reads it.
+ * the file server reads it. PUT /contracts/<id>/sectors { ids } is the
+ * renter's store telling its daemon which sectors it put on a contract;
+ * POST /contracts/<id>/revisions { revision } is the host's file server
+ * asking its Negotiator to countersign a commitment revision.
  */
 import { HttpError, isCloudCoinError } from '../../errors.js';
 import type { ExtensionContext } from '../../ext/context.js';
@@ -135,6 +138,9 @@ export function registerRoutes(ext: ExtensionContext, svc: () => NegotiatorServi
     const b = _body(body);
     return { body: await svc().settle(params.id, b.fee === undefined ? undefined : _int(b.fee, 'fee')) };
   });
+
+  route('put', '/contracts/:id/sectors', async ({ params, body }) => ({ body: await svc().setExpectedSectors(params.id, _body(body).ids) }));
+  route('post', '/contracts/:id/revisions', async ({ params, body }) => ({ body: await svc().countersign(params.id, _body(body).revision) }));
 
   route('get', '/registry', async () => ({ body: await svc().dump() }));
   route('get', '/reputation/:key', async ({ params }) => ({ body: await svc().reputation(params.key) }));

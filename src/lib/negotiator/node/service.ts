@@ -9,7 +9,9 @@
  * The service answers registry queries itself and hands the rest to its
  * parts: offerbook.ts (offers and host settings), peernegotiations.ts
  * (negotiations with peers, and why a renter must be connected to the
- * host's node) and chainactions.ts (rating and refund transactions).
+ * host's node), chainactions.ts (rating and refund transactions) and
+ * contract-fulfilment.ts (what the daemon does on its own for live and
+ * ending contracts: challenges, revisions, settlements, ratings).
  */
 import type { Level } from 'level';
 import type { KeyPair } from '../../crypto/sig.js';
@@ -34,11 +36,21 @@ import { reputationFromRegistry, type Reputation } from '../reputation.js';
 import type { RegistryDB } from '../undo.js';
 import type { NodeAdapter, NodePeer } from './adapter.js';
 import { ChainActions } from './chainactions.js';
+import { ContractFulfilment, type ContractFulfilmentOptions, type FulfilmentInfo } from './contract-fulfilment.js';
 import { OfferBook, type HostSettings, type OfferInfo, type OfferRequest } from './offerbook.js';
 import { PeerNegotiations, type NegotiateRequest, type NegotiateResult, type PendingInfo } from './peernegotiations.js';
 
 export interface ContractListItem extends ContractInfo {
   role: 'renter' | 'host';
+  fulfilment: FulfilmentInfo | null;
+}
+
+/** One contract as `contract show` reads it: `tipHeight` is the registry's height its state is judged at (the file server reads it). */
+export interface ContractDetail extends ContractInfo {
+  ratings: RatingInfo[];
+  /** Null when this node is not a party. */
+  fulfilment: FulfilmentInfo | null;
+  tipHeight: number;
 }
 
 const EXPIRE_EVERY_MS = 5_000;
@@ -52,6 +64,7 @@ export class NegotiatorService {
   private readonly offers: OfferBook;
   private readonly negotiations: PeerNegotiations;
   private readonly chainActions: ChainActions;
+  readonly fulfilment: ContractFulfilment;
   private timer: NodeJS.Timeout | null = null;
   private readonly meta: RegistryDB;
 
@@ -60,6 +73,7 @@ export class NegotiatorService {
     private readonly node: NodeAdapter,
     db: Level<string, Buffer>,
     identity: KeyPair,
+    options: ContractFulfilmentOptions = {},
   ) {
     this.identity = identity;
     const sub = (name: string): RegistryDB => db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -85,6 +99,7 @@ export class NegotiatorService {
     });
     this.negotiations = new PeerNegotiations(node, identity, this.pool, this.negotiator);
     this.chainActions = new ChainActions(node, identity, this.registry, () => this.synced());
+    this.fulfilment = new ContractFulfilment(node, identity, this.registry, () => this.synced(), sub('fulfilment'), this.pool, this.chainActions, options);
   }
 
   async open(): Promise<void> {
@@ -93,6 +108,7 @@ export class NegotiatorService {
     await this.pool.open(unixNow());
     await this.registry.open();
     await this.indexer.open();
+    await this.fulfilment.open();
     this.node.on('peer open', this._onPeerOpen);
     this.node.on('peer close', this._onPeerClose);
     this.timer = setInterval(() => void this._expire(), EXPIRE_EVERY_MS);
@@ -104,6 +120,7 @@ export class NegotiatorService {
     this.node.off('peer open', this._onPeerOpen);
     this.node.off('peer close', this._onPeerClose);
     this.negotiations.close();
+    await this.fulfilment.close();
     await this.indexer.close();
     await this.registry.close();
     await this.pool.close();
@@ -170,7 +187,7 @@ export class NegotiatorService {
     if (this._notForUs(cmd, payload)) return;
     let d;
     try {
-      d = await dispatch(this.pool, this.negotiator, String(peer.id), cmd, payload, unixNow());
+      d = await dispatch(this.pool, this.negotiator, String(peer.id), cmd, payload, unixNow(), this.fulfilment);
     } catch (err) {
       if (isProtocolError(err)) throw new MisbehaviorError(`${err.reason}: ${err.message}`, err.score);
       throw err;
@@ -234,16 +251,18 @@ export class NegotiatorService {
     const negotiating = this.negotiator.list()
       .filter((n) => n.state !== 'refused' && !onChain.has(n.contractId().toString('hex')) && (role === 'any' || n.role === role))
       .map((n) => n.toJSON());
-    return { contracts: entries.map((e) => ({ ...e.toInfo(tip), role: this._role(e) })), negotiating };
+    const contracts = await Promise.all(entries.map(async (e) => ({ ...e.toInfo(tip), role: this._role(e), fulfilment: await this.fulfilment.info(e, tip) })));
+    return { contracts, negotiating };
   }
 
-  async contract(id: string): Promise<ContractInfo & { ratings: RatingInfo[] }> {
+  async contract(id: string): Promise<ContractDetail> {
     const key = hexParam(id, 32, 'contract id');
     await this.synced();
     const e = await this.registry.getContract(key);
     if (!e) throw negotiatorError('ENOTFOUND', 'no such contract on chain');
     const ratings = (await this.registry.ratingsFor(key)).map((r) => r.toJSON());
-    return { ...e.toInfo(this.registry.getTip()?.height ?? 0), ratings };
+    const tip = this.registry.getTip()?.height ?? 0;
+    return { ...e.toInfo(tip), ratings, fulfilment: await this.fulfilment.info(e, tip), tipHeight: tip };
   }
 
   /** The whole registry, for comparing nodes: tip, every contract and rating. */
@@ -277,5 +296,15 @@ export class NegotiatorService {
 
   settle(id: string, fee?: number): Promise<{ txid: string; kind: EscrowKind; value: number }> {
     return this.chainActions.settle(id, fee);
+  }
+
+  // ---- fulfilment ----
+
+  setExpectedSectors(id: string, ids: unknown): Promise<{ contractId: string; sectors: number }> {
+    return this.fulfilment.setExpectedSectors(id, ids);
+  }
+
+  countersign(id: string, revisionHex: unknown): Promise<{ revision: string }> {
+    return this.fulfilment.countersign(id, revisionHex);
   }
 }
