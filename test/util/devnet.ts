@@ -78,10 +78,10 @@ export class LiveDevnet {
 
   /**
    * Mines one block at a time on `miner` until `done` holds, giving the
-   * daemons up to `settleMs` after each block to act on it; fails after
-   * `maxBlocks` blocks.
+   * daemons up to `settleMs` after each block to act on it (a daemon slower
+   * than that only costs a block more); fails after `maxBlocks` blocks.
    */
-  async mineUntil(what: string, miner: Participant, watching: Participant[], done: () => Promise<boolean>, maxBlocks = 10, settleMs = 10_000): Promise<void> {
+  async mineUntil(what: string, miner: Participant, watching: Participant[], done: () => Promise<boolean>, maxBlocks = 10, settleMs = 4_000): Promise<void> {
     for (let mined = 0; ; mined++) {
       const ok = await waitFor(done, settleMs, what, 150).catch(() => false);
       if (ok) return;
