@@ -367,11 +367,7 @@ export class Store {
     return prune(this._io, (await this._ready).index, catalog, options.signal);
   }
 
-  /**
-   * What the local index says each backend holds, by backend name: the shards
-   * it acknowledged and the snapshot headers it took, sorted. A renter's
-   * commitment revisions with a host sign exactly this set (docs/store.md, "Sector sets").
-   */
+  /** What the local index says each backend holds, by name: the set a host's commitment revisions sign (docs/store.md, "Sector sets"). */
   async sectorSets(): Promise<Map<string, string[]>> {
     return (await this._ready).index.heldBy();
   }
