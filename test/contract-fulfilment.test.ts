@@ -69,10 +69,10 @@ async function start(t: ExecutionContext, chain: MemoryChain): Promise<Party> {
 }
 
 /**
- * A funded contract of DURATION blocks between two services, and the host's
- * file server holding `sectors` of it. The daemons' rounds start with the
- * block that funds it, before the sectors are there: window 0 may be proven
- * on an earlier commitment than the one the test checks.
+ * A funded contract of DURATION blocks between two services, one block
+ * past its start, and the host's file server holding `sectors` of it. The
+ * daemons' rounds run with each block, before the sectors are there: window
+ * 0 may be proven on an earlier commitment than the one the test checks.
  */
 async function world(t: ExecutionContext, sectors = 2): Promise<World> {
   const chain = new MemoryChain();
@@ -106,6 +106,8 @@ async function world(t: ExecutionContext, sectors = 2): Promise<World> {
   if (r.outcome !== 'funded') throw new Error(`negotiation ended ${r.outcome}: ${r.reason ?? r.error?.message}`);
   const funding = renter.node.mempool[0];
   chain.mine([funding]);
+  // The renter's daemon leaves a contract alone in the block that funds it.
+  chain.mine();
   const contractId = r.negotiation.contractId;
   await host.svc.synced();
   await renter.svc.synced();
@@ -141,7 +143,7 @@ async function acknowledged(w: World): Promise<void> {
 test('each window is committed, challenged, proven and paid; both sides show the same counts', async (t) => {
   const w = await world(t);
   const start = (await show(w.renter, w.contractId)).startHeight;
-  t.is(w.chain.height, start, 'the contract starts with the block that funds it');
+  t.is(w.chain.height, start + 1, 'the contract starts with the block that funds it');
   await w.renter.svc.fulfilment.round();
   const renterSide = (await show(w.renter, w.contractId)).fulfilment!;
   t.like(renterSide, { windows: 3, proven: 1, missed: 0, nextWindow: start + 4 });
@@ -184,7 +186,7 @@ test('at the end the host broadcasts PAY and SPLIT of a fully proven contract; b
   await w.renter.svc.fulfilment.round();
   await mine(w, 8);
   await acknowledged(w);
-  await mine(w, 3);
+  await mine(w, 2);
   t.deepEqual(w.host.node.mempool, [], 'nothing before the end');
   await mine(w, 1);
   const spends = w.host.node.mempool.filter((tx) => tx.inputs[0].prevout.hash === w.funding.hash('hex'));
@@ -236,4 +238,19 @@ test('the identity key goes into the wallet on the first round', async (t) => {
   const w = await world(t, 0);
   t.true(w.renter.node.wallet.imported.has(Buffer.from(w.renter.identity.publicKey).toString('hex')));
   t.true(w.host.node.wallet.imported.has(Buffer.from(w.host.identity.publicKey).toString('hex')));
+});
+
+test('switched off, the daemon acts on nothing by itself and still answers its counterparty; switched on, it catches up', async (t) => {
+  const w = await world(t);
+  await w.renter.svc.fulfilment.round();
+  await acknowledged(w);
+  t.deepEqual(await w.renter.svc.setAutomatic(false), { automatic: false });
+  await w.host.svc.setAutomatic(false);
+  await mine(w, 4);
+  t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 1, missed: 0, payment: { seq: 1 } }, 'window 1 not challenged');
+  await w.renter.svc.setAutomatic(true);
+  await w.renter.svc.fulfilment.round();
+  await acknowledged(w);
+  t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 2, payment: { proven: 2 } }, 'the renter caught up; the host, switched off, still countersigned and acknowledged');
+  await t.throwsAsync(w.renter.svc.setAutomatic('no'), { message: /automatic must be true or false/ });
 });

@@ -67,6 +67,8 @@ test.before(async () => {
   // Each host gets a coinbase to fund collateral from; 110 more blocks mature them and pass segwit's activation.
   for (const h of H) await ok(R, ['node', 'mine', '1', '--address', (await ok(h, ['wallet', 'address'])).address]);
   await mine(R, 110, net.nodes);
+  // These tests take the settlement paths and rate by hand: the daemons must not get there first.
+  for (const n of net.nodes) await n.http('POST', '/ext/negotiator/fulfilment', { automatic: false });
 });
 
 test.after.always(async () => {

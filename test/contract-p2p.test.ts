@@ -1,20 +1,25 @@
 /**
  * Issue 3 acceptance, the hostile side, on a real dev network: forged
  * signatures, replayed and expired messages, 10,000 random and mutated cc*
- * messages over real P2P connections, and a reorganisation that orphans a
- * contract's funding block.
+ * messages over real P2P connections, a reorganisation that orphans a
+ * contract's funding block, and payment revisions (ccpay) forged, replayed,
+ * stale or for no contract.
  */
 import test from 'ava';
 import { randomBytes, randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { bcoin } from '../src/lib/chain/bcoin.js';
+import { getNetwork } from '../src/lib/chain/networks.js';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
 import { OfferPacket } from '../src/lib/net/offer.js';
+import { PayPacket } from '../src/lib/net/pay.js';
 import { Negotiation } from '../src/lib/negotiator/negotiation.js';
+import { buildSettlement, signSettlement } from '../src/lib/negotiator/settlement.js';
 import { samplePackets } from './negotiator-fixtures.js';
 import { frame, rawPeer, roundTrip, versionPayload, type RawPeer } from './util/p2p.js';
-import { waitFor, type DevNode } from './util/devnode.js';
-import { Network, heightOf, identity, mine, ok, rpc, synced } from './contract-util.js';
+import { waitFor, waitForLog, type DevNode } from './util/devnode.js';
+import { Network, heightOf, identity, mine, ok, recordOf, rpc, synced, txAt } from './contract-util.js';
 
 const net = new Network();
 let R: DevNode; // renter
@@ -84,6 +89,15 @@ test.after.always(async () => {
   await net.stop();
 });
 
+test.serial('each node\'s daemon put its identity key in its wallet: a payment to P2PKH(identity key) shows in its balance', async (t) => {
+  const address = bcoin.KeyRing.fromPublic(Buffer.from(identity(H).publicKey)).getAddress('string', getNetwork('dev'));
+  await waitForLog(H, 'identity key imported into the wallet');
+  const before = (await ok(H, ['wallet', 'balance'])).confirmed;
+  await ok(R, ['wallet', 'send', address, '1']);
+  await mine(R, 1, net.nodes);
+  t.is((await ok(H, ['wallet', 'balance'])).confirmed - before, 100_000_000);
+});
+
 test.serial('a forged offer signature: dropped, not relayed, and its peer banned', async (t) => {
   const forged = new OfferPacket({ ...offer, hostKey: offer.hostKey, sequence: offer.sequence + 1, price: 1 }).sign(identity(R).secretKey);
   const p = await peerOf(H);
@@ -150,7 +164,7 @@ test.serial('the HTTP API answers a domain error with its status and code', asyn
 });
 
 const FUZZ = 10_000;
-const CC = ['ccinv', 'ccgetoffer', 'ccoffer', 'ccpropose', 'cccounter', 'ccaccept', 'ccsign', 'ccrefuse', 'ccfund', 'ccfundsig'];
+const CC = ['ccinv', 'ccgetoffer', 'ccoffer', 'ccpropose', 'cccounter', 'ccaccept', 'ccsign', 'ccrefuse', 'ccfund', 'ccfundsig', 'ccpay', 'ccpayack'];
 
 function fuzzMessage(i: number, valid: { cmd: string; bytes: Buffer }[]): [string, Buffer] {
   const base = valid[randomInt(valid.length)];
@@ -228,4 +242,63 @@ test.serial('a contract whose funding block is orphaned by a reorganisation leav
     t.regex(gone.stderr, /no such contract/);
   }
   t.deepEqual((await R.http('GET', '/ext/negotiator/registry')).body, (await G.http('GET', '/ext/negotiator/registry')).body, 'the same registry as a node that never saw it');
+});
+
+/**
+ * A ccpay for the test's contract as its renter R would send it: escrow
+ * signatures of the host variants built from the funding transaction,
+ * message signed by `signer` (R's key unless forged).
+ */
+async function payFor(id: string, fields: { seq: number; proven: number; missed: number; expiry?: number }, signer = identity(R).secretKey): Promise<Buffer> {
+  const c = await ok(H, ['contract', 'show', id]);
+  const terms = recordOf(await txAt(H, c.height, c.fundingTxid)).terms;
+  const funding = await txAt(H, c.height, c.fundingTxid);
+  const state = { windows: c.fulfilment.windows, proven: fields.proven, missed: fields.missed, seq: fields.seq };
+  const sig = (kind: 'pay' | 'split') => signSettlement(buildSettlement(kind, 'host', funding, terms, state), kind, terms, identity(R).secretKey);
+  const pay = new PayPacket({ contractId: Buffer.from(id, 'hex'), ...state, expiry: fields.expiry ?? now() + 600, paySig: sig('pay'), splitSig: sig('split') });
+  return pay.sign(signer).encode();
+}
+
+function count(haystack: Buffer, needle: string): number {
+  let n = 0;
+  for (let i = haystack.indexOf(needle); i >= 0; i = haystack.indexOf(needle, i + 1)) n++;
+  return n;
+}
+
+test.serial('ccpay: forged, replayed, stale, for no contract: each costs its ban score; the genuine one and its resend are answered', async (t) => {
+  // R's daemon sends H payment revisions of its own as windows pass: stopped, it leaves H's latest where it is.
+  await R.stop();
+  const latest = (await ok(H, ['contract', 'show', contractId])).fulfilment;
+  const seq = (latest.payment?.seq ?? 0) + 1;
+  const counts = { proven: latest.proven, missed: latest.missed };
+
+  const forged = await peerOf(H);
+  forged.write(frame('dev', 'ccpay', await payFor(contractId, { seq, ...counts }, generateKeyPair().secretKey)));
+  t.true(await forged.closedWithin(10_000), 'not signed by the renter: 100');
+
+  const p = await peerOf(H);
+  const genuine = await payFor(contractId, { seq, ...counts });
+  await send(p, 'ccpay', genuine);
+  await t.notThrowsAsync(p.arrived(Buffer.from('ccpayack')), 'the host answered with its signatures');
+  await send(p, 'ccpay', genuine);
+  await waitFor(() => count(p.received(), 'ccpayack') === 2, 10_000, 'the same ccpay answered again');
+  t.deepEqual(await testPeerBan(H), [0], 'a resend of what the host signed costs nothing');
+  t.like((await ok(H, ['contract', 'show', contractId])).fulfilment.payment, { seq, acknowledged: true });
+
+  await send(p, 'ccpay', await payFor(contractId, { seq, ...counts, expiry: now() + 900 }));
+  t.deepEqual(await banAfter(H, [0]), [10], 'the same sequence number with other bytes: replay, 10');
+  await send(p, 'ccpay', await payFor(contractId, { seq: seq + 1, ...counts, expiry: now() - 1 }));
+  t.deepEqual(await banAfter(H, [10]), [20], 'expired: 10');
+  // No settlement can be built for more windows than the contract has: the genuine escrow signatures stand in.
+  const overcount = PayPacket.decode(genuine);
+  Object.assign(overcount, { seq: seq + 1, proven: latest.windows, missed: 1 });
+  await send(p, 'ccpay', overcount.sign(identity(R).secretKey).encode());
+  t.deepEqual(await banAfter(H, [20]), [40], 'more windows decided than the contract has: 20');
+  const elsewhere = PayPacket.decode(genuine);
+  Object.assign(elsewhere, { contractId: randomBytes(32), seq: seq + 2 });
+  await send(p, 'ccpay', elsewhere.sign(identity(R).secretKey).encode());
+  t.deepEqual(await banAfter(H, [40]), [60], 'for no contract on chain: 20');
+  t.false(p.isClosed());
+  p.close();
+  t.is(count(p.received(), 'ccpayack'), 2, 'nothing else was answered');
 });

@@ -7,7 +7,7 @@ import { frame, rawPeer, versionPayload } from './util/p2p.js';
 const FRAMES = 10_000;
 const COMMANDS = ['version', 'verack', 'ping', 'pong', 'addr', 'inv', 'getdata', 'getblocks', 'getheaders',
   'headers', 'block', 'tx', 'notfound', 'reject', 'sendcmpct', 'cmpctblock', 'feefilter', 'filterload',
-  'ccoffer', 'ccinv', 'ccpropose', 'ccping', 'xyz'];
+  'ccoffer', 'ccinv', 'ccpropose', 'ccpay', 'ccpayack', 'ccping', 'xyz'];
 
 /** One fuzz frame: random bytes, a well-framed random payload, or a mutated valid version message. */
 function fuzzFrame(i: number): Buffer {

@@ -55,6 +55,8 @@ export interface NodeAdapter {
   /** The network the node runs on: it fixes the contracts' proof windows. */
   readonly network: NetworkName;
   readonly chain: IndexedChain;
+  /** Unix time (seconds) of the tip block: how far behind the network the node may be. */
+  tipTime(): number;
   /** Adds `tx` to the mempool without relaying it; rejects with the mempool's reason. */
   addTX(tx: BTX): Promise<void>;
   /** Announces a transaction the mempool holds to every peer. */

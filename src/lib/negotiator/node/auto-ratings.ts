@@ -5,13 +5,13 @@
  * after the refund height if it never was. Once per contract; a party that
  * rated by hand (`contract rate`) is not rated for again.
  */
-import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { isCloudCoinError } from '../../errors.js';
 import type { ContractEntry } from '../entries.js';
 import { refundHeightOf } from '../escrow.js';
 import { endHeightOf } from '../../net/terms.js';
 import { autoRating } from '../autorating.js';
 import type { ChainActions } from './chainactions.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { FulfilmentStep } from './fulfilment-loop.js';
 
 /** Blocks after the refund height to wait for the payment's spend before rating without it. */

@@ -82,6 +82,10 @@ export class BcoinNodeAdapter implements NodeAdapter {
     this.logger = node.logger;
   }
 
+  tipTime(): number {
+    return this.node.chain.tip.time;
+  }
+
   async addTX(tx: BTX): Promise<void> {
     await this.node.mempool.addTX(tx);
   }

@@ -6,11 +6,11 @@
  * this node's as host, the renter signed it, its number is above the latest
  * kept and it commits no more bytes than the contract rents.
  */
-import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { isProtocolError } from '../../net/errors.js';
 import { negotiatorError } from '../errors.js';
 import { hexParam } from '../params.js';
 import { Revision } from '../revision.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 
 export class HostCommitments {
   constructor(

@@ -6,12 +6,12 @@
  * commitment revisions and its answers to ccpay, and the per-contract
  * summary `contract show` and `contract list` print.
  */
-import type { KeyPair } from '../../crypto/sig.js';
-import { FileServerClient } from '../../server/file-server-client.js';
 import { proofWindowOf } from '../../chain/proof-window.js';
-import { checkId } from '../../server/ids.js';
+import type { KeyPair } from '../../crypto/sig.js';
 import type { PayPacket } from '../../net/pay.js';
 import type { PayAckPacket } from '../../net/payack.js';
+import { FileServerClient } from '../../server/file-server-client.js';
+import { checkId } from '../../server/ids.js';
 import type { ContractEntry } from '../entries.js';
 import { negotiatorError } from '../errors.js';
 import type { OfferPool } from '../offerpool.js';
@@ -19,6 +19,7 @@ import { hexParam } from '../params.js';
 import type { Registry } from '../registry.js';
 import { Revision } from '../revision.js';
 import { settlementAmounts } from '../settlement.js';
+import type { RegistryDB } from '../undo.js';
 import { ProofWindows } from '../windows.js';
 import type { NodeAdapter } from './adapter.js';
 import { AutoRatings } from './auto-ratings.js';
@@ -26,12 +27,11 @@ import type { ChainActions } from './chainactions.js';
 import { HostCommitments } from './commitments.js';
 import { RenterFulfilment, type HostStorageFactory } from './fulfilment.js';
 import type { FulfilmentContext } from './fulfilment-context.js';
-import { FulfilmentLoop } from './fulfilment-loop.js';
+import { FulfilmentLoop, type FulfilmentStep } from './fulfilment-loop.js';
 import { FulfilmentStore } from './fulfilment-store.js';
 import { HostPayments } from './payments.js';
 import { RenterPayments } from './renter-payments.js';
 import { SettlementBroadcaster } from './settlement-broadcaster.js';
-import type { RegistryDB } from '../undo.js';
 import { WalletKeyImport } from './wallet-key.js';
 
 /** What `contract show` and `contract list` print of a contract's fulfilment. */
@@ -53,12 +53,11 @@ export interface FulfilmentInfo {
 
 /** Rounds run on every block, and at least this often. */
 const ROUND_EVERY_MS = 10_000;
-/** Most sector ids one PUT of a contract's sector set may carry (4 MiB sectors: 64 TiB). */
-const MAX_SECTOR_IDS = 1 << 24;
+/** Most sector ids one PUT of a contract's sector set may carry (of 4 MiB sectors: 4 TiB). */
+const MAX_SECTOR_IDS = 1 << 20;
 
 export interface ContractFulfilmentOptions {
-  /** How the renter reaches a host's file server; default: a FileServerClient signed with the identity key. */
-  storage?: HostStorageFactory;
+  /** The timer's period between rounds (they also run on every block). */
   roundEveryMs?: number;
 }
 
@@ -71,9 +70,10 @@ export class ContractFulfilment {
   private readonly renterPayments: RenterPayments;
   private readonly renter: RenterFulfilment;
   private readonly proofWindow: number;
+  private automatic = true;
 
   constructor(
-    node: NodeAdapter,
+    private readonly node: NodeAdapter,
     identity: KeyPair,
     private readonly registry: Registry,
     private readonly synced: () => Promise<void>,
@@ -86,17 +86,20 @@ export class ContractFulfilment {
     this.proofWindow = proofWindowOf(node.network);
     this.store = new FulfilmentStore(db);
     const ctx: FulfilmentContext = { node, identity, registry, synced, store: this.store, windowsOf: (e) => this.windowsOf(e) };
-    const storage = options.storage ?? ((url, contractId) => new FileServerClient({ url, contractId, secretKey: identity.secretKey, retries: 1 }));
+    const storage: HostStorageFactory = (url, contractId) => new FileServerClient({ url, contractId, secretKey: identity.secretKey, retries: 1 });
     this.commitments = new HostCommitments(ctx);
     this.hostPayments = new HostPayments(ctx);
     this.renterPayments = new RenterPayments(ctx);
     this.renter = new RenterFulfilment(ctx, pool, this.renterPayments, storage);
     this.loop = new FulfilmentLoop(node, [
       new WalletKeyImport(node, identity),
-      this.renter,
-      new SettlementBroadcaster(ctx, chainActions),
-      new AutoRatings(ctx, chainActions),
+      ...[this.renter, new SettlementBroadcaster(ctx, chainActions), new AutoRatings(ctx, chainActions)].map((step) => this._whenAutomatic(step)),
     ], options.roundEveryMs ?? ROUND_EVERY_MS);
+  }
+
+  /** `step`, run only while the daemon acts on its own. */
+  private _whenAutomatic(step: FulfilmentStep): FulfilmentStep {
+    return { name: step.name, run: async () => { if (this.automatic) await step.run(); } };
   }
 
   windowsOf(e: ContractEntry): ProofWindows {
@@ -105,7 +108,22 @@ export class ContractFulfilment {
 
   async open(): Promise<void> {
     await this.store.open();
+    this.automatic = await this.store.automatic();
     this.loop.open();
+  }
+
+  /**
+   * Whether the daemon challenges, pays, broadcasts settlements and rates on
+   * its own (it does unless told otherwise); off, the node still answers its
+   * counterparties (revisions, ccpay) and everything can be done by hand.
+   * Kept across restarts.
+   */
+  async setAutomatic(automatic: unknown): Promise<{ automatic: boolean }> {
+    if (typeof automatic !== 'boolean') throw negotiatorError('EUSAGE', 'automatic must be true or false');
+    await this.store.setAutomatic(automatic);
+    this.automatic = automatic;
+    this.node.logger.info(`negotiator: automatic fulfilment ${automatic ? 'on' : 'off'}`);
+    return { automatic };
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,8 @@
  *   b [contract id 32] [kind u8]           both: a settlement sent (1 PAY, 2 SPLIT,
  *                                          3 refund): txid and height
  *   r [contract id 32]                     both: the automatic rating, once published
+ *   a                                      both: whether the daemon acts on its own
+ *                                          (absent: it does)
  *
  * Values are JSON: this state never travels and no other node reads it, so
  * its format is free to grow a field.
@@ -74,8 +76,8 @@ export interface AckedPayment {
   hostSplit: string;
 }
 
-export const SettlementKind = { PAY: 1, SPLIT: 2, REFUND: 3 } as const;
-export type SettlementKindValue = (typeof SettlementKind)[keyof typeof SettlementKind];
+export const SentKind = { PAY: 1, SPLIT: 2, REFUND: 3 } as const;
+export type SentKindValue = (typeof SentKind)[keyof typeof SentKind];
 
 export interface SentSettlement {
   txid: string;
@@ -98,8 +100,9 @@ export const fulfilmentLayout = {
   c: (id: Uint8Array) => _key('c', id),
   w: (id: Uint8Array, window?: number) => _key('w', id, ...(window === undefined ? [] : [_u16be(window)])),
   p: (id: Uint8Array) => _key('p', id),
-  b: (id: Uint8Array, kind: SettlementKindValue) => _key('b', id, Buffer.from([kind])),
+  b: (id: Uint8Array, kind: SentKindValue) => _key('b', id, Buffer.from([kind])),
   r: (id: Uint8Array) => _key('r', id),
+  a: Buffer.from('a'),
 } as const;
 
 export class FulfilmentStore {
@@ -171,12 +174,20 @@ export class FulfilmentStore {
     return this._put(fulfilmentLayout.p(id), state);
   }
 
-  sent(id: Uint8Array, kind: SettlementKindValue): Promise<SentSettlement | null> {
+  sent(id: Uint8Array, kind: SentKindValue): Promise<SentSettlement | null> {
     return this._get<SentSettlement>(fulfilmentLayout.b(id, kind));
   }
 
-  setSent(id: Uint8Array, kind: SettlementKindValue, sent: SentSettlement): Promise<void> {
+  setSent(id: Uint8Array, kind: SentKindValue, sent: SentSettlement): Promise<void> {
     return this._put(fulfilmentLayout.b(id, kind), sent);
+  }
+
+  async automatic(): Promise<boolean> {
+    return (await this._get<{ automatic: boolean }>(fulfilmentLayout.a))?.automatic ?? true;
+  }
+
+  setAutomatic(automatic: boolean): Promise<void> {
+    return this._put(fulfilmentLayout.a, { automatic });
   }
 
   async rated(id: Uint8Array): Promise<boolean> {

@@ -14,15 +14,15 @@
  *    sector root the latest commitment holds, plus one sector fetched whole
  *    and hashed), retried each round until its deadline, then recorded
  *    proven or missed.
- * 3. Payment: after a window is decided, a new payment revision goes to the
- *    host (renter-payments.ts).
+ * 3. Payment: when the decided windows changed, a new payment revision goes
+ *    to the host (renter-payments.ts).
  *
  * The host's file server URL comes from its offer; the last one seen is kept,
  * so a withdrawn offer does not leave a contract unchallenged. Work is
  * bounded per round; a contract that fails is logged once per distinct
- * error and tried again next round.
+ * error and tried again later. Nothing is challenged while the node's tip
+ * is hours old (the node is catching up).
  */
-import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { randomInt } from 'node:crypto';
 import { merkleRoot, verifyMerkleProof, type MerkleProof } from '../../crypto/merkle.js';
 import type { ContractEntry } from '../entries.js';
@@ -31,11 +31,12 @@ import type { OfferPool } from '../offerpool.js';
 import { unixNow } from '../params.js';
 import { Revision } from '../revision.js';
 import { challengeOf } from '../windows.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { FulfilmentStep } from './fulfilment-loop.js';
 import type { CommittedSector } from './fulfilment-store.js';
 import type { RenterPayments } from './renter-payments.js';
 
-/** What the renter asks of a host's file server: FileServerClient is the real one. */
+/** What the renter asks of a host's file server (FileServerClient's calls). */
 export interface HostStorage {
   roots(): Promise<{ id: string; size: number; root: string }[]>;
   revise(revisionHex: string): Promise<string>;
@@ -46,6 +47,12 @@ export interface HostStorage {
 
 export type HostStorageFactory = (url: string, contractId: string) => HostStorage;
 
+/**
+ * Older than this, the tip says the node is catching up: windows would be
+ * first tried at heights the chain then passes in minutes, and deadlines
+ * counted in blocks would give the host no time at all.
+ */
+const MAX_TIP_AGE_S = 3 * 3600;
 /** Challenges per round over all contracts: each may fetch a whole sector (4 MiB). */
 const MAX_CHALLENGES_PER_ROUND = 16;
 /** A contract whose host failed is asked again after this long, not every round; its windows still reach their deadlines meanwhile. */
@@ -71,13 +78,15 @@ export class RenterFulfilment implements FulfilmentStep {
   }
 
   async run(): Promise<void> {
+    if (this.ctx.node.tipTime() < unixNow() - MAX_TIP_AGE_S) return;
     await this.ctx.synced();
     const tip = this.ctx.node.chain.height;
     let budget = MAX_CHALLENGES_PER_ROUND;
     for (const e of await this.ctx.registry.listByKey(this.ctx.identity.publicKey, 'renter')) {
       if (budget <= 0) break;
       const terms = e.record.terms;
-      if (tip < terms.startHeight || tip >= refundHeightOf(terms)) continue;
+      // In the block that funds it the host's node may not know the contract yet, and its file server would remember that a while.
+      if (tip < terms.startHeight || tip <= e.height || tip >= refundHeightOf(terms)) continue;
       const hex = e.record.id().toString('hex');
       const failed = this.failed.get(hex);
       const r = await this._contract(e, tip, budget, failed && Date.now() - failed.at < RETRY_AFTER_MS ? failed.message : null);
@@ -87,6 +96,7 @@ export class RenterFulfilment implements FulfilmentStep {
         if (failed?.message !== r.error) this.ctx.node.logger.warning(`negotiator: contract ${shortId(e.record.id())}: ${r.error}; trying again`);
         this.failed.set(hex, { at: Date.now(), message: r.error });
       }
+      await this.payments.update(e, await this.ctx.store.windows(e.record.id()));
       await this.payments.resend(e);
     }
   }
@@ -121,13 +131,13 @@ export class RenterFulfilment implements FulfilmentStep {
     if (waiting === null) {
       try {
         host = this.storage(await this._url(e.record.terms.hostKey), hex);
-        await this._commit(e, host);
+        // From the end on nothing is written: the commitment in force is the last one.
+        if (tip < windows.startHeight + windows.duration) await this._commit(e, host);
         this.committed.add(hex);
       } catch (err) {
         error = (err as Error).message;
       }
     }
-    let decided = false;
     for (const w of open) {
       const state = states.get(w) ?? { firstTry: tip, outcome: null, height: null };
       let proven = false;
@@ -145,12 +155,10 @@ export class RenterFulfilment implements FulfilmentStep {
       if (proven || tip >= windows.deadline(w, state.firstTry)) {
         await this.ctx.store.setWindow(id, w, { firstTry: state.firstTry, outcome: proven ? 'proven' : 'missed', height: tip });
         this.ctx.node.logger.info(`negotiator: contract ${shortId(id)} window ${w}: ${proven ? 'proven' : `missed (${error})`}`);
-        decided = true;
       } else if (!states.has(w)) {
         await this.ctx.store.setWindow(id, w, state);
       }
     }
-    if (decided) await this.payments.update(e, await this.ctx.store.windows(id));
     const asked = waiting === null;
     return { spent: asked ? open.length : 0, asked, error };
   }

@@ -183,6 +183,10 @@ export class MemoryNodeAdapter implements NodeAdapter {
     }
   }
 
+  tipTime(): number {
+    return this.chain.tipTime();
+  }
+
   async addTX(tx: BTX): Promise<void> {
     if (this.mempool.some((t) => t.txid() === tx.txid())) throw new Error('transaction already in the mempool');
     this.mempool.push(tx);

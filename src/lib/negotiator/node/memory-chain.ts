@@ -34,10 +34,10 @@ export class MemoryChain extends EventEmitter implements IndexedChain {
     const prev = this.blocks.at(-1);
     const height = this.blocks.length;
     const coinbase = new MTX();
-    // The height in the coinbase script keeps two blocks with the same transactions apart.
+    // The height in the coinbase script keeps two blocks with the same transactions (and time) apart.
     coinbase.addInput({ prevout: { hash: '00'.repeat(32), index: 0xffffffff }, script: Script.fromRaw(Buffer.from(`h${height}`)) });
     coinbase.addOutput(Script.fromRaw(Buffer.from([0x51])), 50e8);
-    const block = new Block({ version: 1, prevBlock: prev ? prev.hash('hex') : '00'.repeat(32), merkleRoot: '00'.repeat(32), time: 1_700_000_000 + height, bits: 0x207fffff, nonce: 0 });
+    const block = new Block({ version: 1, prevBlock: prev ? prev.hash('hex') : '00'.repeat(32), merkleRoot: '00'.repeat(32), time: Math.floor(Date.now() / 1000), bits: 0x207fffff, nonce: 0 });
     block.txs.push(coinbase.toTX(), ...txs);
     block.merkleRoot = block.createMerkleRoot('hex');
     block.refresh();
@@ -46,6 +46,12 @@ export class MemoryChain extends EventEmitter implements IndexedChain {
     this.height = height;
     this.emit('connect', { hash: block.hash('hex'), height }, block);
     return height;
+  }
+
+  /** Unix time of the tip block; now while the chain holds none. */
+  tipTime(): number {
+    const tip = this.blocks.at(-1) as (BBlock & { time: number }) | undefined;
+    return tip ? tip.time : Math.floor(Date.now() / 1000);
   }
 
   /** Mines `n` empty blocks; the new height. */

@@ -7,14 +7,16 @@
  * a ccpayack carrying the host's signatures of the renter variants. A ccpay
  * for another host's contract is dropped unread, as a ccpropose is: renters
  * send it to every peer. The exact ccpay already answered, sent again (its
- * answer was lost), is answered again without penalty.
+ * answer was lost), is answered again without penalty. The sequence number
+ * is checked before the counts, so a delayed older ccpay costs a replay's
+ * 10, not a shrinking payment's 20.
  */
-import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { BanScore, ProtocolError } from '../../net/errors.js';
 import type { PayPacket } from '../../net/pay.js';
 import { PayAckPacket } from '../../net/payack.js';
 import { buildSettlement, signSettlement, verifySettlementSig, type SettlementState } from '../settlement.js';
 import type { ContractEntry } from '../entries.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { PaymentState } from './fulfilment-store.js';
 import { fundingTxOf } from './funding-tx.js';
 
@@ -40,9 +42,9 @@ export class HostPayments {
     }
     const windows = this.ctx.windowsOf(e).count;
     if (pay.windows !== windows || pay.proven + pay.missed > windows) {
-      throw new ProtocolError('bad-windows', `ccpay: ${pay.proven} proven + ${pay.missed} missed of ${pay.windows} windows; the contract has ${windows}`, BanScore.splice);
+      throw new ProtocolError('bad-count', `ccpay: ${pay.proven} proven + ${pay.missed} missed of ${pay.windows} windows; the contract has ${windows}`, BanScore.splice);
     }
-    if (latest && pay.proven < latest.proven) throw new ProtocolError('payment-shrinks', `ccpay: ${pay.proven} windows proven, below the ${latest.proven} already signed`, BanScore.splice);
+    if (latest && pay.proven < latest.proven) throw new ProtocolError('shrinking', `ccpay: ${pay.proven} windows proven, below the ${latest.proven} already signed`, BanScore.splice);
     if (pay.expiry <= now || pay.expiry > now + MAX_EXPIRY_AHEAD) throw new ProtocolError('expired', 'ccpay: expired or expiring too far ahead', BanScore.expired);
     const state: SettlementState = { windows, proven: pay.proven, missed: pay.missed, seq: pay.seq };
     const funding = await fundingTxOf(this.ctx.node.chain, e);

@@ -8,7 +8,6 @@
  * under the next sequence number, so a host that got it is never sent the
  * same number twice with other bytes (which it would score as a replay).
  */
-import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import { BanScore, ProtocolError } from '../../net/errors.js';
 import { PayPacket } from '../../net/pay.js';
 import { PayAckPacket } from '../../net/payack.js';
@@ -16,6 +15,7 @@ import { types } from '../../net/packets.js';
 import type { ContractEntry } from '../entries.js';
 import { unixNow } from '../params.js';
 import { buildSettlement, signSettlement, verifySettlementSig, type SettlementState } from '../settlement.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { PaymentState, WindowState } from './fulfilment-store.js';
 import { fundingTxOf } from './funding-tx.js';
 
@@ -82,17 +82,23 @@ export class RenterPayments {
   /**
    * A host's ccpayack: kept if it answers the latest ccpay with the host's
    * valid signatures of the renter variants. Throws ProtocolError for a
-   * forged or spliced one; an answer to an older ccpay is dropped.
+   * forged, spliced or replayed one; an answer to an older ccpay is dropped.
    */
   async onAck(ack: PayAckPacket): Promise<void> {
     const e = await this.ctx.registry.getContract(ack.contractId);
     if (!e) throw new ProtocolError('unknown-contract', 'ccpayack: no such contract on chain', BanScore.splice);
     const terms = e.record.terms;
-    if (!Buffer.from(this.ctx.identity.publicKey).equals(terms.renterKey)) throw new ProtocolError('not-party', 'ccpayack: this node is not the contract\'s renter', BanScore.splice);
+    if (!Buffer.from(this.ctx.identity.publicKey).equals(terms.renterKey)) throw new ProtocolError('unknown-contract', 'ccpayack: this node is not the contract\'s renter', BanScore.splice);
     if (!ack.verify(terms.hostKey)) throw new ProtocolError('bad-signature', 'ccpayack: not signed by the contract\'s host', BanScore.badSignature);
     const latest = await this.ctx.store.payment(e.record.id());
-    if (!latest || ack.seq > latest.seq) throw new ProtocolError('unknown-seq', `ccpayack: no ccpay ${ack.seq} was sent`, BanScore.splice);
-    if (ack.seq < latest.seq || latest.acked?.seq === ack.seq) return;
+    if (!latest || ack.seq > latest.seq) throw new ProtocolError('unexpected', `ccpayack: no ccpay ${ack.seq} was sent`, BanScore.splice);
+    if (latest.acked !== null && ack.seq <= latest.acked.seq) {
+      // The host answers a ccpay sent again with the same bytes (its signatures are deterministic): no fault of its own.
+      if (ack.seq === latest.acked.seq && Buffer.from(ack.paySig).toString('hex') === latest.acked.hostPay) return;
+      throw new ProtocolError('replay', `ccpayack: ccpay ${ack.seq} is already acknowledged`, BanScore.replay);
+    }
+    // An answer to a ccpay since replaced: its counts are no longer kept, and the latest one's answer is coming.
+    if (ack.seq < latest.seq) return;
     const funding = await fundingTxOf(this.ctx.node.chain, e);
     for (const [kind, sig] of [['pay', ack.paySig], ['split', ack.splitSig]] as const) {
       if (!verifySettlementSig(buildSettlement(kind, 'renter', funding, terms, latest), kind, terms, sig, terms.hostKey)) {

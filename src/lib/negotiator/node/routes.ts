@@ -13,7 +13,8 @@
  * the file server reads it. PUT /contracts/<id>/sectors { ids } is the
  * renter's store telling its daemon which sectors it put on a contract;
  * POST /contracts/<id>/revisions { revision } is the host's file server
- * asking its Negotiator to countersign a commitment revision.
+ * asking its Negotiator to countersign a commitment revision. POST
+ * /fulfilment { automatic } turns the daemon's own fulfilment work off and on.
  */
 import { HttpError, isCloudCoinError } from '../../errors.js';
 import type { ExtensionContext } from '../../ext/context.js';
@@ -141,6 +142,7 @@ export function registerRoutes(ext: ExtensionContext, svc: () => NegotiatorServi
 
   route('put', '/contracts/:id/sectors', async ({ params, body }) => ({ body: await svc().setExpectedSectors(params.id, _body(body).ids) }));
   route('post', '/contracts/:id/revisions', async ({ params, body }) => ({ body: await svc().countersign(params.id, _body(body).revision) }));
+  route('post', '/fulfilment', async ({ body }) => ({ body: await svc().setAutomatic(_body(body).automatic) }));
 
   route('get', '/registry', async () => ({ body: await svc().dump() }));
   route('get', '/reputation/:key', async ({ params }) => ({ body: await svc().reputation(params.key) }));

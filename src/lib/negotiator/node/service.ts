@@ -307,4 +307,8 @@ export class NegotiatorService {
   countersign(id: string, revisionHex: unknown): Promise<{ revision: string }> {
     return this.fulfilment.countersign(id, revisionHex);
   }
+
+  setAutomatic(automatic: unknown): Promise<{ automatic: boolean }> {
+    return this.fulfilment.setAutomatic(automatic);
+  }
 }

@@ -20,14 +20,14 @@
  * output stays unspent (the mempool may have dropped it); the registry's
  * view of the escrow is what says it is done.
  */
-import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { BTX } from '../../chain/primitives.js';
 import type { ContractEntry } from '../entries.js';
 import { ownerRefundHeight, refundHeightOf } from '../escrow.js';
 import { buildSettlement, completeSettlement, signSettlement, type SettlementKind, type SettlementVariant } from '../settlement.js';
 import type { ChainActions } from './chainactions.js';
+import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { FulfilmentStep } from './fulfilment-loop.js';
-import { SettlementKind as Sent, type AckedPayment, type SettlementKindValue } from './fulfilment-store.js';
+import { SentKind, type AckedPayment, type SentKindValue } from './fulfilment-store.js';
 import { fundingTxOf } from './funding-tx.js';
 
 /** Blocks after which a settlement whose output is still unspent is sent again. */
@@ -61,29 +61,29 @@ export class SettlementBroadcaster implements FulfilmentStep {
     if (tip < end) return;
     const latest = (await this.ctx.store.payment(e.record.id()))?.acked ?? null;
     if (latest && !e.paymentSpent && (latest.proven + latest.missed === windows.count || tip >= end + windows.proofWindow)) {
-      await this._settle(e, 'pay', 'host', latest, Sent.PAY);
+      await this._settle(e, 'pay', 'host', latest, SentKind.PAY);
     }
-    if (latest && !e.collateralSpent && latest.proven === windows.count) await this._settle(e, 'split', 'host', latest, Sent.SPLIT);
+    if (latest && !e.collateralSpent && latest.proven === windows.count) await this._settle(e, 'split', 'host', latest, SentKind.SPLIT);
     if (!e.collateralSpent && tip >= ownerRefundHeight(e.record.terms, 'collateral')) await this._refund(e);
   }
 
   private async _renter(e: ContractEntry): Promise<void> {
     const acked = (await this.ctx.store.payment(e.record.id()))?.acked ?? null;
     if (!e.paymentSpent) {
-      if (acked) await this._settle(e, 'pay', 'renter', acked, Sent.PAY);
+      if (acked) await this._settle(e, 'pay', 'renter', acked, SentKind.PAY);
       else await this._refund(e);
     }
     const missed = [...(await this.ctx.store.windows(e.record.id())).values()].some((w) => w.outcome === 'missed');
-    if (!e.collateralSpent && missed && acked) await this._settle(e, 'split', 'renter', acked, Sent.SPLIT);
+    if (!e.collateralSpent && missed && acked) await this._settle(e, 'split', 'renter', acked, SentKind.SPLIT);
   }
 
   /** Whether a settlement of this kind was sent recently enough not to send it again. */
-  private async _recent(e: ContractEntry, kind: SettlementKindValue): Promise<boolean> {
+  private async _recent(e: ContractEntry, kind: SentKindValue): Promise<boolean> {
     const sent = await this.ctx.store.sent(e.record.id(), kind);
     return sent !== null && this.ctx.node.chain.height < sent.height + RESEND_BLOCKS;
   }
 
-  private async _settle(e: ContractEntry, kind: SettlementKind, variant: SettlementVariant, acked: AckedPayment, mark: SettlementKindValue): Promise<void> {
+  private async _settle(e: ContractEntry, kind: SettlementKind, variant: SettlementVariant, acked: AckedPayment, mark: SentKindValue): Promise<void> {
     if (await this._recent(e, mark)) return;
     const terms = e.record.terms;
     const mtx = buildSettlement(kind, variant, await fundingTxOf(this.ctx.node.chain, e), terms, { ...acked, windows: this.ctx.windowsOf(e).count });
@@ -101,11 +101,11 @@ export class SettlementBroadcaster implements FulfilmentStep {
   }
 
   private async _refund(e: ContractEntry): Promise<void> {
-    if (await this._recent(e, Sent.REFUND)) return;
+    if (await this._recent(e, SentKind.REFUND)) return;
     const key = `${e.record.id().toString('hex')}:refund`;
     try {
       const r = await this.chainActions.settle(e.record.id().toString('hex'));
-      await this.ctx.store.setSent(e.record.id(), Sent.REFUND, { txid: r.txid, height: this.ctx.node.chain.height });
+      await this.ctx.store.setSent(e.record.id(), SentKind.REFUND, { txid: r.txid, height: this.ctx.node.chain.height });
       this.failed.delete(key);
       this.ctx.node.logger.info(`negotiator: contract ${shortId(e.record.id())}: ${r.kind} refunded by the refund branch (${r.txid})`);
     } catch (err) {
@@ -113,10 +113,11 @@ export class SettlementBroadcaster implements FulfilmentStep {
     }
   }
 
-  private async _send(e: ContractEntry, tx: BTX, mark: SettlementKindValue, what: string): Promise<void> {
+  private async _send(e: ContractEntry, tx: BTX, mark: SentKindValue, what: string): Promise<void> {
     const key = `${e.record.id().toString('hex')}:${mark}`;
     try {
-      await this.ctx.node.sendTX(tx);
+      await this.ctx.node.addTX(tx);
+      this.ctx.node.broadcastTX(tx);
     } catch (err) {
       const message = (err as Error).message;
       // Still in the mempool from the last time: nothing to do but wait for a block.
