@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { bcoin } from '../../src/lib/chain/bcoin.js';
 import { getNetwork } from '../../src/lib/chain/networks.js';
 import type { Participant } from '../../src/lib/devnet/participant.js';
+import { stopServer } from '../../src/lib/devnet/server-process.js';
 import { NodeClient } from '../../src/lib/node/node-client.js';
 import { cli, cliOk } from './cli.js';
 import { waitFor } from './devnode.js';
@@ -53,6 +54,20 @@ export class LiveDevnet {
   /** Runs `cloudcoin <args> --datadir <p's> --json`; fails with the CLI's error when it exits non-zero. */
   async run(p: Participant, args: string[]): Promise<any> {
     return (await cliOk([...args, '--datadir', p.datadir, '--json'])).json;
+  }
+
+  /** `node stop` of p's node, and its file server stopped. */
+  async stop(p: Participant): Promise<void> {
+    await cliOk(['node', 'stop', '--datadir', p.datadir]);
+    await stopServer(p.datadir);
+  }
+
+  /** p's node started again on its ports (`node start --detach`), dialling the renter's node; its file server stays down. */
+  async restart(p: Participant): Promise<void> {
+    await cliOk([
+      'node', 'start', '--detach', '--network', 'dev', '--datadir', p.datadir,
+      '--port', String(p.port), '--http-port', String(p.httpPort), '--wallet-port', String(p.walletPort), '--peers', `127.0.0.1:${this.get('renter').port}`,
+    ]);
   }
 
   async height(p: Participant): Promise<number> {
