@@ -18,9 +18,10 @@ import { generateKeyPair, type KeyPair } from '../src/lib/crypto/sig.js';
 import { FundingOutput, refundHeightOf } from '../src/lib/negotiator/escrow.js';
 import { decodeRecord, OutcomeRecord, RatingRecord } from '../src/lib/negotiator/records.js';
 import { MemoryChain } from '../src/lib/negotiator/node/memory-chain.js';
+import { Revision } from '../src/lib/negotiator/revision.js';
 import { MemoryNodeAdapter } from '../src/lib/negotiator/node/memory-adapter.js';
 import { NegotiatorService } from '../src/lib/negotiator/node/service.js';
-import { parseServedContract } from '../src/lib/server/authority.js';
+import { NegotiatorRefusedError, parseServedContract } from '../src/lib/server/authority.js';
 import { FileServerClient } from '../src/lib/server/file-server-client.js';
 import { startFileServer, type FileServer } from '../src/lib/server/file-server.js';
 import { isCloudCoinError } from '../src/lib/errors.js';
@@ -95,7 +96,17 @@ async function world(t: ExecutionContext, sectors = 2): Promise<World> {
         }
       },
     },
-    signer: { countersign: async (id, hex) => (await host.svc.countersign(id, hex)).revision },
+    signer: {
+      // As HttpContractAuthority does over HTTP: the Negotiator's refusal is the renter's to read.
+      countersign: async (id, hex) => {
+        try {
+          return (await host.svc.countersign(id, hex)).revision;
+        } catch (err) {
+          if (isCloudCoinError(err)) throw new NegotiatorRefusedError(err.message, 409);
+          throw err;
+        }
+      },
+    },
   });
   t.teardown(() => server.close());
   const offer = await host.svc.createOffer({
@@ -142,11 +153,11 @@ async function acknowledged(w: World): Promise<void> {
 
 test('each window is committed, challenged, proven and paid; both sides show the same counts', async (t) => {
   const w = await world(t);
-  const start = (await show(w.renter, w.contractId)).startHeight;
-  t.is(w.chain.height, start + 1, 'the contract starts with the block that funds it');
+  const startHeight = (await show(w.renter, w.contractId)).startHeight;
+  t.is(w.chain.height, startHeight + 1, 'the contract starts with the block that funds it');
   await w.renter.svc.fulfilment.round();
   const renterSide = (await show(w.renter, w.contractId)).fulfilment!;
-  t.like(renterSide, { windows: 3, proven: 1, missed: 0, nextWindow: start + 4 });
+  t.like(renterSide, { windows: 3, proven: 1, missed: 0, nextWindow: startHeight + 4 });
   t.like(renterSide.commitment, { sectors: 2 });
   t.is(renterSide.commitment!.bytes, 1000 + 1000 + 4096);
   await acknowledged(w);
@@ -157,11 +168,16 @@ test('each window is committed, challenged, proven and paid; both sides show the
   t.true(hostSide.earned > 0);
   t.is(hostSide.earned, (await show(w.renter, w.contractId)).fulfilment!.earned, 'what the renter signed to pay is what the host earned');
 
+  // A third node on the same chain: the renter's ccpays reach it too, and it drops them unread.
+  const bystander = await start(t, w.chain);
+  MemoryNodeAdapter.connect(w.renter.node, bystander.node);
   await mine(w, 8);
   await acknowledged(w);
   t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 3, missed: 0, nextWindow: null, payment: { proven: 3, acknowledged: true } });
-  t.is(w.renter.node.banScore(w.renter.node.peers()[0]), 0);
-  t.is(w.host.node.banScore(w.host.node.peers()[0]), 0, 'the renter broke no rule');
+  for (const p of [w.renter, w.host, bystander]) {
+    t.deepEqual(p.node.peers().map((peer) => p.node.banScore(peer)), p === w.renter ? [0, 0] : [0], 'nobody broke a rule');
+  }
+  t.is((await show(bystander, w.contractId)).fulfilment, null, 'not a party: it keeps nothing of the contract\'s payments');
 });
 
 test('a sector the host lost makes the windows that land on it missed once their deadline passes', async (t) => {
@@ -253,4 +269,24 @@ test('switched off, the daemon acts on nothing by itself and still answers its c
   await acknowledged(w);
   t.like((await show(w.renter, w.contractId)).fulfilment, { proven: 2, payment: { proven: 2 } }, 'the renter caught up; the host, switched off, still countersigned and acknowledged');
   await t.throwsAsync(w.renter.svc.setAutomatic('no'), { message: /automatic must be true or false/ });
+});
+
+test('a renter that lost its commitment state numbers its next revision above the host\'s latest', async (t) => {
+  const w = await world(t);
+  const id = Buffer.from(w.contractId, 'hex');
+  const put = async () => {
+    const sector = randomBytes(32).toString('hex');
+    await w.client.put(sector, randomBytes(2000));
+    const expected = [...(await w.renter.svc.fulfilment.store.expectedSectors(id))!, sector];
+    await w.renter.svc.setExpectedSectors(w.contractId, expected);
+    await w.renter.svc.fulfilment.round();
+    return expected.length;
+  };
+  const n = await put();
+  t.like((await show(w.renter, w.contractId)).fulfilment!.commitment, { sectors: n }, 'the host is at revision 2 at least');
+  await w.renter.svc.fulfilment.store.setCommitment(id, { revision: Revision.fromSectors(id, 1, []).encode().toString('hex'), sectors: [] });
+  const sectors = await put();
+  const renterSide = (await show(w.renter, w.contractId)).fulfilment!.commitment!;
+  t.is(renterSide.sectors, sectors);
+  t.deepEqual((await show(w.host, w.contractId)).fulfilment!.commitment, renterSide, 'the host countersigned it');
 });

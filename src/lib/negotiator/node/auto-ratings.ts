@@ -1,15 +1,15 @@
 /**
  * The rating each party's daemon publishes on its own when a contract ends
- * (docs/protocol.md §8), derived from the outcome the chain records
- * (ratings.ts autoRating): once the payment output is spent, or a few blocks
+ * (docs/protocol.md §8.6), derived from the outcome the chain records
+ * (autorating.ts): once the payment output is spent, or a few blocks
  * after the refund height if it never was. Once per contract; a party that
  * rated by hand (`contract rate`) is not rated for again.
  */
 import { isCloudCoinError } from '../../errors.js';
-import type { ContractEntry } from '../entries.js';
-import { refundHeightOf } from '../escrow.js';
 import { endHeightOf } from '../../net/terms.js';
 import { autoRating } from '../autorating.js';
+import type { ContractEntry } from '../entries.js';
+import { refundHeightOf } from '../escrow.js';
 import type { ChainActions } from './chainactions.js';
 import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { FulfilmentStep } from './fulfilment-loop.js';

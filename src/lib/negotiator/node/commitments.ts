@@ -1,5 +1,5 @@
 /**
- * The host's countersignature of commitment revisions (docs/protocol.md §8).
+ * The host's countersignature of commitment revisions (docs/protocol.md §8.6).
  * Its file server calls this through the Negotiator's HTTP API once it has
  * checked that the revision commits to the sectors it holds; here the
  * Negotiator checks what only it knows: the contract is on chain, live and
@@ -13,9 +13,7 @@ import { Revision } from '../revision.js';
 import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 
 export class HostCommitments {
-  constructor(
-    private readonly ctx: FulfilmentContext,
-  ) {}
+  constructor(private readonly ctx: FulfilmentContext) {}
 
   /** Countersigns a renter-signed revision (hex) of contract `id`; the revision with both signatures, hex. */
   async countersign(id: string, revisionHex: unknown): Promise<{ revision: string }> {

@@ -1,5 +1,5 @@
 /**
- * The NegotiatorService's fulfilment of contracts (docs/protocol.md §8),
+ * The NegotiatorService's fulfilment of contracts (docs/protocol.md §8.6),
  * wired together: the state store, the loop and its steps (identity key
  * import, the renter's challenges and payment revisions, the settlement
  * broadcaster, the automatic ratings), the host's countersigning of
@@ -86,7 +86,8 @@ export class ContractFulfilment {
     this.proofWindow = proofWindowOf(node.network);
     this.store = new FulfilmentStore(db);
     const ctx: FulfilmentContext = { node, identity, registry, synced, store: this.store, windowsOf: (e) => this.windowsOf(e) };
-    const storage: HostStorageFactory = (url, contractId) => new FileServerClient({ url, contractId, secretKey: identity.secretKey, retries: 1 });
+    // Short: the next round asks again, and a node that stops waits for the round in progress.
+    const storage: HostStorageFactory = (url, contractId) => new FileServerClient({ url, contractId, secretKey: identity.secretKey, retries: 1, timeoutMs: 15_000 });
     this.commitments = new HostCommitments(ctx);
     this.hostPayments = new HostPayments(ctx);
     this.renterPayments = new RenterPayments(ctx);

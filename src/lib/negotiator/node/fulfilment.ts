@@ -1,7 +1,7 @@
 /**
  * The renter's side of fulfilment, run by every node for the contracts in
  * which its key is the renter, from the start height until the refund
- * height (docs/protocol.md §8). Each round, for each such contract:
+ * height (docs/protocol.md §8.6). Each round, for each such contract:
  *
  * 1. Commitment: the host's file server lists its sectors' roots; when they
  *    cover exactly the sectors the store put there (or, if the store never
@@ -60,8 +60,15 @@ const RETRY_AFTER_MS = 20_000;
 
 export class RenterFulfilment implements FulfilmentStep {
   readonly name = 'renter fulfilment';
-  /** Contracts whose commitment was brought up to date since start or since the store last described them. */
-  private readonly committed = new Set<string>();
+  /**
+   * contract id hex → how many times the store described its sectors since
+   * start, and how many of those its commitment was brought up to date with:
+   * a description that arrives while a commitment is being made is not lost.
+   */
+  private readonly described = new Map<string, number>();
+  private readonly committed = new Map<string, number>();
+  /** contract id hex → what was last logged about its commitment. */
+  private readonly notes = new Map<string, string>();
   /** contract id hex → when its host last failed, and the error logged. */
   private readonly failed = new Map<string, { at: number; message: string }>();
 
@@ -74,7 +81,7 @@ export class RenterFulfilment implements FulfilmentStep {
 
   /** The store described the contract's sectors anew: its commitment is checked next round even if no window is open. */
   expectedChanged(contractId: string): void {
-    this.committed.delete(contractId);
+    this.described.set(contractId, (this.described.get(contractId) ?? 0) + 1);
   }
 
   async run(): Promise<void> {
@@ -125,7 +132,8 @@ export class RenterFulfilment implements FulfilmentStep {
     const open: number[] = [];
     for (let w = 0; w < windows.openedBy(tip) && open.length < budget; w++) if (!states.get(w)?.outcome) open.push(w);
     const hex = id.toString('hex');
-    if (open.length === 0 && this.committed.has(hex)) return { spent: 0, asked: false, error: null };
+    const described = this.described.get(hex) ?? 0;
+    if (open.length === 0 && this.committed.get(hex) === described) return { spent: 0, asked: false, error: null };
     let host: HostStorage | null = null;
     let error = waiting;
     if (waiting === null) {
@@ -133,7 +141,7 @@ export class RenterFulfilment implements FulfilmentStep {
         host = this.storage(await this._url(e.record.terms.hostKey), hex);
         // From the end on nothing is written: the commitment in force is the last one.
         if (tip < windows.startHeight + windows.duration) await this._commit(e, host);
-        this.committed.add(hex);
+        this.committed.set(hex, described);
       } catch (err) {
         error = (err as Error).message;
       }
@@ -172,21 +180,45 @@ export class RenterFulfilment implements FulfilmentStep {
     let sectors: CommittedSector[] = listed;
     if (expected !== null) {
       const byId = new Map(listed.map((s) => [s.id, s]));
-      const missing = expected.filter((s) => !byId.has(s));
-      // The host's file server commits to what it holds: a set that differs cannot be signed.
-      if (missing.length > 0 || listed.length !== expected.length) return;
+      const missing = expected.filter((s) => !byId.has(s)).length;
+      // The host's file server commits to what it holds: a set that differs cannot be signed, and the latest commitment stays in force.
+      const differs = missing > 0 || listed.length !== expected.length;
+      this._note(id, differs ? `the host lists ${listed.length} sectors, ${missing} of the ${expected.length} the store put there missing: the commitment stays as it is` : null);
+      if (differs) return;
       sectors = expected.map((s) => byId.get(s)!);
     }
-    const latest = await this.ctx.store.commitment(id);
-    const next = Revision.fromSectors(id, latest ? Revision.decode(Buffer.from(latest.revision, 'hex')).revision + 1 : 1, sectors.map((s) => ({ ...s, root: Buffer.from(s.root, 'hex') })));
-    if (latest && Buffer.from(Revision.decode(Buffer.from(latest.revision, 'hex')).root).equals(next.root)) return;
+    const kept = await this.ctx.store.commitment(id);
+    const latest = kept ? Revision.decode(Buffer.from(kept.revision, 'hex')) : null;
+    const leaves = sectors.map((s) => ({ ...s, root: Buffer.from(s.root, 'hex') }));
+    let next = Revision.fromSectors(id, (latest?.revision ?? 0) + 1, leaves);
+    if (latest && Buffer.from(latest.root).equals(next.root)) return;
     if (next.totalBytes > terms.size) throw new Error(`the host lists ${next.totalBytes} bytes, the contract rents ${terms.size}`);
-    next.signAsRenter(this.ctx.identity.secretKey);
-    const back = Revision.decode(Buffer.from(await host.revise(next.encode().toString('hex')), 'hex'));
+    let answer: string;
+    try {
+      answer = await host.revise(next.signAsRenter(this.ctx.identity.secretKey).encode().toString('hex'));
+    } catch (err) {
+      // The host holds a later revision than this node remembers (its state was lost): number the next one above it.
+      const above = /not above the latest, (\d+)/.exec((err as Error).message);
+      if (!above) throw err;
+      next = Revision.fromSectors(id, Number(above[1]) + 1, leaves);
+      answer = await host.revise(next.signAsRenter(this.ctx.identity.secretKey).encode().toString('hex'));
+    }
+    const back = Revision.decode(Buffer.from(answer, 'hex'));
     if (!back.signedBytes().equals(next.signedBytes()) || !back.verify(terms)) throw new Error('the host answered a commitment revision other than the one sent, or unsigned');
-    const sorted = [...sectors].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const sorted = [...sectors].sort((x, y) => (x.id < y.id ? -1 : 1));
     await this.ctx.store.setCommitment(id, { revision: back.encode().toString('hex'), sectors: sorted });
     this.ctx.node.logger.info(`negotiator: contract ${shortId(id)}: commitment revision ${back.revision} (${back.sectorCount} sectors, ${back.totalBytes} bytes)`);
+  }
+
+  /** Logs `message` about a contract once, until it changes (null: nothing to say any more). */
+  private _note(id: Buffer, message: string | null): void {
+    const hex = id.toString('hex');
+    if (this.notes.get(hex) === (message ?? undefined)) return;
+    if (message === null) this.notes.delete(hex);
+    else {
+      this.notes.set(hex, message);
+      this.ctx.node.logger.warning(`negotiator: contract ${shortId(id)}: ${message}`);
+    }
   }
 
   /**

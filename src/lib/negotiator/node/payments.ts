@@ -1,7 +1,7 @@
 /**
- * The host's side of the payment revisions (docs/protocol.md §8): a ccpay
- * for a contract whose host is this node is checked (design table in
- * docs/protocol.md: malformed, forged, replayed, stale, not a party), the
+ * The host's side of the payment revisions (docs/protocol.md §8.6): a ccpay
+ * for a contract whose host is this node is checked (§11: forged, replayed,
+ * stale, over-counted, shrinking, for no contract), the
  * renter's escrow signatures are checked against the host variants this
  * node builds itself, the revision is kept as the latest, and the answer is
  * a ccpayack carrying the host's signatures of the renter variants. A ccpay
@@ -14,8 +14,8 @@
 import { BanScore, ProtocolError } from '../../net/errors.js';
 import type { PayPacket } from '../../net/pay.js';
 import { PayAckPacket } from '../../net/payack.js';
-import { buildSettlement, signSettlement, verifySettlementSig, type SettlementState } from '../settlement.js';
 import type { ContractEntry } from '../entries.js';
+import { buildSettlement, signSettlement, verifySettlementSig, type SettlementState } from '../settlement.js';
 import { shortId, type FulfilmentContext } from './fulfilment-context.js';
 import type { PaymentState } from './fulfilment-store.js';
 import { fundingTxOf } from './funding-tx.js';
@@ -24,9 +24,7 @@ import { fundingTxOf } from './funding-tx.js';
 const MAX_EXPIRY_AHEAD = 3600 + 300;
 
 export class HostPayments {
-  constructor(
-    private readonly ctx: FulfilmentContext,
-  ) {}
+  constructor(private readonly ctx: FulfilmentContext) {}
 
   /** The ccpayack to send back, or null for a ccpay that is not this node's business. Throws ProtocolError. */
   async onPay(pay: PayPacket, now: number): Promise<PayAckPacket | null> {

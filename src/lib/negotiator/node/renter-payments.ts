@@ -1,5 +1,5 @@
 /**
- * The renter's payment revisions (docs/protocol.md §8): after each window it
+ * The renter's payment revisions (docs/protocol.md §8.6): after each window it
  * decides, the renter signs the host variants of PAY(p) and SPLIT(p)
  * (settlement.ts) and sends them in a ccpay to every peer; the host's node
  * answers a ccpayack with its signatures of the renter variants, which the
@@ -27,9 +27,7 @@ const RESEND_AFTER = 60;
 const REISSUE_BEFORE = 300;
 
 export class RenterPayments {
-  constructor(
-    private readonly ctx: FulfilmentContext,
-  ) {}
+  constructor(private readonly ctx: FulfilmentContext) {}
 
   /** Sends a new payment revision if the decided windows changed since the last one. */
   async update(e: ContractEntry, states: Map<number, WindowState>): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Who broadcasts what, on its own (docs/protocol.md §8): the settlements
+ * Who broadcasts what, on its own (docs/protocol.md §8.6): the settlements
  * both parties signed in advance go on chain without anyone running a
  * command.
  *
