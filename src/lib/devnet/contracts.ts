@@ -16,10 +16,20 @@ export interface DevnetContract {
   url: string;
 }
 
-/** Terms of the devnet's offers: 0.001 CC per GiB-month, twice that collateral, up to 100 GiB for up to a year. */
-const OFFER = { price: 100_000, collateral: 200_000, minSize: 1 << 20, maxSize: 100 * 2 ** 30, minDuration: 10, maxDuration: 52_560, validity: 30 * 86_400 };
-/** What the renter takes from each host: 1 GiB for 30 days of blocks. */
-const TAKE = { size: 2 ** 30, duration: 4_320 };
+/** What every host offers (price and collateral per GiB-month, sizes, durations in blocks, validity in seconds) and what the renter takes. */
+export interface DevnetTerms {
+  offer: { price: number; collateral: number; minSize: number; maxSize: number; minDuration: number; maxDuration: number; validity: number };
+  take: { size: number; duration: number };
+}
+
+/**
+ * The devnet's own terms: 0.001 CC per GiB-month, twice that collateral, up
+ * to 100 GiB for up to a year offered; 1 GiB for 30 days of blocks taken.
+ */
+export const DEVNET_TERMS: DevnetTerms = {
+  offer: { price: 100_000, collateral: 200_000, minSize: 1 << 20, maxSize: 100 * 2 ** 30, minDuration: 10, maxDuration: 52_560, validity: 30 * 86_400 },
+  take: { size: 2 ** 30, duration: 4_320 },
+};
 
 async function _until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -52,7 +62,8 @@ async function _hostKey(p: Participant): Promise<string> {
   return (await NodeClient.connect(p.datadir).node('GET', '/ext/negotiator/identity')).key;
 }
 
-export async function contractDevnetHosts(participants: Participant[]): Promise<DevnetContract[]> {
+/** Contracts the renter with every host of `participants` on `terms` (short ones let a test mine through a whole contract). */
+export async function contractDevnetHosts(participants: Participant[], terms: DevnetTerms = DEVNET_TERMS): Promise<DevnetContract[]> {
   const renter = participants.find((p) => p.role === 'renter')!;
   const hosts = participants.filter((p) => p.role === 'host' && p.serverUrl);
   const rc = NodeClient.connect(renter.datadir);
@@ -61,14 +72,14 @@ export async function contractDevnetHosts(participants: Participant[]): Promise<
   const have = new Set((await active()).map((c) => c.hostKey));
   const todo = hosts.filter((h) => !have.has(keys.get(h.name)!));
   // Every host (re)publishes its offer, so its URL is current after a restart.
-  const offers = await Promise.all(hosts.map(async (h) => (await createOffer(NodeClient.connect(h.datadir), { ...OFFER, url: h.serverUrl!, host: { capacity: OFFER.maxSize } })).offer.hash));
+  const offers = await Promise.all(hosts.map(async (h) => (await createOffer(NodeClient.connect(h.datadir), { ...terms.offer, url: h.serverUrl!, host: { capacity: terms.offer.maxSize } })).offer.hash));
   await _until('the renter seeing every offer', async () => {
     const seen = new Set((await listOffers(rc, {})).map((o) => o.hash));
     return offers.every((o) => seen.has(o));
   });
   for (const h of todo) {
     await _peered(h, renter);
-    await acceptOffer(rc, { offer: offers[hosts.indexOf(h)], ...TAKE, timeout: 30_000 });
+    await acceptOffer(rc, { offer: offers[hosts.indexOf(h)], ...terms.take, timeout: 30_000 });
   }
   if (todo.length > 0) {
     const height = (await rc.node('GET', '/')).chain.height;
