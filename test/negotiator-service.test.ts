@@ -8,44 +8,28 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { Level } from 'level';
 import { RefuseReason } from '../src/lib/net/refuse.js';
-import { generateKeyPair, type KeyPair } from '../src/lib/crypto/sig.js';
+import { generateKeyPair } from '../src/lib/crypto/sig.js';
 import { CloudCoinError, ExitCode } from '../src/lib/errors.js';
 import type { FundingWallet } from '../src/lib/negotiator/negotiator.js';
 import { ContractRecord, decodeRecord, RatingRecord } from '../src/lib/negotiator/records.js';
 import { MemoryNodeAdapter } from '../src/lib/negotiator/node/memory-adapter.js';
 import type { OfferInfo } from '../src/lib/negotiator/node/offerbook.js';
-import { NegotiatorService } from '../src/lib/negotiator/node/service.js';
 import { offerBy, party, walletOf } from './negotiator-fixtures.js';
-import { tempDir, waitFor } from './util/devnode.js';
+import { waitFor } from './util/devnode.js';
+import { startService, type Party } from './util/memory-service.js';
 
-interface Running {
-  node: MemoryNodeAdapter;
-  svc: NegotiatorService;
-  identity: KeyPair;
-}
 
 const GiB = 1024 ** 3;
 const OFFER = { price: 100_000, collateral: 200_000, minSize: GiB, maxSize: 50 * GiB, minDuration: 144, maxDuration: 52_560, url: 'http://127.0.0.1:9000', validity: 3600 };
 const ASK = { size: 10 * GiB, duration: 4320 };
 
-async function start(t: ExecutionContext, options: { passphrase?: string; funder?: FundingWallet } = {}): Promise<Running> {
-  const node = new MemoryNodeAdapter(options);
-  const db = new Level<string, Buffer>(tempDir(t, 'cc-service-'), { valueEncoding: 'buffer' });
-  const identity = generateKeyPair();
-  const svc = new NegotiatorService(node, db, identity);
-  node.listen((peer, cmd, payload) => svc.onMessage(peer, cmd, payload));
-  await svc.open();
-  t.teardown(async () => {
-    await svc.close();
-    await db.close();
-  });
-  return { node, svc, identity };
+function start(t: ExecutionContext, options: { passphrase?: string; funder?: FundingWallet } = {}): Promise<Party> {
+  return startService(t, options);
 }
 
 /** A host with a live offer, and a renter that has it in its pool. */
-async function market(t: ExecutionContext, funded = false): Promise<{ host: Running; renter: Running; offer: OfferInfo }> {
+async function market(t: ExecutionContext, funded = false): Promise<{ host: Party; renter: Party; offer: OfferInfo }> {
   const host = await start(t, funded ? { funder: walletOf(party()) } : {});
   const renter = await start(t, funded ? { funder: walletOf(party()) } : {});
   MemoryNodeAdapter.connect(host.node, renter.node);

@@ -6,29 +6,23 @@
  */
 import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { Level } from 'level';
 import type { BTX } from '../../src/lib/chain/primitives.js';
-import { generateKeyPair, type KeyPair } from '../../src/lib/crypto/sig.js';
 import { MemoryChain } from '../../src/lib/negotiator/node/memory-chain.js';
 import { MemoryNodeAdapter } from '../../src/lib/negotiator/node/memory-adapter.js';
-import { NegotiatorService } from '../../src/lib/negotiator/node/service.js';
 import { NegotiatorRefusedError, parseServedContract } from '../../src/lib/server/authority.js';
 import { FileServerClient } from '../../src/lib/server/file-server-client.js';
 import { startFileServer, type FileServer } from '../../src/lib/server/file-server.js';
 import { isCloudCoinError } from '../../src/lib/errors.js';
 import { party, walletOf } from '../negotiator-fixtures.js';
 import { tempDir, waitFor } from './devnode.js';
+import { startService, type Party } from './memory-service.js';
+
+export type { Party } from './memory-service.js';
 
 const PASSPHRASE = 'fulfilment';
 export const GiB = 1024 ** 3;
 /** 3 windows of 4 blocks on dev. */
 export const DURATION = 12;
-
-export interface Party {
-  node: MemoryNodeAdapter;
-  svc: NegotiatorService;
-  identity: KeyPair;
-}
 
 export interface World {
   chain: MemoryChain;
@@ -42,19 +36,9 @@ export interface World {
   server: FileServer;
 }
 
-export async function start(t: ExecutionContext, chain: MemoryChain): Promise<Party> {
-  const node = new MemoryNodeAdapter({ chain, passphrase: PASSPHRASE, funder: walletOf(party()) });
-  const db = new Level<string, Buffer>(tempDir(t, 'cc-fulfil-'), { valueEncoding: 'buffer' });
-  const identity = generateKeyPair();
+export function start(t: ExecutionContext, chain: MemoryChain): Promise<Party> {
   // Rounds run on each block; the timer stays out of the way of what a test checks.
-  const svc = new NegotiatorService(node, db, identity, { roundEveryMs: 3_600_000 });
-  node.listen((peer, cmd, payload) => svc.onMessage(peer, cmd, payload));
-  await svc.open();
-  t.teardown(async () => {
-    await svc.close();
-    await db.close();
-  });
-  return { node, svc, identity };
+  return startService(t, { chain, passphrase: PASSPHRASE, funder: walletOf(party()) }, { roundEveryMs: 3_600_000 });
 }
 
 /**
