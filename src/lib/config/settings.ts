@@ -25,6 +25,8 @@ export interface FileConfig {
   peers?: string[];
   listen?: boolean;
   extensions?: string[];
+  /** The renter policy (config/renter-policy.ts). */
+  renter?: unknown;
 }
 
 export interface Location {
