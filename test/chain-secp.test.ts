@@ -2,18 +2,20 @@
  * bcoin's signature checks on libsecp256k1 (src/lib/chain/native-secp.ts) and
  * the signature cache (src/lib/chain/sigcache.ts): the native path answers as
  * the pure-JS one did on edge vectors, is the one in use, and a block whose
- * signature is bad is refused however warm the cache is.
+ * signature is bad is refused however warm the cache is. Serial: the path
+ * and the counters are the process's, and the node test reads them.
  */
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bcoin } from '../src/lib/chain/bcoin.js';
 import { bcoinType } from '../src/lib/chain/networks.js';
 import { nativeSecpAvailable, secpBackend, secpCounters, useSecpBackend } from '../src/lib/chain/native-secp.js';
 import { SignatureCache, signatureCache } from '../src/lib/chain/sigcache.js';
-import { tempDir } from './util/devnode.js';
 
 const secp = createRequire(createRequire(import.meta.url).resolve('bcoin'))('bcrypto/lib/secp256k1');
 
@@ -85,7 +87,7 @@ function vectors() {
   return { priv, other, msg, keys, compacts, ders };
 }
 
-test('libsecp256k1 is the path in use where its binding loads', (t) => {
+test.serial('libsecp256k1 is the path in use where its binding loads', (t) => {
   if (process.platform !== 'linux' || process.arch !== 'x64') return t.pass('no prebuilt binding expected');
   t.true(nativeSecpAvailable);
   t.is(secpBackend(), 'libsecp256k1');
@@ -96,7 +98,15 @@ test('libsecp256k1 is the path in use where its binding loads', (t) => {
   t.is(secpCounters.jsVerifies, before.jsVerifies);
 });
 
-test('signature checks answer the same on both paths: valid, high-S, lax and bad DER, wrong, hybrid and broken keys', (t) => {
+test.serial('CLOUDCOIN_SECP=js keeps bcoin on its pure-JS path', (t) => {
+  const module = new URL('../src/lib/chain/native-secp.ts', import.meta.url).href;
+  const code = `const m = await import(${JSON.stringify(module)}); console.log(m.secpBackend(), m.nativeSecpAvailable);`;
+  const run = (env: Record<string, string>) => execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, ...env } }).toString().trim();
+  t.is(run({ CLOUDCOIN_SECP: 'js' }), 'js false');
+  if (process.platform === 'linux' && process.arch === 'x64') t.is(run({ CLOUDCOIN_SECP: '' }), 'libsecp256k1 true');
+});
+
+test.serial('signature checks answer the same on both paths: valid, high-S, lax and bad DER, wrong, hybrid and broken keys', (t) => {
   const { msg, keys, compacts, ders } = vectors();
   let compared = 0;
   for (const [keyName, key] of Object.entries(keys)) {
@@ -121,7 +131,7 @@ test('signature checks answer the same on both paths: valid, high-S, lax and bad
   t.deepEqual(onBoth(() => secp.verifyDER(msg, ders.valid, keys.wrongKey)), ['value false', 'value false']);
 });
 
-test('keys and signing give the same bytes and the same refusals on both paths', (t) => {
+test.serial('keys and signing give the same bytes and the same refusals on both paths', (t) => {
   const { priv, msg, keys } = vectors();
   const privs = { good: priv, zero: Buffer.alloc(32), n: scalar(N), overN: Buffer.alloc(32, 0xff), short: priv.subarray(1) };
   for (const [name, key] of Object.entries(privs)) {
@@ -150,7 +160,7 @@ function swap([js, native]: [string, string]): [string, string] {
   return [native, js];
 }
 
-test('the signature cache: a passing triple stored while the mempool checks hits later; a block hit takes the entry out', (t) => {
+test.serial('the signature cache: a passing triple stored while the mempool checks hits later; a block hit takes the entry out', (t) => {
   const cache = new SignatureCache(3);
   let checks = 0;
   const verify = (_m: Buffer, sig: Buffer) => { checks++; return sig[0] === 1; };
@@ -171,7 +181,7 @@ test('the signature cache: a passing triple stored while the mempool checks hits
   t.is(cache.size, 0, 'a block check stores nothing');
 });
 
-test('the signature cache: a byte moved across the signature/key boundary is another entry; the oldest goes when full', (t) => {
+test.serial('the signature cache: a byte moved across the signature/key boundary is another entry; the oldest goes when full', (t) => {
   const msg = Buffer.alloc(32, 1);
   const sig = Buffer.from('3044aa', 'hex');
   const key = Buffer.from('02bb', 'hex');
@@ -201,8 +211,9 @@ async function blockWith(builder: any, address: any, txs: any[]): Promise<any> {
   return job.mineAsync();
 }
 
-test('a block whose signature is bad is refused while the cache holds the good transaction; the good one is checked from the cache', async (t) => {
-  const dir = tempDir(t, 'cc-chain-secp-');
+test.serial('a block whose signature is bad is refused while the cache holds the good transaction; the good one is checked from the cache', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-chain-secp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const builder = makeNode(join(dir, 'builder'));
   const validator = makeNode(join(dir, 'validator'));
   t.teardown(async () => {
