@@ -3,7 +3,8 @@
  *
  * bcoin 1.0.2 calls bcrypto 0.3.7's secp256k1 wrapper, which stands on
  * secp256k1-node 3.5: its native addon does not build on Node 20, so every
- * script signature was checked by its pure-JS fallback (~2 ms a check here).
+ * script signature was checked by its pure-JS fallback (~2.5 ms a check here,
+ * against ~0.06 ms on libsecp256k1).
  * The `secp256k1` package (5.x) that CloudCoin already loads for its own
  * signatures ships a prebuilt N-API binding of the same library.
  *
