@@ -4,6 +4,7 @@
  * `npm run bench -- <name>` runs only the suites whose name contains <name>.
  */
 import { printFigures, type BenchSuite } from './harness.js';
+import { chainBench } from './chain.js';
 import { contractsBench } from './contracts.js';
 import { fulfilmentBench } from './fulfilment.js';
 import { negotiatorBench } from './negotiator.js';
@@ -11,7 +12,7 @@ import { nodeBench } from './node.js';
 import { serverBench } from './server.js';
 import { storeBench } from './store.js';
 
-const suites: BenchSuite[] = [nodeBench, serverBench, storeBench, negotiatorBench, contractsBench, fulfilmentBench];
+const suites: BenchSuite[] = [nodeBench, chainBench, serverBench, storeBench, negotiatorBench, contractsBench, fulfilmentBench];
 
 const filter = process.argv[2];
 for (const suite of suites) {

@@ -7,6 +7,9 @@ import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
 
 import './leveldown-compat.js';
+// Signature checks on libsecp256k1 with a signature cache, before any of bcoin runs.
+import './native-secp.js';
+import './sigcache.js';
 import type { BBlock, BScript, BTX } from './primitives.js';
 
 const require = createRequire(import.meta.url);
