@@ -5,10 +5,4 @@ set -euo pipefail
 missing=()
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 command -v restic >/dev/null 2>&1 || missing+=(restic)
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "installing benchmark references: ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash "$(dirname "$0")/apt-install.sh" "benchmark references" "${missing[@]}"

@@ -2,10 +2,11 @@
  * `npm run build:server`: bundles the file server's entry point
  * (src/lib/server/bundle-main.ts) and everything it imports into one ESM file,
  * dist/cloudcoin-serve.mjs, that runs with only Node installed — for web
- * hosts and NAS boxes where the full CLI and its node_modules do not fit.
+ * hosts and NAS boxes where the full CLI and its node_modules do not fit —
+ * and puts Passenger's startup file, app.cjs, beside it (docs/server.md).
  */
 import { build } from 'esbuild';
-import { existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -32,6 +33,7 @@ export async function buildServerBundle(outfile = join(repoRoot(), 'dist', 'clou
     legalComments: 'inline',
     logLevel: 'warning',
   });
+  copyFileSync(join(repoRoot(), 'deploy', 'passenger', 'app.cjs'), join(dirname(outfile), 'app.cjs'));
   return { outfile, bytes: statSync(outfile).size };
 }
 

@@ -5,11 +5,13 @@
  *     node cloudcoin-serve.mjs --storage /srv/cc --negotiator http://node:48332 \
  *          --api-key KEY [--port 48480] [--host 0.0.0.0] [--max-storage 500G]
  *
- * The API key may come from CLOUDCOIN_API_KEY instead, to keep it out of `ps`.
+ * or with its settings in the environment or a JSON file (bundle-settings.ts),
+ * as Passenger runs it through deploy/passenger/app.cjs. The API key may come
+ * from CLOUDCOIN_API_KEY instead, to keep it out of `ps`.
  * SIGTERM and SIGINT stop it gracefully: uploads in flight finish first.
  */
-import { parseArgs } from 'node:util';
 import { ExitCode, isCloudCoinError } from '../errors.js';
+import { type BundleValues, resolveBundleSettings } from './bundle-settings.js';
 import { HOST_KEY_WAIT_MS, HttpContractAuthority } from './authority-http.js';
 import { tuneHeapForFileServer } from './heap.js';
 import type { LogFormat } from './request-log.js';
@@ -17,19 +19,26 @@ import { startFileServer } from './file-server.js';
 import { parseSize } from '../units.js';
 
 const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-key <key>]
-       [--port <n>] [--host <addr>] [--max-storage <size>] [--host-key <hex>]
-       [--rate-limit <n>] [--log-format text|json|none]
+       [--port <n>] [--host <addr>] [--base-path <path>] [--max-storage <size>]
+       [--host-key <hex>] [--rate-limit <n>] [--log-format text|json|none]
+       [--config <file.json>]
 
   --storage      directory for sectors (created if missing)
   --negotiator   base URL of the node whose Negotiator knows this host's contracts
   --api-key      that node's API key (or set CLOUDCOIN_API_KEY)
   --port         TCP port (default 48480)
   --host         address to listen on (default 0.0.0.0)
+  --base-path    path prefix the server answers under, e.g. /cloudcoin
+                 (default none; under Passenger, its base URI)
   --max-storage  total size to store at most, e.g. 500G (default: the disk)
   --host-key     serve only contracts with this host key, 66 hex
                  (default: the Negotiator's identity)
   --rate-limit   requests per second per renter key, bursts of twice that (default 50)
   --log-format   one line per request as text (default), JSON lines, or none
+  --config       a JSON file of these settings by name (or CLOUDCOIN_SERVE_CONFIG)
+
+Every setting may also come from the environment: CLOUDCOIN_SERVE_STORAGE,
+CLOUDCOIN_SERVE_MAX_STORAGE, ... Flags win, then the environment, then the file.
 `;
 
 function fail(message: string): never {
@@ -37,22 +46,24 @@ function fail(message: string): never {
   process.exit(ExitCode.usage);
 }
 
-let values: Record<string, string | boolean | undefined>;
+let values: BundleValues;
 try {
-  ({ values } = parseArgs({
-    options: {
+  values = resolveBundleSettings(
+    {
       storage: { type: 'string' },
       negotiator: { type: 'string' },
       'api-key': { type: 'string' },
       port: { type: 'string', default: '48480' },
       host: { type: 'string', default: '0.0.0.0' },
+      'base-path': { type: 'string' },
       'max-storage': { type: 'string' },
       'host-key': { type: 'string' },
       'rate-limit': { type: 'string', default: '50' },
       'log-format': { type: 'string', default: 'text' },
-      help: { type: 'boolean' },
     },
-  }));
+    process.argv.slice(2),
+    process.env,
+  );
 } catch (err) {
   fail((err as Error).message);
 }
@@ -72,11 +83,12 @@ if (!['text', 'json', 'none'].includes(logFormat)) fail('--log-format must be te
 
 tuneHeapForFileServer();
 try {
-  const authority = new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key') ?? process.env.CLOUDCOIN_API_KEY });
+  const authority = new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key') });
   const server = await startFileServer({
     storageDir: storage,
     port,
     host: opt('host'),
+    basePath: opt('base-path'),
     maxStorage: opt('max-storage') === undefined ? undefined : parseSize(opt('max-storage') as string),
     authority,
     signer: authority,

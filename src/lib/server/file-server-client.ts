@@ -89,6 +89,8 @@ export class FileServerClient {
 
   constructor(options: FileServerClientOptions) {
     this.base = new URL(options.url);
+    // Paths resolve against the base: without the slash, `https://h/cc` would lose its `/cc`.
+    if (!this.base.pathname.endsWith('/')) this.base.pathname += '/';
     if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new RangeError('url must be http: or https:');
     this.contractId = checkId(options.contractId, 'contractId');
     if (!(options.secretKey instanceof Uint8Array) || options.secretKey.length !== 32) throw new TypeError('secretKey must be a 32-byte Uint8Array');

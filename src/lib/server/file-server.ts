@@ -19,6 +19,7 @@ import type { RouteContext, RouteNotes } from './route-context.js';
 import { handleSector, parseSectorPath } from './routes.js';
 import { SectorRoots } from './sector-roots.js';
 import { SectorStore } from './sector-store.js';
+import { checkStorageDir } from './storage-dir.js';
 import { sendStatus, type ServerStatus } from './status-page.js';
 import { ContractSweeper, type SweepOptions } from './sweep.js';
 
@@ -45,6 +46,12 @@ export interface FileServerOptions {
   logFormat?: LogFormat;
   /** Where log lines go (default stdout). */
   log?: (line: string) => void;
+  /**
+   * A path prefix the server answers under, e.g. `/cc` (default none): behind
+   * a proxy or Passenger that forwards `/cc/v1/...` as it came. Requests outside
+   * it are 404.
+   */
+  basePath?: string;
   /** The host's key (66 hex): serve only contracts whose hostKey is this one. */
   hostKey?: string;
   /** Accepted clock difference of signed requests (default 300000 ms); nonces are kept twice as long. */
@@ -62,7 +69,7 @@ export interface FileServerOptions {
 }
 
 export interface FileServer {
-  /** http://host:port, with the port actually bound. */
+  /** http://host:port/base-path, with the port actually bound (unix:<path> when a Unix socket was bound in its place, as under Passenger). */
   url: string;
   status(): ServerStatus;
   /** Stops accepting, lets requests in flight (uploads included) finish, then closes. Idempotent. */
@@ -73,6 +80,13 @@ function _ms(v: number | undefined, fallback: number, what: string): number {
   const n = v ?? fallback;
   if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${what} must be a positive integer of milliseconds, got ${v}`);
   return n;
+}
+
+/** '' for none; otherwise '/a/b' with no trailing slash. */
+function _basePath(value: string | undefined): string {
+  if (value === undefined || value === '' || value === '/') return '';
+  if (!/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(value)) throw new RangeError(`basePath must be a path such as /cloudcoin, got ${JSON.stringify(value)}`);
+  return value.replace(/\/$/, '');
 }
 
 export async function startFileServer(options: FileServerOptions): Promise<FileServer> {
@@ -86,7 +100,9 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   const bodyTimeoutMs = _ms(options.bodyTimeoutMs, 60_000, 'bodyTimeoutMs');
   const graceMs = _ms(options.shutdownGraceMs, 30_000, 'shutdownGraceMs');
   const log = createRequestLogger(options.logFormat ?? 'text', options.log);
+  const basePath = _basePath(options.basePath);
 
+  await checkStorageDir(options.storageDir);
   const store = await SectorStore.open(options.storageDir, options.maxStorage, { direct: options.directWrites });
   const authority = options.authority instanceof CachingAuthority ? options.authority : new CachingAuthority(options.authority, options.cache);
   const ctx: RouteContext = {
@@ -134,6 +150,10 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
   async function route(req: IncomingMessage, res: ServerResponse, notes: RouteNotes): Promise<void> {
     if (closing) throw new HttpError(503, 'shutting-down', 'server is shutting down', { connection: 'close' });
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (basePath) {
+      if (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) throw new HttpError(404, 'not-found', 'no such endpoint');
+      url.pathname = url.pathname.slice(basePath.length) || '/';
+    }
     if (url.pathname === '/' || url.pathname === '/status') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method-not-allowed', 'status is read-only', { allow: 'GET, HEAD' });
       return sendStatus(req, res, status());
@@ -202,8 +222,9 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     throw err;
   }
   sweeper.start();
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const addr = server.address() as AddressInfo | string;
+  // Passenger hands the app a Unix socket in place of the port it asked for.
+  const url = typeof addr === 'string' ? `unix:${addr}` : `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}${basePath}`;
 
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
@@ -222,5 +243,5 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     return closing;
   };
 
-  return { url: `http://${host}:${addr.port}`, status, close };
+  return { url, status, close };
 }
