@@ -177,6 +177,11 @@ export function samplePackets(): Record<string, AnyPacket> {
     inv: new InvPacket([offer.hash()]),
     getoffer: new GetOfferPacket([offer.hash(), Buffer.alloc(32, 0x44)]),
     offer,
+    'offer-addresses': new OfferPacket({
+      flags: 0, hostKey: host.publicKey, sequence: 9, expiry: 1_900_000_000, price: 100_000, collateral: 200_000,
+      minSize: 1024 ** 3, maxSize: 1024 ** 4, minDuration: 144, maxDuration: 52_560, url: 'https://host.example:8443/cc',
+      addresses: ['203.0.113.7:48444', '[2001:db8::7]:48444', 'node.host.example:48444'],
+    }).sign(host.secretKey),
     withdrawal: OfferPacket.withdrawal(host.publicKey, 8, 1_900_000_000).sign(host.secretKey),
     propose, counter, accept, sign: signp, refuse, fund, fundsig, pay, payack, 'payack-extremes': payackExtremes,
   };

@@ -145,3 +145,19 @@ test('a malformed message costs its sender ban score; at 100 the receiving node 
   t.deepEqual(renter.node.peers(), [], 'both ends see the connection close');
   t.is((await host.svc.listOffers()).length, 1, 'the host keeps only its own offer');
 });
+
+test('a renter with no peer but the one that relayed the offer dials the host at the offer\'s address, and the negotiation ends funded', async (t) => {
+  const address = `10.7.0.${1 + (randomBytes(1)[0] % 200)}:48444`;
+  const host = await startService(t, { funder: walletOf(party()), address });
+  const relay = await start(t);
+  const renter = await start(t, { funder: walletOf(party()) });
+  MemoryNodeAdapter.connect(host.node, relay.node);
+  MemoryNodeAdapter.connect(relay.node, renter.node);
+  const offer = await host.svc.createOffer({ ...OFFER, host: { capacity: 100 * GiB } });
+  t.deepEqual(offer.addresses, [address], 'the node\'s address goes into its offer');
+  await waitFor(async () => (await renter.svc.listOffers()).length === 1, 5_000, 'the offer at the renter, through the relay');
+  t.deepEqual((await renter.svc.listOffers())[0].addresses, [address]);
+  const r = await renter.svc.negotiate({ offer: offer.hash, ...ASK, timeout: 10_000 });
+  t.is(r.outcome, 'funded');
+  t.deepEqual(renter.node.dialled, [address]);
+});

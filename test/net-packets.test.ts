@@ -1,6 +1,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BanScore } from '../src/lib/net/errors.js';
+import { OfferPacket, isOfferAddress } from '../src/lib/net/offer.js';
 import type { NegotiationPacket } from '../src/lib/net/packet.js';
 import { PayAckPacket, PayPacket } from '../src/lib/net/packets.js';
 import { MAX_SIZE, decode, encode, isCloudCoinCommand, types, type AnyPacket } from '../src/lib/net/packets.js';
@@ -150,4 +151,22 @@ test('ccpay and ccpayack: escrow signatures of 9 to 73 bytes, seq and windows fr
   await rejects(t, types.PAY, edit(pay, (b) => b.writeUInt32LE(0, 33)), 'malformed', BanScore.malformed);
   await rejects(t, types.PAY, edit(pay, (b) => b.writeUInt16LE(0, 37)), 'malformed', BanScore.malformed);
   await rejects(t, types.PAYACK, edit(ack, (b) => b.writeUInt32LE(0, 33)), 'malformed', BanScore.malformed);
+});
+
+test('offer addresses: host:port only, 1..4 of them, none on a withdrawal; the flag follows the list', async (t) => {
+  for (const ok of ['10.0.0.2:48444', '[::1]:1', 'seed-1.example.org:65535']) t.true(isOfferAddress(ok), ok);
+  for (const bad of ['10.0.0.2', '10.0.0.2:0', '10.0.0.2:65536', 'host:80/x', ':80', '-x.example:80', `${'a'.repeat(60)}.org:80`]) t.false(isOfferAddress(bad), bad);
+  const offer = samples['offer-addresses'] as OfferPacket;
+  t.is(offer.flags, 2);
+  const body = offer.encode();
+  const urlEnd = 84 + body[83];
+  t.is(body[urlEnd], 3, 'address count right after the URL');
+  t.is(body.subarray(urlEnd + 2, urlEnd + 2 + body[urlEnd + 1]).toString('latin1'), '203.0.113.7:48444');
+  const zeroCount = Buffer.concat([body.subarray(0, urlEnd), Buffer.from([0]), body.subarray(body.length - 64)]);
+  await rejects(t, types.OFFER, zeroCount, 'malformed', BanScore.malformed);
+  const withBad = new OfferPacket({ ...offer, flags: 0, addresses: ['not an address'] }).sign(FIXED.host.secretKey);
+  await rejects(t, types.OFFER, withBad.encode(), 'malformed', BanScore.malformed);
+  const tooMany = new OfferPacket({ ...offer, flags: 0, addresses: Array.from({ length: 5 }, (_, i) => `10.0.0.${i}:1`) }).sign(FIXED.host.secretKey);
+  t.throws(() => tooMany.check(), { message: 'ccoffer: more than 4 addresses' });
+  t.deepEqual(new OfferPacket({ ...offer, addresses: [] }).flags, 0, 'no addresses, no flag');
 });

@@ -15,6 +15,7 @@ ${EXIT_STATUS}`;
   static examples = [
     '<%= config.bin %> <%= command.id %> --network dev --detach',
     '<%= config.bin %> <%= command.id %> --datadir /srv/cc --port 8433 --peers 10.0.0.2:8433',
+    '<%= config.bin %> <%= command.id %> --network test --seed seed.example.org --external-address 203.0.113.7',
     'CLOUDCOIN_PASSPHRASE=secret <%= config.bin %> <%= command.id %> --network dev --detach --json',
   ];
 
@@ -24,6 +25,8 @@ ${EXIT_STATUS}`;
     'wallet-port': Flags.integer({ summary: 'Wallet HTTP API port (on 127.0.0.1).', min: 0, max: 65535 }),
     host: Flags.string({ summary: 'Address the P2P port binds to (default 127.0.0.1 on dev, 0.0.0.0 elsewhere).' }),
     peers: Flags.string({ summary: 'Peers to connect to, host:port, comma-separated.', multiple: true, delimiter: ',' }),
+    seed: Flags.string({ summary: 'Seed nodes to learn addresses from, host[:port] or a DNS seed name (repeatable; default: the network\'s seeds).', multiple: true }),
+    'external-address': Flags.string({ summary: 'The IP[:port] other nodes reach this one at, put in its offers (default: what its peers see).' }),
     listen: Flags.boolean({ summary: 'Accept inbound P2P connections.', allowNo: true }),
     'api-key': Flags.string({ summary: 'Use this API key instead of the one in the data directory.' }),
     ext: Flags.string({ summary: 'Load an extension: a built-in id or a path to a module.', multiple: true }),
@@ -42,6 +45,8 @@ ${EXIT_STATUS}`;
         walletPort: flags['wallet-port'],
         host: flags.host,
         peers: flags.peers,
+        seeds: flags.seed,
+        externalAddress: flags['external-address'],
         listen: flags.listen,
         apiKey: flags['api-key'],
         extensions: flags.ext,

@@ -130,6 +130,7 @@ export interface Bcoin {
   KeyRing: any;
   Coin: any;
   consensus: any;
+  net: any;
 }
 
 export const bcoin: Bcoin = require('bcoin');

@@ -23,6 +23,8 @@ export interface FileConfig {
   walletPort?: number;
   host?: string;
   peers?: string[];
+  seeds?: string[];
+  externalAddress?: string;
   listen?: boolean;
   extensions?: string[];
   /** The renter policy (config/renter-policy.ts). */

@@ -13,10 +13,15 @@ import { MAX_MONEY } from './terms.js';
 import { Reader, Writer } from './wire.js';
 
 export const MAX_URL_SIZE = 200;
-/** Fixed part (everything but the URL bytes). */
+/** Node addresses an offer carries at most, and the longest one (`[IPv6]:port`, or a DNS name and port). */
+export const MAX_ADDRESSES = 4;
+export const MAX_ADDRESS_SIZE = 64;
+/** Fixed part (everything but the URL bytes and the addresses). */
 const FIXED_SIZE = 1 + 1 + PUBKEY_SIZE + 4 + 4 + 8 * 4 + 4 + 4 + 1 + SIG_SIZE;
-export const MAX_OFFER_SIZE = FIXED_SIZE + MAX_URL_SIZE;
+export const MAX_OFFER_SIZE = FIXED_SIZE + MAX_URL_SIZE + 1 + MAX_ADDRESSES * (1 + MAX_ADDRESS_SIZE);
 export const OFFER_WITHDRAWN = 1;
+/** The offer lists its host node's P2P addresses after the URL (docs/protocol.md §2.2). */
+export const OFFER_ADDRESSES = 2;
 
 export interface OfferFields {
   flags: number;
@@ -36,10 +41,25 @@ export interface OfferFields {
   maxDuration: number;
   /** The host's file server, http(s)://… ; empty for a withdrawal. */
   url: string;
+  /**
+   * Where the host's node takes P2P connections, `host:port` (IPv4, `[IPv6]`
+   * or a DNS name), so a renter never connected to it can dial it to
+   * negotiate; at most MAX_ADDRESSES, none for a withdrawal. Sets or clears
+   * the OFFER_ADDRESSES flag.
+   */
+  addresses?: string[];
 }
 
 // Printable ASCII only: the URL is shown to users and handed to HTTP clients.
 const URL_RE = /^https?:\/\/[\x21-\x7e]+$/;
+// host:port with a port of 1-65535: a dotted IPv4, a bracketed IPv6 or a DNS name.
+const ADDRESS_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):([1-9]\d{0,4})$/;
+
+/** Whether `text` is an address an offer may carry (see OfferFields.addresses). */
+export function isOfferAddress(text: string): boolean {
+  const m = ADDRESS_RE.exec(text);
+  return m !== null && text.length <= MAX_ADDRESS_SIZE && Number(m[1]) <= 65535;
+}
 
 export class OfferPacket extends SignedMessage implements Packet, OfferFields {
   readonly cmd = types.OFFER;
@@ -54,10 +74,12 @@ export class OfferPacket extends SignedMessage implements Packet, OfferFields {
   minDuration: number;
   maxDuration: number;
   url: string;
+  addresses: string[];
 
   constructor(fields: OfferFields) {
     super();
-    this.flags = fields.flags;
+    this.addresses = fields.addresses ?? [];
+    this.flags = this.addresses.length > 0 ? fields.flags | OFFER_ADDRESSES : fields.flags & ~OFFER_ADDRESSES;
     this.hostKey = fields.hostKey;
     this.sequence = fields.sequence;
     this.expiry = fields.expiry;
@@ -83,13 +105,13 @@ export class OfferPacket extends SignedMessage implements Packet, OfferFields {
   }
 
   getSize(): number {
-    return FIXED_SIZE + Buffer.byteLength(this.url, 'latin1');
+    const addresses = this.addresses.length === 0 ? 0 : 1 + this.addresses.reduce((n, a) => n + 1 + Buffer.byteLength(a, 'latin1'), 0);
+    return FIXED_SIZE + Buffer.byteLength(this.url, 'latin1') + addresses;
   }
 
   signedBytes(): Buffer {
     const w = new Writer(this.getSize() - SIG_SIZE);
-    return w
-      .u8(VERSION)
+    w.u8(VERSION)
       .u8(this.flags)
       .bytes(this.hostKey)
       .u32(this.sequence)
@@ -100,8 +122,12 @@ export class OfferPacket extends SignedMessage implements Packet, OfferFields {
       .u64(this.maxSize)
       .u32(this.minDuration)
       .u32(this.maxDuration)
-      .bytes8(Buffer.from(this.url, 'latin1'))
-      .render();
+      .bytes8(Buffer.from(this.url, 'latin1'));
+    if (this.addresses.length > 0) {
+      w.u8(this.addresses.length);
+      for (const a of this.addresses) w.bytes8(Buffer.from(a, 'latin1'));
+    }
+    return w.render();
   }
 
   protected signingDomain(): string {
@@ -115,25 +141,28 @@ export class OfferPacket extends SignedMessage implements Packet, OfferFields {
 
   /** Stateless sanity (no clock, no pool): ranges and a URL we would dial. */
   check(): void {
-    if ((this.flags & ~OFFER_WITHDRAWN) !== 0) throw malformed(`ccoffer: unknown flags ${this.flags}`);
+    if ((this.flags & ~(OFFER_WITHDRAWN | OFFER_ADDRESSES)) !== 0) throw malformed(`ccoffer: unknown flags ${this.flags}`);
     if (this.hostKey.length !== PUBKEY_SIZE || (this.hostKey[0] !== 2 && this.hostKey[0] !== 3))
       throw malformed('ccoffer: host key is not a compressed secp256k1 point');
     if (this.withdrawn) {
       const zero = this.price + this.collateral + this.minSize + this.maxSize + this.minDuration + this.maxDuration;
-      if (zero !== 0 || this.url !== '') throw malformed('ccoffer: a withdrawal carries no terms');
+      if (zero !== 0 || this.url !== '' || this.addresses.length > 0) throw malformed('ccoffer: a withdrawal carries no terms');
       return;
     }
     if (this.price > MAX_MONEY || this.collateral > MAX_MONEY) throw malformed('ccoffer: price above the money supply');
     if (this.minSize < 1 || this.minSize > this.maxSize) throw malformed('ccoffer: size range is empty');
     if (this.minDuration < 1 || this.minDuration > this.maxDuration) throw malformed('ccoffer: duration range is empty');
     if (!URL_RE.test(this.url)) throw malformed('ccoffer: URL must be http(s) and printable ASCII');
+    if (this.addresses.length > MAX_ADDRESSES) throw malformed(`ccoffer: more than ${MAX_ADDRESSES} addresses`);
+    for (const a of this.addresses) if (!isOfferAddress(a)) throw malformed('ccoffer: an address must be host:port');
   }
 
   static decode(data: Uint8Array): OfferPacket {
     const r = new Reader(data);
     readVersion(r, types.OFFER);
-    const offer = new OfferPacket({
-      flags: r.u8('flags'),
+    const flags = r.u8('flags');
+    const fields: OfferFields = {
+      flags,
       hostKey: r.bytes(PUBKEY_SIZE, 'host key'),
       sequence: r.u32('sequence'),
       expiry: r.u32('expiry'),
@@ -144,7 +173,13 @@ export class OfferPacket extends SignedMessage implements Packet, OfferFields {
       minDuration: r.u32('min duration'),
       maxDuration: r.u32('max duration'),
       url: r.bytes8(MAX_URL_SIZE, 'url').toString('latin1'),
-    });
+    };
+    if (flags & OFFER_ADDRESSES) {
+      const count = r.u8('address count');
+      if (count === 0 || count > MAX_ADDRESSES) throw malformed(`ccoffer: address count must be 1..${MAX_ADDRESSES}`);
+      fields.addresses = Array.from({ length: count }, () => r.bytes8(MAX_ADDRESS_SIZE, 'address').toString('latin1'));
+    }
+    const offer = new OfferPacket(fields);
     offer.signature = r.bytes(SIG_SIZE, 'signature');
     r.end(types.OFFER);
     offer.check();

@@ -4,13 +4,14 @@
  * `node start` is a thin shell around startDaemon().
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import { join } from 'node:path';
 import { bcoin, type BcoinFullNode } from '../chain/bcoin.js';
 import { bcoinType, networkSpec, type NetworkName } from '../chain/networks.js';
 import { unlockChecked } from '../wallet/unlock.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { ExtensionHost } from '../ext/host.js';
+import { splitHostPort } from '../net/address.js';
 import { loadExtension } from '../ext/loader.js';
 import { ensureApiKey, liveRuntime, removeRuntime, writeRuntime, type RuntimeInfo } from './datafiles.js';
 
@@ -23,6 +24,10 @@ export interface DaemonOptions {
   httpPort?: number;
   walletPort?: number;
   peers?: string[];
+  /** Seed nodes or DNS seeds (default: the network's). */
+  seeds?: string[];
+  /** IP[:port] others reach this node at (bcoin's publicHost/publicPort); put in its offers. */
+  externalAddress?: string;
   listen?: boolean;
   apiKey?: string;
   extensions?: string[];
@@ -66,6 +71,20 @@ function keepLoopbackUnbanned(node: BcoinFullNode): void {
   hosts.ban = (host: string) => (LOOPBACK.test(host) ? undefined : ban(host));
 }
 
+/**
+ * bcoin's publicHost/publicPort from `--external-address` (an IP, and a port
+ * when it is not the P2P port); on dev, where nothing else tells a node its
+ * address, the address it binds unless that is a wildcard.
+ */
+function publicAddress(external: string | undefined, devBind: string | undefined): { publicHost?: string; publicPort?: number } {
+  if (external === undefined) return devBind && !['0.0.0.0', '::'].includes(devBind) ? { publicHost: devBind } : {};
+  const { host, port } = splitHostPort(external) ?? { host: '', port: undefined };
+  if (!isIP(host)) {
+    throw new CloudCoinError('EUSAGE', `--external-address must be an IP address and an optional port (203.0.113.7, [2001:db8::7]:48444), got ${JSON.stringify(external)}`, ExitCode.usage);
+  }
+  return port === undefined ? { publicHost: host } : { publicHost: host, publicPort: port };
+}
+
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const spec = networkSpec(opts.network);
   const datadir = opts.datadir;
@@ -101,9 +120,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     workers: false,
     listen,
     host: bind,
-    publicHost: dev ? '127.0.0.1' : undefined,
+    ...publicAddress(opts.externalAddress, dev ? bind : undefined),
     port,
     nodes: opts.peers ?? [],
+    ...(opts.seeds ? { seeds: opts.seeds } : {}),
     httpHost: '127.0.0.1',
     httpPort,
     apiKey,

@@ -58,6 +58,8 @@ export async function startNodeCommand(req: StartRequest): Promise<StartResult> 
     httpPort: f.httpPort ?? config.httpPort,
     walletPort: f.walletPort ?? config.walletPort,
     peers: f.peers ?? config.peers,
+    seeds: f.seeds ?? config.seeds,
+    externalAddress: f.externalAddress ?? config.externalAddress,
     listen: f.listen ?? config.listen,
     apiKey: f.apiKey,
     extensions: [...(config.extensions ?? DEFAULT_EXTENSIONS), ...(f.extensions ?? [])],

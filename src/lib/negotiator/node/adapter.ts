@@ -72,6 +72,19 @@ export interface NodeAdapter {
   broadcast(cmd: string, payload: Uint8Array, except?: NodePeer): number;
   /** The connected peers that finished their handshake. */
   peers(): NodePeer[];
+  /**
+   * Where other nodes can dial this one, `host:port`, best first: the address
+   * it was told is its own, else what its peers saw of it, else the address it
+   * listens on when that is a specific one. Empty when it does not listen or
+   * cannot tell (docs/protocol.md §8.2).
+   */
+  reachableAddresses(): string[];
+  /**
+   * Connects to the node at `address` (`host:port`, a DNS name resolved
+   * first) unless a peer there is connected already; its handshake then
+   * raises 'peer open'. Rejects on an address it cannot dial.
+   */
+  dial(address: string): Promise<void>;
   /** Raises a peer's ban score; at 100 the node disconnects and bans it. */
   penalize(peer: NodePeer, score: number, reason: string): void;
   readonly logger: NodeLogger;

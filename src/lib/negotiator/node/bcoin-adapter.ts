@@ -11,6 +11,7 @@ import { ExtensionHost } from '../../ext/host.js';
 import type { IndexedChain } from '../indexer.js';
 import type { FundingWallet } from '../negotiator.js';
 import type { NodeAdapter, NodeLogger, NodePeer, NodeWallet, PeerEvent, TxOutput } from './adapter.js';
+import { type DialablePool, dialAddress, reachableAddresses } from './reachable.js';
 
 /** bcoin's Wallet members for keys outside its derivation chain. */
 interface KeyImportingWallet extends BcoinWallet {
@@ -116,6 +117,14 @@ export class BcoinNodeAdapter implements NodeAdapter {
 
   peers(): NodePeer[] {
     return this.ext.peers();
+  }
+
+  reachableAddresses(): string[] {
+    return reachableAddresses(this.node.pool as unknown as DialablePool);
+  }
+
+  dial(address: string): Promise<void> {
+    return dialAddress(this.node.pool as unknown as DialablePool, address);
   }
 
   penalize(peer: NodePeer, score: number, reason: string): void {

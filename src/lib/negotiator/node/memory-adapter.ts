@@ -39,6 +39,8 @@ export interface MemoryNodeOptions extends MemoryWalletOptions {
   chain?: MemoryChain;
   /** Default: dev. */
   network?: NetworkName;
+  /** `host:port` other MemoryNodeAdapters of this process dial it at (default: not dialable). */
+  address?: string;
 }
 
 class MemoryWallet implements NodeWallet {
@@ -125,8 +127,15 @@ export class MemoryNodeAdapter implements NodeAdapter {
   private readonly events = new EventEmitter();
   private readonly connected = new Set<MemoryPeer>();
   private listener: MessageListener | null = null;
+  /** Every MemoryNodeAdapter of this process that has an address: what `dial` reaches. */
+  private static readonly byAddress = new Map<string, MemoryNodeAdapter>();
+  /** Addresses this node dialled, in order. */
+  readonly dialled: string[] = [];
+  private readonly address: string | undefined;
 
   constructor(options: MemoryNodeOptions = {}) {
+    this.address = options.address;
+    if (options.address) MemoryNodeAdapter.byAddress.set(options.address, this);
     this.network = options.network ?? 'dev';
     this.chain = options.chain ?? new MemoryChain();
     this.wallet = new MemoryWallet(options);
@@ -229,6 +238,18 @@ export class MemoryNodeAdapter implements NodeAdapter {
 
   peers(): NodePeer[] {
     return [...this.connected];
+  }
+
+  reachableAddresses(): string[] {
+    return this.address ? [this.address] : [];
+  }
+
+  async dial(address: string): Promise<void> {
+    this.dialled.push(address);
+    const remote = MemoryNodeAdapter.byAddress.get(address);
+    if (!remote) throw new Error(`nothing listens at ${address}`);
+    if ([...this.connected].some((p) => p.remote === remote)) return;
+    MemoryNodeAdapter.connect(this, remote);
   }
 
   penalize(peer: NodePeer, score: number, reason: string): void {

@@ -8,7 +8,7 @@
 import type { KeyPair } from '../../crypto/sig.js';
 import { isProtocolError } from '../../net/errors.js';
 import { InvPacket } from '../../net/inv.js';
-import { OfferPacket, type OfferFields } from '../../net/offer.js';
+import { MAX_ADDRESSES, OfferPacket, type OfferFields } from '../../net/offer.js';
 import { types } from '../../net/packets.js';
 import { negotiatorError } from '../errors.js';
 import type { OfferPool } from '../offerpool.js';
@@ -30,6 +30,8 @@ export const DEFAULT_HOST: HostSettings = { priceFloor: 0, capacity: 0, maxContr
 export type OfferTerms = Pick<OfferFields, 'price' | 'collateral' | 'minSize' | 'maxSize' | 'minDuration' | 'maxDuration' | 'url'>;
 
 export interface OfferRequest extends OfferTerms {
+  /** Where renters dial this node (`host:port`); default: the node's reachable addresses (NodeAdapter.reachableAddresses). */
+  addresses?: string[];
   /** Seconds the offer stays valid. */
   validity: number;
   /** Host settings to change with this offer. */
@@ -38,6 +40,8 @@ export interface OfferRequest extends OfferTerms {
 
 export interface OfferInfo extends OfferTerms {
   hash: string;
+  /** Where the host's node takes connections (`host:port`); empty when its offer gives none. */
+  addresses: string[];
   hostKey: string;
   sequence: number;
   expiry: number;
@@ -60,6 +64,7 @@ function _offerInfo(o: OfferPacket, mine: boolean, reputation: Reputation): Offe
     minDuration: o.minDuration,
     maxDuration: o.maxDuration,
     url: o.url,
+    addresses: o.addresses,
     mine,
     reputation,
   };
@@ -111,6 +116,7 @@ export class OfferBook {
         flags: 0, hostKey: this.identity.publicKey, sequence, expiry: now + req.validity,
         price: req.price, collateral: req.collateral, minSize: req.minSize, maxSize: req.maxSize,
         minDuration: req.minDuration, maxDuration: req.maxDuration, url: req.url,
+        addresses: req.addresses ?? this.node.reachableAddresses().slice(0, MAX_ADDRESSES),
       }).sign(this.identity.secretKey);
       offer.check();
     } catch (err) {

@@ -7,10 +7,11 @@
  *
  * Peers are anonymous connections, not keys: a renter sends its ccpropose to
  * every peer (a node drops, unread and unpunished, a propose addressed to
- * another host key) and then talks to the peer that answered. So a renter
- * must be connected to the host's node (`--peers`); a peer that finishes its
- * handshake while a propose has no answer yet gets it too, as bcoin announces
- * its own transactions to new peers: the host's node may still be connecting.
+ * another host key) and then talks to the peer that answered. A host that
+ * no peer answers for is dialled at the addresses its offer gives; a peer
+ * that finishes its handshake while a propose has no answer yet gets it too,
+ * as bcoin announces its own transactions to new peers: that is how the
+ * dialled host gets it, and a host's node that was still connecting.
  */
 import type { BTX } from '../../chain/primitives.js';
 import type { KeyPair } from '../../crypto/sig.js';
@@ -54,6 +55,9 @@ export interface NegotiateResult {
 export interface PendingInfo extends NegotiationInfo {
   advice: string;
 }
+
+/** How long a propose waits for a connected host to answer before the offer's addresses are dialled. */
+const DIAL_AFTER_MS = 1000;
 
 export const REFUSE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RefuseReason).map(([k, v]) => [v, k]));
 
@@ -171,12 +175,15 @@ export class PeerNegotiations {
     const hex = n.nid.toString('hex');
     const propose: Unanswered = { negotiation: n, cmd: out.send[0].cmd, payload: out.send[0].encode(), sentTo: new WeakSet() };
     const peers = this.node.peers();
-    if (peers.length === 0) throw negotiatorError('ECONFLICT', 'no peers: connect to the host\'s node first');
+    if (peers.length === 0 && offer.addresses.length === 0) throw negotiatorError('ECONFLICT', 'no peers, and the offer gives no address: connect to the host\'s node first');
     for (const peer of peers) this._propose(propose, peer);
     this.unanswered.set(hex, propose);
+    // A host we are connected to answers at once; only one that has not by then is dialled (its new peer gets the propose on its handshake).
+    const dialing = offer.addresses.length === 0 ? null : setTimeout(() => this._dialHost(hex, offer.addresses), peers.length === 0 ? 0 : DIAL_AFTER_MS);
     try {
       await this._waitFor(hex, timeout, () => n.closed && (n.state === 'refused' || this.txids.has(hex) || this.errors.has(hex)));
     } finally {
+      if (dialing) clearTimeout(dialing);
       this.unanswered.delete(hex);
     }
     return this._result(n);
@@ -189,6 +196,13 @@ export class PeerNegotiations {
       // A second behind its expiry the host may already call it expired, which costs ban score.
       if (this.peerOf.has(hex) || u.negotiation.state !== 'proposed' || now + 1 >= u.negotiation.openedUntil) continue;
       this._propose(u, peer);
+    }
+  }
+
+  private _dialHost(hex: string, addresses: string[]): void {
+    if (this.peerOf.has(hex) || !this.unanswered.has(hex)) return;
+    for (const address of addresses) {
+      this.node.dial(address).catch((err: Error) => this.node.logger.warning(`negotiator: cannot dial the host at ${address}: ${err.message}`));
     }
   }
 
