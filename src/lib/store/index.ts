@@ -27,7 +27,7 @@ export { open, randomNonce, seal } from './aead.js';
 export type { PushOptions, PushSummary } from './push.js';
 export type { PullOptions } from './restore.js';
 export type { SnapshotInfo, ForgetPolicy, Change, ChangeKind, ListEntry } from './history.js';
-export type { CheckResult, PruneResult } from './maintenance.js';
+export { DEFAULT_SAMPLE, type CheckOptions, type CheckResult, type PruneResult, type ShardSample, type ShardVerifier } from './maintenance.js';
 export type { CorruptReport } from './shards.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';
 export type { Snapshot, ManifestHeader, TreeEntry, EntryType } from './manifest.js';

@@ -15,7 +15,7 @@ import { StoreKeys } from './keys.js';
 import { listBackends, manifestHolders } from './listing.js';
 import { LocalIndex } from './localindex.js';
 import { StoreLock } from './lock.js';
-import { type Catalog, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
+import { type Catalog, type CheckOptions, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
 import { type ChunkRef, type Snapshot, type TreeEntry, decodeBody, decodeHeader } from './manifest.js';
 import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push, walkSource } from './push.js';
@@ -372,10 +372,10 @@ export class Store {
     return (await this._ready).index.heldBy();
   }
 
-  /** Every shard of every snapshot present; with readData, downloaded, verified and decrypted. `signal` stops it (interruptedError). */
-  async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckResult> {
+  /** Every shard of every snapshot present (sampled by proofs where verifiers are given); with readData, downloaded, verified and decrypted. `signal` stops it (interruptedError). */
+  async check(options: CheckOptions = {}): Promise<CheckResult> {
     const catalog = await this._catalog();
-    return check((await this._ready).keys, this._io, catalog, options.readData ?? false, { signal: options.signal });
+    return check((await this._ready).keys, this._io, catalog, options);
   }
 }
 
