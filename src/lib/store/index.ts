@@ -31,3 +31,4 @@ export { DEFAULT_SAMPLE, type CheckOptions, type CheckResult, type PruneResult, 
 export type { CorruptReport } from './shards.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';
 export type { Snapshot, ManifestHeader, TreeEntry, EntryType } from './manifest.js';
+export type { HiddenSnapshot } from './listing.js';

@@ -8,6 +8,7 @@ import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import { BackendError } from './backend.js';
 import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
+import type { HiddenSnapshot } from './listing.js';
 import type { Snapshot } from './manifest.js';
 import { type SectorRecord, openShards } from './sector.js';
 import type { CorruptReport, ShardIO } from './shards.js';
@@ -19,6 +20,8 @@ export interface Catalog {
   unreadable: string[];
   /** Backends that could not list. */
   unavailable: string[];
+  /** Snapshots seen before that no backend lists. */
+  hidden: HiddenSnapshot[];
 }
 
 export interface PruneResult {
@@ -26,6 +29,8 @@ export interface PruneResult {
   deleted: number;
   /** Sectors dropped from the local index. */
   sectors: number;
+  /** Hidden snapshots the local index stopped remembering (forgetHidden). */
+  forgotten: string[];
 }
 
 /** What sampling one shard on one backend showed. */
@@ -98,14 +103,21 @@ function _sectors(snapshots: Iterable<Snapshot>): Map<string, SectorRecord> {
 
 /**
  * Deletes from the local index, then from the backends, everything no
- * snapshot in `catalog` needs. Once `signal` is aborted no more is deleted,
- * and it throws interruptedError.
+ * snapshot in `catalog` needs. Refuses while a snapshot seen before is
+ * hidden, the data it needs looking unused, unless `forgetHidden` lets go of
+ * it. Once `signal` is aborted no more is deleted, and it throws interruptedError.
  */
-export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, signal?: AbortSignal): Promise<PruneResult> {
+export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, { signal, forgetHidden = false }: { signal?: AbortSignal; forgetHidden?: boolean } = {}): Promise<PruneResult> {
   if (catalog.unavailable.length > 0 || catalog.unreadable.length > 0) {
     const why = [...catalog.unavailable.map((b) => `backend ${b} unavailable`), ...catalog.unreadable.map((m) => `manifest ${m.slice(0, 8)} unreadable`)];
     throw new CloudCoinError('EPRUNEUNSAFE', `prune needs every backend and manifest: ${why.join('; ')}`, ExitCode.partial);
   }
+  const forgotten = catalog.hidden.map((h) => h.id);
+  if (forgotten.length > 0 && !forgetHidden) {
+    const ids = forgotten.map((id) => id.slice(0, 16)).join(', ');
+    throw new CloudCoinError('EHIDDEN', `prune refused: ${forgotten.length} snapshot(s) seen before are listed by no host (${ids}) and would lose their data; --forget-hidden prunes anyway`, ExitCode.failure);
+  }
+  await index.forgetSeen(forgotten);
   const live = _sectors(catalog.snapshots.values());
   const keep = new Set<string>(catalog.snapshots.keys());
   for (const s of live.values()) for (const [shard] of s.shards) keep.add(shard);
@@ -128,7 +140,7 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, si
     }),
   );
   if (signal?.aborted) throw interruptedError(signal, `objects deleted: ${deleted}; the local index is updated; prune again to finish`);
-  return { deleted, sectors: dead.size };
+  return { deleted, sectors: dead.size, forgotten };
 }
 
 /**
