@@ -7,7 +7,7 @@
  * segments fails without the shards being downloaded.
  */
 import { randomInt } from 'node:crypto';
-import { contractRoot, segmentCount, verifyMerkleProof } from '../crypto/merkle.js';
+import { type MerkleProof, contractRoot, segmentCount, verifyMerkleProof } from '../crypto/merkle.js';
 import type { CommittedSector } from '../negotiator/node/fulfilment-store.js';
 import { Revision } from '../negotiator/revision.js';
 import type { NodeClient } from '../node/node-client.js';
@@ -46,6 +46,8 @@ function _committed(contractId: string, renterPublicKey: string, c: { revision: 
 
 export class HostShardVerifier implements ShardVerifier {
   private _known: Promise<_Known> | null = null;
+  /** The last proof asked for: the next waits for it. */
+  private _turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly name: string,
@@ -74,11 +76,13 @@ export class HostShardVerifier implements ShardVerifier {
     for (const i of _segments(sector.size, segments)) {
       let proof;
       try {
-        proof = await this.client.proof(shardId, i);
+        proof = await this._proof(shardId, i);
       } catch (err) {
-        if (!(err instanceof FileServerError) || err.status === null || err.status >= 500) throw new BackendError('unavailable', this.name, (err as Error).message, shardId);
-        if (err.status === 404) return { ...result, state: 'missing' };
-        return { ...result, state: 'corrupt', reason: `segment ${i} refused: ${err.message}` };
+        const status = err instanceof FileServerError ? err.status : null;
+        if (status === 404) return { ...result, state: 'missing' };
+        // 400: the host says the sector has fewer segments than the root it committed to.
+        if (status === 400) return { ...result, state: 'corrupt', reason: `segment ${i} refused: ${(err as Error).message}` };
+        throw new BackendError('unavailable', this.name, (err as Error).message, shardId);
       }
       if (proof.sectorSize !== sector.size || !verifyMerkleProof(root, proof)) {
         return { ...result, state: 'corrupt', reason: `segment ${i}: the proof does not match the ${committed ? 'committed' : 'served'} root` };
@@ -87,6 +91,17 @@ export class HostShardVerifier implements ShardVerifier {
       result.bytes += proof.segment.length;
     }
     return result;
+  }
+
+  /**
+   * One proof at a time a host: its file server charges a proof 25 of the 50
+   * requests a second it allows a key (it reads and hashes the whole sector),
+   * so more at once only earn 429s; the client waits out each Retry-After.
+   */
+  private _proof(shardId: string, segment: number): Promise<MerkleProof> {
+    const next = this._turn.then(() => this.client.proof(shardId, segment));
+    this._turn = next.catch(() => undefined);
+    return next;
   }
 
   private async _learn(): Promise<_Known> {
