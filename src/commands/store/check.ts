@@ -1,24 +1,32 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/cli/base.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
-import type { CheckResult } from '../../lib/store/index.js';
+import { DEFAULT_SAMPLE, type CheckResult } from '../../lib/store/index.js';
+import { formatSize } from '../../lib/units.js';
 
 export default class StoreCheck extends BaseCommand {
-  static summary = 'Check that every shard of every snapshot is on its host; --read-data also downloads, verifies and decrypts them.';
-  static description = `Exit 0 when everything is in place; 6 when something is missing, corrupt or unreachable but every sector can still be rebuilt; 1 when some sector cannot be rebuilt (listed in unreadable).
+  static summary = 'Check every shard of every snapshot on its host by proofs of random segments; --read-data downloads, verifies and decrypts them instead.';
+  static description = `Each host's roots are checked against the latest commitment revision this renter signed with it (from the node), then a few random 64-byte segments of each shard are proven against the committed root: a host that deleted a shard, kept a stub of it or answers with another sector's data fails. Shards stored after the host's latest commitment are proven against the roots the host serves, and listed in uncommitted (--json). Exit 0 when everything is in place; 6 when something is missing, corrupt or unreachable but every sector can still be rebuilt; 1 when some sector cannot be rebuilt (listed in unreadable).
 
 ${STORE_EXIT_STATUS}`;
-  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --read-data --json'];
-  static flags = { 'read-data': Flags.boolean({ summary: 'Download every shard and decrypt every sector.' }) };
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --sample 16', '<%= config.bin %> <%= command.id %> --read-data --json'];
+  static flags = {
+    'read-data': Flags.boolean({ summary: 'Download every shard and decrypt every sector.', exclusive: ['sample'] }),
+    sample: Flags.integer({ summary: `Segments proven a shard (default ${DEFAULT_SAMPLE}).`, min: 1 }),
+  };
 
   async run(): Promise<CheckResult> {
     const { flags } = await this.parse(StoreCheck);
-    const r = await withStore(this.location(flags).datadir, ({ store, signal }) => store.check({ readData: flags['read-data'], signal }));
+    const readData = flags['read-data'];
+    const r = await withStore(this.location(flags).datadir, ({ store, signal, verifiers }) =>
+      store.check({ readData, signal, sample: flags.sample, verifiers: readData ? undefined : verifiers() }),
+    );
     for (const m of r.missing) process.stderr.write(`missing: ${m.backend} lacks ${m.shard.slice(0, 16)}\n`);
-    for (const c of r.corrupt) process.stderr.write(`corrupt: ${c.backend} returned wrong bytes for ${c.shard.slice(0, 16)}\n`);
+    for (const c of r.corrupt) process.stderr.write(`corrupt: ${c.backend} ${c.reason ? `fails ${c.shard.slice(0, 16)}: ${c.reason}` : `returned wrong bytes for ${c.shard.slice(0, 16)}`}\n`);
     for (const u of r.unavailable) process.stderr.write(`unavailable: ${u}\n`);
     for (const s of r.unreadable) process.stderr.write(`unreadable sector: ${s.slice(0, 16)}\n`);
-    this.say(`${r.ok ? 'ok' : 'PROBLEMS'}: ${r.snapshots} snapshots, ${r.sectors} sectors, ${r.shards} shards${flags['read-data'] ? ' read and decrypted' : ' present'}`);
+    const how = readData ? ' read and decrypted' : `, ${r.sampled.segments} segments (${formatSize(r.sampled.bytes)}) proven${r.uncommitted.length ? `, ${r.uncommitted.length} shards not committed yet` : ''}`;
+    this.say(`${r.ok ? 'ok' : 'PROBLEMS'}: ${r.snapshots} snapshots, ${r.sectors} sectors, ${r.shards} shards${how}`);
     if (!r.ok) process.exitCode = r.unreadable.length > 0 ? 1 : 6;
     return r;
   }

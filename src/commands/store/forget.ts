@@ -5,7 +5,7 @@ import type { PruneResult } from '../../lib/store/index.js';
 
 export default class StoreForget extends BaseCommand {
   static summary = 'Forget snapshots by id or by a keep policy; --prune then deletes the data no snapshot needs.';
-  static description = `Deletes the snapshots' manifests from every host. With --keep-last and/or --keep-daily, every snapshot the policy does not keep is forgotten too. Their data stays on the hosts until a prune (--prune here, or store prune). A host that is down keeps its copy of a manifest: the warnings say so (exit 6), and forgetting again later finishes.
+  static description = `Deletes the snapshots' manifests from every host. With --keep-last and/or --keep-daily, every snapshot the policy does not keep is forgotten too. Their data stays on the hosts until a prune (--prune here, or store prune). A host that is down keeps its copy of a manifest: the warnings say so (exit 6), and forgetting again later finishes. A snapshot this machine saw before that no host lists now (store snapshots warns of it) can be named too: this machine then stops remembering it.
 
 ${STORE_EXIT_STATUS}`;
   static examples = [

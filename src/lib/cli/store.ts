@@ -5,7 +5,7 @@
  * SIGINT and SIGTERM turned into an AbortSignal the operation stops at.
  */
 import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
-import type { Store, StoreKeys } from '../store/index.js';
+import type { ShardVerifier, Store, StoreKeys } from '../store/index.js';
 // Not the index: the key's derivation starts before the engine compiles (store/index.ts).
 import { openKey } from '../store/keys.js';
 import { storePaths } from '../store/paths.js';
@@ -19,9 +19,13 @@ import { readPassphrase } from './passphrase.js';
  * sits idle during it.
  */
 const _engine = () =>
-  Promise.all([import('../node/node-client.js'), import('../server/http-request.js'), import('../renter/index.js'), import('../store/index.js')]).then(
-    ([node, http, renter, store]) => ({ ...node, ...http, ...renter, ...store }),
-  );
+  Promise.all([
+    import('../node/node-client.js'),
+    import('../server/http-request.js'),
+    import('../renter/index.js'),
+    import('../renter/shard-proofs.js'),
+    import('../store/index.js'),
+  ]).then(([node, http, renter, proofs, store]) => ({ ...node, ...http, ...renter, ...proofs, ...store }));
 type _Engine = Awaited<ReturnType<typeof _engine>>;
 
 export const STORE_EXIT_STATUS = `EXIT STATUS
@@ -53,6 +57,8 @@ export interface StoreSession {
    * stops at its next safe point and throws interruptedError saying what it kept.
    */
   signal: AbortSignal;
+  /** One a host, proving sampled segments against its contract's commitment: for `store check` (docs/store.md, "Checking"). */
+  verifiers(): Map<string, ShardVerifier>;
 }
 
 /**
@@ -114,7 +120,7 @@ export function storeSignals(): { signal: AbortSignal; off(): void } {
 }
 
 async function _withKeys<T>(
-  { NodeClient, Store, abortHttpRequests, contractedHosts, hostBackends, postSectorSets, rememberHosts, renterKey }: _Engine,
+  { NodeClient, Store, abortHttpRequests, contractedHosts, hostBackends, hostShardVerifiers, postSectorSets, rememberHosts, renterKey }: _Engine,
   datadir: string,
   keys: Promise<StoreKeys>,
   fn: (s: StoreSession) => Promise<T>,
@@ -138,7 +144,7 @@ async function _withKeys<T>(
   remembered.catch(() => undefined);
   try {
     if (signal.aborted) throw interruptedError(signal, 'nothing was done');
-    const result = await fn({ store, hosts, unreachable, signal });
+    const result = await fn({ store, hosts, unreachable, signal, verifiers: () => hostShardVerifiers(node, hosts, renter) });
     // After every command, not only those that store or delete: a listing also teaches the
     // index which hosts hold which snapshot headers (a store used from a new machine).
     await postSectorSets(node, hosts, await store.sectorSets());

@@ -9,6 +9,7 @@
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { type Backend, BackendError } from './backend.js';
 import type { StoreKeys } from './keys.js';
+import type { LocalIndex } from './localindex.js';
 import { isManifestId } from './manifest.js';
 
 /** Each backend's name and the ids it listed, or null where it could not list. */
@@ -56,4 +57,48 @@ export async function manifestHolders(keys: StoreKeys, listing: Promise<Listing>
     throw new CloudCoinError('EUNAVAILABLE', `no backend answered (${unavailable.join(', ')})`, ExitCode.failure);
   }
   return { holders, unavailable };
+}
+
+/** A snapshot this machine has seen (pushed, or listed before) that no backend that answered lists now. */
+export interface HiddenSnapshot {
+  id: string;
+  time: string;
+}
+
+/** Oldest first. */
+export function byTime(a: { id: string; time: string }, b: { id: string; time: string }): number {
+  return a.time.localeCompare(b.time) || a.id.localeCompare(b.id);
+}
+
+/**
+ * Remembers the readable snapshots `listed` and returns those remembered that
+ * no backend lists (`holders`), oldest first: a host hiding a manifest, every
+ * host holding it down, or a forget run on another machine, which look alike
+ * from here (docs/store.md, "Snapshots no host lists").
+ */
+export async function hiddenSnapshots(index: LocalIndex, holders: Map<string, string[]>, listed: { id: string; time: string }[]): Promise<HiddenSnapshot[]> {
+  await index.rememberSnapshots(listed);
+  return (await index.rememberedSnapshots()).filter((s) => !holders.has(s.id)).sort(byTime);
+}
+
+/**
+ * The full id for 'latest' or a unique id prefix (at least 4 hex characters)
+ * among the snapshots `list` gives (oldest first). 'latest' is refused (exit 6) while a snapshot
+ * newer than every listed one is hidden: an older one must not pass for it.
+ */
+export async function resolveSnapshot(ref: string, list: () => Promise<{ snaps: { id: string; time: string }[]; hidden: HiddenSnapshot[] }>): Promise<string> {
+  if (typeof ref !== 'string' || !(ref === 'latest' || /^[0-9a-f]{4,64}$/.test(ref))) {
+    throw new CloudCoinError('ENOSNAPSHOT', `${JSON.stringify(ref)} is not a snapshot id, prefix or "latest"`, ExitCode.usage);
+  }
+  const { snaps, hidden } = await list();
+  const hits = ref === 'latest' ? snaps.slice(-1) : snaps.filter((s) => s.id.startsWith(ref));
+  const newer = ref === 'latest' ? hidden.filter((h) => hits.length === 0 || byTime(h, hits[0]) > 0) : [];
+  if (newer.length > 0) {
+    const h = newer[newer.length - 1];
+    const instead = hits.length > 0 ? ` "latest" would be the older ${hits[0].id.slice(0, 16)} of ${hits[0].time}: name it to take it anyway, or` : '';
+    throw new CloudCoinError('EHIDDEN', `the newest snapshot seen, ${h.id.slice(0, 16)} of ${h.time}, is listed by no host (hidden, or its hosts are down);${instead} run store forget ${h.id.slice(0, 16)} if it was forgotten elsewhere`, ExitCode.partial);
+  }
+  if (hits.length === 0) throw new CloudCoinError('ENOSNAPSHOT', `no snapshot ${ref}`, ExitCode.usage);
+  if (hits.length > 1) throw new CloudCoinError('ENOSNAPSHOT', `snapshot prefix ${ref} is ambiguous`, ExitCode.usage);
+  return hits[0].id;
 }

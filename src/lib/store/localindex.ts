@@ -11,11 +11,17 @@
  *   h:<manifest id>-> [backend name]               the backends that hold this snapshot's header
  *   m:<manifest id>-> Snapshot                     decrypted header and body of a snapshot
  *   i:<manifest id>-> SnapshotInfo                 what listings show of it, without the tree
+ *   v:<manifest id>-> time                         a snapshot seen (pushed, or listed by a host)
  *
  * Listing snapshots, and resolving `latest`, reads only the i: records: each
  * m: record holds a whole tree (~17 ms to decode for 5,000 files), and a cron
  * job's daily snapshots add up. An index from before the i: records gets them
  * as it is read.
+ *
+ * The v: records are the one thing here the hosts cannot give back: the
+ * snapshots this machine has seen, so that one no host lists any more (a host
+ * hiding the newest manifest) is noticed rather than silently missing
+ * (docs/store.md, "Snapshots no host lists"). Only forget drops one.
  *
  * The a:, s: and h: records together say what the renter expects each backend
  * to hold (heldBy): the set its commitment revisions with that host sign.
@@ -35,6 +41,7 @@ const _ack = (id: string) => `a:${id}`;
 const _holders = (id: string) => `h:${id}`;
 const _manifest = (id: string) => `m:${id}`;
 const _info = (id: string) => `i:${id}`;
+const _seen = (id: string) => `v:${id}`;
 
 /**
  * A write refused for want of space (LevelDB says so in words, see
@@ -200,17 +207,39 @@ export class LocalIndex {
       this._db.batch([
         { type: 'put', key: _manifest(s.id), value: s },
         { type: 'put', key: _info(s.id), value: snapshotInfo(s) },
+        { type: 'put', key: _seen(s.id), value: s.header.time },
       ]),
     );
   }
 
+  /** Forgets a snapshot: its cached manifest, and that it was ever seen. */
   delSnapshot(id: string): Promise<void> {
     return _written(
       this._dir,
       this._db.batch([
         { type: 'del', key: _manifest(id) },
         { type: 'del', key: _info(id) },
+        { type: 'del', key: _seen(id) },
       ]),
     );
+  }
+
+  /** Remembers snapshots seen in a listing, with their time; writes only those not remembered yet. */
+  async rememberSnapshots(snaps: { id: string; time: string }[]): Promise<void> {
+    const known = snaps.length === 0 ? [] : await this._db.getMany(snaps.map((s) => _seen(s.id)));
+    const ops = snaps.filter((_, i) => known[i] === undefined).map((s) => ({ type: 'put' as const, key: _seen(s.id), value: s.time }));
+    if (ops.length > 0) await _written(this._dir, this._db.batch(ops));
+  }
+
+  /** Every snapshot remembered, with its time, in id order. */
+  async rememberedSnapshots(): Promise<{ id: string; time: string }[]> {
+    const out: { id: string; time: string }[] = [];
+    for await (const [key, time] of this._db.iterator({ gte: 'v:', lt: 'v;' })) out.push({ id: key.slice(2), time });
+    return out;
+  }
+
+  /** Stops remembering snapshots (those the user said to let go of), keeping whatever else the index holds of them. */
+  forgetSeen(ids: string[]): Promise<void> {
+    return _written(this._dir, this._db.batch(ids.map((id) => ({ type: 'del' as const, key: _seen(id) }))));
   }
 }

@@ -12,10 +12,10 @@ import { Chunker, type ChunkerParams, gearTable } from './chunker.js';
 import { checkErasure } from './erasure.js';
 import { type Change, type ForgetPolicy, type ListEntry, type SnapshotInfo, diffTrees, keptByPolicy, listTree, snapshotInfo } from './history.js';
 import { StoreKeys } from './keys.js';
-import { listBackends, manifestHolders } from './listing.js';
+import { type HiddenSnapshot, byTime, hiddenSnapshots, listBackends, manifestHolders, resolveSnapshot } from './listing.js';
 import { LocalIndex } from './localindex.js';
 import { StoreLock } from './lock.js';
-import { type Catalog, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
+import { type Catalog, type CheckOptions, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
 import { type ChunkRef, type Snapshot, type TreeEntry, decodeBody, decodeHeader } from './manifest.js';
 import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push, walkSource } from './push.js';
@@ -127,6 +127,7 @@ export class Store {
   private readonly _ready: Promise<_Ready>;
   private readonly _parallel: number;
   private readonly _worker: SectorWorker;
+  private _hidden: HiddenSnapshot[] = [];
 
   private constructor(o: StoreOptions, ready: Promise<_Ready>, io: ShardIO, lock: StoreLock, worker: SectorWorker) {
     this._ready = ready;
@@ -226,7 +227,8 @@ export class Store {
       if (snap) snapshots.set(id, snap);
       else unreadable.push(id);
     }
-    return { snapshots, unreadable, unavailable };
+    this._hidden = await hiddenSnapshots(index, holders, [...snapshots.values()].map((s) => ({ id: s.id, time: s.header.time })));
+    return { snapshots, unreadable, unavailable, hidden: this._hidden };
   }
 
   /** What listings show of every readable snapshot the backends list, oldest first: trees are read only for snapshots new to the local index. */
@@ -241,7 +243,8 @@ export class Store {
       if (info) infos.push(info);
       else if (snap) infos.push(snapshotInfo(snap));
     }
-    return infos.sort(_byTime);
+    this._hidden = await hiddenSnapshots(index, holders, infos);
+    return infos.sort(byTime);
   }
 
   /** The header from the first backend that returns a valid one, then the body it points to. */
@@ -275,16 +278,14 @@ export class Store {
     return this._infos();
   }
 
-  /** The full id for 'latest' or a unique id prefix (at least 4 hex characters). */
+  /** Snapshots seen before that the latest listing found on no host, oldest first (docs/store.md, "Snapshots no host lists"). */
+  hiddenSnapshots(): HiddenSnapshot[] {
+    return this._hidden;
+  }
+
+  /** The full id for 'latest' or a unique id prefix (at least 4 hex characters); 'latest' refused (EHIDDEN) while a newer snapshot is hidden. */
   async resolve(ref: string): Promise<string> {
-    if (typeof ref !== 'string' || !(ref === 'latest' || /^[0-9a-f]{4,64}$/.test(ref))) {
-      throw new CloudCoinError('ENOSNAPSHOT', `${JSON.stringify(ref)} is not a snapshot id, prefix or "latest"`, ExitCode.usage);
-    }
-    const snaps = await this.snapshots();
-    const hits = ref === 'latest' ? snaps.slice(-1) : snaps.filter((s) => s.id.startsWith(ref));
-    if (hits.length === 0) throw new CloudCoinError('ENOSNAPSHOT', `no snapshot ${ref}`, ExitCode.usage);
-    if (hits.length > 1) throw new CloudCoinError('ENOSNAPSHOT', `snapshot prefix ${ref} is ambiguous`, ExitCode.usage);
-    return hits[0].id;
+    return resolveSnapshot(ref, async () => ({ snaps: await this.snapshots(), hidden: this._hidden }));
   }
 
   /** A snapshot (id, prefix or 'latest') with its tree. */
@@ -337,10 +338,12 @@ export class Store {
    */
   async forget(options: ForgetOptions): Promise<{ removed: string[]; kept: string[]; warnings: string[] }> {
     const snaps = await this.snapshots();
-    const named = new Set(await Promise.all((options.snapshots ?? []).map((r) => this.resolve(r))));
+    // A hidden snapshot may be named too: forgetting it is how the user says it is gone for good.
+    const hidden = this._hidden;
+    const named = new Set(await Promise.all((options.snapshots ?? []).map((r) => resolveSnapshot(r, async () => ({ snaps: r === 'latest' ? snaps : [...snaps, ...hidden].sort(byTime), hidden })))));
     const hasPolicy = options.keepLast !== undefined || options.keepDaily !== undefined;
     const kept = keptByPolicy(snaps, options);
-    const removed = snaps.filter((s) => named.has(s.id) || (hasPolicy && !kept.has(s.id))).map((s) => s.id);
+    const removed = [...snaps.filter((s) => named.has(s.id) || (hasPolicy && !kept.has(s.id))), ...hidden.filter((h) => named.has(h.id))].map((s) => s.id);
     // A host that is down keeps its copy of the header, and the snapshot comes back
     // when it does: the warnings say so, and forgetting again then finishes the job.
     const warnings: string[] = [];
@@ -359,12 +362,13 @@ export class Store {
 
   /**
    * Deletes every shard no snapshot needs. Refuses while a backend or manifest
-   * cannot be read. `signal` stops the deletions; the local index still forgets
-   * the sectors no snapshot needs (interruptedError).
+   * cannot be read, or a snapshot seen before is listed by no host, unless
+   * `forgetHidden` lets go of those. `signal` stops the deletions; the local
+   * index still forgets the sectors no snapshot needs (interruptedError).
    */
-  async prune(options: { signal?: AbortSignal } = {}): Promise<PruneResult> {
+  async prune(options: { signal?: AbortSignal; forgetHidden?: boolean } = {}): Promise<PruneResult> {
     const catalog = await this._catalog();
-    return prune(this._io, (await this._ready).index, catalog, options.signal);
+    return prune(this._io, (await this._ready).index, catalog, options);
   }
 
   /** What the local index says each backend holds, by name: the set a host's commitment revisions sign (docs/store.md, "Sector sets"). */
@@ -372,21 +376,16 @@ export class Store {
     return (await this._ready).index.heldBy();
   }
 
-  /** Every shard of every snapshot present; with readData, downloaded, verified and decrypted. `signal` stops it (interruptedError). */
-  async check(options: { readData?: boolean; signal?: AbortSignal } = {}): Promise<CheckResult> {
+  /** Every shard of every snapshot present (sampled by proofs where verifiers are given); with readData, downloaded, verified and decrypted. `signal` stops it (interruptedError). */
+  async check(options: CheckOptions = {}): Promise<CheckResult> {
     const catalog = await this._catalog();
-    return check((await this._ready).keys, this._io, catalog, options.readData ?? false, { signal: options.signal });
+    return check((await this._ready).keys, this._io, catalog, options);
   }
 }
 
 /** Who a listing showed holding each snapshot header; one that did not answer keeps what the index says of it. */
 async function _noteHolders(index: LocalIndex, holders: Map<string, string[]>): Promise<void> {
   for (const [id, names] of holders) await index.addHolders(id, names);
-}
-
-/** Oldest first. */
-function _byTime(a: SnapshotInfo, b: SnapshotInfo): number {
-  return a.time.localeCompare(b.time) || a.id.localeCompare(b.id);
 }
 
 /** Why a push cannot start: which hosts did not answer, and what would let it. */

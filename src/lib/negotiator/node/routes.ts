@@ -10,7 +10,8 @@
  * src/lib/negotiator/client.ts turns into the CLI's exit codes.
  *
  * GET /ext/negotiator/contracts/<id> answers the ContractInfo JSON as is:
- * the file server reads it. PUT /contracts/<id>/sectors { ids } is the
+ * the file server reads it. GET /contracts/<id>/commitment answers the latest
+ * commitment revision and the sectors it commits to (`store check`). PUT /contracts/<id>/sectors { ids } is the
  * renter's store telling its daemon which sectors it put on a contract;
  * POST /contracts/<id>/revisions { revision } is the host's file server
  * asking its Negotiator to countersign a commitment revision. POST
@@ -140,6 +141,7 @@ export function registerRoutes(ext: ExtensionContext, svc: () => NegotiatorServi
     return { body: await svc().settle(params.id, b.fee === undefined ? undefined : _int(b.fee, 'fee')) };
   });
 
+  route('get', '/contracts/:id/commitment', async ({ params }) => ({ body: { commitment: await svc().commitment(params.id) } }));
   route('put', '/contracts/:id/sectors', async ({ params, body }) => ({ body: await svc().setExpectedSectors(params.id, _body(body).ids) }));
   route('post', '/contracts/:id/revisions', async ({ params, body }) => ({ body: await svc().countersign(params.id, _body(body).revision) }));
   route('post', '/fulfilment', async ({ body }) => ({ body: await svc().setAutomatic(_body(body).automatic) }));

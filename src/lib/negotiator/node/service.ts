@@ -37,6 +37,7 @@ import type { RegistryDB } from '../undo.js';
 import type { NodeAdapter, NodePeer } from './adapter.js';
 import { ChainActions } from './chainactions.js';
 import { ContractFulfilment, type ContractFulfilmentOptions, type FulfilmentInfo } from './contract-fulfilment.js';
+import type { CommitmentState } from './fulfilment-store.js';
 import { OfferBook, type HostSettings, type OfferInfo, type OfferRequest } from './offerbook.js';
 import { PeerNegotiations, type NegotiateRequest, type NegotiateResult, type PendingInfo } from './peernegotiations.js';
 
@@ -302,6 +303,11 @@ export class NegotiatorService {
 
   setExpectedSectors(id: string, ids: unknown): Promise<{ contractId: string; sectors: number }> {
     return this.fulfilment.setExpectedSectors(id, ids);
+  }
+
+  /** The latest commitment revision of a contract and, on the renter, the sectors it commits to (null when none): what `store check` verifies hosts against. */
+  async commitment(id: string): Promise<CommitmentState | null> {
+    return this.fulfilment.store.commitment(hexParam(id, 32, 'contract id'));
   }
 
   countersign(id: string, revisionHex: unknown): Promise<{ revision: string }> {
