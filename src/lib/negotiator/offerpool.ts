@@ -4,15 +4,17 @@
  * Offers arrive announced by hash (ccinv); the pool says which to fetch
  * (ccgetoffer), then checks each ccoffer in context: known hash first (cheap
  * dedup), then per-peer budget, expiry, sequence against the host's current
- * offer, and only then the signature. A host has at most one entry: a newer
- * sequence replaces it; a withdrawal replaces it with a tombstone that is
- * never listed but keeps older offers of that host out until it expires.
+ * offer, the host's standing and room, and only then the signature. A host
+ * has at most one entry: a newer sequence replaces it; a withdrawal replaces
+ * it with a tombstone that is never listed but keeps older offers of that
+ * host out until it expires.
  *
  * A full pool makes room by the order of offerranking.ts: offers rank by
  * their host key's standing on chain (standing.ts), so announcing offers
  * from fresh keys, which costs nothing, cannot push out the offers of hosts
  * that locked coins in contracts; and at equal standing the peer that
- * brought the most offers gives way, so no single peer fills the pool.
+ * brought the most offers gives way, so no single peer keeps the pool to
+ * itself.
  *
  * Bad input throws a ProtocolError whose score the node adds to the peer's
  * ban score, and leaves the pool's offers untouched. Everything that is
@@ -134,11 +136,6 @@ export class OfferPool {
   /** How many entries came from `peer` (LOCAL_SOURCE, STORED_SOURCE for the others). */
   countFrom(peer: string): number {
     return this.ranking.sizeOf(peer);
-  }
-
-  /** Comparisons the eviction order has made so far: the cost of adds and evictions, counted instead of timed. */
-  get comparisons(): number {
-    return this.ranking.comparisons;
   }
 
   /** The host's live offer, or null (none, withdrawn or expired). */
