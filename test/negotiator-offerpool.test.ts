@@ -10,6 +10,7 @@ import { InvPacket } from '../src/lib/net/inv.js';
 import { OfferPacket } from '../src/lib/net/offer.js';
 import { decode } from '../src/lib/net/packets.js';
 import { EXPIRY_GRACE, OfferPool } from '../src/lib/negotiator/offerpool.js';
+import { OfferRanking, type RankedEntry } from '../src/lib/negotiator/offerranking.js';
 import type { RegistryDB } from '../src/lib/negotiator/undo.js';
 import { offerBy, throwsProtocol } from './negotiator-fixtures.js';
 
@@ -95,6 +96,121 @@ test('a full pool drops the offer that expires first, or refuses one expiring so
   await pool.add(offer(generateKeyPair(), { expiry: NOW + 300 }), NOW);
   t.false(pool.has(soon.hash()));
   t.is(pool.size, 2);
+});
+
+const MONTH = 30 * 24 * 3600;
+
+/** A pool of `maxOffers` that gives `standing` to the keys in `known`, 0 to the rest, and a budget no test flood runs out of. */
+function rankedPool(maxOffers: number, known: Map<string, number>): OfferPool {
+  return new OfferPool({ maxOffers, burst: 1e9, standing: async (key) => known.get(Buffer.from(key).toString('hex')) ?? 0 });
+}
+
+async function flood(pool: OfferPool, peer: string, n: number, expiry = NOW + MONTH - 1): Promise<{ added: number; full: number }> {
+  let added = 0;
+  let full = 0;
+  for (let i = 0; i < n; i++) {
+    try {
+      if ((await pool.add(offer(generateKeyPair(), { expiry }), NOW, peer)).added) added++;
+    } catch (err) {
+      if (!(err instanceof ProtocolError) || err.reason !== 'pool-full' || err.score !== BanScore.none) throw err;
+      full++;
+    }
+  }
+  return { added, full };
+}
+
+test('a flood of offers from free keys does not push out the offer of a host with standing', async (t) => {
+  const honest = generateKeyPair();
+  const pool = rankedPool(50, new Map([[Buffer.from(honest.publicKey).toString('hex'), 5]]));
+  const good = offer(honest, { expiry: NOW + 600 });
+  await pool.add(good, NOW, 'h');
+  const f = await flood(pool, 'a', 500);
+  t.true(pool.has(good.hash()), 'the host with standing is kept although its offer expires first');
+  t.is(pool.rankOf(good.hash()), 5);
+  t.is(pool.size, 50);
+  t.is(pool.countFrom('a'), 49);
+  t.is(f.full, 500 - 49, 'a full pool refuses the flood at no ban score, without verifying it');
+});
+
+test('at equal standing the largest source gives way: one peer\'s flood keeps only what the others leave', async (t) => {
+  const pool = rankedPool(50, new Map());
+  await flood(pool, 's', 20, NOW + 600);
+  const f = await flood(pool, 'a', 200);
+  t.is(pool.countFrom('s'), 20, 'offers expiring sooner are not pushed out by a larger source');
+  t.is(pool.countFrom('a'), 30);
+  t.is(f.added, 30);
+  t.true((await pool.add(offer(generateKeyPair(), { expiry: NOW + 60 }), NOW, 'n')).added, 'a new source gets in');
+  t.is(pool.countFrom('a'), 29, '... at the cost of the largest one');
+  t.is(pool.size, 50);
+});
+
+test('this node\'s own offer is never pushed out by a peer\'s', async (t) => {
+  const pool = rankedPool(10, new Map());
+  const own = offer(generateKeyPair(), { expiry: NOW + 60 });
+  await pool.add(own, NOW);
+  await flood(pool, 'a', 50);
+  t.true(pool.has(own.hash()));
+  t.is(pool.rankOf(own.hash()), Infinity);
+});
+
+const TEMPLATE = offer(generateKeyPair());
+
+/** An entry for the ranking alone, which reads the offer's expiry and nothing else (so it need not be signed for it). */
+function entry(i: number, rank: number, source: string, expiry: number): RankedEntry {
+  return { offer: new OfferPacket({ ...TEMPLATE, expiry }), hex: i.toString(16).padStart(8, '0'), rank, source };
+}
+
+/** The eviction rule written as a scan: the lowest rank; of the sources holding it, the largest (then by name); its first to expire. */
+function naiveVictim(entries: RankedEntry[]): RankedEntry | undefined {
+  if (entries.length === 0) return undefined;
+  const low = Math.min(...entries.map((e) => e.rank));
+  const size = (s: string) => entries.filter((e) => e.source === s).length;
+  const sources = [...new Set(entries.filter((e) => e.rank === low).map((e) => e.source))];
+  sources.sort((a, b) => size(b) - size(a) || (a < b ? -1 : 1));
+  const of = entries.filter((e) => e.source === sources[0]);
+  of.sort((a, b) => a.rank - b.rank || a.offer.expiry - b.offer.expiry || (a.hex < b.hex ? -1 : 1));
+  return of[0];
+}
+
+test('the ranking picks the same victim as a scan over every entry, through random inserts and removals', (t) => {
+  const ranking = new OfferRanking();
+  const held: RankedEntry[] = [];
+  let seed = 1;
+  const rnd = (n: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let i = 0; i < 3000; i++) {
+    if (held.length > 0 && rnd(3) === 0) {
+      const [gone] = held.splice(rnd(held.length), 1);
+      ranking.remove(gone);
+    } else {
+      const e = entry(i, rnd(4), `p${rnd(6)}`, NOW + rnd(100));
+      ranking.insert(e);
+      held.push(e);
+    }
+    const expected = naiveVictim(held);
+    const got = held.length === 0 ? null : ranking.victimFor(Infinity, 0, 'new');
+    if (got !== (expected ?? null)) return t.fail(`step ${i}: victim ${got?.hex} instead of ${expected?.hex}`);
+  }
+  t.pass();
+});
+
+test('eviction costs O(log n) comparisons: 10,000 evictions from a full pool of 10,000', (t) => {
+  const n = 10_000;
+  const ranking = new OfferRanking();
+  let i = 0;
+  for (; i < n; i++) ranking.insert(entry(i, 0, `p${i % 8}`, NOW + (i % 997)));
+  const before = ranking.comparisons;
+  for (let k = 0; k < n; k++, i++) {
+    const victim = ranking.victimFor(1, NOW, 'attacker');
+    if (!victim) return t.fail('no victim');
+    ranking.remove(victim);
+    ranking.insert(entry(i, 1, `p${k % 8}`, NOW + MONTH));
+  }
+  const perAdd = (ranking.comparisons - before) / n;
+  t.log(`${perAdd.toFixed(1)} comparisons per eviction and add at n = ${n}; a scan makes ${n}`);
+  t.true(perAdd <= 4 * Math.log2(n), `${perAdd} comparisons per add`);
 });
 
 test('persistence: offers survive a restart, expired ones are dropped on open', async (t) => {

@@ -4,9 +4,17 @@
  * Offers arrive announced by hash (ccinv); the pool says which to fetch
  * (ccgetoffer), then checks each ccoffer in context: known hash first (cheap
  * dedup), then per-peer budget, expiry, sequence against the host's current
- * offer, and only then the signature. A host has at most one entry: a newer
- * sequence replaces it; a withdrawal replaces it with a tombstone that is
- * never listed but keeps older offers of that host out until it expires.
+ * offer, the host's standing and room, and only then the signature. A host
+ * has at most one entry: a newer sequence replaces it; a withdrawal replaces
+ * it with a tombstone that is never listed but keeps older offers of that
+ * host out until it expires.
+ *
+ * A full pool makes room by the order of offerranking.ts: offers rank by
+ * their host key's standing on chain (standing.ts), so announcing offers
+ * from fresh keys, which costs nothing, cannot push out the offers of hosts
+ * that locked coins in contracts; and at equal standing the peer that
+ * brought the most offers gives way, so no single peer keeps the pool to
+ * itself.
  *
  * Bad input throws a ProtocolError whose score the node adds to the peer's
  * ban score, and leaves the pool's offers untouched. Everything that is
@@ -16,6 +24,7 @@ import { BanScore, ProtocolError } from '../net/errors.js';
 import type { GetOfferPacket } from '../net/getoffer.js';
 import type { InvPacket } from '../net/inv.js';
 import { OfferPacket } from '../net/offer.js';
+import { OfferRanking, type RankedEntry } from './offerranking.js';
 import type { BatchOp, RegistryDB } from './undo.js';
 
 export interface OfferPoolOptions {
@@ -28,6 +37,8 @@ export interface OfferPoolOptions {
   rate?: number;
   /** Optional persistence: a level@10 database or sublevel with Buffer keys and values. */
   db?: RegistryDB;
+  /** A host key's standing (standing.ts); without it every peer's offer stands at 0. */
+  standing?: (hostKey: Uint8Array) => Promise<number>;
 }
 
 export interface AddResult {
@@ -43,6 +54,10 @@ export const EXPIRY_GRACE = 120;
 /** How long a requested hash stays reserved for the peer that announced it. */
 export const REQUEST_TIMEOUT = 60;
 const MAX_REJECTS = 10_000;
+/** The source of offers this node made: they rank above every other. */
+export const LOCAL_SOURCE = 'local';
+/** The source of offers read back from the database on open. */
+export const STORED_SOURCE = 'stored';
 
 /** Persisted offers live under 'o' + hash. */
 function _dbKey(hash: Uint8Array): Buffer {
@@ -60,8 +75,10 @@ export class OfferPool {
   private readonly burst: number;
   private readonly rate: number;
   private readonly db: RegistryDB | null;
-  /** hex hash → offer (live or tombstone). */
-  private readonly byHash = new Map<string, OfferPacket>();
+  private readonly standing: (hostKey: Uint8Array) => Promise<number>;
+  /** hex hash → offer (live or tombstone) with its rank and source. */
+  private readonly byHash = new Map<string, RankedEntry>();
+  private readonly ranking = new OfferRanking();
   /** hex host key → hex hash of its current entry. */
   private readonly byHost = new Map<string, string>();
   /** hex hash → the error it was rejected with: a resend costs the same without a new verify. */
@@ -76,6 +93,7 @@ export class OfferPool {
     this.burst = options.burst ?? 200;
     this.rate = options.rate ?? 10;
     this.db = options.db ?? null;
+    this.standing = options.standing ?? (() => Promise.resolve(0));
     for (const [name, v] of Object.entries({ maxOffers: this.maxOffers, maxLifetime: this.maxLifetime, burst: this.burst, rate: this.rate })) {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a positive number, got ${v}`);
     }
@@ -89,7 +107,7 @@ export class OfferPool {
     for await (const [key, value] of this.db.iterator({ gte: Buffer.from('o'), lt: Buffer.from('p') })) {
       const offer = OfferPacket.decode(value);
       if (offer.expiry <= now) drop.push(key);
-      else this._insert(offer);
+      else this._insert(offer, await this.standing(offer.hostKey), STORED_SOURCE);
     }
     if (drop.length > 0) await this.db.batch(drop.map((key): BatchOp => ({ type: 'del', key })));
   }
@@ -107,19 +125,29 @@ export class OfferPool {
   }
 
   get(hash: Uint8Array): OfferPacket | null {
-    return this.byHash.get(Buffer.from(hash).toString('hex')) ?? null;
+    return this.byHash.get(Buffer.from(hash).toString('hex'))?.offer ?? null;
+  }
+
+  /** The standing the offer with this hash entered the pool with (Infinity for this node's own), or null. */
+  rankOf(hash: Uint8Array): number | null {
+    return this.byHash.get(Buffer.from(hash).toString('hex'))?.rank ?? null;
+  }
+
+  /** How many entries came from `peer` (LOCAL_SOURCE, STORED_SOURCE for the others). */
+  countFrom(peer: string): number {
+    return this.ranking.sizeOf(peer);
   }
 
   /** The host's live offer, or null (none, withdrawn or expired). */
   offerOf(hostKey: Uint8Array, now: number): OfferPacket | null {
     const hash = this.byHost.get(Buffer.from(hostKey).toString('hex'));
-    const offer = hash ? this.byHash.get(hash) : undefined;
+    const offer = hash ? this.byHash.get(hash)?.offer : undefined;
     return offer && !offer.withdrawn && offer.expiry > now ? offer : null;
   }
 
   /** Every live offer, cheapest first (ties by hash, so the order is stable). */
   list(now: number): OfferPacket[] {
-    return [...this.byHash.values()]
+    return [...this.byHash.values()].map((e) => e.offer)
       .filter((o) => !o.withdrawn && o.expiry > now)
       .sort((a, b) => a.price - b.price || Buffer.compare(a.hash(), b.hash()));
   }
@@ -169,7 +197,9 @@ export class OfferPool {
   /**
    * Adds an offer received from `peer` (or made locally, peer omitted).
    * Throws ProtocolError: flood, expired, stale (an older sequence; score 0),
-   * pool-full (score 0), bad-signature.
+   * pool-full (score 0), bad-signature. The host's standing is read before
+   * the signature is checked: a lookup costs less than a verify, and an
+   * offer that would not get in is not verified at all.
    */
   async add(offer: OfferPacket, now: number, peer?: string): Promise<AddResult> {
     const hash = offer.hash();
@@ -187,14 +217,14 @@ export class OfferPool {
     }
     if (offer.expiry > now + this.maxLifetime) throw new ProtocolError('expired', `offer expires more than ${this.maxLifetime}s ahead`, BanScore.expired);
 
-    const currentHex = this.byHost.get(Buffer.from(offer.hostKey).toString('hex'));
-    const current = currentHex ? this.byHash.get(currentHex) : undefined;
-    if (current && current.sequence >= offer.sequence) {
-      throw new ProtocolError('stale', `sequence ${offer.sequence} does not replace ${current.sequence}`, BanScore.none);
-    }
-    // A full pool makes room by dropping the entry that expires first, if it expires before this one.
-    const victim = current ?? (this.byHash.size >= this.maxOffers ? this._firstToExpire() : undefined);
-    if (!current && victim && victim.expiry >= offer.expiry) throw new ProtocolError('pool-full', 'offer pool is full', BanScore.none);
+    this._current(offer);
+    const source = peer ?? LOCAL_SOURCE;
+    const rank = peer === undefined ? Infinity : await this.standing(offer.hostKey);
+    // The pool may have changed while the standing was read.
+    if (this.byHash.has(hex)) return { added: false, hash, replaced: null };
+    const current = this._current(offer);
+    const victim = current ?? (this.byHash.size >= this.maxOffers ? this.ranking.victimFor(rank, offer.expiry, source) : undefined);
+    if (victim === null) throw new ProtocolError('pool-full', 'offer pool is full of offers that rank higher', BanScore.none);
 
     if (!offer.verify()) {
       const err = new ProtocolError('bad-signature', 'ccoffer: signature does not verify', BanScore.badSignature);
@@ -205,37 +235,42 @@ export class OfferPool {
 
     const ops: BatchOp[] = [];
     if (victim) ops.push({ type: 'del', key: this._drop(victim) });
-    this._insert(offer);
+    this._insert(offer, rank, source);
     ops.push({ type: 'put', key: _dbKey(hash), value: offer.encode() });
     if (this.db) await this.db.batch(ops);
-    return { added: true, hash, replaced: current ? current.hash() : null };
+    return { added: true, hash, replaced: current ? current.offer.hash() : null };
   }
 
-  private _insert(offer: OfferPacket): void {
-    const hex = offer.hash().toString('hex');
-    this.byHash.set(hex, offer);
-    this.byHost.set(Buffer.from(offer.hostKey).toString('hex'), hex);
+  /** The host's current entry, which `offer` replaces; throws `stale` if it does not. */
+  private _current(offer: OfferPacket): RankedEntry | undefined {
+    const currentHex = this.byHost.get(Buffer.from(offer.hostKey).toString('hex'));
+    const current = currentHex ? this.byHash.get(currentHex) : undefined;
+    if (current && current.offer.sequence >= offer.sequence) {
+      throw new ProtocolError('stale', `sequence ${offer.sequence} does not replace ${current.offer.sequence}`, BanScore.none);
+    }
+    return current;
+  }
+
+  private _insert(offer: OfferPacket, rank: number, source: string): void {
+    const entry: RankedEntry = { offer, hex: offer.hash().toString('hex'), rank, source };
+    this.byHash.set(entry.hex, entry);
+    this.byHost.set(Buffer.from(offer.hostKey).toString('hex'), entry.hex);
+    this.ranking.insert(entry);
   }
 
   /** Removes an entry from memory; returns its database key. */
-  private _drop(offer: OfferPacket): Buffer {
-    const hash = offer.hash();
-    this.byHash.delete(hash.toString('hex'));
-    const hostHex = Buffer.from(offer.hostKey).toString('hex');
-    if (this.byHost.get(hostHex) === hash.toString('hex')) this.byHost.delete(hostHex);
-    return _dbKey(hash);
-  }
-
-  private _firstToExpire(): OfferPacket | undefined {
-    let first: OfferPacket | undefined;
-    for (const o of this.byHash.values()) if (!first || o.expiry < first.expiry) first = o;
-    return first;
+  private _drop(entry: RankedEntry): Buffer {
+    this.byHash.delete(entry.hex);
+    this.ranking.remove(entry);
+    const hostHex = Buffer.from(entry.offer.hostKey).toString('hex');
+    if (this.byHost.get(hostHex) === entry.hex) this.byHost.delete(hostHex);
+    return _dbKey(entry.offer.hash());
   }
 
   /** Drops every entry expired by `now` (tombstones too); returns how many. */
   async expire(now: number): Promise<number> {
-    const gone = [...this.byHash.values()].filter((o) => o.expiry <= now);
-    const ops: BatchOp[] = gone.map((o) => ({ type: 'del', key: this._drop(o) }));
+    const gone = [...this.byHash.values()].filter((e) => e.offer.expiry <= now);
+    const ops: BatchOp[] = gone.map((e) => ({ type: 'del', key: this._drop(e) }));
     if (this.db && ops.length > 0) await this.db.batch(ops);
     for (const [hex, req] of this.inFlight) if (now - req.at >= REQUEST_TIMEOUT) this.inFlight.delete(hex);
     return gone.length;

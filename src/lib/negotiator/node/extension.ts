@@ -32,7 +32,8 @@ export function init(node: BcoinFullNode): ExtensionInstance {
   registerRoutes(ext, svc);
   return {
     async open() {
-      const s = new NegotiatorService(new BcoinNodeAdapter(node, ext), ext.db(), loadIdentity(ext.datadir));
+      const maxOffers = process.env.CLOUDCOIN_MAX_OFFERS;
+      const s = new NegotiatorService(new BcoinNodeAdapter(node, ext), ext.db(), loadIdentity(ext.datadir), { maxOffers: maxOffers ? Number(maxOffers) : undefined });
       await s.open();
       service = s;
     },

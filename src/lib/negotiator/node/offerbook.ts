@@ -16,6 +16,7 @@ import { unixNow } from '../params.js';
 import { HostPolicy, type HostLimits } from '../policy.js';
 import type { Registry } from '../registry.js';
 import { reputationFromRegistry, type Reputation } from '../reputation.js';
+import { standingOf } from '../standing.js';
 import type { RegistryDB } from '../undo.js';
 import type { NodeAdapter } from './adapter.js';
 
@@ -47,11 +48,13 @@ export interface OfferInfo extends OfferTerms {
   expiry: number;
   mine: boolean;
   reputation: Reputation;
+  /** The host key's standing on chain (standing.ts), what a full offer pool ranks its offers by. */
+  standing: number;
 }
 
 const HOST_KEY = Buffer.from('host');
 
-function _offerInfo(o: OfferPacket, mine: boolean, reputation: Reputation): OfferInfo {
+function _offerInfo(o: OfferPacket, mine: boolean, reputation: Reputation, standing: number): OfferInfo {
   return {
     hash: o.hash().toString('hex'),
     hostKey: Buffer.from(o.hostKey).toString('hex'),
@@ -67,6 +70,7 @@ function _offerInfo(o: OfferPacket, mine: boolean, reputation: Reputation): Offe
     addresses: o.addresses,
     mine,
     reputation,
+    standing,
   };
 }
 
@@ -123,7 +127,8 @@ export class OfferBook {
       throw negotiatorError('EUSAGE', `invalid offer: ${(err as Error).message}`);
     }
     await this._addOwn(offer, now);
-    return _offerInfo(offer, true, await reputationFromRegistry(this.registry, this.identity.publicKey));
+    const key = this.identity.publicKey;
+    return _offerInfo(offer, true, await reputationFromRegistry(this.registry, key), await standingOf(this.registry, key));
   }
 
   async withdrawOffer(): Promise<{ withdrawn: boolean; hash: string }> {
@@ -173,7 +178,7 @@ export class OfferBook {
       if (q.maxPrice !== undefined && o.price > q.maxPrice) continue;
       const rep = await reputationFromRegistry(this.registry, o.hostKey);
       if (q.minReputation !== undefined && rep.score < q.minReputation) continue;
-      out.push(_offerInfo(o, mine.equals(o.hostKey), rep));
+      out.push(_offerInfo(o, mine.equals(o.hostKey), rep, await standingOf(this.registry, o.hostKey)));
     }
     const sort = q.sort ?? 'price';
     const by: Record<string, (a: OfferInfo, b: OfferInfo) => number> = {

@@ -33,6 +33,7 @@ import { OfferPool } from '../offerpool.js';
 import { hexParam, unixNow } from '../params.js';
 import { Registry } from '../registry.js';
 import { reputationFromRegistry, type Reputation } from '../reputation.js';
+import { standingOf } from '../standing.js';
 import type { RegistryDB } from '../undo.js';
 import type { NodeAdapter, NodePeer } from './adapter.js';
 import { ChainActions } from './chainactions.js';
@@ -56,6 +57,11 @@ export interface ContractDetail extends ContractInfo {
 
 const EXPIRE_EVERY_MS = 5_000;
 
+export interface NegotiatorServiceOptions extends ContractFulfilmentOptions {
+  /** The offer pool's size (OfferPoolOptions.maxOffers). */
+  maxOffers?: number;
+}
+
 export class NegotiatorService {
   readonly identity: KeyPair;
   readonly pool: OfferPool;
@@ -74,13 +80,13 @@ export class NegotiatorService {
     private readonly node: NodeAdapter,
     db: Level<string, Buffer>,
     identity: KeyPair,
-    options: ContractFulfilmentOptions = {},
+    options: NegotiatorServiceOptions = {},
   ) {
     this.identity = identity;
     const sub = (name: string): RegistryDB => db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     this.meta = sub('meta');
-    this.pool = new OfferPool({ db: sub('offers') });
     this.registry = new Registry(sub('registry'));
+    this.pool = new OfferPool({ db: sub('offers'), maxOffers: options.maxOffers, standing: (key) => standingOf(this.registry, key) });
     this.indexer = new ChainIndexer(node.chain, this.registry, (m) => node.logger.error(`negotiator: ${m}`));
     const offers = new OfferBook(identity, this.pool, this.registry, node, this.meta);
     this.offers = offers;
@@ -106,8 +112,8 @@ export class NegotiatorService {
   async open(): Promise<void> {
     await this.meta.open();
     await this.offers.load();
-    await this.pool.open(unixNow());
     await this.registry.open();
+    await this.pool.open(unixNow());
     await this.indexer.open();
     await this.fulfilment.open();
     this.node.on('peer open', this._onPeerOpen);
