@@ -77,7 +77,7 @@ test.before(async () => {
   // The same fields signed with the same key give the same bytes (RFC 6979): the host's offer as it travels.
   offer = new OfferPacket({
     flags: 0, hostKey: identity(H).publicKey, sequence: o.sequence, expiry: o.expiry, price: o.price, collateral: o.collateral,
-    minSize: o.minSize, maxSize: o.maxSize, minDuration: o.minDuration, maxDuration: o.maxDuration, url: o.url,
+    minSize: o.minSize, maxSize: o.maxSize, minDuration: o.minDuration, maxDuration: o.maxDuration, url: o.url, addresses: o.addresses,
   }).sign(identity(H).secretKey);
   if (offer.hash().toString('hex') !== o.hash) throw new Error('offer rebuilt differently');
   const a = await ok(R, ['contract', 'accept', o.hash, '--size', '10GiB', '--duration', '40']);

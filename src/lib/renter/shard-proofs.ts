@@ -122,7 +122,8 @@ export function hostShardVerifiers(client: NodeClient, hosts: HostEntry[], rente
         const answer = await negotiatorApi<{ commitment: { revision: string; sectors: CommittedSector[] } | null }>(client, 'GET', `/contracts/${h.contractId}/commitment`);
         return _committed(h.contractId, renter.publicKey, answer.commitment);
       };
-      const files = new FileServerClient({ url: h.url, contractId: h.contractId, secretKey: renter.secretKey });
+      // A server that has not hashed its sectors yet answers the roots in parts, a 429 after each (its per-key hashing budget): waiting those out is the check's job.
+      const files = new FileServerClient({ url: h.url, contractId: h.contractId, secretKey: renter.secretKey, retries: 20 });
       return [h.hostKey, new HostShardVerifier(h.hostKey, files, commitment)];
     }),
   );
