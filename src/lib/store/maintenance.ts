@@ -19,6 +19,8 @@ export interface Catalog {
   unreadable: string[];
   /** Backends that could not list. */
   unavailable: string[];
+  /** Placements (placement.ts) that still say where some snapshot's sector is: prune keeps them. */
+  placements: string[];
 }
 
 export interface PruneResult {
@@ -61,7 +63,7 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, si
     throw new CloudCoinError('EPRUNEUNSAFE', `prune needs every backend and manifest: ${why.join('; ')}`, ExitCode.partial);
   }
   const live = _sectors(catalog.snapshots.values());
-  const keep = new Set<string>(catalog.snapshots.keys());
+  const keep = new Set<string>([...catalog.snapshots.keys(), ...catalog.placements]);
   for (const s of live.values()) for (const [shard] of s.shards) keep.add(shard);
   // The local index forgets first: a prune that stops half way (a host failing, kill -9)
   // must not leave it pointing a later push at chunks whose shards are gone. What it
