@@ -30,7 +30,8 @@ export interface StoreOptions {
   /** Shards needed to rebuild (default: the policy's k; with n set, about n / 1.5, so ~1.5x overhead). */
   k?: number;
   /**
-   * The renter policy's k-of-n (default 2-of-4): without n, a push stores
+   * The renter policy's k-of-n (default 2-of-4; with k alone, k-of-backends):
+   * without n, a push stores
    * min(n, backends) shards a sector (at least k + 1 where there are that
    * many backends) on those that answer, fewer when fewer answer, down to k;
    * status and repair measure and restore every sector against it.

@@ -88,7 +88,8 @@ export class Store {
     this._lock = lock;
     this._parallel = o.parallel ?? 6;
     this._worker = worker;
-    this._policy = o.policy ?? DEFAULT_REDUNDANCY;
+    // k alone, as before policies: n is every backend that answers.
+    this._policy = o.policy ?? (o.k === undefined ? DEFAULT_REDUNDANCY : { k: o.k, n: o.backends.length });
     this._placements = new PlacementBook(io, ready);
   }
 
