@@ -12,6 +12,7 @@ import { unlockChecked } from '../wallet/unlock.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { ExtensionHost } from '../ext/host.js';
 import { loadExtension } from '../ext/loader.js';
+import { AutoRepair, type AutoRepairOptions } from '../renter/auto-repair.js';
 import { ensureApiKey, liveRuntime, removeRuntime, writeRuntime, type RuntimeInfo } from './datafiles.js';
 
 export interface DaemonOptions {
@@ -31,6 +32,8 @@ export interface DaemonOptions {
   /** The wallet passphrase kept in memory so extensions can sign contract funding unattended. */
   unlockPassphrase?: string;
   logLevel?: string;
+  /** Runs `store repair` on its own when this node is a renter (renter/auto-repair.ts). */
+  autoRepair?: Pick<AutoRepairOptions, 'bin' | 'passphrase'>;
 }
 
 export interface Daemon {
@@ -152,6 +155,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   node.http.get('/cloudcoin/sync', (_req: unknown, res: any) => res.json(200, { chain: node.chain.height, wallet: wdb.state.height }));
   await node.connect();
   node.startSync();
+  const repairs = opts.autoRepair ? AutoRepair.start({ datadir, ...opts.autoRepair, log: (m) => node.logger.info(m) }) : null;
 
   const info: RuntimeInfo = {
     pid: process.pid,
@@ -169,6 +173,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const stop = () => {
     stopping ??= (async () => {
       try {
+        await repairs?.stop();
         await node.close();
         await host.close();
       } finally {
