@@ -8,10 +8,11 @@ import { contractsBench } from './contracts.js';
 import { fulfilmentBench } from './fulfilment.js';
 import { negotiatorBench } from './negotiator.js';
 import { nodeBench } from './node.js';
+import { repairBench } from './repair.js';
 import { serverBench } from './server.js';
 import { storeBench } from './store.js';
 
-const suites: BenchSuite[] = [nodeBench, serverBench, storeBench, negotiatorBench, contractsBench, fulfilmentBench];
+const suites: BenchSuite[] = [nodeBench, serverBench, storeBench, repairBench, negotiatorBench, contractsBench, fulfilmentBench];
 
 const filter = process.argv[2];
 for (const suite of suites) {
