@@ -29,7 +29,7 @@ export interface AutoRepairOptions {
 }
 
 /** How one round ended, for the log. */
-export type RoundOutcome = 'no-key' | 'busy' | 'healthy' | 'below' | 'failed';
+export type RoundOutcome = 'no-key' | 'busy' | 'healthy' | 'below' | 'failed' | 'wrong-passphrase';
 
 export class AutoRepair {
   private readonly _o: AutoRepairOptions;
@@ -61,9 +61,10 @@ export class AutoRepair {
     if (this._stopped) return;
     this._timer = setTimeout(async () => {
       this._round = this.round();
-      await this._round;
+      const outcome = await this._round;
       this._round = null;
-      this._schedule(everyMs);
+      // Every later round would fail the same way, and say so in the log each time.
+      if (outcome !== 'wrong-passphrase') this._schedule(everyMs);
     }, everyMs);
     this._timer.unref();
   }
@@ -75,6 +76,10 @@ export class AutoRepair {
     if (code === ExitCode.conflict) {
       this._o.log('store repair: skipped, another store command holds the store');
       return 'busy';
+    }
+    if (code === ExitCode.auth) {
+      this._o.log('store repair: the node\'s passphrase does not open the store key; no more repairs until the node is started with the right one (--store-passphrase-file)');
+      return 'wrong-passphrase';
     }
     let r: any = null;
     try {
