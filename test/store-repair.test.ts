@@ -170,3 +170,39 @@ test('fewer hosts answer than k: EHOSTSDOWN, nothing written', async (t) => {
   t.is(err?.message, 'only 1 of 4 hosts answered (down: host1, host2, host3); k = 2 (the renter policy) needs at least 2');
   t.deepEqual(await held(w.dirs[0]), []);
 });
+
+test('what repair rebuilds: a shard its host no longer has, the shards of a host that failed proofs, and of one no longer contracted', async (t) => {
+  t.timeout(120_000);
+  const w = await world(t, 6);
+  const store = await w.open();
+  const r = await store.push(w.src);
+  const sectors = (await store.snapshot(r.snapshot)).sectors;
+  const [victim] = sectors;
+
+  // A host that answers without one shard: only that sector is short, and comes back.
+  const [shard, holder] = victim.shards[0];
+  await rm(join(w.dirs[w.backends.findIndex((b) => b.name === holder)], shard.slice(0, 2), shard));
+  const missing = await store.status();
+  t.deepEqual([missing.overall.belowN, missing.overall.belowK], [1, 0]);
+  const one = await store.repair();
+  t.deepEqual([one.repaired, one.shards, one.belowN, one.lost], [1, 1, [], []]);
+  t.is((await store.status()).overall.health, 100);
+
+  // A host that missed proofs: its shards count as lost, and move to the others.
+  const bad = await store.status({ bad: ['host1'] });
+  t.true(bad.overall.health < 100);
+  t.like(bad.hosts.find((h) => h.backend === 'host1'), { up: true, bad: true });
+  const moved = await store.repair({ bad: ['host1'] });
+  t.deepEqual([moved.belowN, moved.lost], [[], []]);
+  t.is((await store.status({ bad: ['host1'] })).overall.health, 100);
+  for (const rec of (await store.snapshot(r.snapshot)).sectors) t.false(rec.shards.some(([, name]) => name === 'host1'));
+
+  // A host no longer contracted: a store opened without it rebuilds what it held on the four left.
+  const four = w.backends.filter((b) => b.name !== 'host1' && b.name !== 'host2');
+  const fewer = await w.open({ backends: four });
+  t.true((await fewer.status()).overall.health < 100);
+  const rebuilt = await fewer.repair();
+  t.deepEqual([rebuilt.belowN, rebuilt.lost], [[], []]);
+  t.is((await fewer.status()).overall.health, 100);
+  await pullsIdentical(t, fewer, r.snapshot, w.src, join(w.base, 'out'));
+});

@@ -231,7 +231,9 @@ async function _one(ctx: RepairContext, rec: SectorRecord, survey: HostSurvey, w
   if (short <= 0 || present.length < rec.k) return rec;
   // Lost shards first (the records name them), then the spare ones a reduced push left out.
   const slots = [...lost, ...Array.from({ length: Math.max(0, wanted - rec.shards.length) }, (_, i) => rec.shards.length + i)].slice(0, short);
-  const keep = new Set([...present, ...waiting].map((i) => rec.shards[i][1]));
+  // Every host the record names keeps its place, but those whose shards are rebuilt now: one host, one shard of a sector.
+  const rebuilt = new Set(slots);
+  const keep = new Set(rec.shards.filter((_, i) => !rebuilt.has(i)).map((s) => s[1]));
   const free = survey.usable.filter((b) => !keep.has(b.name));
   const rot = free.length === 0 ? 0 : parseInt(rec.id.slice(0, 8), 16) % free.length;
   const targets = [...free.slice(rot), ...free.slice(0, rot)].slice(0, slots.length);
@@ -246,13 +248,17 @@ async function _one(ctx: RepairContext, rec: SectorRecord, survey: HostSurvey, w
   }
   const width = Math.max(rec.shards.length, ...slots.slice(0, targets.length).map((s) => s + 1));
   const all = encodeShards(dataShards(got, rec.k, rec.size), rec.k, width);
+  const ids = targets.map((_, j) => shardId(all[slots[j]]));
+  // Shards checked against their ids decode deterministically: a mismatch is a record that does not fit its sector.
+  const wrong = targets.findIndex((_, j) => slots[j] < rec.shards.length && ids[j] !== rec.shards[slots[j]][0]);
+  if (wrong >= 0) {
+    res.warnings.push(`sector ${rec.id.slice(0, 16)}: shard ${slots[wrong]} rebuilds to ${ids[wrong].slice(0, 16)}, its record says ${rec.shards[slots[wrong]][0].slice(0, 16)}; left as it is`);
+    return rec;
+  }
   const done = new Map<number, [string, string]>();
   const uploads = targets.map(async (target, j) => {
     const slot = slots[j];
-    const id = shardId(all[slot]);
-    if (slot < rec.shards.length && id !== rec.shards[slot][0]) {
-      throw new CloudCoinError('ECORRUPT', `sector ${rec.id}: shard ${slot} rebuilt to ${id.slice(0, 16)}, its record says ${rec.shards[slot][0].slice(0, 16)}`, ExitCode.failure);
-    }
+    const id = ids[j];
     try {
       await ctx.io.put(target, id, all[slot], id);
     } catch (err: any) {
