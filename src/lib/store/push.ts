@@ -58,7 +58,7 @@ export interface PushSummary {
   seconds: number;
   /** Paths not stored (special files, unreadable files), with the reason. */
   skipped: string[];
-  /** Backends that did not take the manifest (the snapshot is still on the others). */
+  /** Reduced redundancy (fewer hosts answered than the policy wants), and backends that did not take the manifest (the snapshot is still on the others). */
   warnings: string[];
   /** Backends that did not answer before the push, so hold nothing of it. */
   hostsDown: HostDown[];

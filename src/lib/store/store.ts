@@ -17,7 +17,7 @@ import { LocalIndex } from './localindex.js';
 import { StoreLock } from './lock.js';
 import { type Catalog, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
 import { type ChunkRef, type Snapshot, type TreeEntry, decodeBody, decodeHeader } from './manifest.js';
-import { type Placement, type Relocations, livePlacements, relocateSnapshot } from './placement.js';
+import { type Placement, type Relocations, livePlacements, relocateSnapshot, relocated } from './placement.js';
 import { PlacementBook } from './placement-book.js';
 import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push, walkSource } from './push.js';
@@ -205,7 +205,7 @@ export class Store {
   /**
    * The header from the first backend that returns a valid one, then the body
    * it points to, read from where repairs put its sectors. The index keeps it
-   * as the hosts hold it; readers apply the repairs (_indexed).
+   * as the hosts hold it; readers apply the repairs (PlacementBook.indexed).
    */
   private async _fetchSnapshot(keys: StoreKeys, index: LocalIndex, id: string, names: string[], moved: Relocations): Promise<Snapshot | undefined> {
     for (const name of names) {
@@ -220,7 +220,7 @@ export class Store {
       }
       const parts: Buffer[] = [];
       try {
-        const sectors = header.sectors.map((r) => moved.get(r.id)?.rec ?? r);
+        const sectors = header.sectors.map((r) => relocated(r, moved));
         for await (const part of new SnapshotReader(keys, this._io, this._worker, sectors, header.body.chunks).content(header.body.chunks)) parts.push(Buffer.from(part));
       } catch (err) {
         if (err instanceof CloudCoinError) return undefined;
