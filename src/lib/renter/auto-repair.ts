@@ -49,7 +49,8 @@ export class AutoRepair {
     const policy = parseRenterPolicy(readFileConfig(o.datadir).renter);
     if (!policy.auto) return null;
     if (!o.passphrase) {
-      o.log('store repair: not run by the node, which has no store passphrase (CLOUDCOIN_PASSPHRASE or node start --store-passphrase-file)');
+      // A node with no store is no renter: nothing to say.
+      if (existsSync(storePaths(o.datadir).key)) o.log('store repair: not run by the node, which has no store passphrase (CLOUDCOIN_PASSPHRASE or node start --store-passphrase-file)');
       return null;
     }
     const r = new AutoRepair(o);
