@@ -10,10 +10,11 @@ import { fulfilmentBench } from './fulfilment.js';
 import { negotiatorBench } from './negotiator.js';
 import { nodeBench } from './node.js';
 import { offerPoolBench } from './offerpool.js';
+import { repairBench } from './repair.js';
 import { serverBench } from './server.js';
 import { storeBench } from './store.js';
 
-const suites: BenchSuite[] = [nodeBench, chainBench, serverBench, storeBench, negotiatorBench, offerPoolBench, contractsBench, fulfilmentBench];
+const suites: BenchSuite[] = [nodeBench, chainBench, serverBench, storeBench, repairBench, negotiatorBench, offerPoolBench, contractsBench, fulfilmentBench];
 
 const filter = process.argv[2];
 for (const suite of suites) {

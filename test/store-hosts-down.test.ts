@@ -1,7 +1,8 @@
 /**
  * push when some hosts do not answer: the engine probes every backend first
- * and stores on those that answer, or refuses (writing nothing) when too few
- * do; n and k as set are honoured. Real LocalBackends throughout: a host is
+ * and stores on those that answer, at reduced redundancy (with a warning)
+ * when fewer answer than the policy wants, or refuses (writing nothing) when
+ * fewer than k do; n and k as set are honoured. Real LocalBackends throughout: a host is
  * "down" when its directory's path is a file, so every call fails with
  * ENOTDIR. The usage checks of `store push --total-shards/--min-shards` that
  * need no node run through the real CLI.
@@ -58,13 +59,14 @@ async function pullsIdentical(t: ExecutionContext, store: Store, snapshot: strin
   t.deepEqual((await walkTree(target)).entries, (await walkTree(src)).entries);
 }
 
-test('one of four hosts down: the push stores 2-of-3 on the three that answer, names the fourth, and pulls back identical', async (t) => {
+test('one of four hosts down: the push stores 2-of-3 on the three that answer (reduced from 2-of-4, with a warning), names the fourth, and pulls back identical', async (t) => {
   const h = await hosts(t, 4, [2]);
   const store = await h.open();
   const r = await store.push(h.src);
   t.deepEqual(r.hostsDown.map((d) => d.backend), ['host2']);
   t.regex(r.hostsDown[0].reason, /ENOTDIR/);
-  t.deepEqual([r.n, r.k, r.warnings], [3, 2, []]);
+  t.deepEqual([r.n, r.k, r.warnings], [3, 2, ['reduced redundancy: 3 of 4 shards per new sector (host2 did not answer); store repair rebuilds the rest']]);
+  t.true(r.queued > 0);
   const snap = await store.snapshot(r.snapshot);
   t.true(snap.sectors.length >= 3, 'several sectors, so the rotation is seen');
   const used = new Set<string>();
@@ -83,15 +85,23 @@ test('one of four hosts down: the push stores 2-of-3 on the three that answer, n
   await pullsIdentical(t, store, r.snapshot, h.src, join(h.base, 'out'));
 });
 
-test('two of four hosts up: push fails with EHOSTSDOWN naming the others, exit 1, and writes nothing', async (t) => {
+test('two of four hosts up: push stores 2-of-2 with a NO redundancy warning; one up: EHOSTSDOWN naming the others, exit 1, and nothing written', async (t) => {
   const h = await hosts(t, 4, [1, 3]);
   const store = await h.open();
-  const err = await t.throwsAsync(store.push(h.src), { instanceOf: CloudCoinError });
+  const bare = await store.push(h.src);
+  t.deepEqual([bare.n, bare.k, bare.hostsDown.map((d) => d.backend)], [2, 2, ['host1', 'host3']]);
+  t.is(bare.warnings.length, 1);
+  t.regex(bare.warnings[0], /^reduced redundancy: 2 of 4 shards per new sector \(host1, host3 did not answer\), and NO redundancy/);
+  await pullsIdentical(t, store, bare.snapshot, h.src, join(h.base, 'out-bare'));
+
+  const lone = await hosts(t, 4, [1, 2, 3]);
+  const alone = await lone.open();
+  const err = await t.throwsAsync(alone.push(lone.src), { instanceOf: CloudCoinError });
   t.is(err?.code, 'EHOSTSDOWN');
   t.is(err?.exitCode, ExitCode.failure);
-  t.is(err?.message, 'only 2 of 4 hosts answered (down: host1, host3); at least 3 are needed by default: --total-shards 2 stores on those 2');
-  t.deepEqual([await held(h.dirs[0]), await held(h.dirs[2])], [[], []]);
-  t.deepEqual(await store.snapshots(), []);
+  t.is(err?.message, 'only 1 of 4 hosts answered (down: host1, host2, host3); k = 2 (the renter policy) needs at least 2');
+  t.deepEqual(await held(lone.dirs[0]), []);
+  t.deepEqual(await alone.snapshots(), []);
 
   // n = 3 set explicitly cannot be met either; n = 2 can.
   const three = await h.open({ n: 3 });

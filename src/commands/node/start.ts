@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
 import { readPassphrase } from '../../lib/cli/passphrase.js';
 import { startNodeCommand, type StartResult } from '../../lib/node/start.js';
@@ -31,6 +31,7 @@ ${EXIT_STATUS}`;
     'api-key': Flags.string({ summary: 'Use this API key instead of the one in the data directory.' }),
     ext: Flags.string({ summary: 'Load an extension: a built-in id or a path to a module.', multiple: true }),
     detach: Flags.boolean({ summary: 'Run in the background and return once the node is ready.' }),
+    'store-passphrase-file': Flags.string({ summary: 'File whose first line is the store passphrase: the node then runs store repair on its own (default: CLOUDCOIN_PASSPHRASE).' }),
     'log-level': Flags.string({ summary: 'Log level of debug.log.', options: ['error', 'warning', 'info', 'debug', 'spam'] }),
   };
 
@@ -51,6 +52,7 @@ ${EXIT_STATUS}`;
         apiKey: flags['api-key'],
         extensions: flags.ext,
         logLevel: flags['log-level'],
+        storePassphraseFile: flags['store-passphrase-file'] && resolve(flags['store-passphrase-file']),
       },
       detach: flags.detach,
       bin: join(this.config.root, 'bin', 'run.js'),

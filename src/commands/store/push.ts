@@ -20,7 +20,7 @@ export default class StorePush extends BaseCommand {
   static summary = 'Back up a directory as a new snapshot on the contracted hosts.';
   static description = `Walks the directory, cuts files into content-defined chunks, uploads only chunks no earlier snapshot stored, packs them into sectors encrypted with XChaCha20-Poly1305, erasure-codes each sector k-of-n over the hosts and writes the encrypted manifest to every host used. An interrupted push resumes: shards hosts acknowledged are not uploaded again. A file whose size and modification time are those it had in the previous snapshot of the same directory is not read again (rsync's quick check); --force reads every file. Progress on a terminal only; --json prints the summary (snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, hosts, hostsDown, totalShards, minShards).
 
-Every contracted host is asked first whether it answers; the push uses only those that do. n (--total-shards) defaults to their number and needs at least 3 of them; k (--min-shards) defaults to about n/1.5 (2-of-3, 4-of-6). A host that does not answer is named in a warning and in hostsDown, and the exit code stays 0: the snapshot has its full k-of-n redundancy over the hosts used. Too few hosts answering is exit 1, with nothing written.
+Every contracted host is asked first whether it answers; the push uses only those that do. k and n come from the renter policy (config.json "renter", default 2-of-4): each new sector gets min(n, contracted hosts) shards, at least k + 1 where that many hosts are contracted (2-of-3 with three). A host that does not answer is named in a warning and in hostsDown; while enough others answer the exit code stays 0. When fewer answer than that count, the push stores on all that do, down to k, warns "reduced redundancy" (with NO redundancy at exactly k), queues the sectors for store repair, and exits 6. Fewer than k answering is exit 1, with nothing written. --total-shards sets n outright (all n must answer; k then defaults to about n/1.5).
 
 ${STORE_EXIT_STATUS}`;
   static examples = [
@@ -42,8 +42,8 @@ ${STORE_EXIT_STATUS}`;
   static args = { dir: Args.directory({ description: 'Directory to back up.', required: true, exists: true }) };
   static flags = {
     tag: Flags.string({ summary: 'Tag the snapshot (repeatable).', multiple: true }),
-    'total-shards': Flags.integer({ summary: 'n: shards per sector, each on a different host that answers (default: all that answer, at least 3).', min: 1 }),
-    'min-shards': Flags.integer({ summary: 'k: shards that rebuild a sector, at most n (default: about n/1.5).', min: 1 }),
+    'total-shards': Flags.integer({ summary: 'n: shards per sector, each on a different host, all of which must answer (default: the renter policy\'s n, on the hosts that answer).', min: 1 }),
+    'min-shards': Flags.integer({ summary: 'k: shards that rebuild a sector, at most n (default: the renter policy\'s k; about n/1.5 with --total-shards).', min: 1 }),
     force: Flags.boolean({ summary: 'Read every file, even those whose size and mtime are unchanged since the previous snapshot.' }),
   };
 

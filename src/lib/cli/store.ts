@@ -4,6 +4,8 @@
  * Store opened (locked) for exactly one operation and always closed, and
  * SIGINT and SIGTERM turned into an AbortSignal the operation stops at.
  */
+import { type RenterPolicy, parseRenterPolicy } from '../config/renter-policy.js';
+import { readFileConfig } from '../config/settings.js';
 import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import type { ShardVerifier, Store, StoreKeys } from '../store/index.js';
 // Not the index: the key's derivation starts before the engine compiles (store/index.ts).
@@ -51,6 +53,10 @@ export interface StoreSession {
   hosts: { hostKey: string; url: string; contractId: string }[];
   /** Active contracts without a known file server URL. */
   unreachable: string[];
+  /** The renter policy of config.json (k, n, repairAfter, ...). */
+  policy: RenterPolicy;
+  /** Host keys of contracted hosts that missed a proof window of their current contract: their shards count as lost. */
+  badHosts(): Promise<string[]>;
   /**
    * Aborted by the first SIGINT or SIGTERM, its reason the CloudCoinError
    * EINTERRUPTED the command ends with (exit 130 or 143). An operation given it
@@ -74,6 +80,7 @@ export interface StoreSession {
  */
 export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}, work: StoreWork = 'read'): Promise<T> {
   tuneV8ForStore(work);
+  const policy = parseRenterPolicy(readFileConfig(datadir).renter);
   const passphrase = await storePassphrase();
   const signals = storeSignals();
   // The KDF runs off the event loop meanwhile (Argon2id ~75 ms, an older key's
@@ -82,7 +89,7 @@ export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Pro
   const keys = openKey(storePaths(datadir).key, passphrase);
   keys.catch(() => undefined);
   try {
-    return await _withKeys(await _engine(), datadir, keys, fn, shards, signals.signal);
+    return await _withKeys(await _engine(), datadir, keys, fn, { ...shards, policy }, signals.signal);
   } catch (err) {
     // A missing key or a wrong passphrase is the error to report, whatever else failed meanwhile.
     await keys;
@@ -120,11 +127,11 @@ export function storeSignals(): { signal: AbortSignal; off(): void } {
 }
 
 async function _withKeys<T>(
-  { NodeClient, Store, abortHttpRequests, contractedHosts, hostBackends, hostShardVerifiers, postSectorSets, rememberHosts, renterKey }: _Engine,
+  { NodeClient, Store, abortHttpRequests, contractedHosts, hostBackends, hostShardVerifiers, listContracts, postSectorSets, rememberHosts, renterKey }: _Engine,
   datadir: string,
   keys: Promise<StoreKeys>,
   fn: (s: StoreSession) => Promise<T>,
-  shards: { n?: number; k?: number },
+  { policy, ...shards }: { n?: number; k?: number; policy: RenterPolicy },
   signal: AbortSignal,
 ): Promise<T> {
   const renter = await renterKey(datadir, keys);
@@ -138,13 +145,17 @@ async function _withKeys<T>(
       throw new CloudCoinError('EUSAGE', `${flag} ${value} needs ${value} hosts, and this renter has contracts with ${hosts.length} reachable ones`, ExitCode.usage);
     }
   }
-  const store = await Store.open({ keys, backends: await hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir, ...shards });
+  const store = await Store.open({ keys, backends: await hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir, ...shards, policy: { k: policy.k, n: policy.n } });
+  const current = new Map(hosts.map((h) => [h.contractId, h.hostKey]));
+  // The engine knows backends only: the node says which hosts failed proofs.
+  const badHosts = async () =>
+    (await listContracts(node, 'renter')).contracts.filter((c) => current.has(c.id) && (c.fulfilment?.missed ?? 0) > 0).map((c) => current.get(c.id)!);
   // Once the passphrase is known to be right: a wrong one changes nothing.
   const remembered = keys.then(() => rememberHosts(datadir, hosts));
   remembered.catch(() => undefined);
   try {
     if (signal.aborted) throw interruptedError(signal, 'nothing was done');
-    const result = await fn({ store, hosts, unreachable, signal, verifiers: () => hostShardVerifiers(node, hosts, renter) });
+    const result = await fn({ store, hosts, unreachable, signal, policy, badHosts, verifiers: () => hostShardVerifiers(node, hosts, renter) });
     // After every command, not only those that store or delete: a listing also teaches the
     // index which hosts hold which snapshot headers (a store used from a new machine).
     await postSectorSets(node, hosts, await store.sectorSets());

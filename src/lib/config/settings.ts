@@ -29,6 +29,8 @@ export interface FileConfig {
   extensions?: string[];
   /** The renter policy (config/renter-policy.ts). */
   renter?: unknown;
+  /** A file whose first line is the store passphrase, so the node runs store repair on its own. */
+  storePassphraseFile?: string;
 }
 
 export interface Location {

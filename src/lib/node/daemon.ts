@@ -13,6 +13,7 @@ import { CloudCoinError, ExitCode } from '../errors.js';
 import { ExtensionHost } from '../ext/host.js';
 import { splitHostPort } from '../net/address.js';
 import { loadExtension } from '../ext/loader.js';
+import { AutoRepair, type AutoRepairOptions } from '../renter/auto-repair.js';
 import { ensureApiKey, liveRuntime, removeRuntime, writeRuntime, type RuntimeInfo } from './datafiles.js';
 
 export interface DaemonOptions {
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   /** The wallet passphrase kept in memory so extensions can sign contract funding unattended. */
   unlockPassphrase?: string;
   logLevel?: string;
+  /** Runs `store repair` on its own when this node is a renter (renter/auto-repair.ts). */
+  autoRepair?: Pick<AutoRepairOptions, 'bin' | 'passphrase'>;
 }
 
 export interface Daemon {
@@ -172,6 +175,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   node.http.get('/cloudcoin/sync', (_req: unknown, res: any) => res.json(200, { chain: node.chain.height, wallet: wdb.state.height }));
   await node.connect();
   node.startSync();
+  const repairs = opts.autoRepair ? AutoRepair.start({ datadir, ...opts.autoRepair, log: (m) => node.logger.info(m) }) : null;
 
   const info: RuntimeInfo = {
     pid: process.pid,
@@ -189,6 +193,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const stop = () => {
     stopping ??= (async () => {
       try {
+        await repairs?.stop();
         await node.close();
         await host.close();
       } finally {

@@ -3,7 +3,10 @@
  * defaults), then the daemon in this process until a signal stops it, or in a
  * detached child.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { FileConfig, Location } from '../config/settings.js';
+import { CloudCoinError, ExitCode } from '../errors.js';
 import { writeFileConfig } from '../config/settings.js';
 import { startDaemon } from './daemon.js';
 import { startDetached } from './control.js';
@@ -66,9 +69,20 @@ export async function startNodeCommand(req: StartRequest): Promise<StartResult> 
     passphrase: req.passphrase,
     unlockPassphrase: process.env.CLOUDCOIN_PASSPHRASE,
     logLevel: f.logLevel,
+    autoRepair: { bin: req.bin, passphrase: storePassphrase(datadir, f.storePassphraseFile ?? config.storePassphraseFile) },
   });
   const result: StartResult = { ...daemon.info, datadir, height: daemon.node.chain.height };
   req.onReady(result);
   await untilSignal(daemon.stop);
   return result;
+}
+
+/** The store passphrase for the daemon's own repairs: the file's first line (relative to the data directory), else CLOUDCOIN_PASSPHRASE. */
+function storePassphrase(datadir: string, file: string | undefined): string | undefined {
+  if (file === undefined) return process.env.CLOUDCOIN_PASSPHRASE || undefined;
+  try {
+    return readFileSync(resolve(datadir, file), 'utf8').split(/\r?\n/)[0] || undefined;
+  } catch (err) {
+    throw new CloudCoinError('EBADCONFIG', `store passphrase file ${file}: ${(err as Error).message}`, ExitCode.usage);
+  }
 }

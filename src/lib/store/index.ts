@@ -17,7 +17,8 @@
  * }
  */
 export { initKey, openKey, exportKey, importKey, StoreKeys, DEFAULT_KDF, type KdfParams, type ScryptParams } from './keys.js';
-export { Store, defaultK, type StoreOptions, type PullSummary, type ForgetOptions } from './store.js';
+export { Store, type StoreOptions, type PullSummary, type ForgetOptions } from './store.js';
+export { defaultK, DEFAULT_REDUNDANCY, type Redundancy } from './redundancy.js';
 export { type Backend, BackendError, type BackendErrorKind, checkId } from './backend.js';
 export { LocalBackend } from './backends/local.js';
 export { HostBackend, type HostBackendOptions } from './backends/host.js';
@@ -28,6 +29,7 @@ export type { PushOptions, PushSummary } from './push.js';
 export type { PullOptions } from './restore.js';
 export type { SnapshotInfo, ForgetPolicy, Change, ChangeKind, ListEntry } from './history.js';
 export { DEFAULT_SAMPLE, type CheckOptions, type CheckResult, type PruneResult, type ShardSample, type ShardVerifier } from './maintenance.js';
+export type { HealthFigures, HealthOptions, HostHealth, RepairOptions, RepairResult, SnapshotHealth, StatusResult } from './repair.js';
 export type { CorruptReport } from './shards.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';
 export type { Snapshot, ManifestHeader, TreeEntry, EntryType } from './manifest.js';

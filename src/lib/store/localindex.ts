@@ -12,6 +12,9 @@
  *   m:<manifest id>-> Snapshot                     decrypted header and body of a snapshot
  *   i:<manifest id>-> SnapshotInfo                 what listings show of it, without the tree
  *   v:<manifest id>-> time                         a snapshot seen (pushed, or listed by a host)
+ *   p:<placement id>-> Placement                   sectors a repair moved (placement.ts), read from the hosts once
+ *   f:<backend>    -> ms since the epoch           when the backend first failed to answer, since it last did
+ *   r:<sector id>  -> 1                            a push stored the sector below its wanted shard count
  *
  * Listing snapshots, and resolving `latest`, reads only the i: records: each
  * m: record holds a whole tree (~17 ms to decode for 5,000 files), and a cron
@@ -31,6 +34,7 @@ import { CloudCoinError, ExitCode } from '../errors.js';
 import { isDiskFull } from '../fsutil/write-all.js';
 import { snapshotInfo, type SnapshotInfo } from './history.js';
 import type { Snapshot } from './manifest.js';
+import type { Placement } from './placement.js';
 import type { SectorRecord } from './sector.js';
 
 export type ChunkLocation = [sectorId: string, offset: number, length: number];
@@ -42,6 +46,9 @@ const _holders = (id: string) => `h:${id}`;
 const _manifest = (id: string) => `m:${id}`;
 const _info = (id: string) => `i:${id}`;
 const _seen = (id: string) => `v:${id}`;
+const _placement = (id: string) => `p:${id}`;
+const _failing = (backend: string) => `f:${backend}`;
+const _queued = (id: string) => `r:${id}`;
 
 /**
  * A write refused for want of space (LevelDB says so in words, see
@@ -241,5 +248,62 @@ export class LocalIndex {
   /** Stops remembering snapshots (those the user said to let go of), keeping whatever else the index holds of them. */
   forgetSeen(ids: string[]): Promise<void> {
     return _written(this._dir, this._db.batch(ids.map((id) => ({ type: 'del' as const, key: _seen(id) }))));
+  }
+
+  /** Every placement read so far, by id. */
+  async placements(): Promise<Map<string, Placement>> {
+    const out = new Map<string, Placement>();
+    for await (const [key, p] of this._db.iterator({ gte: 'p:', lt: 'p;' })) out.set(key.slice(2), p);
+    return out;
+  }
+
+  /**
+   * Records placements and the sector records they change: those of sectors
+   * the index knows are replaced, so a push that reuses them, and the sector
+   * sets sent to the node, name the hosts that hold the shards now.
+   */
+  async putPlacements(placements: Map<string, Placement>, records: Iterable<SectorRecord>): Promise<void> {
+    const ops: any[] = [...placements].map(([id, p]) => ({ type: 'put', key: _placement(id), value: p }));
+    for (const rec of records) {
+      if ((await this.sector(rec.id)) === undefined) continue;
+      ops.push({ type: 'put', key: _sector(rec.id), value: rec });
+      for (const [shard, backend] of rec.shards) ops.push({ type: 'put', key: _ack(shard), value: backend });
+    }
+    if (ops.length > 0) await _written(this._dir, this._db.batch(ops));
+  }
+
+  dropPlacements(ids: Iterable<string>): Promise<void> {
+    return _written(this._dir, this._db.batch([...ids].map((id) => ({ type: 'del' as const, key: _placement(id) }))));
+  }
+
+  /**
+   * Notes which backends answered: a failing one keeps the time it first
+   * failed, one that answers forgets it. Returns every failing backend's time.
+   */
+  async noteAnswers(up: string[], down: string[], now = Date.now()): Promise<Map<string, number>> {
+    const known = await this._db.getMany(down.map(_failing));
+    const ops: any[] = up.map((b) => ({ type: 'del', key: _failing(b) }));
+    const out = new Map<string, number>();
+    down.forEach((b, i) => {
+      out.set(b, known[i] ?? now);
+      if (known[i] === undefined) ops.push({ type: 'put', key: _failing(b), value: now });
+    });
+    if (ops.length > 0) await _written(this._dir, this._db.batch(ops));
+    return out;
+  }
+
+  /** Queues sectors for repair (stored below their wanted shard count). */
+  queueRepair(ids: Iterable<string>): Promise<void> {
+    return _written(this._dir, this._db.batch([...ids].map((id) => ({ type: 'put' as const, key: _queued(id), value: 1 }))));
+  }
+
+  async repairQueue(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const key of this._db.keys({ gte: 'r:', lt: 'r;' })) out.push(key.slice(2));
+    return out;
+  }
+
+  dropRepairQueue(ids: Iterable<string>): Promise<void> {
+    return _written(this._dir, this._db.batch([...ids].map((id) => ({ type: 'del' as const, key: _queued(id) }))));
   }
 }

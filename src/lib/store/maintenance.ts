@@ -22,6 +22,8 @@ export interface Catalog {
   unavailable: string[];
   /** Snapshots seen before that no backend lists. */
   hidden: HiddenSnapshot[];
+  /** Placements (placement.ts) that still say where some snapshot's sector is: prune keeps them. */
+  placements: string[];
 }
 
 export interface PruneResult {
@@ -120,7 +122,7 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, { 
   }
   await index.forgetSeen(forgotten);
   const live = _sectors(catalog.snapshots.values());
-  const keep = new Set<string>(catalog.snapshots.keys());
+  const keep = new Set<string>([...catalog.snapshots.keys(), ...catalog.placements]);
   for (const s of live.values()) for (const [shard] of s.shards) keep.add(shard);
   // The local index forgets first: a prune that stops half way (a host failing, kill -9)
   // must not leave it pointing a later push at chunks whose shards are gone. What it

@@ -58,13 +58,15 @@ export interface PushSummary {
   seconds: number;
   /** Paths not stored (special files, unreadable files), with the reason. */
   skipped: string[];
-  /** Backends that did not take the manifest (the snapshot is still on the others). */
+  /** Reduced redundancy (fewer hosts answered than the policy wants), and backends that did not take the manifest (the snapshot is still on the others). */
   warnings: string[];
   /** Backends that did not answer before the push, so hold nothing of it. */
   hostsDown: HostDown[];
   /** Shards per new sector, and shards needed to rebuild one. */
   n: number;
   k: number;
+  /** Sectors of this snapshot below the wanted shard count, queued for `store repair`. */
+  queued: number;
 }
 
 export interface PushContext {
@@ -80,6 +82,9 @@ export interface PushContext {
   hostsDown: HostDown[];
   k: number;
   n: number;
+  /** Shards a sector should have; above n, the push is at reduced redundancy and says so in this warning. */
+  wanted: number;
+  reduced: string | null;
   /** Sectors sealed and uploading at once. */
   parallel: number;
   worker: SectorWorker;
@@ -180,14 +185,18 @@ export async function push(ctx: PushContext, walked: PushSource, options: PushOp
   _halt(options.signal);
   const id = newManifestId(ctx.keys);
   const blob = encodeHeader(ctx.keys, id, header);
-  const warnings: string[] = [];
+  const missed: string[] = [];
   const results = await Promise.allSettled(ctx.hosts.map((b) => ctx.io.put(b, id, blob)));
   results.forEach((r, i) => {
-    if (r.status === 'rejected') warnings.push(`${ctx.hosts[i].name}: manifest not stored: ${r.reason?.message ?? r.reason}`);
+    if (r.status === 'rejected') missed.push(`${ctx.hosts[i].name}: manifest not stored: ${r.reason?.message ?? r.reason}`);
   });
-  if (warnings.length === results.length) throw new CloudCoinError('EUPLOAD', `no backend stored the manifest (${warnings.join('; ')})`, ExitCode.failure);
+  if (missed.length === results.length) throw new CloudCoinError('EUPLOAD', `no backend stored the manifest (${missed.join('; ')})`, ExitCode.failure);
+  const warnings = [...(ctx.reduced ? [ctx.reduced] : []), ...missed];
   await ctx.index.putSnapshot({ id, header, tree: finalTree, sectors: [...dataSectors].map((sid) => packer.used.get(sid)!) });
   await ctx.index.putHolders(id, ctx.hosts.filter((_, i) => results[i].status === 'fulfilled').map((b) => b.name));
+  // Reused sectors too: one stored at reduced redundancy by an earlier push is as much at risk.
+  const below = [...packer.used.values()].filter((r) => r.shards.length < ctx.wanted).map((r) => r.id);
+  await ctx.index.queueRepair(below);
   meter.transferred = ctx.io.sent - sentBefore;
   meter.tick(true);
   return {
@@ -204,6 +213,7 @@ export async function push(ctx: PushContext, walked: PushSource, options: PushOp
     hostsDown: ctx.hostsDown,
     n: ctx.n,
     k: ctx.k,
+    queued: below.length,
   };
 }
 

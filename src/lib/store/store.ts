@@ -7,56 +7,29 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
-import { type Backend, BackendError } from './backend.js';
+import { BackendError } from './backend.js';
 import { Chunker, type ChunkerParams, gearTable } from './chunker.js';
 import { checkErasure } from './erasure.js';
-import { type Change, type ForgetPolicy, type ListEntry, type SnapshotInfo, diffTrees, keptByPolicy, listTree, snapshotInfo } from './history.js';
+import { type Change, type ListEntry, type SnapshotInfo, diffTrees, keptByPolicy, listTree, snapshotInfo } from './history.js';
 import { StoreKeys } from './keys.js';
 import { type HiddenSnapshot, byTime, hiddenSnapshots, listBackends, manifestHolders, resolveSnapshot } from './listing.js';
 import { LocalIndex } from './localindex.js';
 import { StoreLock } from './lock.js';
 import { type Catalog, type CheckOptions, type CheckResult, type PruneResult, check, prune } from './maintenance.js';
 import { type ChunkRef, type Snapshot, type TreeEntry, decodeBody, decodeHeader } from './manifest.js';
+import { type Placement, type Relocations, livePlacements, relocateSnapshot, relocated } from './placement.js';
+import { PlacementBook } from './placement-book.js';
 import type { ProgressFn } from './progress.js';
 import { type PushOptions, type PushSummary, push, walkSource } from './push.js';
+import { DEFAULT_REDUNDANCY, type Redundancy, defaultK, pushShape } from './redundancy.js';
+import { type HealthOptions, HostSurvey, type RepairOptions, type RepairResult, type StatusResult, repair, sectorsOf, spread, status } from './repair.js';
 import { SnapshotReader } from './reader.js';
 import { type PullOptions, type PullResult, restoreToDir, selectEntries } from './restore.js';
 import { SectorWorker } from './sectorworker.js';
-import { type CorruptReport, type HostDown, ShardIO } from './shards.js';
+import { ShardIO } from './shards.js';
+import type { ForgetOptions, PullSummary, StoreOptions } from './store-options.js';
 
-export interface StoreOptions {
-  /**
-   * From openKey. Its promise will do: the store then opens, and a push probes
-   * the hosts and walks the source, while the KDF derives the key (Argon2id
-   * ~75 ms on threads of its own; an older key's scrypt ~0.3-0.7 s of one core), and each operation waits for it
-   * where it first needs it. If it rejects (a wrong passphrase), so does every
-   * operation, with that error, having written nothing.
-   */
-  keys: StoreKeys | Promise<StoreKeys>;
-  /** One per host; shard i of a sector goes to a different backend than shard j. */
-  backends: Backend[];
-  /** Local state: the index (LevelDB) and the lock file. Created if missing. */
-  stateDir: string;
-  /**
-   * Shards per sector, each on a different backend among those that answer
-   * before a push (default: all that answer, and at least MIN_HOSTS must).
-   */
-  n?: number;
-  /** Shards needed to rebuild (default: about n / 1.5, so ~1.5x overhead). */
-  k?: number;
-  /** How long a push waits for each backend to answer its probe (default 5000 ms). */
-  probeTimeoutMs?: number;
-  /**
-   * Sectors sealing or uploading at once during push (default 6), each ~10 MiB
-   * (its plaintext and n shards). A file server answers a PUT only once the
-   * shard is fsynced: with 4, the sector worker and the main thread were both
-   * 35-45% idle in a 250 MB push's steady state, waiting on those answers.
-   */
-  parallel?: number;
-  /** Upload attempts for unavailable backends (default 3) and the first delay (default 200 ms). */
-  retries?: number;
-  retryDelayMs?: number;
-}
+export type { ForgetOptions, PullSummary, StoreOptions } from './store-options.js';
 
 /**
  * File chunks: min 64 KiB, average ~128 KiB, max 512 KiB (fixed: other sizes would
@@ -68,30 +41,6 @@ export interface StoreOptions {
 export const DEFAULT_CHUNKER: ChunkerParams = { minSize: 64 * 1024, avgBits: 17, maxSize: 512 * 1024 };
 /** Body chunks: min 16 KiB, average ~64 KiB, max 256 KiB, so a changed tree entry costs little. */
 export const BODY_CHUNKER: ChunkerParams = { minSize: 16 * 1024, avgBits: 16, maxSize: 256 * 1024 };
-
-/** k for n shards at about 1.5x storage overhead. */
-export function defaultK(n: number): number {
-  return Math.max(1, Math.round(n / 1.5));
-}
-
-/**
- * Backends that must answer before a push when n is not set: fewer gives
- * little redundancy (2 hosts: 1-of-2), so it takes an explicit n.
- */
-const MIN_HOSTS = 3;
-
-export interface PullSummary extends PullResult {
-  snapshot: string;
-  /** Backends that returned wrong bytes; their shards were replaced by others. */
-  corrupt: CorruptReport[];
-}
-
-export interface ForgetOptions extends ForgetPolicy {
-  /** Snapshots to forget by id, prefix or 'latest' (in addition to the policy). */
-  snapshots?: string[];
-  /** Stops before the next snapshot: those forgotten stay forgotten (interruptedError). */
-  signal?: AbortSignal;
-}
 
 function* _chunksOf(entries: TreeEntry[]): Iterable<ChunkRef> {
   for (const e of entries) if (e.chunks) yield* e.chunks;
@@ -128,6 +77,8 @@ export class Store {
   private readonly _parallel: number;
   private readonly _worker: SectorWorker;
   private _hidden: HiddenSnapshot[] = [];
+  private readonly _policy: Redundancy;
+  private readonly _placements: PlacementBook;
 
   private constructor(o: StoreOptions, ready: Promise<_Ready>, io: ShardIO, lock: StoreLock, worker: SectorWorker) {
     this._ready = ready;
@@ -138,6 +89,9 @@ export class Store {
     this._lock = lock;
     this._parallel = o.parallel ?? 6;
     this._worker = worker;
+    // k alone, as before policies: n is every backend that answers.
+    this._policy = o.policy ?? (o.k === undefined ? DEFAULT_REDUNDANCY : { k: o.k, n: o.backends.length });
+    this._placements = new PlacementBook(io, ready);
   }
 
   /**
@@ -151,6 +105,7 @@ export class Store {
     // Without n, k is checked against the backends that answer, at each push.
     const n = o.n ?? o.backends.length;
     checkErasure(o.k ?? defaultK(n), n);
+    if (o.policy !== undefined) checkErasure(o.policy.k, o.policy.n);
     if (n > o.backends.length) throw new RangeError(`n = ${n} needs ${n} backends, have ${o.backends.length}`);
     if (o.probeTimeoutMs !== undefined && !(o.probeTimeoutMs > 0)) throw new RangeError('probeTimeoutMs must be positive');
     if (o.parallel !== undefined && (!Number.isInteger(o.parallel) || o.parallel < 1)) throw new RangeError('parallel must be a positive integer');
@@ -181,7 +136,9 @@ export class Store {
    * Pushes `source` as a new snapshot onto the backends that answer a probe
    * first; its parent defaults to the latest snapshot of the same source,
    * whose chunks the local index learns first if it lacks them. Throws
-   * CloudCoinError EHOSTSDOWN, having written nothing, when too few answer.
+   * CloudCoinError EHOSTSDOWN, having written nothing, when too few answer
+   * (redundancy.ts); fewer than wanted is a warning, and the sectors are
+   * queued for repair.
    */
   async push(source: string, options: PushOptions = {}): Promise<PushSummary> {
     if (typeof source !== 'string' || source.length === 0) throw new TypeError('source must be a directory path');
@@ -195,11 +152,8 @@ export class Store {
     walking.catch(() => undefined);
     const { keys, chunker, bodyChunker, index } = await this._ready;
     const { up, down } = await probing;
-    if (up.length < (this._n ?? Math.max(MIN_HOSTS, this._k ?? 1))) {
-      throw new CloudCoinError('EHOSTSDOWN', _tooFew(up.length, this._io.backends.length, down, this._n, this._k), ExitCode.failure);
-    }
-    const n = this._n ?? up.length;
-    const k = this._k ?? defaultK(n);
+    await index.noteAnswers(up.map((b) => b.name), down.map((d) => d.backend));
+    const shape = pushShape(up.length, this._io.backends.length, down, { n: this._n, k: this._k, policy: this._policy });
     let parent = options.parent;
     if (listings) {
       // From the hosts that answered only: one that did not could keep this waiting for its timeout.
@@ -208,27 +162,30 @@ export class Store {
       const same = (await this._infos(listing)).filter((s) => s.source === resolve(source));
       parent = same.length > 0 ? same[same.length - 1].id : null;
     }
-    const parentSnap = parent ? await index.snapshot(parent) : undefined;
+    const parentSnap = parent ? await this._placements.indexed(parent) : undefined;
     if (parentSnap) await index.adopt(parentSnap);
-    const ctx = { keys, index, io: this._io, chunker, bodyChunker, hosts: up, hostsDown: down, k, n, parallel: this._parallel, worker: this._worker, parent: parentSnap };
+    const ctx = { keys, index, io: this._io, chunker, bodyChunker, hosts: up, hostsDown: down, ...shape, parallel: this._parallel, worker: this._worker, parent: parentSnap };
     return push(ctx, await walking, { ...options, parent });
   }
 
-  /** Reads every snapshot the backends list (each read once, then cached in the local index). */
-  private async _catalog(backends = this._io.backends): Promise<Catalog> {
-    const listing = listBackends(backends);
+  /**
+   * Reads every snapshot the backends list (each read once, then cached in the
+   * local index), with the sectors repairs moved where they are now.
+   */
+  private async _catalog(listing = listBackends(this._io.backends)): Promise<Catalog> {
     const { keys, index } = await this._ready;
     const { holders, unavailable } = await manifestHolders(keys, listing);
     await _noteHolders(index, holders);
+    const { moved, unreadable } = await this._placements.read(listing);
     const snapshots = new Map<string, Snapshot>();
-    const unreadable: string[] = [];
     for (const [id, names] of holders) {
-      const snap = (await index.snapshot(id)) ?? (await this._fetchSnapshot(keys, index, id, names));
-      if (snap) snapshots.set(id, snap);
+      const snap = (await index.snapshot(id)) ?? (await this._fetchSnapshot(keys, index, id, names, moved));
+      if (snap) snapshots.set(id, relocateSnapshot(snap, moved));
       else unreadable.push(id);
     }
     this._hidden = await hiddenSnapshots(index, holders, [...snapshots.values()].map((s) => ({ id: s.id, time: s.header.time })));
-    return { snapshots, unreadable, unavailable, hidden: this._hidden };
+    const placements = [...livePlacements(moved, new Set(sectorsOf(snapshots.values()).keys()))];
+    return { snapshots, unreadable, unavailable, hidden: this._hidden, placements };
   }
 
   /** What listings show of every readable snapshot the backends list, oldest first: trees are read only for snapshots new to the local index. */
@@ -236,10 +193,11 @@ export class Store {
     const { keys, index } = await this._ready;
     const { holders } = await manifestHolders(keys, listing);
     await _noteHolders(index, holders);
+    const { moved } = await this._placements.read(listing);
     const infos: SnapshotInfo[] = [];
     for (const [id, names] of holders) {
       const info = await index.snapshotInfo(id);
-      const snap = info ? undefined : await this._fetchSnapshot(keys, index, id, names);
+      const snap = info ? undefined : await this._fetchSnapshot(keys, index, id, names, moved);
       if (info) infos.push(info);
       else if (snap) infos.push(snapshotInfo(snap));
     }
@@ -247,8 +205,12 @@ export class Store {
     return infos.sort(byTime);
   }
 
-  /** The header from the first backend that returns a valid one, then the body it points to. */
-  private async _fetchSnapshot(keys: StoreKeys, index: LocalIndex, id: string, names: string[]): Promise<Snapshot | undefined> {
+  /**
+   * The header from the first backend that returns a valid one, then the body
+   * it points to, read from where repairs put its sectors. The index keeps it
+   * as the hosts hold it; readers apply the repairs (PlacementBook.indexed).
+   */
+  private async _fetchSnapshot(keys: StoreKeys, index: LocalIndex, id: string, names: string[], moved: Relocations): Promise<Snapshot | undefined> {
     for (const name of names) {
       let header;
       try {
@@ -261,7 +223,8 @@ export class Store {
       }
       const parts: Buffer[] = [];
       try {
-        for await (const part of new SnapshotReader(keys, this._io, this._worker, header.sectors, header.body.chunks).content(header.body.chunks)) parts.push(Buffer.from(part));
+        const sectors = header.sectors.map((r) => relocated(r, moved));
+        for await (const part of new SnapshotReader(keys, this._io, this._worker, sectors, header.body.chunks).content(header.body.chunks)) parts.push(Buffer.from(part));
       } catch (err) {
         if (err instanceof CloudCoinError) return undefined;
         throw err;
@@ -291,7 +254,7 @@ export class Store {
   /** A snapshot (id, prefix or 'latest') with its tree. */
   async snapshot(ref: string): Promise<Snapshot> {
     const id = await this.resolve(ref);
-    const snap = await (await this._ready).index.snapshot(id);
+    const snap = await this._placements.indexed(id);
     if (!snap) throw new CloudCoinError('ENOSNAPSHOT', `snapshot ${id} is not readable`, ExitCode.failure);
     return snap;
   }
@@ -368,12 +331,46 @@ export class Store {
    */
   async prune(options: { signal?: AbortSignal; forgetHidden?: boolean } = {}): Promise<PruneResult> {
     const catalog = await this._catalog();
-    return prune(this._io, (await this._ready).index, catalog, options);
+    const { index } = await this._ready;
+    const res = await prune(this._io, index, catalog, options);
+    const live = new Set(catalog.placements);
+    await this._placements.drop([...(await index.placements()).keys()].filter((id) => !live.has(id)));
+    return res;
   }
 
   /** What the local index says each backend holds, by name: the set a host's commitment revisions sign (docs/store.md, "Sector sets"). */
   async sectorSets(): Promise<Map<string, string[]>> {
     return (await this._ready).index.heldBy();
+  }
+
+  /** Each snapshot's health: from listings and the local index, no shard data is downloaded (repair.ts). */
+  async status(options: HealthOptions = {}): Promise<StatusResult> {
+    const listing = listBackends(this._io.backends);
+    const catalog = await this._catalog(listing);
+    const { index } = await this._ready;
+    const survey = await HostSurvey.take(this._io.backends, await listing, index, options);
+    const health = status([...catalog.snapshots.values()], survey, this._policy, this._io.backends.length);
+    return { ...health, queued: (await index.repairQueue()).length, unreadable: catalog.unreadable };
+  }
+
+  /**
+   * Rebuilds every sector's lost shards onto hosts that hold none of it, up to
+   * the wanted count, the sectors pushes queued first, and records where they
+   * went on the hosts and in the local index (repair.ts).
+   */
+  async repair(options: RepairOptions = {}): Promise<RepairResult> {
+    this._worker.start();
+    const listing = listBackends(this._io.backends);
+    const catalog = await this._catalog(listing);
+    const { keys, index } = await this._ready;
+    const survey = await HostSurvey.take(this._io.backends, await listing, index, options);
+    const queued = new Set(await index.repairQueue());
+    const sectors = [...sectorsOf(catalog.snapshots.values()).values()].sort((a, b) => Number(queued.has(b.id)) - Number(queued.has(a.id)));
+    const ctx = { keys, io: this._io, index, policy: this._policy, moved: (p: Map<string, Placement>) => this._placements.add(p) };
+    const res = await repair(ctx, sectors, survey, options);
+    res.copied = await spread(this._io, await listing, [...catalog.snapshots.keys(), ...catalog.placements], survey, res.warnings);
+    res.warnings.push(...catalog.unreadable.map((id) => `${id.slice(0, 16)}: listed but not readable from any host`));
+    return res;
   }
 
   /** Every shard of every snapshot present (sampled by proofs where verifiers are given); with readData, downloaded, verified and decrypted. `signal` stops it (interruptedError). */
@@ -388,12 +385,3 @@ async function _noteHolders(index: LocalIndex, holders: Map<string, string[]>): 
   for (const [id, names] of holders) await index.addHolders(id, names);
 }
 
-/** Why a push cannot start: which hosts did not answer, and what would let it. */
-function _tooFew(up: number, all: number, down: HostDown[], n: number | undefined, k: number | undefined): string {
-  const names = down.map((d) => d.backend).join(', ');
-  const who = down.length === 0 ? `there are only ${all} hosts` : up === 0 ? `no host answered (down: ${names})` : `only ${up} of ${all} hosts answered (down: ${names})`;
-  if (n !== undefined) return `${who}; n = ${n} shards (--total-shards) need ${n}`;
-  if (k !== undefined && k > MIN_HOSTS) return `${who}; k = ${k} (--min-shards) needs at least ${k}`;
-  const hint = up === 0 ? '' : `: --total-shards ${up} stores on ${up === 1 ? 'that one' : `those ${up}`}`;
-  return `${who}; at least ${MIN_HOSTS} are needed by default${hint}`;
-}
