@@ -9,9 +9,10 @@ import { startDaemon } from './daemon.js';
 import { startDetached } from './control.js';
 import type { RuntimeInfo } from './datafiles.js';
 import { untilSignal } from './signals.js';
+import { planRemoteApi, type RemoteApiOptions } from './remote-api.js';
 
-/** The settings config.json may hold, which flags override, plus two that only flags set. */
-export type StartFlags = Omit<FileConfig, 'network'> & { apiKey?: string; logLevel?: string };
+/** The settings config.json may hold, which flags override, plus some that only flags set. */
+export type StartFlags = Omit<FileConfig, 'network'> & { apiKey?: string; logLevel?: string; remoteApi?: RemoteApiOptions };
 
 export interface StartResult extends RuntimeInfo {
   datadir: string;
@@ -35,6 +36,8 @@ export const DEFAULT_EXTENSIONS: string[] = ['negotiator'];
 
 export async function startNodeCommand(req: StartRequest): Promise<StartResult> {
   const { datadir, network, config } = req.location;
+  // A bad --http-host is a usage error before anything starts, the detached child included.
+  planRemoteApi(req.flags.remoteApi ?? {});
   if (!config.network) writeFileConfig(datadir, { ...config, network });
 
   if (req.detach) {
@@ -56,6 +59,7 @@ export async function startNodeCommand(req: StartRequest): Promise<StartResult> 
     host: f.host ?? config.host,
     port: f.port ?? config.port,
     httpPort: f.httpPort ?? config.httpPort,
+    remoteApi: f.remoteApi,
     walletPort: f.walletPort ?? config.walletPort,
     peers: f.peers ?? config.peers,
     listen: f.listen ?? config.listen,
