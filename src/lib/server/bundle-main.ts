@@ -2,12 +2,13 @@
  * Entry point of the single-file bundle (dist/cloudcoin-serve.mjs), for hosts
  * that run only the file server next to a remote Negotiator:
  *
- *     node cloudcoin-serve.mjs --storage /srv/cc --negotiator http://node:48332 \
- *          --api-key KEY [--port 48480] [--host 0.0.0.0] [--max-storage 500G]
+ *     node cloudcoin-serve.mjs --storage /srv/cc --negotiator https://node:48332 \
+ *          --api-key KEY [--negotiator-ca cert.pem] [--port 48480] [--host 0.0.0.0] [--max-storage 500G]
  *
- * The API key may come from CLOUDCOIN_API_KEY instead, to keep it out of `ps`.
+ * The key (the node's serve key) may come from CLOUDCOIN_API_KEY instead, to keep it out of `ps`.
  * SIGTERM and SIGINT stop it gracefully: uploads in flight finish first.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExitCode, isCloudCoinError } from '../errors.js';
 import { HOST_KEY_WAIT_MS, HttpContractAuthority } from './authority-http.js';
@@ -17,12 +18,16 @@ import { startFileServer } from './file-server.js';
 import { parseSize } from '../units.js';
 
 const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-key <key>]
+       [--negotiator-ca <file>] [--insecure]
        [--port <n>] [--host <addr>] [--max-storage <size>] [--host-key <hex>]
        [--rate-limit <n>] [--log-format text|json|none]
 
   --storage      directory for sectors (created if missing)
-  --negotiator   base URL of the node whose Negotiator knows this host's contracts
-  --api-key      that node's API key (or set CLOUDCOIN_API_KEY)
+  --negotiator   base URL of the node whose Negotiator knows this host's contracts;
+                 https:// unless on loopback
+  --api-key      that node's serve key, node serve-key (or set CLOUDCOIN_API_KEY)
+  --negotiator-ca  PEM CA certificate the Negotiator's must chain to (self-signed)
+  --insecure     allow http:// to a Negotiator off loopback (the key in the clear)
   --port         TCP port (default 48480)
   --host         address to listen on (default 0.0.0.0)
   --max-storage  total size to store at most, e.g. 500G (default: the disk)
@@ -44,6 +49,8 @@ try {
       storage: { type: 'string' },
       negotiator: { type: 'string' },
       'api-key': { type: 'string' },
+      'negotiator-ca': { type: 'string' },
+      insecure: { type: 'boolean' },
       port: { type: 'string', default: '48480' },
       host: { type: 'string', default: '0.0.0.0' },
       'max-storage': { type: 'string' },
@@ -67,12 +74,19 @@ const port = Number(opt('port'));
 if (!/^\d{1,5}$/.test(opt('port') ?? '') || port > 65535) fail('--port must be 0-65535');
 const rate = Number(opt('rate-limit'));
 if (!/^\d{1,7}$/.test(opt('rate-limit') ?? '') || rate < 1) fail('--rate-limit must be a positive whole number');
+const caFile = opt('negotiator-ca');
+let ca: Buffer | undefined;
+try {
+  ca = caFile === undefined ? undefined : readFileSync(caFile);
+} catch (err) {
+  fail(`cannot read --negotiator-ca: ${(err as Error).message}`);
+}
 const logFormat = opt('log-format') as LogFormat;
 if (!['text', 'json', 'none'].includes(logFormat)) fail('--log-format must be text, json or none');
 
 tuneHeapForFileServer();
 try {
-  const authority = new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key') ?? process.env.CLOUDCOIN_API_KEY });
+  const authority = new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key') ?? process.env.CLOUDCOIN_API_KEY, ca, insecure: values.insecure === true });
   const server = await startFileServer({
     storageDir: storage,
     port,
