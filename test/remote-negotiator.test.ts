@@ -140,8 +140,10 @@ test('serve refuses http:// to a Negotiator off loopback unless --insecure; a lo
   // serveProcess resolves once the server says it listens; its status page shows it answering.
   const insecure = await serveProcess(t, ['--storage', join(dir, 'a'), '--negotiator', 'http://192.0.2.77:8432', '--insecure', '--host-key', HOST_KEY], { CLOUDCOIN_API_KEY: 'k' });
   t.is((await fetch(`${insecure.url}/`, { headers: { accept: 'application/json' } })).status, 200, 'with --insecure it starts');
+  t.is(await insecure.stop(), 0, 'and stops cleanly on SIGTERM');
   const alias = await serveProcess(t, ['--storage', join(dir, 'b'), '--negotiator', 'http://127.0.0.2:1', '--host-key', HOST_KEY], { CLOUDCOIN_API_KEY: 'k' });
   t.is((await fetch(`${alias.url}/`, { headers: { accept: 'application/json' } })).status, 200, '127.0.0.2 is loopback');
+  t.is(await alias.stop(), 0);
 
   const bundle = spawn(process.execPath, ['--import=tsx', 'src/lib/server/bundle-main.ts', '--storage', join(dir, 'c'), '--port', '0',
     '--negotiator', 'http://[2001:db8::1]:8432', '--api-key', 'k', '--host-key', HOST_KEY], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -70,7 +70,9 @@ export async function startNodeCommand(req: StartRequest): Promise<StartResult> 
     logLevel: f.logLevel,
   });
   const result: StartResult = { ...daemon.info, datadir, height: daemon.node.chain.height };
+  // Whoever reads the ready line may signal at once: the graceful stop must be in place before it.
+  const stopped = untilSignal(daemon.stop);
   req.onReady(result);
-  await untilSignal(daemon.stop);
+  await stopped;
   return result;
 }

@@ -99,13 +99,14 @@ try {
     rateLimit: { perSecond: rate, burst: 2 * rate },
     logFormat,
   });
-  const hello = logFormat === 'json' ? JSON.stringify({ event: 'listening', url: server.url }) : `cloudcoin-serve listening on ${server.url}`;
-  process.stdout.write(`${hello}\n`);
   const stop = () => {
     void server.close().then(() => process.exit(ExitCode.ok));
   };
+  // Whoever reads the ready line may signal at once: the graceful stop must be in place before it.
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  const hello = logFormat === 'json' ? JSON.stringify({ event: 'listening', url: server.url }) : `cloudcoin-serve listening on ${server.url}`;
+  process.stdout.write(`${hello}\n`);
 } catch (err) {
   process.stderr.write(`cloudcoin-serve: ${(err as Error).message}\n`);
   process.exit(isCloudCoinError(err) ? err.exitCode : err instanceof RangeError || err instanceof TypeError ? ExitCode.usage : ExitCode.failure);

@@ -111,7 +111,9 @@ export async function serve(opts: ServeOptions, onReady: (info: ServeInfo) => vo
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const info: ServeInfo = { url: server.url, storage, negotiator: negotiator.url, hostKey, maxStorage: maxStorage ?? null };
+  // Whoever reads the ready line may signal at once: the graceful stop must be in place before it.
+  const stopped = untilSignal(() => server.close());
   onReady(info);
-  await untilSignal(() => server.close());
+  await stopped;
   return info;
 }
