@@ -8,6 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -19,7 +20,7 @@ import {
 import { isLoopbackHost } from '../src/lib/node/loopback.js';
 import { readRuntime } from '../src/lib/node/datafiles.js';
 import { cli, cliOk, ROOT } from './util/cli.js';
-import { tempDir, waitFor } from './util/devnode.js';
+import { devNode, tempDir, waitFor } from './util/devnode.js';
 import { negotiated, serveProcess } from './util/serve.js';
 
 const HOST_KEY = '02' + '11'.repeat(32);
@@ -40,6 +41,22 @@ function selfSigned(t: ExecutionContext, address: string): { cert: string; key: 
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=cloudcoin-test', '-addext', `subjectAltName=IP:${address}`], { stdio: 'ignore' });
   return { cert, key };
+}
+
+/** The first bytes a WebSocket upgrade request to `host:port` gets back. */
+function upgrade(host: string, port: number): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const socket = connect(port, host, () => socket.write(`GET /socket.io/?EIO=3&transport=websocket HTTP/1.1\r\nHost: ${host}\r\n`
+      + `Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`));
+    let got = '';
+    socket.on('data', (d) => {
+      got += d;
+      socket.destroy();
+    });
+    socket.on('close', () => resolve(got));
+    socket.on('error', () => resolve(got));
+    socket.setTimeout(5000, () => socket.destroy());
+  });
 }
 
 async function api(port: number, key: string, method: string, path: string, body?: unknown) {
@@ -128,6 +145,25 @@ test('node start refuses an --http-host off loopback without TLS, and 0.0.0.0, b
   t.regex(halfTls.stderr, /go together/);
   t.false(existsSync(join(datadir, 'wallet')), 'no wallet was created');
   t.false(existsSync(join(datadir, 'api.key')));
+});
+
+test('--http-behind-proxy serves plain HTTP on the address given, with the same keys and no WebSocket', async (t) => {
+  const address = remoteAddress();
+  const node = await devNode(t, { extra: ['--http-host', address, '--http-behind-proxy'] });
+  const url = readRuntime(node.datadir)!.httpRemote!;
+  t.is(url, `http://${address}:${node.httpPort}`);
+  const serveKey = readFileSync(join(node.datadir, 'serve.key'), 'utf8').trim();
+  const ask = (key: string, method: string, path: string) => fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: 'Basic ' + Buffer.from(`x:${key}`).toString('base64'), 'content-type': 'application/json' },
+    body: method === 'POST' ? JSON.stringify({ method: 'getblockcount', params: [] }) : undefined,
+  }).then(async (res) => ({ status: res.status, text: await res.text() }));
+  t.is((await ask(serveKey, 'GET', '/ext/negotiator/identity')).status, 200);
+  t.is((await ask(serveKey, 'POST', '/')).status, 403);
+  t.is((await ask(node.apiKey(), 'POST', '/')).status, 200);
+  t.is((await ask('wrong', 'GET', '/')).status, 401);
+  t.regex(await upgrade('127.0.0.1', node.httpPort), /^HTTP\/1\.1 101/, 'the loopback listener takes the WebSocket');
+  t.notRegex(await upgrade(address, node.httpPort), /^HTTP\/1\.1 101/, 'the second listener does not');
 });
 
 test('serve refuses http:// to a Negotiator off loopback unless --insecure; a loopback alias is loopback', async (t) => {
