@@ -173,6 +173,10 @@ test('serve refuses http:// to a Negotiator off loopback unless --insecure; a lo
   t.is(refused.stderr.trim().split('\n').length, 1);
   t.regex(refused.stderr, /^error: refusing http:\/\/ to 192\.0\.2\.77:8432, which would carry the API key in the clear: use https:\/\//);
 
+  const caOverHttp = await cli(['serve', '--datadir', dir, '--network', 'dev', '--negotiator', 'http://127.0.0.1:1', '--negotiator-ca', join(ROOT, 'package.json'), '--port', '0'], { env: { CLOUDCOIN_API_KEY: 'k' } });
+  t.is(caOverHttp.code, 2);
+  t.regex(caOverHttp.stderr, /--negotiator-ca\) needs an https:\/\/ url/);
+
   // serveProcess resolves once the server says it listens; its status page shows it answering.
   const insecure = await serveProcess(t, ['--storage', join(dir, 'a'), '--negotiator', 'http://192.0.2.77:8432', '--insecure', '--host-key', HOST_KEY], { CLOUDCOIN_API_KEY: 'k' });
   t.is((await fetch(`${insecure.url}/`, { headers: { accept: 'application/json' } })).status, 200, 'with --insecure it starts');

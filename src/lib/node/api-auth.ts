@@ -74,7 +74,7 @@ export function installApiAuth(http: unknown, keys: ApiKeys): void {
 }
 
 /** The middleware: passes a request on by returning, answers it to stop it. */
-export function apiAuth(keys: ApiKeys): (req: ApiRequest, res: ApiResponse) => void {
+function apiAuth(keys: ApiKeys): (req: ApiRequest, res: ApiResponse) => void {
   const full = _digest(keys.full);
   const serve = _digest(keys.serve);
   return (req, res) => {

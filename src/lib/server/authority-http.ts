@@ -74,7 +74,7 @@ export class HttpContractAuthority implements ContractAuthority, RevisionSigner 
     if (base.protocol === 'http:' && !isLoopbackHost(base.hostname) && !options.insecure) {
       throw new CloudCoinError('EINSECURE', `refusing http:// to ${base.host}, which would carry the API key in the clear: use https:// (with --negotiator-ca for a self-signed certificate), or --insecure`, ExitCode.usage);
     }
-    if (options.ca !== undefined && base.protocol !== 'https:') throw new RangeError('a negotiator CA needs an https: url');
+    if (options.ca !== undefined && base.protocol !== 'https:') throw new CloudCoinError('EUSAGE', 'a Negotiator CA (--negotiator-ca) needs an https:// url', ExitCode.usage);
     if (!base.pathname.endsWith('/')) base.pathname += '/';
     this.base = base;
     this.authorization = options.apiKey === undefined ? undefined : `Basic ${Buffer.from(`x:${options.apiKey}`).toString('base64')}`;
