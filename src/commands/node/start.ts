@@ -23,7 +23,7 @@ ${EXIT_STATUS}`;
 
   static flags = {
     port: Flags.integer({ summary: 'P2P port.', min: 0, max: 65535 }),
-    'http-port': Flags.integer({ summary: 'HTTP API port (on 127.0.0.1).', min: 0, max: 65535 }),
+    'http-port': Flags.integer({ summary: 'HTTP API port (on 127.0.0.1, and on --http-host).', min: 0, max: 65535 }),
     'http-host': Flags.string({ summary: 'Serve the HTTP API on this address too, for file servers elsewhere (HTTPS off loopback).' }),
     'http-tls-cert': Flags.string({ summary: 'PEM certificate (chain) for the HTTP API on --http-host.' }),
     'http-tls-key': Flags.string({ summary: 'PEM private key for the HTTP API on --http-host.' }),
