@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { buildServerBundle } from '../scripts/build-server.js';
 import { DEVNET_TERMS, contractDevnetHosts } from '../src/lib/devnet/contracts.js';
 import { freePorts } from '../src/lib/devnet/ports.js';
-import { readApiKey } from '../src/lib/node/datafiles.js';
+import { readServeKey } from '../src/lib/node/datafiles.js';
 import { cliOk } from './util/cli.js';
 import { LiveDevnet } from './util/devnet.js';
 import { waitFor } from './util/devnode.js';
@@ -136,7 +136,7 @@ test.serial('the bundle under Passenger at a path prefix and `serve` behind an n
   await buildServerBundle(join(appDir, 'cloudcoin-serve.mjs'));
   t.true(existsSync(join(appDir, 'app.cjs')), 'the startup file is built beside the bundle');
   writeFileSync(join(appDir, 'cloudcoin-serve.json'), JSON.stringify({ storage, negotiator: `http://127.0.0.1:${viaPassenger.httpPort}`, 'log-format': 'json' }));
-  writeFileSync(join(work, 'apache', 'httpd.conf'), apacheConfig(join(work, 'apache'), apachePort, appDir, readApiKey(viaPassenger.datadir)!));
+  writeFileSync(join(work, 'apache', 'httpd.conf'), apacheConfig(join(work, 'apache'), apachePort, appDir, readServeKey(viaPassenger.datadir)!));
   daemon(t, '/usr/sbin/apache2', ['-f', join(work, 'apache', 'httpd.conf'), '-DFOREGROUND']);
   const passengerUrl = `http://127.0.0.1:${apachePort}/cc`;
 

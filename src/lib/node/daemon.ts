@@ -14,7 +14,10 @@ import { ExtensionHost } from '../ext/host.js';
 import { splitHostPort } from '../net/address.js';
 import { loadExtension } from '../ext/loader.js';
 import { AutoRepair, type AutoRepairOptions } from '../renter/auto-repair.js';
-import { ensureApiKey, liveRuntime, removeRuntime, writeRuntime, type RuntimeInfo } from './datafiles.js';
+import { ensureApiKey, ensureServeKey, liveRuntime, removeRuntime, writeRuntime, type RuntimeInfo } from './datafiles.js';
+import { installApiAuth } from './api-auth.js';
+import { isLoopbackHost } from './loopback.js';
+import { openRemoteApi, planRemoteApi, type RemoteApiOptions } from './remote-api.js';
 
 export interface DaemonOptions {
   datadir: string;
@@ -23,6 +26,8 @@ export interface DaemonOptions {
   host?: string;
   port?: number;
   httpPort?: number;
+  /** The HTTP API on a second address, for remote file servers (remote-api.ts). */
+  remoteApi?: RemoteApiOptions;
   walletPort?: number;
   peers?: string[];
   /** Seed nodes or DNS seeds (default: the network's). */
@@ -49,8 +54,6 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
-
 async function checkPortFree(port: number, host: string, what: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = createServer();
@@ -71,7 +74,7 @@ async function checkPortFree(port: number, host: string, what: string): Promise<
 function keepLoopbackUnbanned(node: BcoinFullNode): void {
   const hosts = node.pool.hosts as any;
   const ban = hosts.ban.bind(hosts);
-  hosts.ban = (host: string) => (LOOPBACK.test(host) ? undefined : ban(host));
+  hosts.ban = (host: string) => (isLoopbackHost(host) ? undefined : ban(host));
 }
 
 /**
@@ -100,8 +103,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const httpPort = opts.httpPort ?? spec.httpPort;
   const walletPort = opts.walletPort ?? spec.walletPort;
   const listen = opts.listen ?? true;
+  const remote = planRemoteApi(opts.remoteApi ?? {});
   if (listen) await checkPortFree(port, bind, 'P2P');
   await checkPortFree(httpPort, '127.0.0.1', 'HTTP');
+  if (remote) await checkPortFree(httpPort, remote.host, `HTTP (${remote.host})`);
   await checkPortFree(walletPort, '127.0.0.1', 'wallet HTTP');
 
   const walletDir = join(datadir, 'wallet');
@@ -114,6 +119,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
   }
   const apiKey = ensureApiKey(datadir, opts.apiKey);
+  const serveKey = ensureServeKey(datadir);
   const extensions = await Promise.all((opts.extensions ?? []).map(loadExtension));
 
   const node = new bcoin.FullNode({
@@ -137,6 +143,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logConsole: false,
     logFile: true,
   });
+  installApiAuth(node.http, { full: apiKey, serve: serveKey });
   if (dev) keepLoopbackUnbanned(node);
   const host = ExtensionHost.attach(node, datadir);
   node.use(bcoin.wallet.plugin);
@@ -173,6 +180,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   host.walletPassphrase = kept;
   // The wallet follows the chain asynchronously; callers that mine and then spend wait on this.
   node.http.get('/cloudcoin/sync', (_req: unknown, res: any) => res.json(200, { chain: node.chain.height, wallet: wdb.state.height }));
+  let remoteApi = null;
+  if (remote) {
+    try {
+      remoteApi = await openRemoteApi(node.http, remote, httpPort);
+    } catch (err) {
+      await node.close().catch(() => {});
+      await host.close().catch(() => {});
+      throw err;
+    }
+  }
   await node.connect();
   node.startSync();
   const repairs = opts.autoRepair ? AutoRepair.start({ datadir, ...opts.autoRepair, log: (m) => node.logger.info(m) }) : null;
@@ -186,6 +203,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     walletPort,
     startedAt: new Date().toISOString(),
     extensions: [...host.extensions],
+    ...(remoteApi ? { httpRemote: remoteApi.url } : {}),
   };
   writeRuntime(datadir, info);
 
@@ -194,6 +212,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stopping ??= (async () => {
       try {
         await repairs?.stop();
+        await remoteApi?.close();
         await node.close();
         await host.close();
       } finally {

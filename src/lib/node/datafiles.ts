@@ -1,7 +1,8 @@
 /**
- * The files through which a running node is found: the API key (created at
- * first start, mode 0600) and node.json (written when the node is ready,
- * removed when it stops). Every other command reads these to reach the node.
+ * The files through which a running node is found: the API key and the
+ * file servers' scoped key (created at first start, mode 0600) and node.json
+ * (written when the node is ready, removed when it stops). Every other command
+ * reads these to reach the node.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync, chmodSync } from 'node:fs';
@@ -9,6 +10,8 @@ import { join } from 'node:path';
 import type { NetworkName } from '../chain/names.js';
 
 export const API_KEY_FILE = 'api.key';
+/** The key a file server uses: it reads contracts and countersigns revisions, nothing else (api-auth.ts). */
+export const SERVE_KEY_FILE = 'serve.key';
 export const RUNTIME_FILE = 'node.json';
 export const PID_FILE = 'node.pid';
 export const LOG_FILE = 'node.log';
@@ -22,6 +25,8 @@ export interface RuntimeInfo {
   walletPort: number;
   startedAt: string;
   extensions: string[];
+  /** The HTTP API's listener on another address than 127.0.0.1 (`--http-host`), as a URL. */
+  httpRemote?: string;
 }
 
 /** Returns the node's API key, creating a random one (mode 0600) at first use unless one is given. */
@@ -33,15 +38,31 @@ export function ensureApiKey(datadir: string, given?: string): string {
     chmodSync(path, 0o600);
     return given;
   }
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  return readApiKey(datadir) ?? createKey(path);
+}
+
+/** Returns the file servers' key, creating a random one (mode 0600) at first use. */
+export function ensureServeKey(datadir: string): string {
+  mkdirSync(datadir, { recursive: true, mode: 0o700 });
+  return readServeKey(datadir) || createKey(join(datadir, SERVE_KEY_FILE));
+}
+
+function createKey(path: string): string {
   const key = randomBytes(32).toString('hex');
   writeFileSync(path, key + '\n', { mode: 0o600 });
   return key;
 }
 
-export function readApiKey(datadir: string): string | null {
-  const path = join(datadir, API_KEY_FILE);
+function readKey(path: string): string | null {
   return existsSync(path) ? readFileSync(path, 'utf8').trim() : null;
+}
+
+export function readApiKey(datadir: string): string | null {
+  return readKey(join(datadir, API_KEY_FILE));
+}
+
+export function readServeKey(datadir: string): string | null {
+  return readKey(join(datadir, SERVE_KEY_FILE));
 }
 
 export function writeRuntime(datadir: string, info: RuntimeInfo): void {

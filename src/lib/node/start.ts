@@ -12,9 +12,10 @@ import { startDaemon } from './daemon.js';
 import { startDetached } from './control.js';
 import type { RuntimeInfo } from './datafiles.js';
 import { untilSignal } from './signals.js';
+import { planRemoteApi, type RemoteApiOptions } from './remote-api.js';
 
-/** The settings config.json may hold, which flags override, plus two that only flags set. */
-export type StartFlags = Omit<FileConfig, 'network'> & { apiKey?: string; logLevel?: string };
+/** The settings config.json may hold, which flags override, plus some that only flags set. */
+export type StartFlags = Omit<FileConfig, 'network'> & { apiKey?: string; logLevel?: string; remoteApi?: RemoteApiOptions };
 
 export interface StartResult extends RuntimeInfo {
   datadir: string;
@@ -38,6 +39,8 @@ export const DEFAULT_EXTENSIONS: string[] = ['negotiator'];
 
 export async function startNodeCommand(req: StartRequest): Promise<StartResult> {
   const { datadir, network, config } = req.location;
+  // A bad --http-host is a usage error before anything starts, the detached child included.
+  planRemoteApi(req.flags.remoteApi ?? {});
   if (!config.network) writeFileConfig(datadir, { ...config, network });
 
   if (req.detach) {
@@ -59,6 +62,7 @@ export async function startNodeCommand(req: StartRequest): Promise<StartResult> 
     host: f.host ?? config.host,
     port: f.port ?? config.port,
     httpPort: f.httpPort ?? config.httpPort,
+    remoteApi: f.remoteApi,
     walletPort: f.walletPort ?? config.walletPort,
     peers: f.peers ?? config.peers,
     seeds: f.seeds ?? config.seeds,
@@ -72,8 +76,10 @@ export async function startNodeCommand(req: StartRequest): Promise<StartResult> 
     autoRepair: { bin: req.bin, passphrase: storePassphrase(datadir, f.storePassphraseFile ?? config.storePassphraseFile) },
   });
   const result: StartResult = { ...daemon.info, datadir, height: daemon.node.chain.height };
+  // Whoever reads the ready line may signal at once: the graceful stop must be in place before it.
+  const stopped = untilSignal(daemon.stop);
   req.onReady(result);
-  await untilSignal(daemon.stop);
+  await stopped;
   return result;
 }
 

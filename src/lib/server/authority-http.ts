@@ -9,9 +9,18 @@
  * It is the server's RevisionSigner too (POST .../contracts/<id>/revisions).
  * It also names this host's key (hostKey), so that a server serves only the
  * contracts its own host signed.
+ *
+ * The key crosses the network with every request, so plain http: is for a
+ * Negotiator on loopback only, unless the caller says `insecure`; https: checks
+ * the node's certificate against the system's CAs or, given `ca`, against
+ * those alone (a self-signed certificate). node:http(s) rather than fetch,
+ * because fetch takes no CA of its own.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
+import { isLoopbackHost } from '../node/loopback.js';
 import {
   AuthorityUnavailableError,
   NegotiatorRefusedError,
@@ -29,6 +38,16 @@ export interface HttpAuthorityOptions {
   apiKey?: string;
   /** Per-lookup time-out (default 5000 ms). */
   timeoutMs?: number;
+  /** PEM CA certificate(s) an https: Negotiator's certificate must chain to, instead of the system's. */
+  ca?: string | Buffer;
+  /** Allows http: to a Negotiator that is not on loopback, the API key readable on the way. */
+  insecure?: boolean;
+}
+
+/** An answer whose body is read (_readBounded) or dropped (_drop). */
+interface Answer {
+  status: number;
+  body: IncomingMessage;
 }
 
 /** How long a starting server waits for its Negotiator to name the host key. */
@@ -41,6 +60,7 @@ export class HttpContractAuthority implements ContractAuthority, RevisionSigner 
   private readonly base: URL;
   private readonly authorization: string | undefined;
   private readonly timeoutMs: number;
+  private readonly agent: HttpsAgent | undefined;
 
   constructor(options: HttpAuthorityOptions) {
     let base: URL;
@@ -50,22 +70,27 @@ export class HttpContractAuthority implements ContractAuthority, RevisionSigner 
       throw new TypeError(`negotiator url is not a URL: ${JSON.stringify(options.url)}`);
     }
     if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new RangeError('negotiator url must be http: or https:');
+    if (base.protocol === 'http:' && !isLoopbackHost(base.hostname) && !options.insecure) {
+      throw new CloudCoinError('EINSECURE', `refusing http:// to ${base.host}, which would carry the API key in the clear: use https:// (with --negotiator-ca for a self-signed certificate), or --insecure`, ExitCode.usage);
+    }
+    if (options.ca !== undefined && base.protocol !== 'https:') throw new CloudCoinError('EUSAGE', 'a Negotiator CA (--negotiator-ca) needs an https:// url', ExitCode.usage);
     if (!base.pathname.endsWith('/')) base.pathname += '/';
     this.base = base;
     this.authorization = options.apiKey === undefined ? undefined : `Basic ${Buffer.from(`x:${options.apiKey}`).toString('base64')}`;
     this.timeoutMs = options.timeoutMs ?? 5000;
     if (!Number.isSafeInteger(this.timeoutMs) || this.timeoutMs <= 0) throw new RangeError('timeoutMs must be a positive integer');
+    this.agent = options.ca === undefined ? undefined : new HttpsAgent({ ca: options.ca, keepAlive: true });
   }
 
   async lookup(contractId: string): Promise<ServedContract | null> {
     checkId(contractId, 'contractId');
     const res = await this._get(`ext/negotiator/contracts/${contractId}`);
     if (res.status === 404) {
-      await res.body?.cancel();
+      _drop(res);
       return null;
     }
     if (res.status !== 200) {
-      await res.body?.cancel();
+      _drop(res);
       throw new AuthorityUnavailableError(`negotiator answered HTTP ${res.status}${_hint(res.status)}`);
     }
     const text = await this._readBounded(res);
@@ -83,7 +108,7 @@ export class HttpContractAuthority implements ContractAuthority, RevisionSigner 
   private async _tipHeight(): Promise<number> {
     const res = await this._get('');
     if (res.status !== 200) {
-      await res.body?.cancel();
+      _drop(res);
       throw new AuthorityUnavailableError(`node answered HTTP ${res.status} to GET /${_hint(res.status)}`);
     }
     let height: unknown;
@@ -143,15 +168,15 @@ export class HttpContractAuthority implements ContractAuthority, RevisionSigner 
   private async _askHostKey(): Promise<string> {
     const res = await this._get('ext/negotiator/identity');
     if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
+      _drop(res);
       throw new CloudCoinError('EAUTH', `negotiator at ${this.base.origin} refused the API key (HTTP ${res.status}): check --api-key`, ExitCode.auth);
     }
     if (res.status === 404) {
-      await res.body?.cancel();
+      _drop(res);
       throw new CloudCoinError('ENONEGOTIATOR', `the node at ${this.base.origin} runs no Negotiator (no ext/negotiator/identity)`, ExitCode.failure);
     }
     if (res.status !== 200) {
-      await res.body?.cancel();
+      _drop(res);
       throw new AuthorityUnavailableError(`negotiator answered HTTP ${res.status}`);
     }
     const text = await this._readBounded(res);
@@ -165,33 +190,40 @@ export class HttpContractAuthority implements ContractAuthority, RevisionSigner 
     return key;
   }
 
-  private _get(path: string): Promise<Response> {
+  private _get(path: string): Promise<Answer> {
     return this._send(path, 'GET');
   }
 
-  private async _send(path: string, method: 'GET' | 'POST', body?: string): Promise<Response> {
-    try {
-      return await fetch(new URL(path, this.base), {
+  /** A redirect is not followed: its status is an answer like any other that is not 200. */
+  private _send(path: string, method: 'GET' | 'POST', body?: string): Promise<Answer> {
+    const url = new URL(path, this.base);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<Answer>((resolve, reject) => {
+      const req = send(url, {
         method,
-        body,
+        agent: this.agent,
         headers: {
           accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
           ...(this.authorization ? { authorization: this.authorization } : {}),
         },
+        // The whole exchange, the answer's body included, within the time-out.
         signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'error',
+      }, (res) => {
+        // Errors while the body is read reach its reader; this keeps one after a drop from going unhandled.
+        res.on('error', () => {});
+        resolve({ status: res.statusCode ?? 0, body: res });
       });
-    } catch (err) {
-      throw new AuthorityUnavailableError(`negotiator at ${this.base.origin} unreachable: ${(err as Error).message}`);
-    }
+      req.on('error', (err) => reject(new AuthorityUnavailableError(`negotiator at ${this.base.origin} unreachable: ${err.message}`)));
+      req.end(body);
+    });
   }
 
-  private async _readBounded(res: Response): Promise<string> {
+  private async _readBounded(res: Answer): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
-      for await (const chunk of res.body ?? []) {
+      for await (const chunk of res.body) {
         size += chunk.length;
         if (size > MAX_ANSWER) throw new Error(`answer larger than ${MAX_ANSWER} bytes`);
         chunks.push(Buffer.from(chunk));
@@ -201,6 +233,10 @@ export class HttpContractAuthority implements ContractAuthority, RevisionSigner 
     }
     return Buffer.concat(chunks).toString('utf8');
   }
+}
+
+function _drop(res: Answer): void {
+  res.body.destroy();
 }
 
 function _hint(status: number): string {

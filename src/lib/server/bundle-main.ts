@@ -2,14 +2,15 @@
  * Entry point of the single-file bundle (dist/cloudcoin-serve.mjs), for hosts
  * that run only the file server next to a remote Negotiator:
  *
- *     node cloudcoin-serve.mjs --storage /srv/cc --negotiator http://node:48332 \
- *          --api-key KEY [--port 48480] [--host 0.0.0.0] [--max-storage 500G]
+ *     node cloudcoin-serve.mjs --storage /srv/cc --negotiator https://node:48332 \
+ *          --api-key KEY [--negotiator-ca cert.pem] [--port 48480] [--host 0.0.0.0] [--max-storage 500G]
  *
  * or with its settings in the environment or a JSON file (bundle-settings.ts),
- * as Passenger runs it through deploy/passenger/app.cjs. The API key may come
- * from CLOUDCOIN_API_KEY instead, to keep it out of `ps`.
+ * as Passenger runs it through deploy/passenger/app.cjs. The key (the node's serve
+ * key) may come from CLOUDCOIN_API_KEY instead, to keep it out of `ps`.
  * SIGTERM and SIGINT stop it gracefully: uploads in flight finish first.
  */
+import { readFileSync } from 'node:fs';
 import { ExitCode, isCloudCoinError } from '../errors.js';
 import { type BundleValues, resolveBundleSettings } from './bundle-settings.js';
 import { HOST_KEY_WAIT_MS, HttpContractAuthority } from './authority-http.js';
@@ -19,13 +20,17 @@ import { startFileServer } from './file-server.js';
 import { parseSize } from '../units.js';
 
 const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-key <key>]
+       [--negotiator-ca <file>] [--insecure]
        [--port <n>] [--host <addr>] [--base-path <path>] [--max-storage <size>]
        [--host-key <hex>] [--rate-limit <n>] [--log-format text|json|none]
        [--config <file.json>]
 
   --storage      directory for sectors (created if missing)
-  --negotiator   base URL of the node whose Negotiator knows this host's contracts
-  --api-key      that node's API key (or set CLOUDCOIN_API_KEY)
+  --negotiator   base URL of the node whose Negotiator knows this host's contracts;
+                 https:// unless on loopback
+  --api-key      that node's serve key, node serve-key (or set CLOUDCOIN_API_KEY)
+  --negotiator-ca  PEM CA certificate the Negotiator's must chain to (self-signed)
+  --insecure     allow http:// to a Negotiator off loopback (the key in the clear)
   --port         TCP port (default 48480)
   --host         address to listen on (default 0.0.0.0)
   --base-path    path prefix the server answers under, e.g. /cloudcoin
@@ -53,6 +58,8 @@ try {
       storage: { type: 'string' },
       negotiator: { type: 'string' },
       'api-key': { type: 'string' },
+      'negotiator-ca': { type: 'string' },
+      insecure: { type: 'boolean' },
       port: { type: 'string', default: '48480' },
       host: { type: 'string', default: '0.0.0.0' },
       'base-path': { type: 'string' },
@@ -78,12 +85,19 @@ const port = Number(opt('port'));
 if (!/^\d{1,5}$/.test(opt('port') ?? '') || port > 65535) fail('--port must be 0-65535');
 const rate = Number(opt('rate-limit'));
 if (!/^\d{1,7}$/.test(opt('rate-limit') ?? '') || rate < 1) fail('--rate-limit must be a positive whole number');
+const caFile = opt('negotiator-ca');
+let ca: Buffer | undefined;
+try {
+  ca = caFile === undefined ? undefined : readFileSync(caFile);
+} catch (err) {
+  fail(`cannot read --negotiator-ca: ${(err as Error).message}`);
+}
 const logFormat = opt('log-format') as LogFormat;
 if (!['text', 'json', 'none'].includes(logFormat)) fail('--log-format must be text, json or none');
 
 tuneHeapForFileServer();
 try {
-  const authority = new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key') });
+  const authority = new HttpContractAuthority({ url: negotiator, apiKey: opt('api-key'), ca, insecure: values.insecure === true });
   const server = await startFileServer({
     storageDir: storage,
     port,
@@ -97,13 +111,14 @@ try {
     rateLimit: { perSecond: rate, burst: 2 * rate },
     logFormat,
   });
-  const hello = logFormat === 'json' ? JSON.stringify({ event: 'listening', url: server.url }) : `cloudcoin-serve listening on ${server.url}`;
-  process.stdout.write(`${hello}\n`);
   const stop = () => {
     void server.close().then(() => process.exit(ExitCode.ok));
   };
+  // Whoever reads the ready line may signal at once: the graceful stop must be in place before it.
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  const hello = logFormat === 'json' ? JSON.stringify({ event: 'listening', url: server.url }) : `cloudcoin-serve listening on ${server.url}`;
+  process.stdout.write(`${hello}\n`);
 } catch (err) {
   process.stderr.write(`cloudcoin-serve: ${(err as Error).message}\n`);
   process.exit(isCloudCoinError(err) ? err.exitCode : err instanceof RangeError || err instanceof TypeError ? ExitCode.usage : ExitCode.failure);

@@ -1,13 +1,16 @@
 /**
  * `cloudcoin serve`: the file server tied to a Negotiator. Without
  * --negotiator it asks the node of the same data directory (its HTTP port and
- * API key are read from there); with --negotiator and --api-key it asks a
- * remote node, so the machine that stores the data needs no node at all.
+ * serve key are read from there); with --negotiator and --api-key it asks a
+ * remote node, so the machine that stores the data needs no node at all. That
+ * key should be the node's serve key (`node serve-key`), which opens only what
+ * a file server asks.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Location } from '../config/settings.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import { liveRuntime, readApiKey } from '../node/datafiles.js';
+import { liveRuntime, readServeKey } from '../node/datafiles.js';
 import { untilSignal } from '../node/signals.js';
 import { AuthorityUnavailableError } from './authority.js';
 import { HOST_KEY_WAIT_MS, HttpContractAuthority } from './authority-http.js';
@@ -27,6 +30,10 @@ export interface ServeOptions {
   maxStorage?: string;
   negotiator?: string;
   apiKey?: string;
+  /** PEM file of the CA(s) an https: Negotiator's certificate must chain to. */
+  negotiatorCa?: string;
+  /** Allows an http: Negotiator off loopback. */
+  insecure?: boolean;
   /** Serve only contracts with this host key (66 hex); default: the Negotiator's identity. */
   hostKey?: string;
   logFormat?: LogFormat;
@@ -42,9 +49,9 @@ export interface ServeInfo {
 }
 
 async function localNegotiator(location: Location): Promise<{ url: string; apiKey: string }> {
-  const apiKey = readApiKey(location.datadir);
+  const apiKey = readServeKey(location.datadir);
   if (!apiKey) {
-    throw new CloudCoinError('ENOAPIKEY', `no node API key in ${location.datadir}: start the node once, or use --negotiator and --api-key`, ExitCode.usage);
+    throw new CloudCoinError('ENOAPIKEY', `no node API key (serve.key) in ${location.datadir}: start the node once, or use --negotiator and --api-key`, ExitCode.usage);
   }
   const running = liveRuntime(location.datadir);
   let port = running?.httpPort ?? location.config.httpPort;
@@ -53,6 +60,15 @@ async function localNegotiator(location: Location): Promise<{ url: string; apiKe
     port = networkSpec(location.network).httpPort;
   }
   return { url: `http://127.0.0.1:${port}`, apiKey };
+}
+
+function readCa(path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new CloudCoinError('EUSAGE', `cannot read --negotiator-ca: ${(err as Error).message}`, ExitCode.usage);
+  }
 }
 
 /**
@@ -80,7 +96,7 @@ export async function serve(opts: ServeOptions, onReady: (info: ServeInfo) => vo
   const negotiator = opts.negotiator ? { url: opts.negotiator, apiKey: opts.apiKey as string } : await localNegotiator(opts.location);
   const maxStorage = opts.maxStorage === undefined ? undefined : parseSize(opts.maxStorage);
   const storage = opts.storage ?? join(opts.location.datadir, 'sectors');
-  const authority = new HttpContractAuthority(negotiator);
+  const authority = new HttpContractAuthority({ ...negotiator, ca: readCa(opts.negotiatorCa), insecure: opts.insecure });
   const hostKey = opts.hostKey ?? (await _negotiatorHostKey(authority));
   tuneHeapForFileServer();
   const server = await startFileServer({
@@ -95,7 +111,9 @@ export async function serve(opts: ServeOptions, onReady: (info: ServeInfo) => vo
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const info: ServeInfo = { url: server.url, storage, negotiator: negotiator.url, hostKey, maxStorage: maxStorage ?? null };
+  // Whoever reads the ready line may signal at once: the graceful stop must be in place before it.
+  const stopped = untilSignal(() => server.close());
   onReady(info);
-  await untilSignal(() => server.close());
+  await stopped;
   return info;
 }
