@@ -270,7 +270,7 @@ test('garbage, bad ids and oversized requests get 4xx and leave the server answe
   t.is(big.status, 413);
   const ranged = newId();
   await client.put(ranged, randomBytes(100));
-  const bad = signRequest({ contractId, sectorId: ranged, operation: 'GET', bodySha256: EMPTY_SHA256 }, (client as unknown as { secretKey: Uint8Array }).secretKey);
+  const bad = signRequest({ contractId, sectorId: ranged, operation: 'GET', bodySha256: EMPTY_SHA256, range: 'bytes=200-300' }, (client as unknown as { secretKey: Uint8Array }).secretKey);
   const r416 = await fetch(`${server.url}/v1/contracts/${contractId}/sectors/${ranged}`, { headers: { ...bad, range: 'bytes=200-300' } });
   t.is(r416.status, 416);
   t.is(r416.headers.get('content-range'), 'bytes */100');

@@ -49,6 +49,8 @@ export interface FileServerOptions {
   hostKey?: string;
   /** Accepted clock difference of signed requests (default 300000 ms); nonces are kept twice as long. */
   skewMs?: number;
+  /** Nonces remembered at most; when they are all within their time, requests are refused 503 (default 100000). */
+  maxNonces?: number;
   /** Requests per renter key (default 50/s, bursts of 100). */
   rateLimit?: RateLimitOptions;
   /** Refused signatures per client address before it is turned away unchecked (default 20/s, bursts of 200). */
@@ -93,7 +95,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     store,
     readBuffers: sectorBufferPool(),
     authority,
-    nonces: new NonceCache(skewMs),
+    nonces: new NonceCache(skewMs, options.maxNonces),
     limiter: new RateLimiter(options.rateLimit),
     failures: new RateLimiter({ perSecond: 20, burst: 200, ...options.failureLimit }),
     skewMs,
@@ -127,6 +129,14 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
         cachedContracts: a.entries,
         staleAnswers: a.staleAnswers,
         unreachableSince: a.unreachableSince === null ? null : new Date(a.unreachableSince).toISOString(),
+      },
+      memory: {
+        nonces: { size: ctx.nonces.size, max: ctx.nonces.max },
+        renterKeys: { size: ctx.limiter.size, max: ctx.limiter.maxKeys },
+        refusedAddresses: { size: ctx.failures.size, max: ctx.failures.maxKeys },
+        knownContracts: { size: a.entries, max: a.maxEntries },
+        unknownContracts: { size: a.unknown, max: a.maxUnknown },
+        lookupsInFlight: a.lookupsInFlight,
       },
     };
   };
