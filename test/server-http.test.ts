@@ -5,7 +5,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { type ClientRequest, createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { generateKeyPair } from '../src/lib/crypto/sig.js';
+import { generateKeyPair, sign } from '../src/lib/crypto/sig.js';
 import { ExitCode } from '../src/lib/errors.js';
 import {
   AuthorityUnavailableError,
@@ -19,7 +19,7 @@ import {
   type FileServerOptions,
 } from '../src/lib/server/index.js';
 import type { ContractInfo } from '../src/lib/negotiator/entries.js';
-import { signRequest, EMPTY_SHA256 } from '../src/lib/server/request-auth.js';
+import { signRequest, EMPTY_SHA256, HEADER, REQUEST_DOMAINS, requestMessage, type SignedFields } from '../src/lib/server/request-auth.js';
 import { waitFor } from './util/devnode.js';
 import { inProcessServer } from './util/serve.js';
 
@@ -211,6 +211,57 @@ test('wrong key, expired, replayed and unknown contracts are refused and nothing
   const again = await fetch(url, { headers: replayed });
   t.is(again.status, 401);
   t.is(((await again.json()) as { error: { code: string } }).error.code, 'replay');
+});
+
+/** Headers as a client from before version 2 signed them: no version header, the v1 message and domain. */
+function signV1(fields: Omit<SignedFields, 'timestamp' | 'nonce'>, secretKey: Uint8Array): Record<string, string> {
+  const headers = signRequest(fields, secretKey);
+  const full = { ...fields, timestamp: Number(headers[HEADER.timestamp]), nonce: headers[HEADER.nonce] };
+  headers[HEADER.signature] = hex(sign(REQUEST_DOMAINS[1], requestMessage(full, 1), secretKey));
+  delete headers[HEADER.version];
+  return headers;
+}
+
+test('a signed GET or proof sent with another Range or segment is refused, before or after the real one is served; version 1 only where it signs everything', async (t) => {
+  const { server, client, contractId, renter } = await setup(t);
+  const sid = newId();
+  const data = randomBytes(10_000);
+  await client.put(sid, data);
+  const url = `${server.url}/v1/contracts/${contractId}/sectors/${sid}`;
+  const code = async (r: Response) => ((await r.json()) as { error: { code: string } }).error.code;
+  const get = { ...signRequest({ contractId, sectorId: sid, operation: 'GET', bodySha256: EMPTY_SHA256, range: 'bytes=0-99' }, renter.secretKey), range: 'bytes=0-99' };
+  const tampered = async (headers: Record<string, string>) => {
+    const r = await fetch(url, { headers });
+    t.is(r.status, 401);
+    t.is(await code(r), 'bad-signature');
+  };
+  for (const range of ['bytes=100-199', 'bytes=0-9999', 'bytes=-100']) await tampered({ ...get, range });
+  await tampered(Object.fromEntries(Object.entries(get).filter(([name]) => name !== 'range')));
+  const served = await fetch(url, { headers: get });
+  t.is(served.status, 206);
+  t.deepEqual(Buffer.from(await served.arrayBuffer()), data.subarray(0, 100));
+  for (const range of ['bytes=100-199', 'bytes=0-']) await tampered({ ...get, range });
+  t.is(await code(await fetch(url, { headers: get })), 'replay');
+
+  const proof = signRequest({ contractId, sectorId: sid, operation: 'PROOF', bodySha256: EMPTY_SHA256, segment: 3 }, renter.secretKey);
+  const other = await fetch(`${url}/proof?segment=4`, { headers: proof });
+  t.is(other.status, 401);
+  t.is(await code(other), 'bad-signature');
+  const answer = await fetch(`${url}/proof?segment=3`, { headers: proof });
+  t.is(answer.status, 200);
+  t.is(((await answer.json()) as { segmentIndex: number }).segmentIndex, 3);
+  t.true(verifyMerkleProof(merkleRoot(data), await client.proof(sid, 7)), "the client's proofs still verify");
+
+  const v1 = (fields: Omit<SignedFields, 'timestamp' | 'nonce' | 'bodySha256'>) => signV1({ ...fields, bodySha256: EMPTY_SHA256 }, renter.secretKey);
+  t.is((await fetch(`${server.url}/v1/contracts/${contractId}/sectors`, { headers: v1({ contractId, sectorId: null, operation: 'LIST' }) })).status, 200, 'version 1 LIST');
+  const whole = await fetch(url, { headers: v1({ contractId, sectorId: sid, operation: 'GET' }) });
+  t.deepEqual(Buffer.from(await whole.arrayBuffer()), data, 'version 1 GET of a whole sector');
+  const v1Ranged = await fetch(url, { headers: { ...v1({ contractId, sectorId: sid, operation: 'GET' }), range: 'bytes=0-99' } });
+  t.is(v1Ranged.status, 401);
+  t.is(await code(v1Ranged), 'old-signature');
+  const v1Proof = await fetch(`${url}/proof?segment=3`, { headers: v1({ contractId, sectorId: sid, operation: 'PROOF' }) });
+  t.is(v1Proof.status, 401);
+  t.is(await code(v1Proof), 'old-signature');
 });
 
 test('uploads beyond the contract size or the server limit are refused', async (t) => {
