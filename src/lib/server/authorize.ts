@@ -1,9 +1,9 @@
 /**
  * The checks every sector request passes before it touches storage, cheapest
  * first, and in an order that lets no stranger add to the server's memory:
- * address not refused too often → headers → clock skew → signature → replay →
- * contract (a bounded cache in front of the Negotiator) → key → host → live →
- * rate limit → nonce remembered. Only a contract's own renter gets as far as
+ * address not refused too often → headers → clock skew → version → signature →
+ * replay → contract (a bounded cache in front of the Negotiator) → key → host →
+ * live → nonce cache not full → rate limit → nonce remembered. Only a contract's own renter gets as far as
  * the rate limiter and the nonce cache, so fresh keys and made-up contract ids
  * leave nothing there; their refusals count against their address instead.
  */
@@ -44,8 +44,8 @@ export interface AuthContext {
   hostKey?: string;
 }
 
-/** What a request asks for, as the server will answer it: each part is signed (version 2). */
-export type RequestTarget = Pick<SignedFields, 'contractId' | 'sectorId' | 'operation'> & { range: string; segment: number | null };
+/** What a request asks for, as the server will answer it: each part is signed (version 2); no range and no segment when absent. */
+export type RequestTarget = Pick<SignedFields, 'contractId' | 'sectorId' | 'operation' | 'range' | 'segment'>;
 
 export interface Authorized {
   contract: ServedContract;
@@ -87,7 +87,7 @@ function _checkSignature(ctx: AuthContext, req: IncomingMessage, target: Request
   if (Math.abs(Date.now() - auth.timestamp) > ctx.skewMs) {
     throw new HttpError(401, 'clock-skew', `timestamp is more than ${ctx.skewMs / 1000}s away from the server's clock`);
   }
-  if (auth.version === 1 && (target.range !== '' || target.segment !== null)) {
+  if (auth.version === 1 && ((target.range ?? '') !== '' || (target.segment ?? null) !== null)) {
     throw new HttpError(401, 'old-signature', 'a version 1 signature does not cover the Range header or the proof segment: sign with version 2');
   }
   if (!verifyAuth(auth)) throw new HttpError(401, 'bad-signature', 'signature does not verify');

@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { HttpError } from '../errors.js';
-import { authorize, type RequestTarget } from './authorize.js';
+import { authorize } from './authorize.js';
 import { handleRoots } from './contract-routes.js';
 import { handleRevision } from './revision-route.js';
 import { sendJson } from './http-util.js';
@@ -77,7 +77,7 @@ async function _dispatch(
   ctx: RouteContext,
   req: IncomingMessage,
   res: ServerResponse,
-  t: Target & Pick<RequestTarget, 'range' | 'segment'>,
+  t: Target & { range: string; segment: number | null },
   operation: Operation,
   size: number,
   contractSize: number,
