@@ -53,7 +53,7 @@ export interface FileServerOptions {
   maxNonces?: number;
   /** Requests per renter key (default 50/s, bursts of 100). */
   rateLimit?: RateLimitOptions;
-  /** Refused signatures per client address before it is turned away unchecked (default 20/s, bursts of 200). */
+  /** Refused requests (401s; 403s for no contract or another's) per client address before it is turned away unchecked (default 20/s, bursts of 200). */
   failureLimit?: RateLimitOptions;
   /** Time for a client to send its headers (default 10000 ms). */
   headersTimeoutMs?: number;
