@@ -504,3 +504,22 @@ test('an address that keeps failing signatures is turned away before its signatu
   t.truthy(turned.headers.get('retry-after'));
   await refused(t, client.list(), 429, 'too-many-failures');
 });
+
+test("requests for no contract or another's count against the address, and fresh keys leave no nonce or rate-limit bucket", async (t) => {
+  const { client, server, contractId } = await setup(t, { failureLimit: { perSecond: 0.05, burst: 4 } });
+  await client.list();
+  const before = server.status().memory;
+  const stranger = generateKeyPair();
+  const theirs = new FileServerClient({ url: server.url, contractId, secretKey: stranger.secretKey, retries: 0 });
+  const nobodys = new FileServerClient({ url: server.url, contractId: newId(), secretKey: stranger.secretKey, retries: 0 });
+  await refused(t, theirs.list(), 403, 'wrong-key');
+  await refused(t, theirs.get(newId(), { offset: 0, length: 10 }), 403, 'wrong-key');
+  await refused(t, nobodys.list(), 403, 'unknown-contract');
+  await refused(t, nobodys.proof(newId(), 1), 403, 'unknown-contract');
+  await refused(t, nobodys.list(), 429, 'too-many-failures');
+  const after = server.status().memory;
+  t.is(after.nonces.size, before.nonces.size, 'no nonce remembered for a stranger');
+  t.is(after.renterKeys.size, before.renterKeys.size, 'no rate-limit bucket for a stranger');
+  t.is(after.unknownContracts.size, 1);
+  t.is(after.refusedAddresses.size, 1);
+});
