@@ -11,7 +11,7 @@ import {
   HEADER,
   NonceCache,
   parseAuthHeaders,
-  REQUEST_DOMAIN,
+  REQUEST_DOMAINS,
   requestMessage,
   signRequest,
   verifyAuth,
@@ -24,17 +24,23 @@ interface RequestVector {
   digest: string;
   signature: string;
 }
-const file = JSON.parse(readFileSync(new URL('./vectors/server-request.json', import.meta.url), 'utf8')) as {
+interface VectorFile {
   domain: string;
   secretKey: string;
   publicKey: string;
   vectors: RequestVector[];
-};
+}
+const readVectors = (name: string) => JSON.parse(readFileSync(new URL(`./vectors/${name}`, import.meta.url), 'utf8')) as VectorFile;
+const file = readVectors('server-request.json');
+const fileV2 = readVectors('server-request-v2.json');
 
-/** The layout of docs/server.md, written out field by field. */
-function documentedLayout(f: SignedFields): Buffer {
+/** The layouts of docs/server.md, written out field by field: version 1, and version 2 with its two fields after the nonce. */
+function documentedLayout(f: SignedFields, version: 1 | 2 = 1): Buffer {
   const ts = Buffer.alloc(8);
   ts.writeBigUInt64BE(BigInt(f.timestamp));
+  const segment = Buffer.alloc(4);
+  segment.writeUInt32BE(f.segment ?? 0xffffffff);
+  const range = Buffer.from(f.range ?? '', 'latin1');
   return Buffer.concat([
     Buffer.from(f.contractId, 'hex'),
     f.sectorId === null ? Buffer.alloc(32) : Buffer.from(f.sectorId, 'hex'),
@@ -43,25 +49,70 @@ function documentedLayout(f: SignedFields): Buffer {
     Buffer.from(f.bodySha256, 'hex'),
     ts,
     Buffer.from(f.nonce, 'hex'),
+    ...(version === 2 ? [segment, Buffer.from([range.length]), range] : []),
   ]);
 }
 
-test('golden vectors: message bytes, digest, deterministic signature; signRequest signs them verifiably', (t) => {
-  t.is(file.domain, REQUEST_DOMAIN);
+test('golden vectors, version 1: message bytes, digest, deterministic signature', (t) => {
+  t.is(file.domain, REQUEST_DOMAINS[1]);
   const sk = Buffer.from(file.secretKey, 'hex');
   t.is(Buffer.from(publicKeyOf(sk)).toString('hex'), file.publicKey);
   for (const v of file.vectors) {
-    const msg = requestMessage(v.fields);
+    const msg = requestMessage(v.fields, 1);
     t.is(Buffer.from(msg).toString('hex'), v.message);
     t.is(documentedLayout(v.fields).toString('hex'), v.message);
-    t.is(Buffer.from(signingDigest(REQUEST_DOMAIN, msg)).toString('hex'), v.digest);
-    t.is(Buffer.from(sign(REQUEST_DOMAIN, msg, sk)).toString('hex'), v.signature);
-    t.true(verify(REQUEST_DOMAIN, msg, Buffer.from(v.signature, 'hex'), Buffer.from(file.publicKey, 'hex')));
+    t.is(Buffer.from(signingDigest(REQUEST_DOMAINS[1], msg)).toString('hex'), v.digest);
+    t.is(Buffer.from(sign(REQUEST_DOMAINS[1], msg, sk)).toString('hex'), v.signature);
+    t.true(verify(REQUEST_DOMAINS[1], msg, Buffer.from(v.signature, 'hex'), Buffer.from(file.publicKey, 'hex')));
+    t.false(verify(REQUEST_DOMAINS[2], msg, Buffer.from(v.signature, 'hex'), Buffer.from(file.publicKey, 'hex')), 'a version 1 signature is no version 2 one');
+  }
+  t.throws(() => requestMessage({ ...file.vectors[0].fields, range: 'bytes=0-1' }, 1), { instanceOf: RangeError, message: /version 1/ });
+});
+
+test('golden vectors, version 2 (Range and segment signed): message bytes, digest, deterministic signature; signRequest signs them verifiably', (t) => {
+  t.is(fileV2.domain, REQUEST_DOMAINS[2]);
+  const sk = Buffer.from(fileV2.secretKey, 'hex');
+  t.is(Buffer.from(publicKeyOf(sk)).toString('hex'), fileV2.publicKey);
+  t.true(fileV2.vectors.some((v) => v.fields.range) && fileV2.vectors.some((v) => v.fields.segment !== null), 'the vectors sign a range and a segment');
+  for (const v of fileV2.vectors) {
+    const msg = requestMessage(v.fields);
+    t.is(Buffer.from(msg).toString('hex'), v.message);
+    t.is(documentedLayout(v.fields, 2).toString('hex'), v.message);
+    t.is(Buffer.from(signingDigest(REQUEST_DOMAINS[2], msg)).toString('hex'), v.digest);
+    t.is(Buffer.from(sign(REQUEST_DOMAINS[2], msg, sk)).toString('hex'), v.signature);
+    t.true(verify(REQUEST_DOMAINS[2], msg, Buffer.from(v.signature, 'hex'), Buffer.from(fileV2.publicKey, 'hex')));
     // Requests are signed with a random nonce (signRandomized): not these bytes, but as valid.
     const headers = signRequest(v.fields, sk);
+    t.is(headers[HEADER.version], '2');
     t.not(headers[HEADER.signature], v.signature);
-    t.true(verify(REQUEST_DOMAIN, msg, Buffer.from(headers[HEADER.signature], 'hex'), Buffer.from(file.publicKey, 'hex')));
+    t.true(verify(REQUEST_DOMAINS[2], msg, Buffer.from(headers[HEADER.signature], 'hex'), Buffer.from(fileV2.publicKey, 'hex')));
   }
+});
+
+test('a version 2 signature fails for any other Range or segment; version 1 headers still parse and verify', (t) => {
+  const sk = new Uint8Array(32).fill(9);
+  const get = { contractId: 'aa'.repeat(32), sectorId: 'bb'.repeat(32), operation: 'GET' as const, range: 'bytes=0-99', segment: null };
+  const ok = (h: Record<string, string>, target: Parameters<typeof parseAuthHeaders>[1]) => {
+    const p = parseAuthHeaders(h, target);
+    return typeof p === 'object' && p !== null && verifyAuth(p);
+  };
+  const signedGet = signRequest({ ...get, bodySha256: EMPTY_SHA256 }, sk);
+  t.true(ok(signedGet, get));
+  for (const range of ['bytes=0-100', 'bytes=1-99', 'bytes=-100', '', 'bytes=0-99 ']) t.false(ok(signedGet, { ...get, range }), JSON.stringify(range));
+  const proof = { ...get, operation: 'PROOF' as const, range: '', segment: 7 };
+  const signedProof = signRequest({ ...proof, bodySha256: EMPTY_SHA256 }, sk);
+  t.true(ok(signedProof, proof));
+  for (const segment of [8, 0, null]) t.false(ok(signedProof, { ...proof, segment }), String(segment));
+  t.false(ok({ ...signedProof, [HEADER.version]: '1' }, proof), 'nor as version 1');
+
+  const list = { contractId: 'aa'.repeat(32), sectorId: null, operation: 'LIST' as const };
+  const fields = { ...list, bodySha256: EMPTY_SHA256, timestamp: Date.now(), nonce: '00'.repeat(16) };
+  const v1 = signRequest(fields, sk);
+  v1[HEADER.signature] = Buffer.from(sign(REQUEST_DOMAINS[1], requestMessage(fields, 1), sk)).toString('hex');
+  delete v1[HEADER.version];
+  const parsed = parseAuthHeaders(v1, list);
+  t.true(typeof parsed === 'object' && parsed !== null && parsed.version === 1 && verifyAuth(parsed), 'version 1 is what a request without the version header is');
+  t.regex(parseAuthHeaders({ ...v1, [HEADER.version]: '3' }, list) as string, /1 or 2/);
 });
 
 test('headers round trip through parse and verify; any changed field fails', (t) => {
@@ -92,6 +143,20 @@ test('nonce cache refuses replays within the window and forgets after it', (t) =
   t.true(cache.remember('k', 'n2', 2001));
   t.is(cache.size, 2, 'the first entries expired and were pruned');
   t.throws(() => new NonceCache(0), { instanceOf: RangeError });
+});
+
+test('nonce cache holds at most its cap, refusing new nonces until the oldest expire', (t) => {
+  const cache = new NonceCache(1000, 3);
+  t.true(cache.remember('k', 'a', 0));
+  for (const n of ['b', 'c']) t.true(cache.remember('k', n, 500));
+  t.is(cache.fullFor(600), 1400, 'full until the first nonce expires');
+  t.false(cache.remember('k', 'd', 600), 'no room');
+  t.false(cache.has('k', 'd', 600));
+  t.is(cache.size, 3);
+  t.true(cache.has('k', 'a', 1999), 'nothing is forgotten early');
+  t.is(cache.fullFor(2000), 0);
+  t.true(cache.remember('k', 'd', 2000));
+  t.is(cache.size, 3);
 });
 
 test('caching authority: TTL, negative TTL, single flight, stale-if-error', async (t) => {
@@ -170,4 +235,56 @@ test('ranges and the rate limiter', (t) => {
   t.is(limiter.take('a', 2), 0, 'a costly request takes several tokens');
   t.is(limiter.take('a', 2), 1);
   t.throws(() => limiter.take('a', 3), { instanceOf: RangeError });
+});
+
+test('the rate limiter tracks at most maxKeys keys, forgetting full buckets first, then the least recently used', (t) => {
+  let now = 0;
+  const limiter = new RateLimiter({ perSecond: 1, burst: 10, maxKeys: 100 }, () => now);
+  t.is(limiter.take('busy', 10), 0);
+  t.is(limiter.wait('stranger'), 0);
+  t.is(limiter.size, 1, 'asking how long to wait stores nothing');
+  for (let i = 0; i < 10_000; i++) {
+    limiter.take(`fresh-${i}`);
+    if (i % 50 === 0) t.is(limiter.take('busy'), 1, 'a key in use keeps its empty bucket');
+    t.true(limiter.size <= 100);
+  }
+  now = 10_000;
+  t.is(limiter.take('busy', 10), 0, 'and refills as before');
+});
+
+test('caching authority: ids nobody holds fill their own bounded map and never flush a known contract', async (t) => {
+  let calls = 0;
+  const rec: ServedContract = { contractId: 'aa'.repeat(32), renterKey: `02${'11'.repeat(32)}`, sizeBytes: 10, state: 'active' };
+  const cache = new CachingAuthority({ lookup: async (id: string) => (calls++, id === rec.contractId ? rec : null) }, { maxEntries: 5, maxUnknown: 100 });
+  await cache.lookup(rec.contractId);
+  for (let i = 0; i < 1000; i++) t.is(await cache.lookup(i.toString(16).padStart(64, '0')), null);
+  t.like(cache.stats(), { entries: 1, unknown: 100, maxUnknown: 100 });
+  const before = calls;
+  t.deepEqual(await cache.lookup(rec.contractId), rec);
+  t.is(calls, before, 'the known contract is still cached');
+});
+
+test('caching authority: at most maxLookups questions at once; a known contract is answered stale meanwhile', async (t) => {
+  let now = 0;
+  const release: (() => void)[] = [];
+  const rec: ServedContract = { contractId: 'aa'.repeat(32), renterKey: `02${'11'.repeat(32)}`, sizeBytes: 10, state: 'active' };
+  let slow = false;
+  const inner = {
+    lookup: async (id: string) => {
+      if (slow) await new Promise<void>((r) => release.push(r));
+      return id === rec.contractId ? rec : null;
+    },
+  };
+  const cache = new CachingAuthority(inner, { maxLookups: 2, ttlMs: 10 }, () => now);
+  await cache.lookup(rec.contractId);
+  slow = true;
+  now = 100;
+  const pending = [cache.lookup('01'.repeat(32)), cache.lookup('02'.repeat(32))];
+  await t.throwsAsync(cache.lookup('03'.repeat(32)), { instanceOf: AuthorityUnavailableError, message: /2 contract lookups/ });
+  t.deepEqual(await cache.lookup(rec.contractId), rec, 'stale rather than refused');
+  t.is(cache.stats().lookupsInFlight, 2);
+  t.is(cache.stats().unreachableSince, null, 'a busy authority is not an unreachable one');
+  for (const r of release) r();
+  t.deepEqual(await Promise.all(pending), [null, null]);
+  t.is(cache.stats().lookupsInFlight, 0);
 });

@@ -5,7 +5,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { type ClientRequest, createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { generateKeyPair } from '../src/lib/crypto/sig.js';
+import { generateKeyPair, sign } from '../src/lib/crypto/sig.js';
 import { ExitCode } from '../src/lib/errors.js';
 import {
   AuthorityUnavailableError,
@@ -19,7 +19,7 @@ import {
   type FileServerOptions,
 } from '../src/lib/server/index.js';
 import type { ContractInfo } from '../src/lib/negotiator/entries.js';
-import { signRequest, EMPTY_SHA256 } from '../src/lib/server/request-auth.js';
+import { signRequest, EMPTY_SHA256, HEADER, REQUEST_DOMAINS, requestMessage, type SignedFields } from '../src/lib/server/request-auth.js';
 import { waitFor } from './util/devnode.js';
 import { inProcessServer } from './util/serve.js';
 
@@ -213,6 +213,57 @@ test('wrong key, expired, replayed and unknown contracts are refused and nothing
   t.is(((await again.json()) as { error: { code: string } }).error.code, 'replay');
 });
 
+/** Headers as a client from before version 2 signed them: no version header, the v1 message and domain. */
+function signV1(fields: Omit<SignedFields, 'timestamp' | 'nonce'>, secretKey: Uint8Array): Record<string, string> {
+  const headers = signRequest(fields, secretKey);
+  const full = { ...fields, timestamp: Number(headers[HEADER.timestamp]), nonce: headers[HEADER.nonce] };
+  headers[HEADER.signature] = hex(sign(REQUEST_DOMAINS[1], requestMessage(full, 1), secretKey));
+  delete headers[HEADER.version];
+  return headers;
+}
+
+test('a signed GET or proof sent with another Range or segment is refused, before or after the real one is served; version 1 only where it signs everything', async (t) => {
+  const { server, client, contractId, renter } = await setup(t);
+  const sid = newId();
+  const data = randomBytes(10_000);
+  await client.put(sid, data);
+  const url = `${server.url}/v1/contracts/${contractId}/sectors/${sid}`;
+  const code = async (r: Response) => ((await r.json()) as { error: { code: string } }).error.code;
+  const get = { ...signRequest({ contractId, sectorId: sid, operation: 'GET', bodySha256: EMPTY_SHA256, range: 'bytes=0-99' }, renter.secretKey), range: 'bytes=0-99' };
+  const tampered = async (headers: Record<string, string>) => {
+    const r = await fetch(url, { headers });
+    t.is(r.status, 401);
+    t.is(await code(r), 'bad-signature');
+  };
+  for (const range of ['bytes=100-199', 'bytes=0-9999', 'bytes=-100']) await tampered({ ...get, range });
+  await tampered(Object.fromEntries(Object.entries(get).filter(([name]) => name !== 'range')));
+  const served = await fetch(url, { headers: get });
+  t.is(served.status, 206);
+  t.deepEqual(Buffer.from(await served.arrayBuffer()), data.subarray(0, 100));
+  for (const range of ['bytes=100-199', 'bytes=0-']) await tampered({ ...get, range });
+  t.is(await code(await fetch(url, { headers: get })), 'replay');
+
+  const proof = signRequest({ contractId, sectorId: sid, operation: 'PROOF', bodySha256: EMPTY_SHA256, segment: 3 }, renter.secretKey);
+  const other = await fetch(`${url}/proof?segment=4`, { headers: proof });
+  t.is(other.status, 401);
+  t.is(await code(other), 'bad-signature');
+  const answer = await fetch(`${url}/proof?segment=3`, { headers: proof });
+  t.is(answer.status, 200);
+  t.is(((await answer.json()) as { segmentIndex: number }).segmentIndex, 3);
+  t.true(verifyMerkleProof(merkleRoot(data), await client.proof(sid, 7)), "the client's proofs still verify");
+
+  const v1 = (fields: Omit<SignedFields, 'timestamp' | 'nonce' | 'bodySha256'>) => signV1({ ...fields, bodySha256: EMPTY_SHA256 }, renter.secretKey);
+  t.is((await fetch(`${server.url}/v1/contracts/${contractId}/sectors`, { headers: v1({ contractId, sectorId: null, operation: 'LIST' }) })).status, 200, 'version 1 LIST');
+  const whole = await fetch(url, { headers: v1({ contractId, sectorId: sid, operation: 'GET' }) });
+  t.deepEqual(Buffer.from(await whole.arrayBuffer()), data, 'version 1 GET of a whole sector');
+  const v1Ranged = await fetch(url, { headers: { ...v1({ contractId, sectorId: sid, operation: 'GET' }), range: 'bytes=0-99' } });
+  t.is(v1Ranged.status, 401);
+  t.is(await code(v1Ranged), 'old-signature');
+  const v1Proof = await fetch(`${url}/proof?segment=3`, { headers: v1({ contractId, sectorId: sid, operation: 'PROOF' }) });
+  t.is(v1Proof.status, 401);
+  t.is(await code(v1Proof), 'old-signature');
+});
+
 test('uploads beyond the contract size or the server limit are refused', async (t) => {
   const { clientFor, addContract, files } = await setup(t, { maxStorage: 3 * 1024 * 1024 });
   const small = clientFor(addContract({ sizeBytes: 250_000 }));
@@ -270,7 +321,7 @@ test('garbage, bad ids and oversized requests get 4xx and leave the server answe
   t.is(big.status, 413);
   const ranged = newId();
   await client.put(ranged, randomBytes(100));
-  const bad = signRequest({ contractId, sectorId: ranged, operation: 'GET', bodySha256: EMPTY_SHA256 }, (client as unknown as { secretKey: Uint8Array }).secretKey);
+  const bad = signRequest({ contractId, sectorId: ranged, operation: 'GET', bodySha256: EMPTY_SHA256, range: 'bytes=200-300' }, (client as unknown as { secretKey: Uint8Array }).secretKey);
   const r416 = await fetch(`${server.url}/v1/contracts/${contractId}/sectors/${ranged}`, { headers: { ...bad, range: 'bytes=200-300' } });
   t.is(r416.status, 416);
   t.is(r416.headers.get('content-range'), 'bytes */100');
@@ -452,4 +503,23 @@ test('an address that keeps failing signatures is turned away before its signatu
   t.is(turned.status, 429);
   t.truthy(turned.headers.get('retry-after'));
   await refused(t, client.list(), 429, 'too-many-failures');
+});
+
+test("requests for no contract or another's count against the address, and fresh keys leave no nonce or rate-limit bucket", async (t) => {
+  const { client, server, contractId } = await setup(t, { failureLimit: { perSecond: 0.05, burst: 4 } });
+  await client.list();
+  const before = server.status().memory;
+  const stranger = generateKeyPair();
+  const theirs = new FileServerClient({ url: server.url, contractId, secretKey: stranger.secretKey, retries: 0 });
+  const nobodys = new FileServerClient({ url: server.url, contractId: newId(), secretKey: stranger.secretKey, retries: 0 });
+  await refused(t, theirs.list(), 403, 'wrong-key');
+  await refused(t, theirs.get(newId(), { offset: 0, length: 10 }), 403, 'wrong-key');
+  await refused(t, nobodys.list(), 403, 'unknown-contract');
+  await refused(t, nobodys.proof(newId(), 1), 403, 'unknown-contract');
+  await refused(t, nobodys.list(), 429, 'too-many-failures');
+  const after = server.status().memory;
+  t.is(after.nonces.size, before.nonces.size, 'no nonce remembered for a stranger');
+  t.is(after.renterKeys.size, before.renterKeys.size, 'no rate-limit bucket for a stranger');
+  t.is(after.unknownContracts.size, 1);
+  t.is(after.refusedAddresses.size, 1);
 });

@@ -4,6 +4,12 @@
  * serving the contracts it knows while the Negotiator is briefly unreachable
  * (stale-if-error, as in RFC 5861). Unknown contracts are cached for a shorter
  * time, so a newly signed contract is served soon after it is recorded.
+ *
+ * Anyone can name a contract id, so known and unknown contracts are kept in
+ * two bounded maps, each dropping its least recently used entry: ids nobody
+ * holds can fill only the second, never flush a contract being served. Lookups
+ * in flight are bounded too, so a flood of fresh ids asks the Negotiator at
+ * most `maxLookups` questions at once.
  */
 import { AuthorityUnavailableError, type ContractAuthority, type ServedContract } from './authority.js';
 
@@ -14,17 +20,26 @@ export interface CacheOptions {
   negativeTtlMs?: number;
   /** How long after its last good answer a known contract is still served while the authority fails (default 15 min). */
   staleIfErrorMs?: number;
-  /** Entries kept at most; the oldest are dropped first (default 10000). */
+  /** Known contracts kept at most; the least recently used are dropped first (default 10000). */
   maxEntries?: number;
+  /** Unknown contract ids kept at most, apart from the known ones (default 10000). */
+  maxUnknown?: number;
+  /** Questions to the authority at once; more are answered as if it were unavailable (default 64). */
+  maxLookups?: number;
 }
 
 interface Entry {
-  record: ServedContract | null;
+  record: ServedContract;
   fetchedAt: number;
 }
 
 export interface CacheStats {
   entries: number;
+  maxEntries: number;
+  /** Contract ids the authority did not know, remembered for the negative TTL. */
+  unknown: number;
+  maxUnknown: number;
+  lookupsInFlight: number;
   /** Answers given from the cache because the authority failed. */
   staleAnswers: number;
   /** When the authority started failing (ms since the epoch); null while it answers. */
@@ -39,13 +54,24 @@ function _positive(v: number | undefined, fallback: number, what: string): numbe
   return n;
 }
 
+/** Sets `key` as the most recently used entry of `map`, dropping the least recently used past `max`. */
+function _touch<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as string);
+}
+
 export class CachingAuthority implements ContractAuthority {
   private readonly entries = new Map<string, Entry>();
+  /** Contract id → when the authority said it does not know it. */
+  private readonly unknown = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<ServedContract | null>>();
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
   private readonly staleIfErrorMs: number;
   private readonly maxEntries: number;
+  private readonly maxUnknown: number;
+  private readonly maxLookups: number;
   private staleAnswers = 0;
   private unreachableSince: number | null = null;
   private lastError: string | null = null;
@@ -59,17 +85,22 @@ export class CachingAuthority implements ContractAuthority {
     this.negativeTtlMs = _positive(options.negativeTtlMs, 5_000, 'negativeTtlMs');
     this.staleIfErrorMs = _positive(options.staleIfErrorMs, 15 * 60_000, 'staleIfErrorMs');
     this.maxEntries = _positive(options.maxEntries, 10_000, 'maxEntries');
+    this.maxUnknown = _positive(options.maxUnknown, 10_000, 'maxUnknown');
+    this.maxLookups = _positive(options.maxLookups, 64, 'maxLookups');
   }
 
   async lookup(contractId: string): Promise<ServedContract | null> {
     const entry = this.entries.get(contractId);
-    if (entry) {
-      const ttl = entry.record ? this.ttlMs : this.negativeTtlMs;
-      if (this.now() - entry.fetchedAt < ttl) return entry.record;
+    if (entry && this.now() - entry.fetchedAt < this.ttlMs) {
+      _touch(this.entries, contractId, entry, this.maxEntries);
+      return entry.record;
     }
+    const missedAt = this.unknown.get(contractId);
+    if (missedAt !== undefined && this.now() - missedAt < this.negativeTtlMs) return null;
     // Concurrent requests for one contract share one question to the authority.
     let pending = this.inFlight.get(contractId);
     if (!pending) {
+      if (this.inFlight.size >= this.maxLookups) return this._stale(contractId, new AuthorityUnavailableError(`${this.maxLookups} contract lookups already in flight`));
       pending = this._refresh(contractId).finally(() => this.inFlight.delete(contractId));
       this.inFlight.set(contractId, pending);
     }
@@ -77,26 +108,45 @@ export class CachingAuthority implements ContractAuthority {
   }
 
   stats(): CacheStats {
-    return { entries: this.entries.size, staleAnswers: this.staleAnswers, unreachableSince: this.unreachableSince, lastError: this.lastError };
+    return {
+      entries: this.entries.size,
+      maxEntries: this.maxEntries,
+      unknown: this.unknown.size,
+      maxUnknown: this.maxUnknown,
+      lookupsInFlight: this.inFlight.size,
+      staleAnswers: this.staleAnswers,
+      unreachableSince: this.unreachableSince,
+      lastError: this.lastError,
+    };
   }
 
   private async _refresh(contractId: string): Promise<ServedContract | null> {
+    let record: ServedContract | null;
     try {
-      const record = await this.inner.lookup(contractId);
-      this.unreachableSince = null;
-      this.entries.delete(contractId);
-      this.entries.set(contractId, { record, fetchedAt: this.now() });
-      if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-      return record;
+      record = await this.inner.lookup(contractId);
     } catch (err) {
       this.lastError = (err as Error).message;
       this.unreachableSince ??= this.now();
-      const entry = this.entries.get(contractId);
-      if (err instanceof AuthorityUnavailableError && entry?.record && this.now() - entry.fetchedAt < this.staleIfErrorMs) {
-        this.staleAnswers++;
-        return entry.record;
-      }
-      throw err;
+      return this._stale(contractId, err);
     }
+    this.unreachableSince = null;
+    if (record === null) {
+      this.entries.delete(contractId);
+      _touch(this.unknown, contractId, this.now(), this.maxUnknown);
+    } else {
+      this.unknown.delete(contractId);
+      _touch(this.entries, contractId, { record, fetchedAt: this.now() }, this.maxEntries);
+    }
+    return record;
+  }
+
+  /** A known contract's last answer while the authority cannot give one; `err` otherwise. */
+  private _stale(contractId: string, err: unknown): ServedContract {
+    const entry = this.entries.get(contractId);
+    if (err instanceof AuthorityUnavailableError && entry && this.now() - entry.fetchedAt < this.staleIfErrorMs) {
+      this.staleAnswers++;
+      return entry.record;
+    }
+    throw err;
   }
 }

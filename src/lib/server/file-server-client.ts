@@ -69,6 +69,10 @@ interface Call {
   body?: Uint8Array;
   /** The body's sha256 when the caller has it already. */
   bodySha256?: string;
+  /** A GET's Range header: sent and signed. */
+  range?: string;
+  /** A PROOF's segment index: in the path already, and signed. */
+  segment?: number;
   headers?: Record<string, string>;
   /** Memory to read the answer into (see HttpRequestOptions.into). */
   into?: Buffer;
@@ -122,13 +126,13 @@ export class FileServerClient {
   /** A sector, or `length` bytes of it from `offset`; read into `into` (a view of it is returned) when it fits. */
   async get(sectorId: string, range?: { offset: number; length: number }, into?: Buffer): Promise<Uint8Array> {
     checkId(sectorId, 'sectorId');
-    const headers: Record<string, string> = {};
+    let header: string | undefined;
     if (range) {
       if (!Number.isSafeInteger(range.offset) || range.offset < 0) throw new RangeError('range.offset must be a non-negative integer');
       if (!Number.isSafeInteger(range.length) || range.length < 1) throw new RangeError('range.length must be a positive integer');
-      headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
+      header = `bytes=${range.offset}-${range.offset + range.length - 1}`;
     }
-    const res = await this._call({ method: 'GET', path: this._sectorPath(sectorId), operation: 'GET', sectorId, headers, into });
+    const res = await this._call({ method: 'GET', path: this._sectorPath(sectorId), operation: 'GET', sectorId, range: header, into });
     const bytes = res.body;
     const expected = Number(res.headers['content-length']);
     if (bytes.length !== expected || (range && res.status !== 206)) throw new FileServerError('bad-answer', 'truncated or unranged answer', res.status);
@@ -158,7 +162,7 @@ export class FileServerClient {
     checkId(sectorId, 'sectorId');
     if (!Number.isSafeInteger(segmentIndex) || segmentIndex < 0) throw new RangeError('segmentIndex must be a non-negative integer');
     const path = `${this._sectorPath(sectorId)}/proof?segment=${segmentIndex}`;
-    const res = await this._call({ method: 'GET', path, operation: 'PROOF', sectorId });
+    const res = await this._call({ method: 'GET', path, operation: 'PROOF', sectorId, segment: segmentIndex });
     const a = (await this._json(res)) as { sectorSize: unknown; segmentIndex: unknown; segment: unknown; proof: unknown };
     const hex = (v: unknown, max: number) => typeof v === 'string' && v.length <= max * 2 && /^([0-9a-f]{2})*$/.test(v);
     if (!hex(a.segment, SEGMENT_SIZE) || !Array.isArray(a.proof) || !a.proof.every((h) => hex(h, 32)) || typeof a.sectorSize !== 'number') {
@@ -225,10 +229,12 @@ export class FileServerClient {
     const bodySha256 = call.bodySha256 ?? (call.body ? createHash('sha256').update(call.body).digest('hex') : EMPTY_SHA256);
     for (let attempt = 0; ; attempt++) {
       // Each attempt is signed anew: the server refuses a nonce it has seen.
-      const auth = signRequest({ contractId: this.contractId, sectorId: call.sectorId, operation: call.operation, bodySha256 }, this.secretKey, this.publicKey);
+      const { contractId, secretKey, publicKey } = this;
+      const auth = signRequest({ contractId, sectorId: call.sectorId, operation: call.operation, bodySha256, range: call.range, segment: call.segment }, secretKey, publicKey);
+      const headers = { ...call.headers, ...(call.range === undefined ? {} : { range: call.range }), ...auth };
       let res: HttpAnswer;
       try {
-        res = await this._attempt(url, call.method, { ...call.headers, ...auth }, call.body, call.into);
+        res = await this._attempt(url, call.method, headers, call.body, call.into);
       } catch (err) {
         // A Negotiator's refusal comes as a 502 too, but asking again gets the same answer.
         const retryable = err instanceof FileServerError && (err.status === null || RETRY_STATUS.has(err.status)) && err.code !== 'negotiator-refused';

@@ -56,9 +56,11 @@ export interface FileServerOptions {
   hostKey?: string;
   /** Accepted clock difference of signed requests (default 300000 ms); nonces are kept twice as long. */
   skewMs?: number;
+  /** Nonces remembered at most; when they are all within their time, requests are refused 503 (default 100000). */
+  maxNonces?: number;
   /** Requests per renter key (default 50/s, bursts of 100). */
   rateLimit?: RateLimitOptions;
-  /** Refused signatures per client address before it is turned away unchecked (default 20/s, bursts of 200). */
+  /** Refused requests (401s; 403s for no contract or another's) per client address before it is turned away unchecked (default 20/s, bursts of 200). */
   failureLimit?: RateLimitOptions;
   /** Time for a client to send its headers (default 10000 ms). */
   headersTimeoutMs?: number;
@@ -109,7 +111,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     store,
     readBuffers: sectorBufferPool(),
     authority,
-    nonces: new NonceCache(skewMs),
+    nonces: new NonceCache(skewMs, options.maxNonces),
     limiter: new RateLimiter(options.rateLimit),
     failures: new RateLimiter({ perSecond: 20, burst: 200, ...options.failureLimit }),
     skewMs,
@@ -143,6 +145,14 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
         cachedContracts: a.entries,
         staleAnswers: a.staleAnswers,
         unreachableSince: a.unreachableSince === null ? null : new Date(a.unreachableSince).toISOString(),
+      },
+      memory: {
+        nonces: { size: ctx.nonces.size, max: ctx.nonces.max },
+        renterKeys: { size: ctx.limiter.size, max: ctx.limiter.maxKeys },
+        refusedAddresses: { size: ctx.failures.size, max: ctx.failures.maxKeys },
+        knownContracts: { size: a.entries, max: a.maxEntries },
+        unknownContracts: { size: a.unknown, max: a.maxUnknown },
+        lookupsInFlight: a.lookupsInFlight,
       },
     };
   };

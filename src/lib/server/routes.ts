@@ -18,7 +18,7 @@ import { handleRevision } from './revision-route.js';
 import { sendJson } from './http-util.js';
 import { isId, MAX_SECTOR_SIZE } from './ids.js';
 import { merkleProofYielding, segmentCount } from '../crypto/merkle.js';
-import { HEADER, type Operation } from './request-auth.js';
+import { HEADER, MAX_SIGNED_RANGE, type Operation } from './request-auth.js';
 import { parseRange } from './range.js';
 import { readDirect } from '../fsutil/direct-io.js';
 import { readRange } from './sector-buffers.js';
@@ -60,11 +60,13 @@ function _operation(method: string, t: Target): Operation {
 export async function handleSector(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, url: URL, t: Target, notes: RouteNotes): Promise<void> {
   const operation = _operation(req.method ?? '', t);
   const size = operation === 'PUT' ? _contentLength(req) : 0;
-  const { contract, key } = await authorize(ctx, req, { contractId: t.contractId, sectorId: t.sectorId, operation }, (k) => (notes.key = k));
+  const range = operation === 'GET' ? _rangeHeader(req) : '';
+  const segment = operation === 'PROOF' ? _segment(url) : null;
+  const { contract, key } = await authorize(ctx, req, { contractId: t.contractId, sectorId: t.sectorId, operation, range, segment }, (k) => (notes.key = k));
   if (operation === 'ROOTS') return handleRoots(ctx, res, t.contractId, key);
   if (operation === 'REVISION') return handleRevision(ctx, req, res, t.contractId, key, notes);
   try {
-    await _dispatch(ctx, req, res, url, t, operation, size, contract.sizeBytes, notes);
+    await _dispatch(ctx, req, res, { ...t, range, segment }, operation, size, contract.sizeBytes, notes);
   } catch (err) {
     if (err instanceof SectorStoreError) throw new HttpError(STORE_STATUS[err.code], err.code, err.message);
     throw err;
@@ -75,8 +77,7 @@ async function _dispatch(
   ctx: RouteContext,
   req: IncomingMessage,
   res: ServerResponse,
-  url: URL,
-  t: Target,
+  t: Target & { range: string; segment: number | null },
   operation: Operation,
   size: number,
   contractSize: number,
@@ -87,7 +88,7 @@ async function _dispatch(
     case 'PUT':
       return _put(ctx, req, res, t.contractId, sectorId, size, contractSize, notes);
     case 'GET':
-      return _get(ctx, req, res, t.contractId, sectorId);
+      return _get(ctx, res, t.contractId, sectorId, t.range);
     case 'DELETE':
       if (!(await ctx.store.delete(t.contractId, sectorId))) throw new HttpError(404, 'no-such-sector', 'no such sector');
       res.writeHead(204).end();
@@ -101,8 +102,21 @@ async function _dispatch(
       });
       return;
     case 'PROOF':
-      return _proof(ctx, res, t.contractId, sectorId, url);
+      return _proof(ctx, res, t.contractId, sectorId, t.segment as number);
   }
+}
+
+/** The Range header as the signature covers it and the answer follows it; '' without one. */
+function _rangeHeader(req: IncomingMessage): string {
+  const range = req.headers.range ?? '';
+  if (range.length > MAX_SIGNED_RANGE) throw new HttpError(416, 'bad-range', 'only one satisfiable byte range is supported');
+  return range;
+}
+
+function _segment(url: URL): number {
+  const raw = url.searchParams.get('segment');
+  if (raw === null || !/^[0-9]{1,7}$/.test(raw)) throw new HttpError(400, 'bad-segment', 'segment must be a segment index');
+  return Number(raw);
 }
 
 function _contentLength(req: IncomingMessage): number {
@@ -168,7 +182,7 @@ async function _drain(req: IncomingMessage, timeoutMs: number): Promise<void> {
   });
 }
 
-async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, contractId: string, sectorId: string): Promise<void> {
+async function _get(ctx: RouteContext, res: ServerResponse, contractId: string, sectorId: string, rangeHeader: string): Promise<void> {
   // A recycled buffer is aligned for O_DIRECT: sectors the store wrote around the page cache are read around it too.
   const into = ctx.readBuffers.take();
   const direct = into !== null && ctx.store.direct;
@@ -177,7 +191,7 @@ async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse
     const sector = await ctx.store.openSector(contractId, sectorId, { direct });
     if (sector === null) throw new HttpError(404, 'no-such-sector', 'no such sector');
     try {
-      const range = parseRange(req.headers.range, sector.size);
+      const range = parseRange(rangeHeader === '' ? undefined : rangeHeader, sector.size);
       if (range === 'unsatisfiable') {
         throw new HttpError(416, 'bad-range', 'only one satisfiable byte range is supported', { 'content-range': `bytes */${sector.size}` });
       }
@@ -207,12 +221,9 @@ async function _get(ctx: RouteContext, req: IncomingMessage, res: ServerResponse
   }
 }
 
-async function _proof(ctx: RouteContext, res: ServerResponse, contractId: string, sectorId: string, url: URL): Promise<void> {
-  const raw = url.searchParams.get('segment');
-  if (raw === null || !/^[0-9]{1,7}$/.test(raw)) throw new HttpError(400, 'bad-segment', 'segment must be a segment index');
+async function _proof(ctx: RouteContext, res: ServerResponse, contractId: string, sectorId: string, index: number): Promise<void> {
   const data = await ctx.store.read(contractId, sectorId);
   if (data === null) throw new HttpError(404, 'no-such-sector', 'no such sector');
-  const index = Number(raw);
   if (index >= segmentCount(data.length)) throw new HttpError(400, 'bad-segment', `sector has ${segmentCount(data.length)} segments`);
   const { proof } = await merkleProofYielding(data, index);
   sendJson(res, 200, {

@@ -19,6 +19,20 @@ export interface ServerStatus {
   shuttingDown: boolean;
   /** The Negotiator as the cache sees it; no address or error text (this page is public). */
   authority: { cachedContracts: number; staleAnswers: number; unreachableSince: string | null };
+  /** What the server remembers about requests, each against its cap (docs/server.md, "Limits and safety"). */
+  memory: {
+    nonces: Bounded;
+    renterKeys: Bounded;
+    refusedAddresses: Bounded;
+    knownContracts: Bounded;
+    unknownContracts: Bounded;
+    lookupsInFlight: number;
+  };
+}
+
+export interface Bounded {
+  size: number;
+  max: number;
 }
 
 function _escape(s: string): string {
