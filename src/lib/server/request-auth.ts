@@ -11,8 +11,8 @@ import { checkId } from './ids.js';
 export const REQUEST_DOMAIN = 'cloudcoin/sector-request/v1';
 
 /** What a signature authorizes; LIST, PROOF and ROOTS are GETs that must not be swapped for each other. */
-export type Operation = 'PUT' | 'GET' | 'DELETE' | 'LIST' | 'PROOF' | 'ROOTS' | 'REVISION';
-const OPERATIONS: readonly Operation[] = ['PUT', 'GET', 'DELETE', 'LIST', 'PROOF', 'ROOTS', 'REVISION'];
+export type Operation = 'PUT' | 'GET' | 'DELETE' | 'LIST' | 'PROOF' | 'ROOTS' | 'REVISION' | 'CARRY';
+const OPERATIONS: readonly Operation[] = ['PUT', 'GET', 'DELETE', 'LIST', 'PROOF', 'ROOTS', 'REVISION', 'CARRY'];
 
 export const HEADER = {
   key: 'x-cloudcoin-key',
@@ -27,7 +27,7 @@ export const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 export interface SignedFields {
   contractId: string;
-  /** null for requests about the whole contract (LIST, ROOTS, REVISION); signed as 32 zero bytes. */
+  /** null for requests about the whole contract (LIST, ROOTS, REVISION, CARRY); signed as 32 zero bytes. */
   sectorId: string | null;
   operation: Operation;
   /** sha256 of the body, 64 hex; EMPTY_SHA256 when there is none. */
