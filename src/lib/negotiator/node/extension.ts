@@ -32,7 +32,7 @@ export function init(node: BcoinFullNode): ExtensionInstance {
   registerRoutes(ext, svc);
   return {
     async open() {
-      const s = new NegotiatorService(new BcoinNodeAdapter(node, ext), ext.db(), loadIdentity(ext.datadir));
+      const s = new NegotiatorService(new BcoinNodeAdapter(node, ext), ext.db(), loadIdentity(ext.datadir), { datadir: ext.datadir });
       await s.open();
       service = s;
     },

@@ -99,7 +99,8 @@ export class NegotiatorService {
     });
     this.negotiations = new PeerNegotiations(node, identity, this.pool, this.negotiator);
     this.chainActions = new ChainActions(node, identity, this.registry, () => this.synced());
-    this.fulfilment = new ContractFulfilment(node, identity, this.registry, () => this.synced(), sub('fulfilment'), this.pool, this.chainActions, options);
+    const market = { offers: () => this.listOffers(), contracts: async () => (await this.contracts('renter')).contracts, negotiate: (r: NegotiateRequest) => this.negotiate(r) };
+    this.fulfilment = new ContractFulfilment(node, identity, this.registry, () => this.synced(), sub('fulfilment'), this.pool, this.chainActions, options, market);
   }
 
   async open(): Promise<void> {
