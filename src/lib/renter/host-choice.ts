@@ -13,17 +13,33 @@
 import type { RenterPolicy } from '../config/renter-policy.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type { ContractInfo } from '../negotiator/entries.js';
+import type { NegotiationInfo } from '../negotiator/negotiation.js';
 import type { OfferInfo } from '../negotiator/node/offerbook.js';
 import type { NegotiateRequest, NegotiateResult } from '../negotiator/node/peernegotiations.js';
 import { paymentOf } from '../net/terms.js';
 import { sendHttp } from '../server/http-request.js';
 
+/** A contract of this renter as choosing sees it. */
+export type MarketContract = Pick<ContractInfo, 'id' | 'state' | 'hostKey' | 'payment' | 'size' | 'endHeight'>;
+
 /** What choosing needs of a node: its offers, this renter's contracts, and a negotiation run to its end. */
 export interface HostMarket {
   offers(): Promise<OfferInfo[]>;
-  /** Contracts whose renter is this node. */
-  contracts(): Promise<ContractInfo[]>;
+  /** Contracts whose renter is this node, funded ones not yet in a block included. */
+  contracts(): Promise<MarketContract[]>;
   negotiate(req: NegotiateRequest): Promise<NegotiateResult>;
+}
+
+/**
+ * The renter's contracts on chain and those it funded that no block holds
+ * yet (as `funded`): a host contracted a moment ago is contracted, and its
+ * payment spent, before the next block.
+ */
+export function marketContracts(list: { contracts: MarketContract[]; negotiating: NegotiationInfo[] }): MarketContract[] {
+  const funded = list.negotiating
+    .filter((n) => n.role === 'renter' && n.state === 'funded')
+    .map((n): MarketContract => ({ id: n.contractId, state: 'funded', hostKey: n.hostKey, payment: paymentOf(n), size: n.size, endHeight: n.startHeight + n.duration }));
+  return [...list.contracts, ...funded];
 }
 
 export interface RankedOffer {
@@ -43,12 +59,12 @@ export interface SetAside {
 export const SCORE_WEIGHTS = { price: 0.3, collateral: 0.15, reputation: 0.2, fulfilment: 0.25, latency: 0.1 } as const;
 
 /** A contract holds the renter's coins from funding until it is settled or refunded. */
-function _holdsCoins(c: ContractInfo): boolean {
+function _holdsCoins(c: MarketContract): boolean {
   return c.state === 'funded' || c.state === 'active';
 }
 
 /** Base units the renter has locked in contract payments now. */
-export function allowanceSpent(contracts: ContractInfo[]): number {
+export function allowanceSpent(contracts: MarketContract[]): number {
   return contracts.filter(_holdsCoins).reduce((n, c) => n + c.payment, 0);
 }
 
@@ -100,7 +116,7 @@ export async function probeLatency(url: string, timeoutMs = 5_000): Promise<numb
  */
 export async function rankOffers(
   offers: OfferInfo[],
-  contracts: ContractInfo[],
+  contracts: MarketContract[],
   policy: RenterPolicy,
   exclude: Set<string> = new Set(),
   probe: (url: string) => Promise<number | null> = probeLatency,

@@ -8,7 +8,7 @@ import type { RenterPolicy } from '../config/renter-policy.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type { ContractListItem, NegotiateResult, OfferInfo } from '../negotiator/index.js';
 import type { NodeClient } from '../node/node-client.js';
-import { chooseHosts, policyRequest, probeLatency, rankOffers, type ChoiceResult, type HostMarket } from './host-choice.js';
+import { chooseHosts, marketContracts, policyRequest, probeLatency, rankOffers, type ChoiceResult, type HostMarket } from './host-choice.js';
 import { acceptOffer, listContracts, listOffers, negotiatorApi, reputation } from './negotiator-api.js';
 import { markHostRemoved, removedHosts } from './removed-hosts.js';
 
@@ -16,7 +16,7 @@ import { markHostRemoved, removedHosts } from './removed-hosts.js';
 export function nodeMarket(client: NodeClient): HostMarket {
   return {
     offers: () => listOffers(client, {}),
-    contracts: async () => (await listContracts(client, 'renter')).contracts,
+    contracts: async () => marketContracts(await listContracts(client, 'renter')),
     negotiate: (req) => negotiatorApi<NegotiateResult>(client, 'POST', '/negotiate', req),
   };
 }

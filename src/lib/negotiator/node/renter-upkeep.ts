@@ -24,10 +24,9 @@
  */
 import { daemonRenterPolicy, type RenterPolicy } from '../../config/renter-policy.js';
 import type { KeyPair } from '../../crypto/sig.js';
-import { chooseHosts, policyRequest, unfitReason, allowanceSpent, type HostMarket } from '../../renter/host-choice.js';
+import { chooseHosts, policyRequest, unfitReason, allowanceSpent, type HostMarket, type MarketContract } from '../../renter/host-choice.js';
 import { removedHosts } from '../../renter/removed-hosts.js';
 import { FileServerError } from '../../server/file-server-client.js';
-import type { ContractInfo } from '../entries.js';
 import type { Registry } from '../registry.js';
 import type { NodeAdapter } from './adapter.js';
 import type { FulfilmentStep } from './fulfilment-loop.js';
@@ -75,7 +74,7 @@ export class RenterUpkeep implements FulfilmentStep {
   }
 
   /** A new contract with the same host at its current offer; null when the wallet cannot fund it now (tried again next round). */
-  private async _renew(c: ContractInfo, policy: RenterPolicy): Promise<RenewalState | null> {
+  private async _renew(c: MarketContract, policy: RenterPolicy): Promise<RenewalState | null> {
     const offers = (await this.p.market.offers()).filter((o) => o.hostKey === c.hostKey && !o.mine);
     const offer = offers.reduce<(typeof offers)[number] | null>((a, b) => (a === null || b.sequence > a.sequence ? b : a), null);
     if (offer === null) return this._replace(c, policy, 'the host has no offer');
@@ -104,7 +103,7 @@ export class RenterUpkeep implements FulfilmentStep {
    * that does not answer is asked again next round, and one that never does
    * leaves the new contract empty, for repair to fill.
    */
-  private async _carry(c: ContractInfo, r: RenewalState, policy: RenterPolicy, tip: number): Promise<RenewalState> {
+  private async _carry(c: MarketContract, r: RenewalState, policy: RenterPolicy, tip: number): Promise<RenewalState> {
     const to = Buffer.from(r.to!, 'hex');
     const entry = await this.p.registry.getContract(to);
     if (entry === null || entry.stateAt(tip) !== 'active') return r;
@@ -129,7 +128,7 @@ export class RenterUpkeep implements FulfilmentStep {
   }
 
   /** Contracts the best other host in place of `c`'s; its shards are left to repair. */
-  private async _replace(c: ContractInfo, policy: RenterPolicy, reason: string): Promise<RenewalState> {
+  private async _replace(c: MarketContract, policy: RenterPolicy, reason: string): Promise<RenewalState> {
     const exclude = new Set([...(await removedHosts(this.p.datadir)), c.hostKey]);
     const chosen = await chooseHosts(this.p.market, policy, { want: 1, exclude });
     const r: RenewalState = { state: 'replaced', hostKey: c.hostKey, to: chosen.contracted[0]?.contractId ?? null, reason };
