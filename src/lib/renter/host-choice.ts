@@ -174,6 +174,8 @@ export async function chooseHosts(market: HostMarket, policy: RenterPolicy, opti
   const [offers, contracts] = await Promise.all([market.offers(), market.contracts()]);
   const have = new Set(contracts.filter((c) => _holdsCoins(c) && !options.exclude?.has(c.hostKey)).map((c) => c.hostKey)).size;
   const wanted = options.want ?? Math.max(0, policy.hosts - have);
+  // Nothing to contract: no host's file server is probed (the daemon asks at every block).
+  if (wanted === 0) return { wanted, contracted: [], failed: [], setAside: [] };
   const { ranked, setAside } = await rankOffers(offers, contracts, policy, options.exclude, options.probe);
   const result: ChoiceResult = { wanted, contracted: [], failed: [], setAside };
   let left = policy.allowance - allowanceSpent(contracts);

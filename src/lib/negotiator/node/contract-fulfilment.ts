@@ -29,7 +29,7 @@ import { HostCommitments } from './commitments.js';
 import { RenterFulfilment, type HostStorageFactory } from './fulfilment.js';
 import type { FulfilmentContext } from './fulfilment-context.js';
 import { FulfilmentLoop, type FulfilmentStep } from './fulfilment-loop.js';
-import { FulfilmentStore } from './fulfilment-store.js';
+import { FulfilmentStore, type RenewalState } from './fulfilment-store.js';
 import { HostPayments } from './payments.js';
 import { RenterPayments } from './renter-payments.js';
 import { RenterUpkeep } from './renter-upkeep.js';
@@ -54,6 +54,8 @@ export interface FulfilmentInfo {
   /** Renter: the contract this one renewed or replaced, and the one that renewed or replaced it. */
   renewedFrom: string | null;
   renewedTo: string | null;
+  /** Renter: negotiated (the renewal's sectors not carried over yet), carried, or replaced (by another host). */
+  renewal: RenewalState['state'] | null;
 }
 
 /** Rounds run on every block, and at least this often. */
@@ -215,6 +217,7 @@ export class ContractFulfilment {
     const commitment = await this.store.commitment(id);
     const rev = commitment ? Revision.decode(Buffer.from(commitment.revision, 'hex')) : null;
     const paid = e.paymentSpent ? e.paymentSpent.outcome?.hostPaid ?? 0 : null;
+    const renewal = host ? null : await this.store.renewal(id);
     return {
       windows: windows.count,
       proven,
@@ -225,7 +228,8 @@ export class ContractFulfilment {
       commitment: rev ? { revision: rev.revision, sectors: rev.sectorCount, bytes: rev.totalBytes } : null,
       payment: payment ? { seq: payment.seq, proven: payment.proven, acknowledged: payment.acked?.seq === payment.seq } : null,
       renewedFrom: host ? null : await this.store.renewedFrom(id),
-      renewedTo: host ? null : (await this.store.renewal(id))?.to ?? null,
+      renewedTo: renewal?.to ?? null,
+      renewal: renewal?.state ?? null,
     };
   }
 }

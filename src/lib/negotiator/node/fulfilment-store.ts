@@ -95,6 +95,8 @@ export interface RenewalState {
   to: string | null;
   /** Why the host was replaced. */
   reason: string | null;
+  /** Carried: sha256 of the old contract's sector set as it was carried, so a change to it is carried again. */
+  carriedSet?: string;
 }
 
 function _key(prefix: string, ...parts: Uint8Array[]): Buffer {
