@@ -2,9 +2,11 @@
  * `store hosts` on a live devnet whose three hosts ask different prices: the
  * renter's choice takes the cheapest first and never a host over the
  * policy's highest price, adds a host by hand once and only once, lists its
- * hosts with what it measured, and counts a removed host as one to replace.
+ * hosts with what it measured, and counts a removed host as one to replace,
+ * which the daemon does on its own once config.json holds a policy.
  */
 import test from 'ava';
+import { readFileConfig, writeFileConfig } from '../src/lib/config/settings.js';
 import { peerWithRenter } from '../src/lib/devnet/contracts.js';
 import { createOffer, listContracts, listOffers } from '../src/lib/renter/index.js';
 import { cli } from './util/cli.js';
@@ -42,10 +44,11 @@ test.serial('store hosts choose, add, list and remove on a devnet with three pri
   t.regex(again.stderr, /contracted already/);
 
   // Both contracts are funded but in no block yet: still counted, so only one more is wanted, and only the host over maxPrice is left.
-  const short = await hostsCmd(['choose', '--hosts', '3']);
+  const short = await hostsCmd(['choose', '--hosts', '3', '--max-price', '0.015']);
   t.is(short.code, 6, short.stderr);
   t.is(short.json.wanted, 1);
   t.deepEqual(short.json.contracted, []);
+  t.deepEqual(short.json.setAside.find((s: any) => s.hostKey === over.hostKey).reason, 'price 2000000 above maxPrice 1500000', 'the flag overrides the policy');
 
   await net.mine(renter, 1, net.participants);
   await waitFor(async () => (await listContracts(rc, 'renter')).contracts.filter((c) => c.state === 'active').length === 2, 60_000, 'two active contracts');
@@ -63,8 +66,14 @@ test.serial('store hosts choose, add, list and remove on a devnet with three pri
   t.deepEqual(removed.json.removed, [pricey.hostKey]);
   t.true((await hostsCmd([])).json.hosts.find((h: any) => h.hostKey === pricey.hostKey).removed, 'listed as removed, its contract still there');
 
-  // The removed host does not count: two hosts wanted means one more, the one over the default maxPrice, allowed by the flag.
-  const replaced = await hostsCmd(['choose', '--hosts', '2', '--max-price', '0.03']);
-  t.is(replaced.code, 0, replaced.stderr);
-  t.deepEqual(replaced.json.contracted.map((c: any) => c.hostKey), [over.hostKey]);
+  // With a policy in config.json the renter's daemon chooses on its own. The removed host does not count: two hosts
+  // wanted means one more, and the one left is allowed by the policy's maxPrice.
+  writeFileConfig(renter.datadir, { ...readFileConfig(renter.datadir), renter: { hosts: 2, maxPrice: 3_000_000 } });
+  await waitFor(async () => {
+    const l = await listContracts(rc, 'renter');
+    return [...l.contracts, ...l.negotiating].some((c) => c.hostKey === over.hostKey);
+  }, 120_000, 'the renter\'s daemon contracting a host in place of the removed one');
+  const done = await hostsCmd(['choose']);
+  t.is(done.code, 0, done.stderr);
+  t.is(done.json.wanted, 0, 'the policy\'s hosts are contracted');
 });
