@@ -168,7 +168,8 @@ export function policyRequest(offer: string, policy: RenterPolicy, timeout = 30_
 /**
  * Contracts the best offers until `want` more hosts are funded (default:
  * until `policy.hosts` hosts are). A wallet without the funds stops it with
- * EFUNDS (exit 5); a refusal or silence moves on to the next offer.
+ * EFUNDS (exit 5), one the node cannot sign with with ELOCKED (exit 4); a
+ * refusal or silence moves on to the next offer.
  */
 export async function chooseHosts(market: HostMarket, policy: RenterPolicy, options: { want?: number; exclude?: Set<string>; probe?: (url: string) => Promise<number | null> } = {}): Promise<ChoiceResult> {
   const [offers, contracts] = await Promise.all([market.offers(), market.contracts()]);
@@ -192,7 +193,9 @@ export async function chooseHosts(market: HostMarket, policy: RenterPolicy, opti
       result.contracted.push({ hostKey: r.offer.hostKey, offer: r.offer.hash, contractId: out.negotiation.contractId, txid: out.txid, score: r.score, latencyMs: r.latencyMs });
       continue;
     }
+    // Our wallet's failures would fail with every other host too: stop rather than waste their time.
     if (out.error?.code === 'EFUNDS') throw new CloudCoinError('EFUNDS', `the wallet cannot fund a contract with ${r.offer.hostKey.slice(0, 16)}: ${out.error.message}`, ExitCode.funds);
+    if (out.error?.code === 'ELOCKED') throw new CloudCoinError('ELOCKED', out.error.message, ExitCode.auth);
     const why = out.error ? out.error.message : out.outcome === 'refused' ? `the ${out.refusedBy} refused: ${out.reason}` : 'no answer in time';
     result.failed.push({ hash: r.offer.hash, hostKey: r.offer.hostKey, reason: why });
   }

@@ -17,3 +17,6 @@ export {
 export { contractedHosts, hostBackends, rememberHosts, type HostEntry } from './hosts.js';
 export { exportStore, importStore, renterKey } from './renter-key.js';
 export { postSectorSets } from './sector-sets.js';
+export { chooseHosts, rankOffers, scoreOffer, type ChoiceResult, type HostMarket } from './host-choice.js';
+export { markHostRemoved, removedHosts } from './removed-hosts.js';
+export { addStoreHost, chooseStoreHosts, listStoreHosts, nodeMarket, removeStoreHost, type StoreHostRow } from './store-hosts.js';

@@ -92,7 +92,7 @@ export class RenterUpkeep implements FulfilmentStep {
       this.p.node.logger.info(`negotiator: contract ${c.id.slice(0, 16)} renewed as ${r.to!.slice(0, 16)}`);
       return r;
     }
-    if (out.error?.code === 'EFUNDS') {
+    if (out.error?.code === 'EFUNDS' || out.error?.code === 'ELOCKED') {
       this.p.node.logger.warning(`negotiator: cannot renew contract ${c.id.slice(0, 16)}: ${out.error.message}`);
       return null;
     }
