@@ -11,8 +11,11 @@ import { parseAmount } from '../../lib/wallet/amount.js';
 export default class StoreHosts extends BaseCommand {
   static summary = 'List, add, remove or choose the hosts the store keeps contracted.';
   static description = `list (the default): every funded or active contract of this renter with its host: key, contract, end height, file server URL, price and collateral (base units per GiB-month), reputation (1..5), share of proof windows proven, round trip of the server's /status, whether it is removed, and renewal links.
+
 add <offer-hash|host-key>: contracts that host on the renter policy's terms (config.json "renter", docs/store.md), if the policy allows its offer.
+
 remove <host-key>: marks the host removed: it is neither renewed nor chosen again, and repair moves its shards; until then the store still reads them.
+
 choose: contracts the best offers until the policy's number of hosts have a contract, never two with one host (docs/store.md, "Which hosts", has the score). The renter's node does the same on its own when config.json holds a "renter" policy.
 
 Flags override the policy for this call.

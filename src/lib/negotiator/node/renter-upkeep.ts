@@ -109,7 +109,8 @@ export class RenterUpkeep implements FulfilmentStep {
   private async _carry(c: MarketContract, r: RenewalState, policy: RenterPolicy, tip: number): Promise<RenewalState | null> {
     const to = Buffer.from(r.to!, 'hex');
     const entry = await this.p.registry.getContract(to);
-    if (entry === null || entry.stateAt(tip) !== 'active') return r;
+    // Not in the block that funds it: the host's node may not know the contract yet, and its file server would remember the refusal a while.
+    if (entry === null || entry.stateAt(tip) !== 'active' || tip <= entry.height) return r;
     const oldSet = (await this.p.store.expectedSectors(Buffer.from(c.id, 'hex'))) ?? [];
     const carriedSet = createHash('sha256').update(oldSet.join(',')).digest('hex');
     if (r.state === 'carried' && r.carriedSet === carriedSet) return r;
