@@ -2,7 +2,8 @@
  * The renter's side, outside the storage engine: the client of the node's
  * Negotiator API (one call per `contract` command), the renter key that signs
  * requests to hosts, the portable export of a store, and the contracted hosts
- * as the engine's Backends. The engine itself knows Backends only.
+ * as the engine's Backends; choosing, adding and removing hosts under the
+ * renter policy (`store hosts`). The engine itself knows Backends only.
  *
  * @example
  * const client = NodeClient.connect(datadir);
