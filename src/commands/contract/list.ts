@@ -20,7 +20,8 @@ ${EXIT_STATUS}`;
     for (const c of r.contracts) {
       const f = c.fulfilment;
       const windows = f ? `  windows ${f.proven}/${f.windows} proven${f.missed > 0 ? `, ${f.missed} missed` : ''}` : '';
-      this.say(`${c.id}  ${c.state.padEnd(8)} ${c.role.padEnd(6)} ${formatSize(c.size)}  blocks ${c.startHeight}–${c.endHeight}${windows}`);
+      const link = f?.renewedTo ? `  renewed as ${f.renewedTo.slice(0, 16)}` : f?.renewedFrom ? `  renews ${f.renewedFrom.slice(0, 16)}` : '';
+      this.say(`${c.id}  ${c.state.padEnd(8)} ${c.role.padEnd(6)} ${formatSize(c.size)}  blocks ${c.startHeight}–${c.endHeight}${windows}${link}`);
     }
     for (const n of r.negotiating) this.say(`${n.contractId}  negotiating (${n.state}) ${n.role}  ${formatSize(n.size)}`);
     return r;

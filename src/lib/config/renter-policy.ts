@@ -5,7 +5,9 @@
  * config.json; every field is optional and falls back to the defaults below
  * (docs/store.md, "The renter policy", explains each choice).
  */
+import { join } from 'node:path';
 import { CloudCoinError, ExitCode } from '../errors.js';
+import { CONFIG_FILE, readFileConfig } from './settings.js';
 
 export interface RenterPolicy {
   /** Shards that rebuild a sector. */
@@ -91,5 +93,31 @@ export function parseRenterPolicy(value: unknown, source = 'config.json'): Rente
   }
   if (policy.k < 1 || policy.k > policy.n) throw new CloudCoinError('EBADCONFIG', `${source}: renter.k must be 1..n (n = ${policy.n}), got ${policy.k}`, ExitCode.usage);
   if (policy.n > 255) throw new CloudCoinError('EBADCONFIG', `${source}: renter.n must be at most 255, got ${policy.n}`, ExitCode.usage);
+  if (policy.duration < 1 || policy.contractSize < 1) throw new CloudCoinError('EBADCONFIG', `${source}: renter.duration and renter.contractSize must be at least 1`, ExitCode.usage);
+  if (policy.renewWindow >= policy.duration) {
+    // A window as long as the contract would renew every contract the moment it starts.
+    throw new CloudCoinError('EBADCONFIG', `${source}: renter.renewWindow (${policy.renewWindow}) must be less than renter.duration (${policy.duration})`, ExitCode.usage);
+  }
+  return policy;
+}
+
+/**
+ * The policy the renter's daemon acts on by itself: that of the data
+ * directory's config.json, read anew each time so an edit needs no restart;
+ * null when config.json names no "renter" policy or sets `auto: false`. A
+ * node spends its wallet on new contracts only once its owner has written
+ * down what it may spend (docs/store.md, "Renewal").
+ */
+export function daemonRenterPolicy(datadir: string): RenterPolicy | null {
+  const config = readFileConfig(datadir);
+  if (config.renter === undefined) return null;
+  const policy = parseRenterPolicy(config.renter, join(datadir, CONFIG_FILE));
+  return policy.auto ? policy : null;
+}
+
+/** The policy of `datadir`'s config.json, defaults where it says nothing, with `overrides` (a command's flags) on top. */
+export function renterPolicyOf(datadir: string, overrides: Partial<RenterPolicy> = {}): RenterPolicy {
+  const policy = parseRenterPolicy(readFileConfig(datadir).renter, join(datadir, CONFIG_FILE));
+  for (const [key, value] of Object.entries(overrides) as [keyof RenterPolicy, never][]) if (value !== undefined) policy[key] = value;
   return policy;
 }

@@ -47,7 +47,7 @@ async function _until<T>(what: string, fn: () => Promise<T | null | undefined | 
  * and a host that reached the devnet only through another host never hears
  * the renter's proposal.
  */
-async function _peered(host: Participant, renter: Participant): Promise<void> {
+export async function peerWithRenter(host: Participant, renter: Participant): Promise<void> {
   const hc = NodeClient.connect(host.datadir);
   const addr = `127.0.0.1:${renter.port}`;
   await _until(`${host.name} connecting to the renter's node`, async () => {
@@ -78,7 +78,7 @@ export async function contractDevnetHosts(participants: Participant[], terms: De
     return offers.every((o) => seen.has(o));
   });
   for (const h of todo) {
-    await _peered(h, renter);
+    await peerWithRenter(h, renter);
     await acceptOffer(rc, { offer: offers[hosts.indexOf(h)], ...terms.take, timeout: 30_000 });
   }
   if (todo.length > 0) {

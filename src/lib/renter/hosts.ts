@@ -8,11 +8,14 @@
  * pool; every URL learnt is kept in `<datadir>/store/hosts.json`, so a host
  * whose offer expired or was withdrawn is still reachable. One backend a host
  * (the newest contract with it), named by the host's identity key: manifests
- * record shard placement by that name. See docs/store.md.
+ * record shard placement by that name. A renewal is used once the host has
+ * carried the renewed contract's sectors over to it (the renter's daemon
+ * says so in `contract list`); until then the contract it renews serves.
+ * See docs/store.md.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
-import type { ContractInfo, OfferInfo } from '../negotiator/index.js';
+import type { ContractInfo, ContractListItem, OfferInfo } from '../negotiator/index.js';
 import type { NodeClient } from '../node/node-client.js';
 import type { Backend } from '../store/index.js';
 import { negotiatorApi } from './negotiator-api.js';
@@ -52,16 +55,18 @@ export async function writeHostBook(path: string, hosts: HostEntry[]): Promise<v
  */
 export async function contractedHosts(client: NodeClient, datadir: string, renterPublicKey: string): Promise<{ hosts: HostEntry[]; unreachable: string[] }> {
   const { storePaths } = await storeEngine();
-  const [registry, offers] = await Promise.all([
+  const [registry, offers, mine] = await Promise.all([
     negotiatorApi<{ contracts: ContractInfo[] }>(client, 'GET', '/registry'),
     negotiatorApi<{ offers: OfferInfo[] }>(client, 'GET', '/offers'),
+    negotiatorApi<{ contracts: ContractListItem[] }>(client, 'GET', '/contracts?role=renter'),
   ]);
+  const uncarried = new Set(mine.contracts.filter((c) => c.fulfilment?.renewal === 'negotiated').map((c) => c.fulfilment!.renewedTo));
   const book = await readHostBook(storePaths(datadir).hosts);
   const urlOf = new Map(book.map((h) => [h.contractId, h.url]));
   const offerUrl = new Map(offers.offers.filter((o) => o.url).map((o) => [o.hostKey, o.url]));
   const newest = new Map<string, ContractInfo>();
   for (const c of registry.contracts) {
-    if (c.renterKey !== renterPublicKey || c.state !== 'active') continue;
+    if (c.renterKey !== renterPublicKey || c.state !== 'active' || uncarried.has(c.id)) continue;
     const prev = newest.get(c.hostKey);
     if (!prev || c.endHeight > prev.endHeight) newest.set(c.hostKey, c);
   }

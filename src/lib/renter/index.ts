@@ -2,7 +2,8 @@
  * The renter's side, outside the storage engine: the client of the node's
  * Negotiator API (one call per `contract` command), the renter key that signs
  * requests to hosts, the portable export of a store, and the contracted hosts
- * as the engine's Backends. The engine itself knows Backends only.
+ * as the engine's Backends; choosing, adding and removing hosts under the
+ * renter policy (`store hosts`). The engine itself knows Backends only.
  *
  * @example
  * const client = NodeClient.connect(datadir);
@@ -17,3 +18,6 @@ export {
 export { contractedHosts, hostBackends, rememberHosts, type HostEntry } from './hosts.js';
 export { exportStore, importStore, renterKey } from './renter-key.js';
 export { postSectorSets } from './sector-sets.js';
+export { chooseHosts, rankOffers, scoreOffer, type ChoiceResult, type HostMarket } from './host-choice.js';
+export { markHostRemoved, removedHosts } from './removed-hosts.js';
+export { addStoreHost, chooseStoreHosts, listStoreHosts, nodeMarket, removeStoreHost, type StoreHostRow } from './store-hosts.js';

@@ -18,10 +18,10 @@ import { parseAuthHeaders, verifyAuth, type AuthHeaders, type NonceCache, type O
  * 0.2 s of the event loop for 4 MiB), so it costs as much as 25 plain requests;
  * ROOTS and REVISION pay that again for each sector root they compute (contract-routes.ts).
  */
-export const OPERATION_COST: Record<Operation, number> = { PUT: 1, GET: 1, DELETE: 1, LIST: 1, PROOF: 25, ROOTS: 1, REVISION: 1 };
+export const OPERATION_COST: Record<Operation, number> = { PUT: 1, GET: 1, DELETE: 1, LIST: 1, PROOF: 25, ROOTS: 1, REVISION: 1, CARRY: 1 };
 
 /** A revision changes no data: the Negotiator, not the server, judges whether the contract still takes one. */
-const ACCESS: Record<Operation, Access> = { PUT: 'write', DELETE: 'write', GET: 'read', LIST: 'read', PROOF: 'read', ROOTS: 'read', REVISION: 'read' };
+const ACCESS: Record<Operation, Access> = { PUT: 'write', DELETE: 'write', GET: 'read', LIST: 'read', PROOF: 'read', ROOTS: 'read', REVISION: 'read', CARRY: 'write' };
 
 /** Refusals that say the client is not the contract's renter: they count against its address, as bad signatures do. */
 const STRANGER_CODES = new Set(['unknown-contract', 'wrong-key', 'not-our-contract']);

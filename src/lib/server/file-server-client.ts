@@ -206,6 +206,20 @@ export class FileServerClient {
     return a.revision;
   }
 
+  /**
+   * Asks the server to carry every sector of contract `from` (same renter and
+   * host, e.g. the one this contract renews) over to this one, without
+   * uploading them again; resolves with the sectors and bytes this contract
+   * then holds of them.
+   */
+  async carry(from: string): Promise<{ sectors: number; bytes: number }> {
+    const body = Buffer.from(JSON.stringify({ from: checkId(from, 'from') }));
+    const res = await this._call({ method: 'POST', path: `v1/contracts/${this.contractId}/carry`, operation: 'CARRY', sectorId: null, body, headers: { 'content-type': 'application/json' } });
+    const a = (await this._json(res)) as { sectors?: unknown; bytes?: unknown };
+    if (!Number.isSafeInteger(a.sectors) || !Number.isSafeInteger(a.bytes)) throw new FileServerError('bad-answer', 'malformed carry answer', res.status);
+    return { sectors: a.sectors as number, bytes: a.bytes as number };
+  }
+
   /** The public status (no signature needed). */
   async status(): Promise<ServerStatus> {
     const res = await this._attempt(new URL('status', this.base), 'GET', { accept: 'application/json' });

@@ -19,8 +19,8 @@ export const AUTH_VERSION: AuthVersion = 2;
 export const REQUEST_DOMAINS: Record<AuthVersion, string> = { 1: 'cloudcoin/sector-request/v1', 2: 'cloudcoin/sector-request/v2' };
 
 /** What a signature authorizes; LIST, PROOF and ROOTS are GETs that must not be swapped for each other. */
-export type Operation = 'PUT' | 'GET' | 'DELETE' | 'LIST' | 'PROOF' | 'ROOTS' | 'REVISION';
-const OPERATIONS: readonly Operation[] = ['PUT', 'GET', 'DELETE', 'LIST', 'PROOF', 'ROOTS', 'REVISION'];
+export type Operation = 'PUT' | 'GET' | 'DELETE' | 'LIST' | 'PROOF' | 'ROOTS' | 'REVISION' | 'CARRY';
+const OPERATIONS: readonly Operation[] = ['PUT', 'GET', 'DELETE', 'LIST', 'PROOF', 'ROOTS', 'REVISION', 'CARRY'];
 
 export const HEADER = {
   key: 'x-cloudcoin-key',
@@ -40,7 +40,7 @@ const NO_SEGMENT = 0xffffffff;
 
 export interface SignedFields {
   contractId: string;
-  /** null for requests about the whole contract (LIST, ROOTS, REVISION); signed as 32 zero bytes. */
+  /** null for requests about the whole contract (LIST, ROOTS, REVISION, CARRY); signed as 32 zero bytes. */
   sectorId: string | null;
   operation: Operation;
   /** sha256 of the body, 64 hex; EMPTY_SHA256 when there is none. */

@@ -3,7 +3,6 @@
  * renter-signed commitment revision, checked against the sectors this server
  * holds, then countersigned by its Negotiator.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { contractRoot } from '../crypto/merkle.js';
 import { HttpError } from '../errors.js';
@@ -11,31 +10,11 @@ import { Revision } from '../negotiator/revision.js';
 import { AuthorityUnavailableError, NegotiatorRefusedError } from './authority.js';
 import { contractRoots } from './contract-routes.js';
 import { sendJson } from './http-util.js';
-import { HEADER } from './request-auth.js';
+import { readSmallBody } from './small-body.js';
 import type { RouteContext, RouteNotes } from './route-context.js';
 
 /** A revision is REVISION_SIZE (209) bytes: its JSON, hex, is well under this. */
 const MAX_REVISION_BODY = 4096;
-
-async function _body(req: IncomingMessage, timeoutMs: number, notes: RouteNotes): Promise<Buffer> {
-  const header = req.headers['content-length'];
-  if (header === undefined) throw new HttpError(411, 'length-required', 'a revision request needs a Content-Length');
-  if (!/^[0-9]{1,10}$/.test(header) || Number(header) > MAX_REVISION_BODY) {
-    throw new HttpError(413, 'body-too-large', `a revision request has a Content-Length of at most ${MAX_REVISION_BODY} bytes`, { connection: 'close' });
-  }
-  const timer = setTimeout(() => req.destroy(new HttpError(408, 'body-timeout', 'request body too slow')), timeoutMs);
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of req) {
-      notes.bytesIn += chunk.length;
-      if (notes.bytesIn > MAX_REVISION_BODY) throw new HttpError(413, 'body-too-large', `body longer than ${MAX_REVISION_BODY} bytes`, { connection: 'close' });
-      chunks.push(chunk as Buffer);
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  return Buffer.concat(chunks);
-}
 
 function _parseRevision(body: Buffer, contractId: string): { revision: Revision; hex: string } {
   let hex: unknown;
@@ -61,8 +40,7 @@ function _parseRevision(body: Buffer, contractId: string): { revision: Revision;
  * the Negotiator, holding no data, could not tell.
  */
 export async function handleRevision(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, contractId: string, key: string, notes: RouteNotes): Promise<void> {
-  const body = await _body(req, ctx.bodyTimeoutMs, notes);
-  if (createHash('sha256').update(body).digest('hex') !== req.headers[HEADER.bodySha256]) throw new HttpError(400, 'bad-body', 'body does not match its signed sha256');
+  const body = await readSmallBody(req, MAX_REVISION_BODY, ctx.bodyTimeoutMs, notes, 'a revision request');
   const { revision, hex } = _parseRevision(body, contractId);
   const sectors = await contractRoots(ctx, contractId, key);
   const total = sectors.reduce((n, s) => n + s.size, 0);

@@ -8,11 +8,13 @@
  *     GET    /v1/contracts/<cid>/sectors/<sid>/proof?segment=n storage proof
  *     GET    /v1/contracts/<cid>/roots                         sector roots (contract-routes.ts)
  *     POST   /v1/contracts/<cid>/revision                      countersign a commitment revision (revision-route.ts)
+ *     POST   /v1/contracts/<cid>/carry                         hold a renewed contract's sectors (carry-route.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { HttpError } from '../errors.js';
 import { authorize } from './authorize.js';
+import { handleCarry } from './carry-route.js';
 import { handleRoots } from './contract-routes.js';
 import { handleRevision } from './revision-route.js';
 import { sendJson } from './http-util.js';
@@ -32,12 +34,12 @@ interface Target {
   sectorId: string | null;
   proof: boolean;
   /** An endpoint about the whole contract's commitment rather than its sectors. */
-  commitment: 'roots' | 'revision' | null;
+  commitment: 'roots' | 'revision' | 'carry' | null;
 }
 
 /** Parses a /v1/contracts/... path; null for paths that are not contract endpoints. */
 export function parseSectorPath(pathname: string): Target | null {
-  const m = /^\/v1\/contracts\/([^/]+)\/(?:sectors(?:\/([^/]+)(\/proof)?)?|(roots|revision))\/?$/.exec(pathname);
+  const m = /^\/v1\/contracts\/([^/]+)\/(?:sectors(?:\/([^/]+)(\/proof)?)?|(roots|revision|carry))\/?$/.exec(pathname);
   if (!m) return null;
   const [, contractId, sectorId, proof, commitment] = m;
   if (!isId(contractId)) throw new HttpError(400, 'bad-id', 'contract id must be 64 lowercase hex characters');
@@ -49,6 +51,7 @@ function _operation(method: string, t: Target): Operation {
   const allowed: Record<string, Operation> =
     t.commitment === 'roots' ? { GET: 'ROOTS' }
     : t.commitment === 'revision' ? { POST: 'REVISION' }
+    : t.commitment === 'carry' ? { POST: 'CARRY' }
     : t.sectorId === null ? { GET: 'LIST' }
     : t.proof ? { GET: 'PROOF' }
     : { GET: 'GET', PUT: 'PUT', DELETE: 'DELETE' };
@@ -66,6 +69,7 @@ export async function handleSector(ctx: RouteContext, req: IncomingMessage, res:
   if (operation === 'ROOTS') return handleRoots(ctx, res, t.contractId, key);
   if (operation === 'REVISION') return handleRevision(ctx, req, res, t.contractId, key, notes);
   try {
+    if (operation === 'CARRY') return await handleCarry(ctx, req, res, contract, notes);
     await _dispatch(ctx, req, res, { ...t, range, segment }, operation, size, contract.sizeBytes, notes);
   } catch (err) {
     if (err instanceof SectorStoreError) throw new HttpError(STORE_STATUS[err.code], err.code, err.message);

@@ -16,34 +16,36 @@
  * reservations for uploads in flight, so concurrent uploads cannot together
  * overrun a contract's size or the server's --max-storage.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { directWriteWorks, writeFileDirect } from '../fsutil/direct-io.js';
-import { isDiskFull, writeAll } from '../fsutil/write-all.js';
+import { isDiskFull } from '../fsutil/write-all.js';
 import { lockStorageDir } from './dir-lock.js';
 import { checkId, isId } from './ids.js';
 import { sectorBufferPool } from './sector-buffers.js';
-
-const WRITE_BATCH = 256 * 1024;
+import { SectorStoreError } from './sector-store-error.js';
+import { checkSha, gather, writeBuffered } from './sector-write.js';
 
 export interface SectorStoreOptions {
   /** Write sectors around the page cache (default: when the file system allows it; see direct-io.ts). */
   direct?: boolean;
 }
 
-export type SectorStoreErrorCode = 'over-contract' | 'full' | 'busy' | 'bad-body';
-
-export class SectorStoreError extends Error {
-  constructor(
-    readonly code: SectorStoreErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SectorStoreError';
+/** link(2), false when the source is gone or the target exists. */
+async function _linked(existing: string, target: string): Promise<boolean> {
+  try {
+    await link(existing, target);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EEXIST') return false;
+    throw err;
   }
 }
+
+export { SectorStoreError, type SectorStoreErrorCode } from './sector-store-error.js';
 
 export interface SectorInfo {
   id: string;
@@ -78,56 +80,6 @@ async function _sizeOf(path: string): Promise<number | null> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
-  }
-}
-
-function _checkSha(sha256: string, expected: string): void {
-  if (sha256 !== expected) throw new SectorStoreError('bad-body', 'body does not match its signed sha256');
-}
-
-/** Reads exactly `size` bytes of `body`, passing each piece to `take`; returns their sha256. */
-async function _receive(body: AsyncIterable<Uint8Array>, size: number, take: (chunk: Uint8Array, at: number) => Promise<void> | void): Promise<string> {
-  const hash = createHash('sha256');
-  let received = 0;
-  for await (const chunk of body) {
-    if (received + chunk.length > size) throw new SectorStoreError('bad-body', `body longer than ${size} bytes`);
-    hash.update(chunk);
-    const wrote = take(chunk, received);
-    if (wrote) await wrote;
-    received += chunk.length;
-  }
-  if (received !== size) throw new SectorStoreError('bad-body', `body ended after ${received} of ${size} bytes`);
-  return hash.digest('hex');
-}
-
-/** The body gathered into `staging`, for one direct write; returns its sha256. */
-function _gather(body: AsyncIterable<Uint8Array>, size: number, staging: Buffer): Promise<string> {
-  return _receive(body, size, (chunk, at) => {
-    staging.set(chunk, at);
-  });
-}
-
-/** The body streamed into a new file at `temp` through the page cache, fsynced; returns its sha256. */
-async function _writeBuffered(temp: string, body: AsyncIterable<Uint8Array>, size: number): Promise<string> {
-  const fh = await open(temp, 'wx', 0o644);
-  try {
-    // Socket chunks are ~64 KiB; one writev per 256 KiB saves most thread-pool round trips
-    // while holding little memory per upload.
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
-    const sha256 = await _receive(body, size, async (chunk) => {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes < WRITE_BATCH) return;
-      await writeAll(fh, pending);
-      pending = [];
-      pendingBytes = 0;
-    });
-    await writeAll(fh, pending);
-    await fh.sync();
-    return sha256;
-  } finally {
-    await fh.close();
   }
 }
 
@@ -272,12 +224,12 @@ export class SectorStore {
     try {
       if (staging) {
         // Checked before the file exists: a bad body costs no write at all.
-        _checkSha(await _gather(body, size, staging), expectedSha256);
+        checkSha(await gather(body, size, staging), expectedSha256);
         created = true;
         await writeFileDirect(temp, staging, size);
       } else {
         created = true;
-        _checkSha(await _writeBuffered(temp, body, size), expectedSha256);
+        checkSha(await writeBuffered(temp, body, size), expectedSha256);
       }
       await this._ensureDir(dirname(final));
       await rename(temp, final);
@@ -346,6 +298,39 @@ export class SectorStore {
     } finally {
       unlock();
     }
+  }
+
+  /**
+   * Hard-links every sector of contract `from`, with its computed root, into
+   * contract `to` (a renewal of it): nothing is copied, and each contract's
+   * files live until its own end and sweep. Refuses, linking nothing, when
+   * `to` (of `contractSize` bytes) cannot hold them. A sector `to` holds
+   * already is left alone. Until `from` is swept, a carried sector counts
+   * against the server's storage twice, the safe side of --max-storage.
+   */
+  async carry(from: string, to: string, contractSize: number): Promise<{ sectors: number; bytes: number }> {
+    const sectors = await this.list(from);
+    const held = new Set((await this.list(to)).map((s) => s.id));
+    const todo = sectors.filter((s) => !held.has(s.id));
+    const bytes = todo.reduce((n, s) => n + s.size, 0);
+    const u = this._account(to);
+    if (u.used + u.reserved + bytes > contractSize) throw new SectorStoreError('over-contract', `contract has ${contractSize - u.used - u.reserved} bytes left, the sectors carried are ${bytes}`);
+    for (const s of todo) {
+      const unlock = this._lock(to, s.id);
+      try {
+        const target = this._path(to, s.id);
+        await this._ensureDir(dirname(target));
+        // Deleted from `from`, or put to `to`, since the listing: nothing to carry.
+        if (!(await _linked(this._path(from, s.id), target))) continue;
+        await _linked(this.rootPath(from, s.id), this.rootPath(to, s.id));
+        await _fsyncDir(dirname(target));
+        u.used += s.size;
+        this.used += s.size;
+      } finally {
+        unlock();
+      }
+    }
+    return { sectors: sectors.length, bytes: sectors.reduce((n, s) => n + s.size, 0) };
   }
 
   /** Contracts with a directory of sectors, empty ones included. */

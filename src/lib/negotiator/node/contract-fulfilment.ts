@@ -10,6 +10,7 @@ import { proofWindowOf } from '../../chain/proof-window.js';
 import type { KeyPair } from '../../crypto/sig.js';
 import type { PayPacket } from '../../net/pay.js';
 import type { PayAckPacket } from '../../net/payack.js';
+import type { HostMarket } from '../../renter/host-choice.js';
 import { FileServerClient } from '../../server/file-server-client.js';
 import { checkId } from '../../server/ids.js';
 import type { ContractEntry } from '../entries.js';
@@ -28,9 +29,10 @@ import { HostCommitments } from './commitments.js';
 import { RenterFulfilment, type HostStorageFactory } from './fulfilment.js';
 import type { FulfilmentContext } from './fulfilment-context.js';
 import { FulfilmentLoop, type FulfilmentStep } from './fulfilment-loop.js';
-import { FulfilmentStore } from './fulfilment-store.js';
+import { FulfilmentStore, type RenewalState } from './fulfilment-store.js';
 import { HostPayments } from './payments.js';
 import { RenterPayments } from './renter-payments.js';
+import { RenterUpkeep } from './renter-upkeep.js';
 import { SettlementBroadcaster } from './settlement-broadcaster.js';
 import { WalletKeyImport } from './wallet-key.js';
 
@@ -49,6 +51,11 @@ export interface FulfilmentInfo {
   paid: number | null;
   commitment: { revision: number; sectors: number; bytes: number } | null;
   payment: { seq: number; proven: number; acknowledged: boolean } | null;
+  /** Renter: the contract this one renewed or replaced, and the one that renewed or replaced it. */
+  renewedFrom: string | null;
+  renewedTo: string | null;
+  /** Renter: negotiated (the renewal's sectors not carried over yet), carried, or replaced (by another host). */
+  renewal: RenewalState['state'] | null;
 }
 
 /** Rounds run on every block, and at least this often. */
@@ -59,12 +66,16 @@ const MAX_SECTOR_IDS = 1 << 20;
 export interface ContractFulfilmentOptions {
   /** The timer's period between rounds (they also run on every block). */
   roundEveryMs?: number;
+  /** The node's data directory: with it, the renter's daemon renews and chooses hosts on its config.json's policy (renter-upkeep.ts). */
+  datadir?: string;
 }
 
 export class ContractFulfilment {
   readonly store: FulfilmentStore;
   private readonly identity: KeyPair;
   private readonly loop: FulfilmentLoop;
+  /** Renewals and host choice: a loop of their own, as a negotiation waits on a peer for up to half a minute. */
+  private readonly upkeep: FulfilmentLoop | null;
   private readonly commitments: HostCommitments;
   private readonly hostPayments: HostPayments;
   private readonly renterPayments: RenterPayments;
@@ -81,6 +92,7 @@ export class ContractFulfilment {
     pool: OfferPool,
     chainActions: ChainActions,
     options: ContractFulfilmentOptions = {},
+    market?: HostMarket,
   ) {
     this.identity = identity;
     this.proofWindow = proofWindowOf(node.network);
@@ -96,6 +108,13 @@ export class ContractFulfilment {
       new WalletKeyImport(node, identity),
       ...[this.renter, new SettlementBroadcaster(ctx, chainActions), new AutoRatings(ctx, chainActions)].map((step) => this._whenAutomatic(step)),
     ], options.roundEveryMs ?? ROUND_EVERY_MS);
+    this.upkeep = options.datadir && market
+      ? new FulfilmentLoop(node, [this._whenAutomatic(new RenterUpkeep({
+        ...ctx, market, datadir: options.datadir,
+        carrier: (url, contractId) => new FileServerClient({ url, contractId, secretKey: identity.secretKey, retries: 1, timeoutMs: 30_000 }),
+        setExpected: async (id, ids) => void (await this.setExpectedSectors(id, ids)),
+      }))], options.roundEveryMs ?? ROUND_EVERY_MS)
+      : null;
   }
 
   /** `step`, run only while the daemon acts on its own. */
@@ -111,6 +130,7 @@ export class ContractFulfilment {
     await this.store.open();
     this.automatic = await this.store.automatic();
     this.loop.open();
+    this.upkeep?.open();
   }
 
   /**
@@ -128,6 +148,7 @@ export class ContractFulfilment {
   }
 
   async close(): Promise<void> {
+    await this.upkeep?.close();
     await this.loop.close();
     await this.store.close();
   }
@@ -135,6 +156,11 @@ export class ContractFulfilment {
   /** Runs one round of the daemon's fulfilment work now (tests; the loop runs them on its own). */
   round(): Promise<void> {
     return this.loop.round();
+  }
+
+  /** Runs one round of renewals and host choice now, if this node has them. */
+  async upkeepRound(): Promise<void> {
+    await this.upkeep?.round();
   }
 
   /** Renter: the sector ids its store put on contract `id`, replacing what it said before. */
@@ -191,6 +217,7 @@ export class ContractFulfilment {
     const commitment = await this.store.commitment(id);
     const rev = commitment ? Revision.decode(Buffer.from(commitment.revision, 'hex')) : null;
     const paid = e.paymentSpent ? e.paymentSpent.outcome?.hostPaid ?? 0 : null;
+    const renewal = host ? null : await this.store.renewal(id);
     return {
       windows: windows.count,
       proven,
@@ -200,6 +227,9 @@ export class ContractFulfilment {
       paid,
       commitment: rev ? { revision: rev.revision, sectors: rev.sectorCount, bytes: rev.totalBytes } : null,
       payment: payment ? { seq: payment.seq, proven: payment.proven, acknowledged: payment.acked?.seq === payment.seq } : null,
+      renewedFrom: host ? null : await this.store.renewedFrom(id),
+      renewedTo: renewal?.to ?? null,
+      renewal: renewal?.state ?? null,
     };
   }
 }

@@ -33,7 +33,7 @@ export function init(node: BcoinFullNode): ExtensionInstance {
   return {
     async open() {
       const maxOffers = process.env.CLOUDCOIN_MAX_OFFERS;
-      const s = new NegotiatorService(new BcoinNodeAdapter(node, ext), ext.db(), loadIdentity(ext.datadir), { maxOffers: maxOffers ? Number(maxOffers) : undefined });
+      const s = new NegotiatorService(new BcoinNodeAdapter(node, ext), ext.db(), loadIdentity(ext.datadir), { maxOffers: maxOffers ? Number(maxOffers) : undefined, datadir: ext.datadir });
       await s.open();
       service = s;
     },

@@ -19,6 +19,8 @@
  *   r [contract id 32]                     both: the automatic rating, once published
  *   a                                      both: whether the daemon acts on its own
  *                                          (absent: it does)
+ *   n [contract id 32]                     renter: the contract's renewal or replacement
+ *   o [contract id 32]                     renter: the contract this one renewed
  *
  * Values are JSON: this state never travels and no other node reads it, so
  * its format is free to grow a field.
@@ -84,6 +86,19 @@ export interface SentSettlement {
   height: number;
 }
 
+/** What the renter's daemon did about a contract inside its renew window (renter-upkeep.ts). */
+export interface RenewalState {
+  /** negotiated: a new contract with the same host is funded, its sectors not carried over yet. */
+  state: 'negotiated' | 'carried' | 'replaced';
+  hostKey: string;
+  /** The new contract: with the same host, or (replaced) with another; null when none could be made. */
+  to: string | null;
+  /** Why the host was replaced. */
+  reason: string | null;
+  /** Carried: sha256 of the old contract's sector set as it was carried, so a change to it is carried again. */
+  carriedSet?: string;
+}
+
 function _key(prefix: string, ...parts: Uint8Array[]): Buffer {
   return Buffer.concat([Buffer.from(prefix, 'ascii'), ...parts]);
 }
@@ -103,6 +118,8 @@ export const fulfilmentLayout = {
   b: (id: Uint8Array, kind: SentKindValue) => _key('b', id, Buffer.from([kind])),
   r: (id: Uint8Array) => _key('r', id),
   a: Buffer.from('a'),
+  n: (id: Uint8Array) => _key('n', id),
+  o: (id: Uint8Array) => _key('o', id),
 } as const;
 
 export class FulfilmentStore {
@@ -196,5 +213,21 @@ export class FulfilmentStore {
 
   setRated(id: Uint8Array, txid: string): Promise<void> {
     return this._put(fulfilmentLayout.r(id), { txid });
+  }
+
+  renewal(id: Uint8Array): Promise<RenewalState | null> {
+    return this._get<RenewalState>(fulfilmentLayout.n(id));
+  }
+
+  /** Records what became of contract `id`, and on a renewal the link back from the new contract. */
+  setRenewal(id: Uint8Array, renewal: RenewalState): Promise<void> {
+    const ops = [{ type: 'put' as const, key: fulfilmentLayout.n(id), value: Buffer.from(JSON.stringify(renewal), 'utf8') }];
+    if (renewal.to !== null) ops.push({ type: 'put', key: fulfilmentLayout.o(Buffer.from(renewal.to, 'hex')), value: Buffer.from(JSON.stringify({ from: Buffer.from(id).toString('hex') }), 'utf8') });
+    return this.db.batch(ops);
+  }
+
+  /** The contract that `id` renewed or replaced; null for one made afresh. */
+  async renewedFrom(id: Uint8Array): Promise<string | null> {
+    return (await this._get<{ from: string }>(fulfilmentLayout.o(id)))?.from ?? null;
   }
 }

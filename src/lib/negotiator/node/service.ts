@@ -33,6 +33,7 @@ import { OfferPool } from '../offerpool.js';
 import { hexParam, unixNow } from '../params.js';
 import { Registry } from '../registry.js';
 import { reputationFromRegistry, type Reputation } from '../reputation.js';
+import { marketContracts } from '../../renter/host-choice.js';
 import { standingOf } from '../standing.js';
 import type { RegistryDB } from '../undo.js';
 import type { NodeAdapter, NodePeer } from './adapter.js';
@@ -106,7 +107,8 @@ export class NegotiatorService {
     });
     this.negotiations = new PeerNegotiations(node, identity, this.pool, this.negotiator);
     this.chainActions = new ChainActions(node, identity, this.registry, () => this.synced());
-    this.fulfilment = new ContractFulfilment(node, identity, this.registry, () => this.synced(), sub('fulfilment'), this.pool, this.chainActions, options);
+    const market = { offers: () => this.listOffers(), contracts: async () => marketContracts(await this.contracts('renter')), negotiate: (r: NegotiateRequest) => this.negotiate(r) };
+    this.fulfilment = new ContractFulfilment(node, identity, this.registry, () => this.synced(), sub('fulfilment'), this.pool, this.chainActions, options, market);
   }
 
   async open(): Promise<void> {

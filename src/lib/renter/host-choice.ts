@@ -1,0 +1,203 @@
+/**
+ * How the renter chooses hosts from the offers its node knows (docs/store.md,
+ * "Which hosts"): offers that do not fit the policy are set aside with the
+ * reason, the rest are ranked by a score of price, collateral, reputation,
+ * fulfilment record and measured latency, and the best are contracted in
+ * turn until enough have been funded. Never two contracts with one host key:
+ * the store makes one backend a host, and that is what keeps two shards of a
+ * sector off one host.
+ *
+ * Used by `store hosts choose` through the node's HTTP API and by the
+ * renter's daemon in-process, through the same HostMarket seam.
+ */
+import type { RenterPolicy } from '../config/renter-policy.js';
+import { CloudCoinError, ExitCode } from '../errors.js';
+import type { ContractInfo } from '../negotiator/entries.js';
+import type { NegotiationInfo } from '../negotiator/negotiation.js';
+import type { OfferInfo } from '../negotiator/node/offerbook.js';
+import type { NegotiateRequest, NegotiateResult } from '../negotiator/node/peernegotiations.js';
+import { paymentOf } from '../net/terms.js';
+import { sendHttp } from '../server/http-request.js';
+
+/** A contract of this renter as choosing sees it. */
+export type MarketContract = Pick<ContractInfo, 'id' | 'state' | 'hostKey' | 'payment' | 'size' | 'endHeight'>;
+
+/** What choosing needs of a node: its offers, this renter's contracts, and a negotiation run to its end. */
+export interface HostMarket {
+  offers(): Promise<OfferInfo[]>;
+  /** Contracts whose renter is this node, funded ones not yet in a block included. */
+  contracts(): Promise<MarketContract[]>;
+  negotiate(req: NegotiateRequest): Promise<NegotiateResult>;
+}
+
+/**
+ * The renter's contracts on chain and those it funded that no block holds
+ * yet (as `funded`): a host contracted a moment ago is contracted, and its
+ * payment spent, before the next block.
+ */
+export function marketContracts(list: { contracts: MarketContract[]; negotiating: NegotiationInfo[] }): MarketContract[] {
+  const funded = list.negotiating
+    .filter((n) => n.role === 'renter' && n.state === 'funded')
+    .map((n): MarketContract => ({ id: n.contractId, state: 'funded', hostKey: n.hostKey, payment: paymentOf(n), size: n.size, endHeight: n.startHeight + n.duration }));
+  return [...list.contracts, ...funded];
+}
+
+export interface RankedOffer {
+  offer: OfferInfo;
+  score: number;
+  /** Round trip of GET /status on the host's file server, ms. */
+  latencyMs: number;
+}
+
+export interface SetAside {
+  hash: string;
+  hostKey: string;
+  reason: string;
+}
+
+/** Score weights; they sum to 1, so a score is 0..1. */
+export const SCORE_WEIGHTS = { price: 0.3, collateral: 0.15, reputation: 0.2, fulfilment: 0.25, latency: 0.1 } as const;
+
+/** A contract holds the renter's coins from funding until it is settled or refunded. */
+function _holdsCoins(c: MarketContract): boolean {
+  return c.state === 'funded' || c.state === 'active';
+}
+
+/** Base units the renter has locked in contract payments now. */
+export function allowanceSpent(contracts: MarketContract[]): number {
+  return contracts.filter(_holdsCoins).reduce((n, c) => n + c.payment, 0);
+}
+
+/**
+ * The offer's score, 0..1: cheaper is better (price against the policy's
+ * highest), collateral up to twice the price (what Sia's hosts put up),
+ * reputation (1..5), share of proof windows proven on settled contracts (0.5
+ * with none), and latency (halved at 200 ms).
+ */
+export function scoreOffer(offer: OfferInfo, policy: RenterPolicy, latencyMs: number): number {
+  const w = SCORE_WEIGHTS;
+  const price = policy.maxPrice === 0 ? 1 : 1 - offer.price / policy.maxPrice;
+  const collateral = Math.min(offer.collateral / Math.max(offer.price, 1), 2) / 2;
+  const reputation = (offer.reputation.score - 1) / 4;
+  const fulfilment = offer.reputation.fulfilment.ratio ?? 0.5;
+  const latency = 1 / (1 + latencyMs / 200);
+  return w.price * price + w.collateral * collateral + w.reputation * reputation + w.fulfilment * fulfilment + w.latency * latency;
+}
+
+/** Why `offer` cannot be taken under `policy`, or null when it can. */
+export function unfitReason(offer: OfferInfo, policy: RenterPolicy, allowanceLeft: number): string | null {
+  if (!offer.url) return 'no file server URL';
+  if (offer.price > policy.maxPrice) return `price ${offer.price} above maxPrice ${policy.maxPrice}`;
+  if (offer.collateral < policy.minCollateral) return `collateral ${offer.collateral} below minCollateral ${policy.minCollateral}`;
+  if (offer.reputation.score < policy.minReputation) return `reputation ${offer.reputation.score.toFixed(2)} below minReputation ${policy.minReputation}`;
+  if (policy.contractSize < offer.minSize || policy.contractSize > offer.maxSize) return `contractSize ${policy.contractSize} outside ${offer.minSize}..${offer.maxSize}`;
+  if (policy.duration < offer.minDuration || policy.duration > offer.maxDuration) return `duration ${policy.duration} outside ${offer.minDuration}..${offer.maxDuration}`;
+  const payment = paymentOf({ price: offer.price, size: policy.contractSize, duration: policy.duration });
+  if (payment > allowanceLeft) return `payment ${payment} above the allowance left (${allowanceLeft})`;
+  return null;
+}
+
+/** Milliseconds of one GET /status of a file server; null when it does not answer within `timeoutMs`. */
+export async function probeLatency(url: string, timeoutMs = 5_000): Promise<number | null> {
+  try {
+    const t0 = performance.now();
+    const res = await sendHttp(new URL('status', url), { method: 'GET', headers: { accept: 'application/json' }, timeoutMs });
+    return res.status === 200 ? performance.now() - t0 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The offers `policy` allows, best first, and those set aside with why:
+ * our own, a host already contracted or in `exclude`, one that does not fit
+ * the policy or the allowance left, one whose file server does not answer.
+ * The newest offer of a host stands for it.
+ */
+export async function rankOffers(
+  offers: OfferInfo[],
+  contracts: MarketContract[],
+  policy: RenterPolicy,
+  exclude: Set<string> = new Set(),
+  probe: (url: string) => Promise<number | null> = probeLatency,
+): Promise<{ ranked: RankedOffer[]; setAside: SetAside[] }> {
+  const contracted = new Set(contracts.filter(_holdsCoins).map((c) => c.hostKey));
+  const left = policy.allowance - allowanceSpent(contracts);
+  const newest = new Map<string, OfferInfo>();
+  for (const o of offers) if (!newest.has(o.hostKey) || newest.get(o.hostKey)!.sequence < o.sequence) newest.set(o.hostKey, o);
+  const setAside: SetAside[] = [];
+  const fit: OfferInfo[] = [];
+  for (const o of newest.values()) {
+    const reason = o.mine ? 'our own offer' : contracted.has(o.hostKey) ? 'host already contracted' : exclude.has(o.hostKey) ? 'host removed or replaced' : unfitReason(o, policy, left);
+    if (reason) setAside.push({ hash: o.hash, hostKey: o.hostKey, reason });
+    else fit.push(o);
+  }
+  const ranked: RankedOffer[] = [];
+  await Promise.all(fit.map(async (offer) => {
+    const latencyMs = await probe(offer.url);
+    if (latencyMs === null) setAside.push({ hash: offer.hash, hostKey: offer.hostKey, reason: 'file server does not answer' });
+    else ranked.push({ offer, latencyMs, score: scoreOffer(offer, policy, latencyMs) });
+  }));
+  ranked.sort((a, b) => b.score - a.score || a.offer.hostKey.localeCompare(b.offer.hostKey));
+  return { ranked, setAside };
+}
+
+export interface Chosen {
+  hostKey: string;
+  offer: string;
+  contractId: string;
+  txid: string;
+  score: number;
+  latencyMs: number;
+}
+
+export interface ChoiceResult {
+  /** Hosts wanted beyond those already contracted. */
+  wanted: number;
+  contracted: Chosen[];
+  /** Offers tried and not funded, with the outcome. */
+  failed: SetAside[];
+  setAside: SetAside[];
+}
+
+/** The request that contracts `offer` on `policy`'s terms. */
+export function policyRequest(offer: string, policy: RenterPolicy, timeout = 30_000): NegotiateRequest & { timeout: number } {
+  return { offer, size: policy.contractSize, duration: policy.duration, maxPrice: policy.maxPrice, minCollateral: policy.minCollateral, timeout };
+}
+
+/**
+ * Contracts the best offers until `want` more hosts are funded (default:
+ * until `policy.hosts` hosts are). A wallet without the funds stops it with
+ * EFUNDS (exit 5), one the node cannot sign with with ELOCKED (exit 4); a
+ * refusal or silence moves on to the next offer.
+ */
+export async function chooseHosts(market: HostMarket, policy: RenterPolicy, options: { want?: number; exclude?: Set<string>; probe?: (url: string) => Promise<number | null> } = {}): Promise<ChoiceResult> {
+  const [offers, contracts] = await Promise.all([market.offers(), market.contracts()]);
+  const have = new Set(contracts.filter((c) => _holdsCoins(c) && !options.exclude?.has(c.hostKey)).map((c) => c.hostKey)).size;
+  const wanted = options.want ?? Math.max(0, policy.hosts - have);
+  // Nothing to contract: no host's file server is probed (the daemon asks at every block).
+  if (wanted === 0) return { wanted, contracted: [], failed: [], setAside: [] };
+  const { ranked, setAside } = await rankOffers(offers, contracts, policy, options.exclude, options.probe);
+  const result: ChoiceResult = { wanted, contracted: [], failed: [], setAside };
+  let left = policy.allowance - allowanceSpent(contracts);
+  for (const r of ranked) {
+    if (result.contracted.length >= wanted) break;
+    const payment = paymentOf({ price: r.offer.price, size: policy.contractSize, duration: policy.duration });
+    if (payment > left) {
+      result.setAside.push({ hash: r.offer.hash, hostKey: r.offer.hostKey, reason: `payment ${payment} above the allowance left (${left})` });
+      continue;
+    }
+    const out = await market.negotiate(policyRequest(r.offer.hash, policy));
+    if (out.outcome === 'funded' && out.txid) {
+      left -= payment;
+      result.contracted.push({ hostKey: r.offer.hostKey, offer: r.offer.hash, contractId: out.negotiation.contractId, txid: out.txid, score: r.score, latencyMs: r.latencyMs });
+      continue;
+    }
+    // Our wallet's failures would fail with every other host too: stop rather than waste their time.
+    if (out.error?.code === 'EFUNDS') throw new CloudCoinError('EFUNDS', `the wallet cannot fund a contract with ${r.offer.hostKey.slice(0, 16)}: ${out.error.message}`, ExitCode.funds);
+    if (out.error?.code === 'ELOCKED') throw new CloudCoinError('ELOCKED', out.error.message, ExitCode.auth);
+    const why = out.error ? out.error.message : out.outcome === 'refused' ? `the ${out.refusedBy} refused: ${out.reason}` : 'no answer in time';
+    result.failed.push({ hash: r.offer.hash, hostKey: r.offer.hostKey, reason: why });
+  }
+  return result;
+}
