@@ -8,14 +8,20 @@ import { isNetworkName, type NetworkName } from '../../chain/names.js';
 import { Script, type BScript, type BTX } from '../../chain/primitives.js';
 import type { ExtensionContext } from '../../ext/context.js';
 import { ExtensionHost } from '../../ext/host.js';
+import { netgroupOf } from '../../net/netgroup.js';
 import type { IndexedChain } from '../indexer.js';
 import type { FundingWallet } from '../negotiator.js';
-import type { NodeAdapter, NodeLogger, NodePeer, NodeWallet, PeerEvent, TxOutput } from './adapter.js';
+import type { NodeAdapter, NodeLogger, NodePeer, NodeWallet, PeerEvent, TxOutput, UnspentCoin } from './adapter.js';
 
 /** bcoin's Wallet members for keys outside its derivation chain. */
 interface KeyImportingWallet extends BcoinWallet {
   hasAddress(address: unknown): Promise<boolean>;
   importKey(account: number, ring: unknown, passphrase: string): Promise<void>;
+}
+
+/** bcoin 1.0.2's FullNode.getCoin: the mempool's output, or the chain's unless the mempool spends it; hashes in hex. */
+interface CoinLookup {
+  getCoin(hash: string, index: number): Promise<{ value: number; script: BScript } | null>;
 }
 
 /** Every NodePeer a BcoinNodeAdapter hands out is one of bcoin's peers. */
@@ -116,6 +122,15 @@ export class BcoinNodeAdapter implements NodeAdapter {
 
   peers(): NodePeer[] {
     return this.ext.peers();
+  }
+
+  groupOf(peer: NodePeer): string {
+    return netgroupOf(bcoinPeer(peer).address.host);
+  }
+
+  async coin(hash: Uint8Array, index: number): Promise<UnspentCoin | null> {
+    const coin = await (this.node as unknown as CoinLookup).getCoin(Buffer.from(hash).toString('hex'), index);
+    return coin ? { value: coin.value, script: coin.script.toRaw() } : null;
   }
 
   penalize(peer: NodePeer, score: number, reason: string): void {
