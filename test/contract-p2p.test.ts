@@ -206,6 +206,7 @@ test.serial('10,000 random and mutated cc* messages: the node keeps running, the
     p.close();
   }
   t.is(sent, FUZZ);
+  t.log(`cc* fuzz over P2P: ${sent} messages; ${closed} connections ended by the node`);
   t.true(closed > 0, 'misbehaving peers are disconnected');
   const status = await H.run(['node', 'status']);
   t.is(status.code, 0, 'the node still answers');
