@@ -12,7 +12,7 @@ import { DEFAULT_HOLD } from '../src/lib/negotiator/holds.js';
 import { Negotiator, type FundingWallet } from '../src/lib/negotiator/negotiator.js';
 import { OfferPool } from '../src/lib/negotiator/offerpool.js';
 import { HostPolicy } from '../src/lib/negotiator/policy.js';
-import { ASK, HOST_LIMITS, RENTER_LIMITS, offerBy, party, walletOf, wire, type Party } from './negotiator-fixtures.js';
+import { ASK, HOST_LIMITS, RENTER_LIMITS, offerBy, party, throwsProtocol, walletOf, wire, type Party } from './negotiator-fixtures.js';
 
 const NOW = 1_800_000_000;
 
@@ -119,4 +119,17 @@ test('a cosigned negotiation whose funding went out keeps its coins and its slot
   t.is(s.released.length, 0);
   const next = s.renter.propose(s.offer, ASK, RENTER_LIMITS, NOW + DEFAULT_HOLD + 2).send[0];
   t.is((await s.host.handle(wire(next), NOW + DEFAULT_HOLD + 2, 'g')).send[0].cmd, 'ccrefuse', 'the slot is still taken');
+});
+
+test('an unfunded negotiation is forgotten when its hold ends: only its nid stays, a late message costs nothing, a replay still counts', async (t) => {
+  const s = await setup();
+  const { send, negotiation } = s.renter.propose(s.offer, ASK, RENTER_LIMITS, NOW);
+  const accept = (await s.host.handle(wire(send[0]), NOW, 'g')).send;
+  const [sign, fund] = (await s.renter.handle(wire(accept[0]), NOW)).send;
+  await s.host.handle(wire(sign), NOW, 'g');
+  t.is(await s.host.expire(NOW + DEFAULT_HOLD), 0);
+  t.is(await s.host.expire(NOW + DEFAULT_HOLD + 1), 1);
+  t.is(s.host.get(negotiation.nid), null);
+  await throwsProtocol(t, () => s.host.handle(wire(fund), NOW + DEFAULT_HOLD + 2, 'g'), 'lapsed', BanScore.none);
+  await throwsProtocol(t, () => s.host.handle(wire(send[0]), NOW + DEFAULT_HOLD + 2, 'g'), 'replay', BanScore.replay);
 });

@@ -102,6 +102,8 @@ export class Negotiator {
   /** nid hex → the address group that opened it (host side), for the per-group limit. */
   private readonly openedBy = new Map<string, string>();
   private readonly byNid = new Map<string, Negotiation>();
+  /** Host negotiations forgotten at the end of their hold, nid hex → their propose's expiry: a replay is still recognised. */
+  private readonly gone = new Map<string, number>();
   /** Renter side: what was asked and the limits for a counter, by nid. */
   private readonly asked = new Map<string, { terms: ProposedTerms; limits: RenterLimits }>();
 
@@ -199,6 +201,9 @@ export class Negotiator {
   async handle(packet: NegotiationPacket, now: number, group = ''): Promise<Outcome> {
     if (packet instanceof ProposePacket) return this._propose(packet, now, group);
     const n = this.get(packet.nid);
+    if (!n && this.gone.has(Buffer.from(packet.nid).toString('hex'))) {
+      throw new ProtocolError('lapsed', `${packet.cmd}: the negotiation's hold ended unfunded`, BanScore.none);
+    }
     if (!n) throw new ProtocolError('unknown-negotiation', `${packet.cmd}: no such negotiation`, BanScore.splice);
     const send: NegotiationPacket[] = [];
     const reply = n.receive(packet, now);
@@ -284,7 +289,9 @@ export class Negotiator {
 
   private async _propose(packet: ProposePacket, now: number, group: string): Promise<Outcome> {
     if (!this.host) throw new ProtocolError('not-host', 'ccpropose: this node does not host', BanScore.none);
-    if (this.get(packet.nid)) throw new ProtocolError('replay', 'ccpropose: negotiation already open', BanScore.replay);
+    if (this.get(packet.nid) || this.gone.has(Buffer.from(packet.nid).toString('hex'))) {
+      throw new ProtocolError('replay', 'ccpropose: negotiation already open', BanScore.replay);
+    }
     // Limits first: every propose costs a signature check and holds memory until it expires.
     if (this.byNid.size >= this.maxOpen) throw new ProtocolError('busy', 'ccpropose: too many open negotiations', BanScore.none);
     let mine = 0;
@@ -308,13 +315,18 @@ export class Negotiator {
    * they are spent anyway, and if the other side still broadcasts it after
    * our wallet reused them, that funding simply fails. One is kept at least
    * until its ccpropose expires, so a replay of that propose is still
-   * recognised. Returns how many were dropped.
+   * recognised; a host's refused or unfunded one whose hold ended leaves
+   * only its nid for that, so proposes that are never funded cannot keep the
+   * host `busy` for longer than their hold. Returns how many were dropped.
    */
   async expire(now: number): Promise<number> {
     await this._lapse(now);
+    for (const [hex, until] of [...this.gone]) if (now > until) this.gone.delete(hex);
     let n = 0;
     for (const [hex, neg] of [...this.byNid]) {
-      if (now > Math.max(neg.deadline, neg.openedUntil)) {
+      const idle = neg.role === 'host' && neg.state !== 'funded' && !this._unfunded(neg, now);
+      if (idle || now > Math.max(neg.deadline, neg.openedUntil)) {
+        if (now <= neg.openedUntil) this.gone.set(hex, neg.openedUntil);
         this.byNid.delete(hex);
         this.asked.delete(hex);
         this.openedBy.delete(hex);
