@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
 
 import './leveldown-compat.js';
-import './native-verify.js';
+import './native-ecdsa.js';
 import type { BBlock, BScript, BTX } from './primitives.js';
 
 const require = createRequire(import.meta.url);

@@ -4,7 +4,7 @@
  * we call are declared; bcoin's own documentation describes them.
  */
 import { createRequire } from 'node:module';
-import './native-verify.js';
+import './native-ecdsa.js';
 import './policy.js';
 
 const require = createRequire(import.meta.url);

@@ -1,13 +1,13 @@
 /**
- * bcoin's signature checks on libsecp256k1 (src/lib/chain/native-verify.ts):
- * the same answers as bcrypto's pure-JS backend they replace, on valid,
- * tampered and malformed signatures and keys, and a funding-like spend
- * verified through bcoin's script interpreter.
+ * bcoin's signatures on libsecp256k1 (src/lib/chain/native-ecdsa.ts): the
+ * same answers as bcrypto's pure-JS backend they replace, on valid, tampered
+ * and malformed signatures and keys, the same signatures byte for byte, and
+ * a spend signed and verified through bcoin's script interpreter.
  */
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { bcoinVerify } from '../src/lib/chain/native-verify.js';
+import { bcoinEcdsa } from '../src/lib/chain/native-ecdsa.js';
 import { MTX, Script } from '../src/lib/chain/primitives.js';
 
 const fromBcoin = createRequire(createRequire(import.meta.url).resolve('bcoin'));
@@ -33,8 +33,19 @@ const answer = (backend: { verify(m: Buffer, s: Buffer, k: Buffer): boolean }, m
   }
 };
 
-test('bcoin verifies on libsecp256k1 wherever its binding loads', (t) => {
-  t.is(bcoinVerify, _bindingLoads() ? 'libsecp256k1' : 'js');
+test('bcoin signs and verifies on libsecp256k1 wherever its binding loads', (t) => {
+  t.is(bcoinEcdsa, _bindingLoads() ? 'libsecp256k1' : 'js');
+});
+
+test('libsecp256k1 signs as the JS backend does, byte for byte (RFC 6979)', (t) => {
+  for (let i = 0; i < 20; i++) {
+    const key = randomBytes(32);
+    const msg = createHash('sha256').update(randomBytes(8)).digest();
+    const ours = patched.sign(msg, key);
+    const theirs = js.sign(msg, key);
+    t.true(Buffer.isBuffer(ours.signature));
+    t.deepEqual(js.signatureNormalize(ours.signature), js.signatureNormalize(theirs.signature));
+  }
 });
 
 test('libsecp256k1 and the JS backend agree on valid, tampered and malformed signatures and keys', (t) => {
