@@ -86,7 +86,6 @@ export interface Outcome {
   fault?: ProtocolError;
 }
 
-
 export class Negotiator {
   private readonly identity: KeyPair;
   private readonly wallet: FundingWallet;
