@@ -119,6 +119,7 @@ test('10,000 random and mutated messages: only ProtocolErrors, offers and negoti
       counts.rejected++;
     }
   }
+  t.log(`negotiator fuzz (seed ${SEED}): ${counts.accepted + counts.rejected} messages, ${counts.decoded} past decode, ${counts.rejected} rejected with a ProtocolError, ${counts.accepted} taken without effect`);
   t.is(snapshot(), before, `seed ${SEED}: state changed`);
   t.true(counts.decoded > 1000, `enough messages get past decode to test the contextual checks (${counts.decoded})`);
 
@@ -151,6 +152,7 @@ test('mutated records in blocks: the registry indexes only the genuine ones and 
   const dir = mkdtempSync(join(tmpdir(), 'cc-fuzz-'));
   const reg = Registry.at(dir);
   await reg.open();
+  t.log(`record fuzz (seed ${SEED + 1}): ${txs.length} mutated records in two blocks`);
   t.deepEqual(await reg.connectBlock(chain.blocks[0], 0), { contracts: 0, ratings: 0, spends: 0 });
   const second = await reg.connectBlock(chain.blocks[1], 1);
   t.is(second.contracts, 1);
@@ -168,12 +170,14 @@ test('validly signed ccfundsig with random witnesses and coins: only ProtocolErr
   await h.handle(sign, NOW);
   const genuine = (await h.handle(fund, NOW)).send[0] as FundSigPacket;
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+  let tried = 0;
   for (let i = 0; i < 500; i++) {
     const witnesses = genuine.witnesses.map((items) => items.map((x) => (rand() < 0.5 ? bytes(Math.floor(rand() * 80)) : x)));
     if (rand() < 0.3) witnesses[0] = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => bytes(Math.floor(rand() * 520)));
     const part = rand() < 0.2 ? { ...genuine.part, coins: genuine.part.coins.map((c) => ({ ...c, script: bytes(1 + Math.floor(rand() * 40)) })) } : genuine.part;
     const forged = new FundSigPacket(genuine, part, witnesses).sign(host.id.secretKey);
     if (forged.encode().equals(genuine.encode())) continue;
+    tried++;
     try {
       await r.handle(decode(forged.cmd, forged.encode()) as NegotiationPacket, NOW);
       t.fail(`seed ${SEED}, fundsig ${i}: accepted`);
@@ -181,6 +185,7 @@ test('validly signed ccfundsig with random witnesses and coins: only ProtocolErr
       if (!isProtocolError(err)) t.fail(`seed ${SEED}, fundsig ${i}: ${String(err)}`);
     }
   }
+  t.log(`ccfundsig fuzz (seed ${SEED + 2}): ${tried} forged ccfundsigs, every one rejected`);
   t.is(opened.negotiation.state, 'funding');
   t.true((await r.handle(genuine, NOW)).tx!.verify());
 });

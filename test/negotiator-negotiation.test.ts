@@ -224,10 +224,10 @@ test('a ccfundsig with a witness that does not verify costs bad-signature and le
   t.true((await w.r.handle(wire(fundsig), NOW)).tx!.verify(), 'the genuine ccfundsig still completes');
 });
 
-test('open negotiations are bounded: per peer (flood) and in total (busy)', async (t) => {
+test('open negotiations are bounded: per address group (flood) and in total (busy)', async (t) => {
   const w = await world();
   const h = new Negotiator({
-    identity: w.host.id, wallet: walletOf(w.host), offers: new OfferPool(), maxOpen: 3, maxOpenPerPeer: 2,
+    identity: w.host.id, wallet: walletOf(w.host), offers: new OfferPool(), maxOpen: 3, maxOpenPerGroup: 2,
     host: { policy: new HostPolicy(LIMITS), mode: 'manual', load: () => ({ bytes: 0, contracts: 0, height: 100 }) },
   });
   const propose = () => wire(w.r.propose(w.offer, ASK, RENTER_LIMITS, NOW).send[0]);

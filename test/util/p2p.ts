@@ -51,8 +51,9 @@ export async function roundTrip(p: RawPeer, network: NetworkName, timeoutMs = 10
   await p.arrived(nonce, timeoutMs);
 }
 
-export async function rawPeer(port: number): Promise<RawPeer> {
-  const socket = connect(port, '127.0.0.1');
+/** A connection to the node on 127.0.0.1:`port`, from `localAddress` (any of 127/8 on Linux) if given. */
+export async function rawPeer(port: number, localAddress?: string): Promise<RawPeer> {
+  const socket = connect({ port, host: '127.0.0.1', localAddress });
   let closed = false;
   const chunks: Buffer[] = [];
   socket.on('data', (d) => chunks.push(d));

@@ -70,14 +70,20 @@ export interface BcoinWalletCoin {
   height: number;
   coinbase: boolean;
   script: BScript;
+  toKey(): Buffer;
+}
+
+export interface BcoinOutpointKey {
+  toKey(): Buffer;
 }
 
 /** The members of bcoin's Wallet (the primary wallet of the node's WalletDB) that CloudCoin calls. */
 export interface BcoinWallet {
   getCoins(): Promise<BcoinWalletCoin[]>;
-  isLocked(coin: { hash: string; index: number }): boolean;
-  lockCoin(coin: { hash: string; index: number }): void;
-  unlockCoin(coin: { hash: string; index: number }): void;
+  /** bcoin keys locked coins by `toKey()`: pass one of its Coins or Outpoints, not a plain object. */
+  isLocked(coin: BcoinOutpointKey): boolean;
+  lockCoin(coin: BcoinOutpointKey): void;
+  unlockCoin(coin: BcoinOutpointKey): void;
   receiveAddress(): Promise<unknown>;
   changeAddress(): Promise<unknown>;
   getPrivateKey(address: unknown, passphrase: string): Promise<unknown>;
@@ -128,6 +134,7 @@ export interface Bcoin {
   MTX: any;
   Script: any;
   KeyRing: any;
+  Outpoint: new (hash: string, index: number) => BcoinOutpointKey;
   Coin: any;
   consensus: any;
   net: any;

@@ -12,12 +12,12 @@ import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import type { BcoinFullNode, BcoinPeer } from '../chain/bcoin.js';
 import { HttpError } from '../errors.js';
+import { BanScore } from '../net/errors.js';
 import { MisbehaviorError, type HttpMethod, type MessageHandler, type MessageOptions, type RouteHandler } from './types.js';
 
 /** Bitcoin's limit for a command name, which bcoin enforces on the wire. */
 const MAX_COMMAND_LENGTH = 12;
 const COMMAND_PATTERN = /^cc[a-z0-9]{1,10}$/;
-const OVERSIZE_SCORE = 20;
 const ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
 interface Registration {
@@ -152,7 +152,8 @@ export class ExtensionHost {
     const reg = this.handlers.get(cmd);
     if (!reg) return;
     if (payload.length > reg.maxSize) {
-      this.penalize(peer, OVERSIZE_SCORE, `${cmd} of ${payload.length} bytes exceeds ${reg.maxSize}`);
+      // The same fault as the library's decode-time `oversize`, so the same score: docs/protocol.md §3.2.
+      this.penalize(peer, BanScore.oversize, `${cmd} of ${payload.length} bytes exceeds ${reg.maxSize}`);
       return;
     }
     try {

@@ -30,6 +30,8 @@ export interface Delivery {
   tx?: BMTX;
   /** Our own wallet failed (the negotiation was refused; see Outcome.error). */
   error?: Error;
+  /** The peer's fault, once `reply` (a ccrefuse) is sent: its ban score (see Outcome.fault). */
+  fault?: ProtocolError;
 }
 
 /** Who answers payment revisions: the host side takes a ccpay, the renter side a ccpayack. */
@@ -42,11 +44,14 @@ export interface PaymentHandler {
 /**
  * Handles one raw message from `peer` (a stable id of the connection) at
  * unix time `now`. `negotiator` may be null on a node that only relays
- * offers, `payments` on one that fulfils no contract. Throws ProtocolError,
- * and only that, for anything the peer got wrong.
+ * offers, `payments` on one that fulfils no contract; the negotiator counts
+ * a peer's proposes by its address group `group` (src/lib/net/netgroup.ts).
+ * Throws ProtocolError, and only that, for anything the peer got wrong,
+ * unless a reply must go out first (Delivery.fault).
  */
 export async function dispatch(
   pool: OfferPool, negotiator: Negotiator | null, peer: string, cmd: string, body: Uint8Array, now: number, payments: PaymentHandler | null = null,
+  group = peer,
 ): Promise<Delivery> {
   const packet = decode(cmd, body);
   if (packet instanceof InvPacket) {
@@ -68,6 +73,6 @@ export async function dispatch(
     return { reply: ack ? [ack] : [], announce: [] };
   }
   if (!negotiator) throw new ProtocolError('not-negotiating', `${packet.cmd}: this node does not negotiate`, BanScore.none);
-  const out = await negotiator.handle(packet, now, peer);
-  return { reply: out.send, announce: [], negotiation: out.negotiation, tx: out.tx, error: out.error };
+  const out = await negotiator.handle(packet, now, group);
+  return { reply: out.send, announce: [], negotiation: out.negotiation, tx: out.tx, error: out.error, fault: out.fault };
 }

@@ -15,6 +15,7 @@
 import type { KeyPair } from '../crypto/sig.js';
 import { CloudCoinError } from '../errors.js';
 import { BanScore, ProtocolError } from '../net/errors.js';
+import { FundPacket } from '../net/fund.js';
 import type { FundingPart } from '../net/funding.js';
 import type { OfferPacket } from '../net/offer.js';
 import type { NegotiationPacket } from '../net/packet.js';
@@ -22,6 +23,7 @@ import { ProposePacket } from '../net/propose.js';
 import { RefuseReason, type RefuseReasonValue } from '../net/refuse.js';
 import type { BMTX } from '../chain/primitives.js';
 import { escrowValue, feeShares } from './escrow.js';
+import { DEFAULT_HOLD, HostHolds, type UnspentCheck } from './holds.js';
 import { DEFAULT_TTL, MAX_TTL, Negotiation, type InputSigner, type ProposedTerms } from './negotiation.js';
 import type { OfferPool } from './offerpool.js';
 import { renterDecision, type Decision, type HostPolicy, type Load, type RenterLimits } from './policy.js';
@@ -59,9 +61,17 @@ export interface NegotiatorOptions {
   fundingFee?: number;
   /** Lifetime of the messages sent, seconds. */
   ttl?: number;
-  /** Most negotiations open at once (host side), and per peer: proposes beyond are refused unread. */
+  /**
+   * Most negotiations open at once (host side), and per address group
+   * (src/lib/net/netgroup.ts) of those not yet funded: proposes beyond are
+   * refused unread.
+   */
   maxOpen?: number;
-  maxOpenPerPeer?: number;
+  maxOpenPerGroup?: number;
+  /** Seconds an unfunded reservation lasts (holds.ts). */
+  holdSeconds?: number;
+  /** Host: checks the renter's coins of a ccfund against the UTXO set; without it they go unchecked. */
+  unspent?: UnspentCheck;
 }
 
 export interface Outcome {
@@ -72,14 +82,9 @@ export interface Outcome {
   tx?: BMTX;
   /** Our own wallet failed; the negotiation was refused (ccrefuse in `send`). */
   error?: Error;
+  /** The peer's fault, found after the negotiation was refused (ccrefuse in `send`): its ban score. */
+  fault?: ProtocolError;
 }
-
-/**
- * States in which a host's negotiation holds capacity. A funded one keeps it
- * until the negotiation is forgotten, so between broadcast and the registry
- * seeing the block the room is counted twice rather than not at all.
- */
-const RESERVING = new Set(['countered', 'accepted', 'signed', 'funding', 'funded']);
 
 export class Negotiator {
   private readonly identity: KeyPair;
@@ -89,12 +94,15 @@ export class Negotiator {
   private readonly fundingFee: number;
   private readonly ttl: number;
   private readonly maxOpen: number;
-  private readonly maxOpenPerPeer: number;
+  private readonly maxOpenPerGroup: number;
+  private readonly holds: HostHolds;
   /** nid hex → the share our wallet handed out for it, to release if it never funds. */
   private readonly shares = new Map<string, FundingPart>();
-  /** nid hex → the peer that opened it (host side), for the per-peer limit. */
+  /** nid hex → the address group that opened it (host side), for the per-group limit. */
   private readonly openedBy = new Map<string, string>();
   private readonly byNid = new Map<string, Negotiation>();
+  /** Host negotiations forgotten at the end of their hold, nid hex → their propose's expiry: a replay is still recognised. */
+  private readonly gone = new Map<string, number>();
   /** Renter side: what was asked and the limits for a counter, by nid. */
   private readonly asked = new Map<string, { terms: ProposedTerms; limits: RenterLimits }>();
 
@@ -106,10 +114,11 @@ export class Negotiator {
     this.fundingFee = options.fundingFee ?? 2000;
     this.ttl = options.ttl ?? DEFAULT_TTL;
     this.maxOpen = options.maxOpen ?? 1000;
-    this.maxOpenPerPeer = options.maxOpenPerPeer ?? 16;
+    this.maxOpenPerGroup = options.maxOpenPerGroup ?? 16;
+    this.holds = new HostHolds(options.holdSeconds ?? DEFAULT_HOLD, options.unspent ?? null);
     if (!Number.isInteger(this.ttl) || this.ttl < 1 || this.ttl > MAX_TTL) throw new RangeError(`ttl must be 1..${MAX_TTL} seconds, got ${this.ttl}`);
     if (!Number.isSafeInteger(this.fundingFee) || this.fundingFee < 0) throw new RangeError(`fundingFee must be a non-negative integer, got ${this.fundingFee}`);
-    for (const [name, v] of Object.entries({ maxOpen: this.maxOpen, maxOpenPerPeer: this.maxOpenPerPeer })) {
+    for (const [name, v] of Object.entries({ maxOpen: this.maxOpen, maxOpenPerGroup: this.maxOpenPerGroup })) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
     }
   }
@@ -140,7 +149,9 @@ export class Negotiator {
   /** Host, manual mode: accepts a pending propose as it stands. */
   approve(nid: Uint8Array, now: number): Outcome {
     const n = this._pending(nid);
-    return { negotiation: n, send: [n.accept(now)] };
+    const send = [n.accept(now)];
+    this.holds.start(n.nid.toString('hex'), now);
+    return { negotiation: n, send };
   }
 
   /** Host, manual mode: refuses a pending propose (no coins are held yet). */
@@ -155,15 +166,21 @@ export class Negotiator {
     return n;
   }
 
-  /** The host's load: on chain plus what its open negotiations hold. */
-  private async _load(): Promise<Load> {
+  /**
+   * The host's load: on chain plus what its negotiations hold (holds.ts). A
+   * cosigned one counts until its funding is out and then until it is
+   * forgotten, so between broadcast and the registry seeing the block the
+   * room is counted twice rather than not at all.
+   */
+  private async _load(now: number): Promise<Load> {
     const load = await this.host!.load();
-    for (const n of this.byNid.values()) {
-      if (n.role === 'host' && RESERVING.has(n.state)) {
-        load.bytes += n.terms.size;
-        load.contracts += 1;
-      }
-    }
+    const mine = this.list().filter((n) => n.role === 'host');
+    const held = await Promise.all(mine.map((n) => this.holds.holds(n, now)));
+    mine.forEach((n, i) => {
+      if (!held[i]) return;
+      load.bytes += n.terms.size;
+      load.contracts += 1;
+    });
     return load;
   }
 
@@ -173,16 +190,19 @@ export class Negotiator {
     const n = this._pending(nid);
     const offer = this.offers.get(n.offerHash);
     const ours = offer && Buffer.compare(offer.hostKey, this.identity.publicKey) === 0 && offer.expiry > now ? offer : null;
-    return this.host.policy.decide(n.terms, ours, await this._load());
+    return this.host.policy.decide(n.terms, ours, await this._load(now));
   }
 
   /**
-   * Handles one negotiation packet from `peer` (any stable id of the
-   * connection); throws ProtocolError (ban score) on a bad one.
+   * Handles one negotiation packet from a peer of address group `group`
+   * (src/lib/net/netgroup.ts); throws ProtocolError (ban score) on a bad one.
    */
-  async handle(packet: NegotiationPacket, now: number, peer = ''): Promise<Outcome> {
-    if (packet instanceof ProposePacket) return this._propose(packet, now, peer);
+  async handle(packet: NegotiationPacket, now: number, group = ''): Promise<Outcome> {
+    if (packet instanceof ProposePacket) return this._propose(packet, now, group);
     const n = this.get(packet.nid);
+    if (!n && this.gone.has(Buffer.from(packet.nid).toString('hex'))) {
+      throw new ProtocolError('lapsed', `${packet.cmd}: the negotiation's hold ended unfunded`, BanScore.none);
+    }
     if (!n) throw new ProtocolError('unknown-negotiation', `${packet.cmd}: no such negotiation`, BanScore.splice);
     const send: NegotiationPacket[] = [];
     const reply = n.receive(packet, now);
@@ -201,16 +221,7 @@ export class Negotiator {
         send.push(n.fund(share, this.fundingFee, now));
       });
     }
-    if (n.role === 'host' && n.state === 'funding') {
-      if (n.fundingFee > this.host!.policy.limits.maxFee) send.push(n.refuse(RefuseReason.funding, now));
-      else {
-        await this._walletStep(n, now, out, async () => {
-          const share = await this.wallet.share(escrowValue(n.terms, 'collateral') + feeShares(n.fundingFee).host);
-          this.shares.set(n.nid.toString('hex'), share);
-          send.push(await n.fundSig(share, this.wallet.sign, now));
-        });
-      }
-    }
+    if (n.role === 'host' && n.state === 'funding' && packet instanceof FundPacket) await this._cosign(n, packet, now, out);
     if (n.role === 'renter' && n.state === 'cosigned') {
       await this._walletStep(n, now, out, async () => {
         out.tx = await n.complete(this.wallet.sign);
@@ -220,8 +231,35 @@ export class Negotiator {
     return out;
   }
 
+  /**
+   * Host, on a ccfund: refuses it if the hold lapsed or the fee is over the
+   * maximum; else checks the renter's coins before the wallet reserves or
+   * signs anything (a made-up coin is the peer's fault), then cosigns.
+   */
+  private async _cosign(n: Negotiation, fund: FundPacket, now: number, out: Outcome): Promise<void> {
+    const hex = n.nid.toString('hex');
+    if (!this.holds.running(hex, now) || n.fundingFee > this.host!.policy.limits.maxFee) {
+      out.send.push(n.refuse(RefuseReason.funding, now));
+      return;
+    }
+    const bad = await this.holds.claim(hex, fund.part.coins);
+    if (n.state !== 'funding') return; // the renter refused meanwhile
+    if (bad) {
+      out.send.push(n.refuse(RefuseReason.funding, now));
+      out.fault = new ProtocolError('bad-funding', `ccfund: ${bad}`, BanScore.splice);
+      return;
+    }
+    await this._walletStep(n, now, out, async () => {
+      const share = await this.wallet.share(escrowValue(n.terms, 'collateral') + feeShares(n.fundingFee).host);
+      this.shares.set(hex, share);
+      out.send.push(await n.fundSig(share, this.wallet.sign, now));
+      this.holds.start(hex, now);
+    });
+  }
+
   /** Gives a share's coins back to the wallet (harmless if they were spent after all). */
   private async _release(hex: string): Promise<void> {
+    this.holds.forget(hex);
     const share = this.shares.get(hex);
     if (!share) return;
     this.shares.delete(hex);
@@ -242,20 +280,31 @@ export class Negotiator {
     }
   }
 
-  private async _propose(packet: ProposePacket, now: number, peer: string): Promise<Outcome> {
+  /** A negotiation that holds a place in its group's count: a propose not answered yet, or an answer the renter has not funded while its hold runs. */
+  private _unfunded(n: Negotiation, now: number): boolean {
+    if (n.state === 'proposed') return now <= n.deadline;
+    return n.state !== 'refused' && n.state !== 'funded' && this.holds.running(n.nid.toString('hex'), now);
+  }
+
+  private async _propose(packet: ProposePacket, now: number, group: string): Promise<Outcome> {
     if (!this.host) throw new ProtocolError('not-host', 'ccpropose: this node does not host', BanScore.none);
-    if (this.get(packet.nid)) throw new ProtocolError('replay', 'ccpropose: negotiation already open', BanScore.replay);
+    if (this.get(packet.nid) || this.gone.has(Buffer.from(packet.nid).toString('hex'))) {
+      throw new ProtocolError('replay', 'ccpropose: negotiation already open', BanScore.replay);
+    }
     // Limits first: every propose costs a signature check and holds memory until it expires.
     if (this.byNid.size >= this.maxOpen) throw new ProtocolError('busy', 'ccpropose: too many open negotiations', BanScore.none);
     let mine = 0;
-    for (const p of this.openedBy.values()) if (p === peer) mine++;
-    if (mine >= this.maxOpenPerPeer) throw new ProtocolError('flood', `ccpropose: peer has ${mine} open negotiations`, BanScore.flood);
+    for (const [hex, g] of this.openedBy) if (g === group && this._unfunded(this.byNid.get(hex)!, now)) mine++;
+    if (mine >= this.maxOpenPerGroup) throw new ProtocolError('flood', `ccpropose: address group ${group} has ${mine} unfunded negotiations`, BanScore.flood);
     const n = Negotiation.receive(this.identity.secretKey, packet, now, this.ttl);
-    this.byNid.set(n.nid.toString('hex'), n);
-    this.openedBy.set(n.nid.toString('hex'), peer);
+    const hex = n.nid.toString('hex');
+    this.byNid.set(hex, n);
+    this.openedBy.set(hex, group);
     if (this.host.mode === 'manual') return { negotiation: n, send: [] };
     const d = await this.advise(n.nid, now);
+    if (n.state !== 'proposed') return { negotiation: n, send: [] }; // the renter refused while the load was read
     const send = d.action === 'accept' ? n.accept(now) : d.action === 'counter' ? n.counter(d.terms, now) : n.refuse(d.reason, now);
+    if (d.action !== 'refuse') this.holds.start(hex, now);
     return { negotiation: n, send: [send] };
   }
 
@@ -265,12 +314,18 @@ export class Negotiator {
    * they are spent anyway, and if the other side still broadcasts it after
    * our wallet reused them, that funding simply fails. One is kept at least
    * until its ccpropose expires, so a replay of that propose is still
-   * recognised. Returns how many were dropped.
+   * recognised; a host's refused or unfunded one whose hold ended leaves
+   * only its nid for that, so proposes that are never funded cannot keep the
+   * host `busy` for longer than their hold. Returns how many were dropped.
    */
   async expire(now: number): Promise<number> {
+    await this._lapse(now);
+    for (const [hex, until] of [...this.gone]) if (now > until) this.gone.delete(hex);
     let n = 0;
     for (const [hex, neg] of [...this.byNid]) {
-      if (now > Math.max(neg.deadline, neg.openedUntil)) {
+      const idle = neg.role === 'host' && neg.state !== 'funded' && !this._unfunded(neg, now);
+      if (idle || now > Math.max(neg.deadline, neg.openedUntil)) {
+        if (now <= neg.openedUntil) this.gone.set(hex, neg.openedUntil);
         this.byNid.delete(hex);
         this.asked.delete(hex);
         this.openedBy.delete(hex);
@@ -279,5 +334,19 @@ export class Negotiator {
       }
     }
     return n;
+  }
+
+  /**
+   * Host: gives back the coins of cosigned negotiations whose hold is over
+   * and whose funding never went out (holds.ts). If the renter broadcasts
+   * later after all and our wallet reused the coins, that funding fails.
+   */
+  private async _lapse(now: number): Promise<void> {
+    for (const [hex, n] of [...this.byNid]) {
+      if (n.role !== 'host' || n.state !== 'funded' || !this.shares.has(hex) || this.holds.running(hex, now)) continue;
+      if (!(await this.holds.neverBroadcast(hex))) continue;
+      await this._release(hex);
+      this.holds.lapse(hex);
+    }
   }
 }

@@ -7,10 +7,10 @@
  * Signing needs the wallet's passphrase. A host answers negotiations while
  * nobody is at the keyboard, so the daemon keeps the passphrase it was started
  * with (CLOUDCOIN_PASSPHRASE, or the prompt at first start) in memory for this
- * alone, as lnd does after `unlock`; the wallet is locked again after each
- * signature. Without one, funding fails with a clear error.
+ * alone, as lnd does after `unlock`; the wallet is locked again once no
+ * signature is in progress. Without one, funding fails with a clear error.
  */
-import type { BcoinWallet, BcoinWalletCoin } from '../chain/bcoin.js';
+import { bcoin, type BcoinWallet, type BcoinWalletCoin } from '../chain/bcoin.js';
 import { hashType, Script, type BMTX } from '../chain/primitives.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 
@@ -30,6 +30,9 @@ export interface FundingShare {
   changeScript: Uint8Array;
   changeValue: number;
 }
+
+/** Signatures in progress on each wallet, whichever WalletFunder makes them: the last one to finish locks it. */
+const signing = new WeakMap<BcoinWallet, number>();
 
 export class WalletFunder {
   constructor(
@@ -69,7 +72,7 @@ export class WalletFunder {
 
   /** Gives coins of a share back to the wallet, when a negotiation ends without funding. */
   release(share: FundingShare): void {
-    for (const c of share.coins) this.wallet.unlockCoin({ hash: Buffer.from(c.hash).toString('hex'), index: c.index });
+    for (const c of share.coins) this.wallet.unlockCoin(new bcoin.Outpoint(Buffer.from(c.hash).toString('hex'), c.index));
   }
 
   /**
@@ -82,6 +85,10 @@ export class WalletFunder {
     if (!this.passphrase) {
       throw new CloudCoinError('ELOCKED', 'the node holds no wallet passphrase: start it with CLOUDCOIN_PASSPHRASE to fund contracts', ExitCode.auth);
     }
+    // Locking after each signature let one negotiation's lock zero the master
+    // key between another's unlock and its key derivation, failing that
+    // funding; with many at once the wallet stays unlocked until the last.
+    signing.set(this.wallet, (signing.get(this.wallet) ?? 0) + 1);
     try {
       for (const index of inputs) {
         const input = mtx.inputs[index];
@@ -94,7 +101,9 @@ export class WalletFunder {
         }
       }
     } finally {
-      await this.wallet.lock();
+      const left = signing.get(this.wallet)! - 1;
+      signing.set(this.wallet, left);
+      if (left === 0) await this.wallet.lock();
     }
   };
 }

@@ -51,6 +51,12 @@ export interface NodeWallet {
 
 export type PeerEvent = 'peer open' | 'peer close';
 
+/** An unspent output, as the chain or the mempool holds it. */
+export interface UnspentCoin {
+  value: number;
+  script: Uint8Array;
+}
+
 export interface NodeAdapter {
   /** The network the node runs on: it fixes the contracts' proof windows. */
   readonly network: NetworkName;
@@ -85,6 +91,14 @@ export interface NodeAdapter {
    * raises 'peer open'. Rejects on an address it cannot dial.
    */
   dial(address: string): Promise<void>;
+  /** The address group of a peer (src/lib/net/netgroup.ts): what per-peer limits count by, so a reconnect does not reset them. */
+  groupOf(peer: NodePeer): string;
+  /**
+   * The output `index` of transaction `hash` (internal byte order) if it is
+   * unspent in the chain and the mempool, else null. Absent where there is
+   * no UTXO set (the in-memory adapter): then a renter's coins go unchecked.
+   */
+  coin?(hash: Uint8Array, index: number): Promise<UnspentCoin | null>;
   /** Raises a peer's ban score; at 100 the node disconnects and bans it. */
   penalize(peer: NodePeer, score: number, reason: string): void;
   readonly logger: NodeLogger;

@@ -8,15 +8,21 @@ import { isNetworkName, type NetworkName } from '../../chain/names.js';
 import { Script, type BScript, type BTX } from '../../chain/primitives.js';
 import type { ExtensionContext } from '../../ext/context.js';
 import { ExtensionHost } from '../../ext/host.js';
+import { netgroupOf } from '../../net/netgroup.js';
 import type { IndexedChain } from '../indexer.js';
 import type { FundingWallet } from '../negotiator.js';
-import type { NodeAdapter, NodeLogger, NodePeer, NodeWallet, PeerEvent, TxOutput } from './adapter.js';
+import type { NodeAdapter, NodeLogger, NodePeer, NodeWallet, PeerEvent, TxOutput, UnspentCoin } from './adapter.js';
 import { type DialablePool, dialAddress, reachableAddresses } from './reachable.js';
 
 /** bcoin's Wallet members for keys outside its derivation chain. */
 interface KeyImportingWallet extends BcoinWallet {
   hasAddress(address: unknown): Promise<boolean>;
   importKey(account: number, ring: unknown, passphrase: string): Promise<void>;
+}
+
+/** bcoin 1.0.2's FullNode.getCoin: the mempool's output, or the chain's unless the mempool spends it; hashes in hex. */
+interface CoinLookup {
+  getCoin(hash: string, index: number): Promise<{ value: number; script: BScript } | null>;
 }
 
 /** Every NodePeer a BcoinNodeAdapter hands out is one of bcoin's peers. */
@@ -125,6 +131,15 @@ export class BcoinNodeAdapter implements NodeAdapter {
 
   dial(address: string): Promise<void> {
     return dialAddress(this.node.pool as unknown as DialablePool, address);
+  }
+
+  groupOf(peer: NodePeer): string {
+    return netgroupOf(bcoinPeer(peer).address.host);
+  }
+
+  async coin(hash: Uint8Array, index: number): Promise<UnspentCoin | null> {
+    const coin = await (this.node as unknown as CoinLookup).getCoin(Buffer.from(hash).toString('hex'), index);
+    return coin ? { value: coin.value, script: coin.script.toRaw() } : null;
   }
 
   penalize(peer: NodePeer, score: number, reason: string): void {

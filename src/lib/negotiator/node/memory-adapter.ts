@@ -252,6 +252,11 @@ export class MemoryNodeAdapter implements NodeAdapter {
     MemoryNodeAdapter.connect(this, remote);
   }
 
+  /** Peers in one process have no address: each connection is its own group. */
+  groupOf(peer: NodePeer): string {
+    return `memory:${this._peer(peer).id}`;
+  }
+
   penalize(peer: NodePeer, score: number, reason: string): void {
     const p = this._peer(peer);
     this.logger.info(`penalizing peer ${p.id} by ${score}: ${reason}`);

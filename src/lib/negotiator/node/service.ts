@@ -99,6 +99,10 @@ export class NegotiatorService {
         release: (share) => node.wallet.funder().release?.(share),
       },
       offers: this.pool,
+      unspent: node.coin && (async (c) => {
+        const coin = await node.coin!(c.hash, c.index);
+        return coin !== null && coin.value === c.value && Buffer.compare(coin.script, c.script) === 0;
+      }),
       host: {
         get policy() { return offers.policy; },
         get mode() { return offers.mode; },
@@ -196,7 +200,7 @@ export class NegotiatorService {
     if (this._notForUs(cmd, payload)) return;
     let d;
     try {
-      d = await dispatch(this.pool, this.negotiator, String(peer.id), cmd, payload, unixNow(), this.fulfilment);
+      d = await dispatch(this.pool, this.negotiator, String(peer.id), cmd, payload, unixNow(), this.fulfilment, this.node.groupOf(peer));
     } catch (err) {
       if (isProtocolError(err)) throw new MisbehaviorError(`${err.reason}: ${err.message}`, err.score);
       throw err;
@@ -204,6 +208,7 @@ export class NegotiatorService {
     for (const p of d.reply) this.node.send(peer, p.cmd, p.encode());
     if (d.announce.length > 0) this.node.broadcast(types.INV, new InvPacket(d.announce).encode(), peer);
     await this.negotiations.delivered(peer, d);
+    if (d.fault) throw new MisbehaviorError(`${d.fault.reason}: ${d.fault.message}`, d.fault.score);
   }
 
   // ---- offers ----
