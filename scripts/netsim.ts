@@ -6,7 +6,7 @@
  * prints what it measured and whether each check held; exit 0 when all did.
  * Needs root (namespaces, veths, bridges). docs/netsim.md says more.
  *
- *   npm run netsim -- [--short] [--nodes 30] [--hosts 20] [--seeds 2] [--json] [--keep]
+ *   npm run netsim -- [--short] [--nodes 30] [--hosts 20] [--seeds nodes/6] [--json] [--keep]
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,15 +37,16 @@ function options() {
       short: { type: 'boolean', default: false },
       nodes: { type: 'string' },
       hosts: { type: 'string' },
-      seeds: { type: 'string', default: '2' },
+      seeds: { type: 'string' },
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
   });
+  const nodes = Number(values.nodes ?? (values.short ? 10 : 30));
   const layout: Layout = {
-    nodes: Number(values.nodes ?? (values.short ? 10 : 30)),
+    nodes,
     hosts: Number(values.hosts ?? (values.short ? 6 : 20)),
-    seeds: Number(values.seeds),
+    seeds: Number(values.seeds ?? Math.max(2, Math.ceil(nodes / 6))),
   };
   const renters = layout.nodes - layout.hosts - layout.seeds;
   if (![layout.nodes, layout.hosts, layout.seeds].every(Number.isInteger) || layout.seeds < 2 || layout.hosts < 3 || renters < 1 || layout.nodes > 1000) {
@@ -70,8 +71,8 @@ function human(r: NetsimReport): string {
     `  negotiations a second:        ${r.negotiations.perSecond.toFixed(2)} (${r.negotiations.contracts} in ${r.negotiations.seconds.toFixed(1)} s)`,
     `  contracts, never connected:   ${r.negotiations.neverConnected} of ${r.negotiations.contracts}`,
     `  push/pull identical in churn: ${yes(r.store.identical)} (${r.store.minShards}-of-${r.store.totalShards}; down for push ${r.store.downDuringPush.join(' ')}, for pull ${r.store.downDuringPull.join(' ')}; push ${r.store.pushSeconds.toFixed(1)} s, pull ${r.store.pullSeconds.toFixed(1)} s)`,
-    `  partition diverged:           ${yes(r.partition.diverged)} (${r.partition.side.a} | ${r.partition.side.b} nodes), healed in ${r.partition.healSeconds.toFixed(1)} s`,
-    `  identical after heal:         ${yes(r.partition.identical)} (registry of ${r.partition.contracts} contracts at height ${r.partition.height})`,
+    `  partition diverged:           ${yes(r.checks.partitionDiverged)} (${r.partition.side.a} | ${r.partition.side.b} nodes, ${r.partition.contractsWhileCut.losing} contracts on the losing side, ${r.partition.contractsWhileCut.winning} on the winning one), healed in ${r.partition.healSeconds.toFixed(1)} s`,
+    `  identical after heal:         ${yes(r.checks.identicalAfterHeal)} (registry of ${r.partition.contracts} contracts at height ${r.partition.height})`,
     r.passed ? 'all checks passed' : `FAILED: ${Object.entries(r.checks).filter(([, ok]) => !ok).map(([k]) => k).join(', ')}`,
   ].join('\n');
 }
@@ -91,13 +92,13 @@ async function run(layout: Layout, runDir: string, log: (l: string) => void, net
   const store = await storeUnderChurn(world, runDir, log);
   await world.converged('every node back on one tip after the churn', 300_000);
   log('partition');
-  const partition = await partitionAndHeal(world, log);
+  const partition = await partitionAndHeal(world, offers, log);
   const checks = {
     offersReach99: propagation.offers === layout.hosts,
     contractsWithoutPriorConnection: negotiations.contracts > 0 && negotiations.neverConnected === negotiations.contracts,
     storeIdenticalUnderChurn: store.identical,
-    partitionDiverged: partition.diverged,
-    identicalAfterHeal: partition.identical,
+    partitionDiverged: partition.diverged && partition.contractsWhileCut.losing === partition.contractsWhileCut.winning + 1,
+    identicalAfterHeal: partition.identical && partition.contracts === partition.contractsWhileCut.winning,
   };
   return {
     layout: { ...layout, renters: layout.nodes - layout.hosts - layout.seeds },

@@ -82,7 +82,8 @@ test('netsim --short: offers reach every node, strangers contract, store survive
   t.deepEqual([r.store.minShards, r.store.totalShards], [2, 4]);
   t.true(r.store.identical, 'the pulled tree is the pushed one');
   t.true(r.partition.diverged, 'the two sides were at different tips while cut off');
-  t.is(r.partition.contracts, 9, 'the registry holds every contract');
+  t.deepEqual(r.partition.contractsWhileCut, { losing: 10, winning: 9 }, 'the side whose chain lost held a contract the other did not');
+  t.is(r.partition.contracts, 9, 'after the heal every registry has dropped that contract with the blocks it was in');
   t.is(r.partition.registryDigests, 1, 'one registry across all nodes after the heal');
   t.is(r.partition.reputationDigests, 1, 'one set of reputations across all nodes after the heal');
   t.deepEqual(r.checks, { offersReach99: true, contractsWithoutPriorConnection: true, storeIdenticalUnderChurn: true, partitionDiverged: true, identicalAfterHeal: true });

@@ -1,10 +1,13 @@
 /**
  * The simulated world: which machine is a seed, a renter or a host, on which
  * side of the partition line, and how they find each other. Nodes learn of
- * the network only through seeds: the seeds are `--peers` of each other, and
- * every other node has the seeds of its side as `--seed`. bcoin's address
- * gossip drops private addresses (10.77/16 included), so no node learns of
- * another from its peers: a renter hears of a host only through its offer.
+ * the network only through seeds: the seeds form a ring (each the `--peers`
+ * of the next, side a's seeds first, so each side's seeds stay joined when
+ * the trunk is down), and every other node has one seed of its side as
+ * `--seed`. bcoin takes at most 8 inbound peers, so a seed serves at most 7
+ * nodes besides its ring neighbour. bcoin's address gossip drops private
+ * addresses (10.77/16 included), so no node learns of another from its
+ * peers: a renter hears of a host only through its offer.
  */
 import { createHash } from 'node:crypto';
 import { DEVNET_PASSPHRASE } from '../../src/lib/devnet/devnet.js';
@@ -32,6 +35,9 @@ export async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) =
   return out;
 }
 
+/** bcoin's default maxInbound, less the ring neighbour's connection. */
+const NODES_A_SEED = 7;
+
 export const digest = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
 export class World {
@@ -49,6 +55,9 @@ export class World {
       const side: Side = i % 2 === 0 ? 'a' : 'b';
       this.machines.push(new Machine(net, i, role, side, runDir, ++count[role]));
     });
+    const load = new Map<Machine, number>();
+    for (const m of this.machines.filter((x) => x.role !== 'seed')) load.set(this.seedOf(m), (load.get(this.seedOf(m)) ?? 0) + 1);
+    if (Math.max(...load.values()) > NODES_A_SEED) throw new Error(`a seed would serve more than ${NODES_A_SEED} nodes: use more --seeds`);
   }
 
   of(role: Role): Machine[] {
@@ -59,10 +68,17 @@ export class World {
     return this.of('seed').filter((s) => s.side === side);
   }
 
-  /** Starts a machine's node the way it first started: seeds with the other seeds as peers, the rest with their side's seeds. */
+  /** A non-seed machine's seed: its side's seeds in turn (machines alternate sides, so halve the index first). */
+  private seedOf(m: Machine): Machine {
+    const seeds = this.seedsOf(m.side);
+    return seeds[Math.floor(m.index / 2) % seeds.length];
+  }
+
+  /** Starts a machine's node the way it first started: a seed with the next seed of the ring as its peer, the rest with their seed. */
   async startNode(m: Machine): Promise<void> {
-    if (m.role === 'seed') await m.startNode([], this.of('seed').filter((s) => s !== m).map((s) => s.p2p));
-    else await m.startNode(this.seedsOf(m.side).map((s) => s.p2p));
+    if (m.role !== 'seed') return m.startNode([this.seedOf(m).p2p]);
+    const ring = [...this.seedsOf('a'), ...this.seedsOf('b')];
+    await m.startNode([], [ring[(ring.indexOf(m) + 1) % ring.length].p2p]);
   }
 
   /** Namespaces, relays and nodes; seeds first so the others find them listening. */
