@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { bcoin } from '../src/lib/chain/bcoin.js';
 import { getNetwork } from '../src/lib/chain/networks.js';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
-import { OfferPacket } from '../src/lib/net/offer.js';
+import { MAX_OFFER_SIZE, OfferPacket } from '../src/lib/net/offer.js';
 import { PayPacket } from '../src/lib/net/pay.js';
 import { Negotiation } from '../src/lib/negotiator/negotiation.js';
 import { buildSettlement, signSettlement } from '../src/lib/negotiator/settlement.js';
@@ -137,7 +137,7 @@ test.serial('a replayed propose and an expired one cost ban score; the peer stay
 
 test.serial('an oversized message costs 100, as docs/protocol.md §3.2 says; a flood of announcements gets the peer banned', async (t) => {
   const big = await peerOf(H);
-  big.write(frame('dev', 'ccoffer', randomBytes(400))); // over ccoffer's 348-byte maximum: dropped unread
+  big.write(frame('dev', 'ccoffer', randomBytes(MAX_OFFER_SIZE + 1))); // over ccoffer's maximum: dropped unread
   t.true(await big.closedWithin(10_000), 'oversize scores 100: disconnected');
   const p = await peerOf(H);
   // 200 announcements of budget, refilled at 10/s: 400 at once overdraw it, 20 ban points each time.

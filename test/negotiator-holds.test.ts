@@ -61,7 +61,7 @@ async function currentOffer(): Promise<OfferPacket> {
   const [o] = (await ok(H, ['contract', 'offers'])).offers;
   return new OfferPacket({
     flags: 0, hostKey: identity(H).publicKey, sequence: o.sequence, expiry: o.expiry, price: o.price, collateral: o.collateral,
-    minSize: o.minSize, maxSize: o.maxSize, minDuration: o.minDuration, maxDuration: o.maxDuration, url: o.url,
+    minSize: o.minSize, maxSize: o.maxSize, minDuration: o.minDuration, maxDuration: o.maxDuration, url: o.url, addresses: o.addresses,
   }).sign(identity(H).secretKey);
 }
 

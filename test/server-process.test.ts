@@ -205,7 +205,7 @@ function _get(url: string, headers: Record<string, string>, agent: Agent): Promi
 const FLOOD = 50_000;
 const FLOOD_ADDRESSES = 500;
 /** docs/server.md, "Limits and safety": what a flood may add to the server's RSS after its first tenth. */
-const FLOOD_RSS_BOUND = 64 * 1024 * 1024;
+const FLOOD_RSS_BOUND = 128 * 1024 * 1024;
 
 test.serial(`${FLOOD} validly signed requests from fresh keys for made-up contracts: every cache stays under its cap, RSS under its bound, the real contract stays cached`, async (t) => {
   const dir = await tempDir(t);
