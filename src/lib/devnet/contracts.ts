@@ -31,7 +31,7 @@ export const DEVNET_TERMS: DevnetTerms = {
   take: { size: 2 ** 30, duration: 4_320 },
 };
 
-async function _until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+async function _until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -72,14 +72,14 @@ async function startParticipant(bin: string, p: Omit<Participant, 'pid' | 'addre
 }
 
 /** Waits until every node has at least one peer and all agree on the tip. */
-async function waitConverged(participants: Participant[], timeoutMs = 60_000): Promise<number> {
+async function waitConverged(participants: Participant[], timeoutMs = 120_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const infos = await Promise.all(participants.map((p) => NodeClient.connect(p.datadir).node('GET', '/')));
     const tips = new Set(infos.map((i) => i.chain.tip));
     const connected = infos.every((i) => i.pool.inbound + i.pool.outbound > 0) || participants.length === 1;
     if (tips.size === 1 && connected) return infos[0].chain.height;
-    if (Date.now() > deadline) throw new CloudCoinError('EDEVNET', 'the devnet nodes did not converge on one tip within 60 s');
+    if (Date.now() > deadline) throw new CloudCoinError('EDEVNET', `the devnet nodes did not converge on one tip within ${timeoutMs / 1000} s`);
     await sleep(200);
   }
 }

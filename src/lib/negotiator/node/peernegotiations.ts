@@ -56,8 +56,14 @@ export interface PendingInfo extends NegotiationInfo {
   advice: string;
 }
 
-/** How long a propose waits for a connected host to answer before the offer's addresses are dialled. */
-const DIAL_AFTER_MS = 1000;
+/**
+ * How long a propose waits for a connected host to answer before the offer's
+ * addresses are dialled. A host we are connected to by an inbound connection
+ * cannot be told from a stranger by its address (it comes from another port),
+ * and dialling it gives it the propose twice (a replay, 10 points): long
+ * enough that a loaded host answers first.
+ */
+const DIAL_AFTER_MS = 3000;
 
 export const REFUSE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RefuseReason).map(([k, v]) => [v, k]));
 
