@@ -103,7 +103,7 @@ export interface BcoinFullNode extends EventEmitter {
   network: BcoinNetwork;
   chain: BcoinChain;
   pool: BcoinPool;
-  mempool: EventEmitter & { map: Map<unknown, unknown>; getSize(): number; addTX(tx: BTX): Promise<unknown> };
+  mempool: EventEmitter & { map: Map<unknown, unknown>; getSize(): number; addTX(tx: BTX): Promise<unknown>; hasEntry(hash: string): boolean };
   http: BcoinHTTP;
   rpc: { add(name: string, fn: (args: unknown[], help: boolean) => unknown): void };
   plugins: Record<string, any>;

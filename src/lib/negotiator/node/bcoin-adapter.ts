@@ -101,8 +101,10 @@ export class BcoinNodeAdapter implements NodeAdapter {
     this.node.pool.broadcast(tx);
   }
 
-  sendTX(tx: BTX): Promise<void> {
-    return this.node.sendTX(tx);
+  async sendTX(tx: BTX): Promise<void> {
+    await this.node.sendTX(tx);
+    // bcoin's sendTX logs a refusal of score 0 (a double spend among them) and relays the transaction anyway; its mempool is keyed by hex hash.
+    if (!this.node.mempool.hasEntry(tx.hash().toString('hex'))) throw new Error(`the mempool refused transaction ${tx.txid()} (see the node's log)`);
   }
 
   on(event: PeerEvent, listener: (peer: NodePeer) => void): void {
