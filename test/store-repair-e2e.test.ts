@@ -5,11 +5,12 @@
  * CLI. One host's node and file server are stopped for good: the next push
  * still stores 2-of-4 (exit 0), pull is identical, the renter's daemon
  * (given the store passphrase) rebuilds that host's shards on the five left,
- * and `store status` shows 100%.
+ * and `store status` shows 100%. Then a host that stays up deletes its
+ * shards: `store check` names them and `store repair` rebuilds them.
  */
 import test from 'ava';
 import { mkdtempSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,3 +112,45 @@ test.serial('six hosts, 2-of-4: one host gone for good, push still exits 0, pull
   await rm(join(tree.root, 'after-the-loss.bin'));
   await pullsIdentical(t, first.json.snapshot, join(dir, 'restore-2'));
 });
+
+test.serial('a host that deletes its shards while staying up is named by store check, and store repair puts every sector back', async (t) => {
+  t.timeout(300_000);
+  // The daemon's own repair off (policy auto: false), so what finds the loss here is check.
+  const configFile = join(renter.datadir, 'config.json');
+  const config = JSON.parse(await readFile(configFile, 'utf8'));
+  await writeFile(configFile, JSON.stringify({ ...config, renter: { repairAfter: 0, auto: false } }));
+  await cliOk(['node', 'stop', '--datadir', renter.datadir]);
+  await cliOk([
+    'node', 'start', '--detach', '--network', 'dev', '--datadir', renter.datadir,
+    '--port', String(renter.port), '--http-port', String(renter.httpPort), '--wallet-port', String(renter.walletPort),
+  ]);
+
+  const liar = hosts[1];
+  const root = join(liar.datadir, 'sectors', 'sectors');
+  const objects: string[] = [];
+  for (const contract of await readdir(root)) {
+    for (const fan of await readdir(join(root, contract))) {
+      for (const name of await readdir(join(root, contract, fan))) if (/^[0-9a-f]{64}$/.test(name)) objects.push(join(root, contract, fan, name));
+    }
+  }
+  t.true(objects.length > 0, 'the host held shards');
+  for (const f of objects) await rm(f);
+
+  const found = await store(['check']);
+  t.is(found.code, 6, found.stderr);
+  const missingOnLiar = found.json.missing.filter((m: any) => m.backend === hostKeys[1]);
+  t.true(missingOnLiar.length > 0, 'check names the shards the host deleted');
+  t.regex(found.stderr, new RegExp(`missing: ${hostKeys[1]} lacks `));
+
+  const repaired = await store(['repair']);
+  t.is(repaired.code, 0, repaired.stderr);
+  t.true(repaired.json.repaired >= missingOnLiar.length, 'every deleted shard rebuilt');
+  const status = await store(['status']);
+  t.is(status.code, 0, status.stderr);
+  t.is(status.json.overall.health, 100);
+  const clean = await store(['check']);
+  t.deepEqual([clean.json.missing, clean.json.corrupt], [[], []], clean.stderr);
+  // The first snapshot is the tree as it is now (the first test took the later file out again).
+  await pullsIdentical(t, (await store(['snapshots'])).json.snapshots[0].id, join(dir, 'restore-3'));
+});
+
