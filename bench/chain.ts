@@ -10,30 +10,20 @@
  * is emptied and turned off for the pure-JS figures: the cache is one per
  * process, so the builder's entries must not answer a validator's checks.
  */
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bcoin } from '../src/lib/chain/bcoin.js';
-import { bcoinType } from '../src/lib/chain/networks.js';
 import { nativeSecpAvailable, useSecpBackend, type SecpBackendName } from '../src/lib/chain/native-secp.js';
 import { SIGNATURE_CACHE_ENTRIES, signatureCache } from '../src/lib/chain/sigcache.js';
 import { opsPerSecond, type BenchSuite, type Figure } from './harness.js';
+import { makeNode } from './node.js';
 
 const secp = createRequire(createRequire(import.meta.url).resolve('bcoin'))('bcrypto/lib/secp256k1');
 const BLOCK_TXS = 1000;
 const ROUNDS = 2;
 const SENDS = 100;
-
-function makeNode(dir: string, wallet: boolean): any {
-  mkdirSync(join(dir, 'wallet'), { recursive: true });
-  const node = new bcoin.FullNode({
-    network: bcoinType('dev'), prefix: dir, memory: false, workers: false, listen: false,
-    httpPort: 0, walletHttpPort: 0, walletPrefix: dir, logLevel: 'none', logConsole: false, logFile: false,
-  });
-  if (wallet) node.use(bcoin.wallet.plugin);
-  return node;
-}
 
 /** Pure JS without the cache, as bcoin ran before; or libsecp256k1 with it. */
 function usePath(name: SecpBackendName): void {

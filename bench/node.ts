@@ -16,7 +16,8 @@ import { rssMiB, type BenchSuite, type Figure } from './harness.js';
 
 const FEE = 2000;
 
-function makeNode(dir: string, wallet: boolean): any {
+/** A dev-network node in `dir` with no network and no logs; with its wallet plugin if `wallet` (shared with bench/chain.ts). */
+export function makeNode(dir: string, wallet: boolean): any {
   mkdirSync(join(dir, 'wallet'), { recursive: true });
   const node = new bcoin.FullNode({
     network: bcoinType('dev'), prefix: dir, memory: false, workers: false, listen: false,

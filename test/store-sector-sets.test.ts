@@ -6,11 +6,11 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileServerClient } from '../src/lib/server/index.js';
-import { HostBackend, LocalBackend, Store, StoreKeys, openKey, storePaths } from '../src/lib/store/index.js';
+import { HostBackend, LocalBackend, Store, openKey, storePaths } from '../src/lib/store/index.js';
+import { localStores } from './util/local-store.js';
 import { TEST_PASSPHRASE, cliOk } from './util/cli.js';
 import { tempDir } from './util/devnode.js';
 import { negotiated } from './util/serve.js';
@@ -25,19 +25,8 @@ async function listing(backends: LocalBackend[]): Promise<Map<string, string[]>>
   return out;
 }
 
-async function repo(t: ExecutionContext) {
-  const base = await mkdtemp(join(tmpdir(), 'cc-sets-'));
-  t.teardown(() => rm(base, { recursive: true, force: true }));
-  const keys = new StoreKeys(randomBytes(32));
-  const backends = [0, 1, 2].map((i) => new LocalBackend(`host${i}`, join(base, `host${i}`), { sync: false }));
-  const open = async (state: string) => {
-    const store = await Store.open({ keys, backends, stateDir: join(base, state) });
-    t.teardown(() => store.close());
-    return store;
-  };
-  const source = join(base, 'src');
-  await mkdir(source);
-  return { backends, open, source };
+function repo(t: ExecutionContext) {
+  return localStores(t, 'cc-sets-');
 }
 
 test('the sets are what each backend holds, through push, forget and prune', async (t) => {

@@ -6,27 +6,17 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CloudCoinError } from '../src/lib/errors.js';
-import { LocalBackend, Store, StoreKeys } from '../src/lib/store/index.js';
+import type { LocalBackend } from '../src/lib/store/index.js';
+import { localStores } from './util/local-store.js';
 
 async function repo(t: ExecutionContext) {
-  const base = await mkdtemp(join(tmpdir(), 'cc-rollback-'));
-  t.teardown(() => rm(base, { recursive: true, force: true }));
-  const keys = new StoreKeys(randomBytes(32));
-  const backends = [0, 1, 2].map((i) => new LocalBackend(`host${i}`, join(base, `host${i}`), { sync: false }));
-  const open = async (state: string) => {
-    const store = await Store.open({ keys, backends, stateDir: join(base, state) });
-    t.teardown(() => store.close());
-    return store;
-  };
-  const source = join(base, 'src');
-  await mkdir(source);
-  await writeFile(join(source, 'old.txt'), 'the first version\n');
-  await writeFile(join(source, 'big.bin'), randomBytes(2 << 20));
-  return { base, backends, open, source };
+  const r = await localStores(t, 'cc-rollback-');
+  await writeFile(join(r.source, 'old.txt'), 'the first version\n');
+  await writeFile(join(r.source, 'big.bin'), randomBytes(2 << 20));
+  return r;
 }
 
 async function objects(backends: LocalBackend[]): Promise<number> {
