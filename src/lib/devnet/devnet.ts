@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { NodeClient } from '../node/node-client.js';
@@ -19,6 +19,7 @@ import { receiveAddress, getBalance } from '../wallet/wallet.js';
 import { waitWalletSynced } from '../node/status.js';
 import { freePorts } from './ports.js';
 import { startServerDetached, stopServer } from './server-process.js';
+import { catchUp } from './catch-up.js';
 import { contractDevnetHosts, type DevnetContract } from './contracts.js';
 import type { Participant } from './participant.js';
 
@@ -27,6 +28,7 @@ export const DEVNET_FILE = 'devnet.json';
 export const DEVNET_PASSPHRASE = 'devnet';
 const COINBASE_MATURITY = 100;
 const BLOCKS_EACH = 2;
+const PORT_ATTEMPTS = 3;
 
 export interface Devnet {
   dir: string;
@@ -71,15 +73,31 @@ async function startParticipant(bin: string, p: Omit<Participant, 'pid' | 'addre
   return (await startDetached(bin, args, p.datadir)).pid;
 }
 
+/** Without a new block anywhere for this long, the nodes behind are handed the blocks they lack (catch-up.ts). */
+const STALL_MS = 15_000;
+
 /** Waits until every node has at least one peer and all agree on the tip. */
 async function waitConverged(participants: Participant[], timeoutMs = 120_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
+  const clients = participants.map((p) => NodeClient.connect(p.datadir));
+  let heights = '';
+  let movedAt = Date.now();
   for (;;) {
-    const infos = await Promise.all(participants.map((p) => NodeClient.connect(p.datadir).node('GET', '/')));
+    const infos = await Promise.all(clients.map((c) => c.node('GET', '/')));
     const tips = new Set(infos.map((i) => i.chain.tip));
     const connected = infos.every((i) => i.pool.inbound + i.pool.outbound > 0) || participants.length === 1;
     if (tips.size === 1 && connected) return infos[0].chain.height;
-    if (Date.now() > deadline) throw new CloudCoinError('EDEVNET', `the devnet nodes did not converge on one tip within ${timeoutMs / 1000} s`);
+    const now = infos.map((i) => i.chain.height).join(',');
+    if (now !== heights) [heights, movedAt] = [now, Date.now()];
+    if (tips.size > 1 && Date.now() - movedAt > STALL_MS) {
+      const best = infos.reduce((b, i, k) => (i.chain.height > infos[b].chain.height ? k : b), 0);
+      await Promise.all(clients.filter((_, k) => infos[k].chain.height < infos[best].chain.height).map((c) => catchUp(clients[best], c)));
+      movedAt = Date.now();
+    }
+    if (Date.now() > deadline) {
+      const each = participants.map((p, i) => `${p.name} height ${infos[i].chain.height} peers ${infos[i].pool.inbound + infos[i].pool.outbound}`).join(', ');
+      throw new CloudCoinError('EDEVNET', `the devnet nodes did not converge on one tip within ${timeoutMs / 1000} s (${each}); their logs are in ${dirname(participants[0].datadir)}`);
+    }
     await sleep(200);
   }
 }
@@ -96,32 +114,20 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const names = ['renter', ...Array.from({ length: opts.hosts }, (_, i) => `host${i + 1}`)];
-  const ports = await freePorts(names.length * 4);
-  const planned = existing?.participants.length === names.length
-    ? existing.participants
-    : names.map((name, i) => ({
-      name,
-      role: (i === 0 ? 'renter' : 'host') as Participant['role'],
-      datadir: join(dir, name),
-      port: ports[i * 4],
-      httpPort: ports[i * 4 + 1],
-      walletPort: ports[i * 4 + 2],
-      serverPort: i === 0 ? undefined : ports[i * 4 + 3],
-    }));
   const extensions = opts.extensions ?? [];
   const started: Participant[] = [];
   try {
-    const [renter, ...hosts] = planned;
-    const renterPid = await startParticipant(opts.bin, renter, [], extensions);
-    started.push({ ...renter, pid: renterPid, address: '' });
-    const hostPids = await Promise.all(hosts.map((h, i) => {
-      const peers = [renter, ...hosts.slice(0, i)].map((p) => `127.0.0.1:${p.port}`);
-      return startParticipant(opts.bin, h, peers, extensions);
-    }));
-    hosts.forEach((h, i) => started.push({ ...h, pid: hostPids[i], address: '' }));
-    await Promise.all(started.filter((p) => p.serverPort).map(async (p) => {
-      p.serverUrl = (await startServerDetached(opts.bin, p.datadir, p.serverPort!)).url;
-    }));
+    for (let attempt = 1; ; attempt++) {
+      const planned = existing?.participants.length === names.length ? existing.participants : await planParticipants(dir, names);
+      try {
+        await startParticipants(opts.bin, planned, extensions, started);
+        break;
+      } catch (err) {
+        // A port chosen free can still be taken before the node binds it (ports.ts); fresh ones are worth one more try.
+        if (!(err instanceof CloudCoinError && err.code === 'EPORTINUSE') || attempt === PORT_ATTEMPTS || existing) throw err;
+        await stopAll(started.splice(0));
+      }
+    }
     for (const p of started) p.address = await receiveAddress(NodeClient.connect(p.datadir));
 
     const miner = NodeClient.connect(started[0].datadir);
@@ -129,7 +135,7 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
     if (!existing || height < COINBASE_MATURITY) {
       // The renter funds one contract a host, each from a coin of its own: a change output
       // is unconfirmed until the next block, so it cannot fund the next contract.
-      for (const p of started) await miner.rpc('generatetoaddress', [p.role === 'renter' ? BLOCKS_EACH + hosts.length : BLOCKS_EACH, p.address]);
+      for (const p of started) await miner.rpc('generatetoaddress', [p.role === 'renter' ? BLOCKS_EACH + started.length - 1 : BLOCKS_EACH, p.address]);
       await miner.rpc('generatetoaddress', [COINBASE_MATURITY, started[0].address]);
     }
     let converged = await waitConverged(started);
@@ -140,10 +146,44 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
     writeFileSync(join(dir, DEVNET_FILE), JSON.stringify(devnet, null, 2) + '\n');
     return devnet;
   } catch (err) {
-    await Promise.allSettled(started.map((p) => stopServer(p.datadir)));
-    await Promise.allSettled(started.map((p) => stopNode(p.datadir)));
+    await stopAll(started);
     throw err;
   }
+}
+
+async function stopAll(started: Participant[]): Promise<void> {
+  await Promise.allSettled(started.map((p) => stopServer(p.datadir)));
+  await Promise.allSettled(started.map((p) => stopNode(p.datadir)));
+}
+
+async function planParticipants(dir: string, names: string[]): Promise<Omit<Participant, 'pid' | 'address'>[]> {
+  const ports = await freePorts(names.length * 4);
+  return names.map((name, i) => ({
+    name,
+    role: (i === 0 ? 'renter' : 'host') as Participant['role'],
+    datadir: join(dir, name),
+    port: ports[i * 4],
+    httpPort: ports[i * 4 + 1],
+    walletPort: ports[i * 4 + 2],
+    serverPort: i === 0 ? undefined : ports[i * 4 + 3],
+  }));
+}
+
+/** Starts the renter, then every host dialling those before it, then the hosts' file servers; each one in `started` as soon as it runs. */
+async function startParticipants(bin: string, planned: Omit<Participant, 'pid' | 'address'>[], extensions: string[], started: Participant[]): Promise<void> {
+  const [renter, ...hosts] = planned;
+  const renterPid = await startParticipant(bin, renter, [], extensions);
+  started.push({ ...renter, pid: renterPid, address: '' });
+  const hostPids = await Promise.allSettled(hosts.map((h, i) => {
+    const peers = [renter, ...hosts.slice(0, i)].map((p) => `127.0.0.1:${p.port}`);
+    return startParticipant(bin, h, peers, extensions);
+  }));
+  hosts.forEach((h, i) => { if (hostPids[i].status === 'fulfilled') started.push({ ...h, pid: (hostPids[i] as PromiseFulfilledResult<number>).value, address: '' }); });
+  const failed = hostPids.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  await Promise.all(started.filter((p) => p.serverPort).map(async (p) => {
+    p.serverUrl = (await startServerDetached(bin, p.datadir, p.serverPort!)).url;
+  }));
 }
 
 export interface ParticipantStatus extends Participant {

@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError } from '../errors.js';
+import { lastError, portInUse } from '../node/control.js';
 import { isAlive } from '../node/datafiles.js';
 
 export const SERVE_PID_FILE = 'serve.pid';
@@ -33,7 +34,11 @@ export async function startServerDetached(bin: string, datadir: string, port: nu
     } catch {
       // not listening yet
     }
-    if (!isAlive(pid)) throw new CloudCoinError('ESERVE', `the file server in ${datadir} exited; see ${join(datadir, SERVE_LOG_FILE)}`);
+    if (!isAlive(pid)) {
+      const said = lastError(join(datadir, SERVE_LOG_FILE));
+      if (portInUse(said)) throw new CloudCoinError('EPORTINUSE', said!);
+      throw new CloudCoinError('ESERVE', `the file server in ${datadir} exited; see ${join(datadir, SERVE_LOG_FILE)}`);
+    }
     if (Date.now() > deadline) throw new CloudCoinError('ESERVE', `the file server in ${datadir} did not answer within ${timeoutMs / 1000} s`);
     await sleep(100);
   }

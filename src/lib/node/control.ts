@@ -33,7 +33,8 @@ export async function startDetached(bin: string, args: string[], datadir: string
       rmSync(join(datadir, PID_FILE), { force: true });
       // The child is this same CLI, so its exit code already has the documented meaning.
       const code = (Object.values(ExitCode) as number[]).includes(exitCode) ? (exitCode as ExitCodeValue) : ExitCode.failure;
-      throw new CloudCoinError('ESTART', lastError(logPath) ?? `the node exited with code ${exitCode}; see ${logPath}`, code);
+      const said = lastError(logPath);
+      throw new CloudCoinError(portInUse(said) ? 'EPORTINUSE' : 'ESTART', said ?? `the node exited with code ${exitCode}; see ${logPath}`, code);
     }
     await sleep(100);
   }
@@ -41,8 +42,13 @@ export async function startDetached(bin: string, args: string[], datadir: string
   throw new CloudCoinError('ESTART', `the node did not become ready within ${timeoutMs / 1000} s; see ${logPath}`);
 }
 
+/** Whether a child's one-line error says a port it was given is taken (EPORTINUSE), which a caller can retry with others. */
+export function portInUse(error: string | null): boolean {
+  return error !== null && / port \d+ is already in use$/.test(error);
+}
+
 /** The last `error: …` line the child wrote, which is the CLI's one-line error. */
-function lastError(logPath: string): string | null {
+export function lastError(logPath: string): string | null {
   const lines = readFileSync(logPath, 'utf8').split('\n').filter((l) => l.startsWith('error: '));
   return lines.length ? lines[lines.length - 1].slice('error: '.length) : null;
 }

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { HttpError } from '../errors.js';
+import { CloudCoinError, ExitCode, HttpError } from '../errors.js';
 import type { ContractAuthority, RevisionSigner } from './authority.js';
 import { CachingAuthority, type CacheOptions } from './authority-cache.js';
 import { sendError } from './http-util.js';
@@ -229,6 +229,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     });
   } catch (err) {
     await store.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CloudCoinError('EPORTINUSE', `file server port ${port} is already in use`, ExitCode.conflict);
     throw err;
   }
   sweeper.start();

@@ -1,0 +1,24 @@
+/**
+ * Hands a devnet node that has stopped following the tip the blocks it lacks,
+ * over RPC (getblock raw, submitblock). The devnet mines its first hundred
+ * blocks in a burst while the nodes are still dialling each other, and bcoin
+ * syncs a chain it does not yet consider synced from one peer only, its
+ * "loader": a host that picked as loader another host that was itself still
+ * empty waits until that peer is dropped for stalling, two minutes later.
+ * Once it holds a recent block the node is synced and follows the others over
+ * P2P as any node does.
+ */
+import type { NodeClient } from '../node/node-client.js';
+
+/** Submits `from`'s blocks above `to`'s height up to `from`'s tip; returns how many `to` took. */
+export async function catchUp(from: NodeClient, to: NodeClient): Promise<number> {
+  const [top, bottom] = await Promise.all([from.rpc<number>('getblockcount'), to.rpc<number>('getblockcount')]);
+  let taken = 0;
+  for (let height = bottom + 1; height <= top; height++) {
+    const hash = await from.rpc<string>('getblockhash', [height]);
+    const raw = await from.rpc<string>('getblock', [hash, false]);
+    // submitblock answers null when the block was taken and a reason otherwise.
+    if ((await to.rpc<string | null>('submitblock', [raw])) === null) taken++;
+  }
+  return taken;
+}
