@@ -1,5 +1,6 @@
 import test from 'ava';
 import { request } from 'node:http';
+import { probeHost } from '../src/lib/renter/host-choice.js';
 import { PROBE_DEFAULT_BYTES, PROBE_MAX_BYTES } from '../src/lib/server/probe-route.js';
 import { inProcessServer } from './util/serve.js';
 
@@ -72,4 +73,18 @@ test('all addresses together are held to the server-wide limit, and an address o
   t.is(busy.status, 429);
   t.is(errorCode(busy), 'probe-busy');
   t.true(Number(busy.headers['retry-after']) >= 1);
+});
+
+test('probeHost measures latency and throughput of a real server; one that refuses the probe keeps its latency, throughput null', async (t) => {
+  const { server } = await inProcessServer(t, { probeLimit: { burst: 1, perSecond: 0.001 } });
+  const first = await probeHost(server.url);
+  t.truthy(first);
+  t.true(first!.latencyMs > 0);
+  t.true(first!.bytesPerSecond !== null && first!.bytesPerSecond > 0, 'a MiB came back and was timed');
+  const second = await probeHost(server.url);
+  t.true(second !== null && second.latencyMs > 0, 'latency is still measured');
+  t.is(second!.bytesPerSecond, null, 'the refused probe (429), as an older server\'s 404, gives no figure');
+  const other = await inProcessServer(t);
+  await other.server.close();
+  t.is(await probeHost(other.server.url), null, 'a server that does not answer /status is not probed further');
 });
