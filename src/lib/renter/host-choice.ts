@@ -60,14 +60,14 @@ export interface SetAside {
 
 /**
  * Score weights; they sum to 1, so a score is 0..1. How well a host serves
- * (fulfilment, latency, throughput) keeps the 0.35 it had before throughput
- * was measured, so the money terms weigh what they did. Throughput takes the
- * larger share of the two measures because a backup moves shards of MiBs,
- * whose time is mostly transfer, and its measure holds a round trip already;
- * latency keeps a little for the small requests (lists, proofs, revisions).
- * The proof record gives up 0.05: a new host has none and scores 0.5 on it,
- * where every host that answers can be measured, and the record still
- * weighs as much as the ratings.
+ * (fulfilment, latency, throughput) weighs 0.35, the money terms and ratings
+ * the rest. Throughput has the larger share of the two measures because a
+ * backup moves shards of MiBs, whose time is mostly transfer, and its
+ * measure holds a round trip already; latency keeps a little for the small
+ * requests (lists, proofs, revisions). The two together weigh less than the
+ * proof record, one sample from one place against what the chain proves;
+ * the record weighs no more than the ratings because a new host has none
+ * and scores 0.5 on it, where every host that answers can be measured.
  */
 export const SCORE_WEIGHTS = { price: 0.3, collateral: 0.15, reputation: 0.2, fulfilment: 0.2, latency: 0.05, throughput: 0.1 } as const;
 
