@@ -32,7 +32,7 @@ function _bytes(url: URL): number {
 export class ProbeRoute {
   /** Random, so that a compressing proxy on the way cannot shrink the answer and flatter the host. */
   private readonly body = randomBytes(PROBE_MAX_BYTES);
-  readonly perAddress: RateLimiter;
+  private readonly perAddress: RateLimiter;
   private readonly total: RateLimiter;
 
   constructor(perAddress: RateLimitOptions = {}, total: RateLimitOptions = {}) {
