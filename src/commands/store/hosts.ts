@@ -8,9 +8,14 @@ import { addStoreHost, chooseStoreHosts, listStoreHosts, removeStoreHost, type S
 import { formatSize, parseDuration, parseSize } from '../../lib/units.js';
 import { parseAmount } from '../../lib/wallet/amount.js';
 
+/** MB/s (10^6 bytes), as link speeds are given. */
+function _rate(bytesPerSecond: number | null): string {
+  return bytesPerSecond === null ? '- MB/s' : `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
+}
+
 export default class StoreHosts extends BaseCommand {
   static summary = 'List, add, remove or choose the hosts the store keeps contracted.';
-  static description = `list (the default): every funded or active contract of this renter with its host: key, contract, end height, file server URL, price and collateral (base units per GiB-month), reputation (1..5), share of proof windows proven, round trip of the server's /status, whether it is removed, and renewal links.
+  static description = `list (the default): every funded or active contract of this renter with its host: key, contract, end height, file server URL, price and collateral (base units per GiB-month), reputation (1..5), share of proof windows proven, round trip of the server's /status and the rate of a 1 MiB download from it (MB/s; "-" when it does not serve GET /v1/probe), whether it is removed, and renewal links.
 
 add <offer-hash|host-key>: contracts that host on the renter policy's terms (config.json "renter", docs/store.md), if the policy allows its offer.
 
@@ -71,7 +76,7 @@ ${EXIT_STATUS}`;
   }
 
   private _choose(r: ChoiceResult): ChoiceResult {
-    for (const h of r.contracted) this.say(`contracted ${h.hostKey}  contract ${h.contractId}  score ${h.score.toFixed(3)}  ${Math.round(h.latencyMs)} ms`);
+    for (const h of r.contracted) this.say(`contracted ${h.hostKey}  contract ${h.contractId}  score ${h.score.toFixed(3)}  ${Math.round(h.latencyMs)} ms ${_rate(h.throughputBps)}`);
     for (const f of r.failed) this.say(`failed ${f.hostKey}: ${f.reason}`);
     if (r.wanted === 0) this.say('the policy\'s hosts are contracted already');
     if (r.contracted.length < r.wanted) {
@@ -84,7 +89,7 @@ ${EXIT_STATUS}`;
   private _list(hosts: StoreHostRow[]): { hosts: StoreHostRow[] } {
     if (hosts.length === 0) this.say('no contracted hosts: store hosts choose, or store hosts add <offer>');
     for (const h of hosts) {
-      const latency = h.latencyMs === null ? 'no answer' : `${Math.round(h.latencyMs)} ms`;
+      const latency = h.latencyMs === null ? 'no answer' : `${Math.round(h.latencyMs)} ms ${_rate(h.throughputBps)}`;
       const proven = h.fulfilment === null ? '-' : `${Math.round(h.fulfilment * 100)}%`;
       const link = h.renewedTo ? `  renewed as ${h.renewedTo.slice(0, 16)}` : h.renewedFrom ? `  renews ${h.renewedFrom.slice(0, 16)}` : '';
       this.say(`${h.hostKey}  ${h.contractId.slice(0, 16)}  ${h.state.padEnd(6)} end ${h.endHeight}  price ${h.price} collateral ${h.collateral}  rep ${h.reputation.toFixed(1)} proven ${proven}  ${latency}${h.removed ? '  REMOVED' : ''}${link}\n    ${h.url ?? '(no offer: URL unknown)'}`);

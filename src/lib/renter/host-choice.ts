@@ -2,7 +2,7 @@
  * How the renter chooses hosts from the offers its node knows (docs/store.md,
  * "Which hosts"): offers that do not fit the policy are set aside with the
  * reason, the rest are ranked by a score of price, collateral, reputation,
- * fulfilment record and measured latency, and the best are contracted in
+ * fulfilment record and measured latency and throughput, and the best are contracted in
  * turn until enough have been funded. Never two contracts with one host key:
  * the store makes one backend a host, and that is what keeps two shards of a
  * sector off one host.
@@ -18,6 +18,7 @@ import type { OfferInfo } from '../negotiator/node/offerbook.js';
 import type { NegotiateRequest, NegotiateResult } from '../negotiator/node/peernegotiations.js';
 import { paymentOf } from '../net/terms.js';
 import { sendHttp } from '../server/http-request.js';
+import { PROBE_MAX_BYTES } from '../server/probe-route.js';
 
 /** A contract of this renter as choosing sees it. */
 export type MarketContract = Pick<ContractInfo, 'id' | 'state' | 'hostKey' | 'payment' | 'size' | 'endHeight'>;
@@ -47,6 +48,8 @@ export interface RankedOffer {
   score: number;
   /** Round trip of GET /status on the host's file server, ms. */
   latencyMs: number;
+  /** Bytes a second of its GET /v1/probe; null when it does not serve one. */
+  throughputBps: number | null;
 }
 
 export interface SetAside {
@@ -55,8 +58,21 @@ export interface SetAside {
   reason: string;
 }
 
-/** Score weights; they sum to 1, so a score is 0..1. */
-export const SCORE_WEIGHTS = { price: 0.3, collateral: 0.15, reputation: 0.2, fulfilment: 0.25, latency: 0.1 } as const;
+/**
+ * Score weights; they sum to 1, so a score is 0..1. How well a host serves
+ * (fulfilment, latency, throughput) weighs 0.35, the money terms and ratings
+ * the rest. Throughput has the larger share of the two measures because a
+ * backup moves shards of MiBs, whose time is mostly transfer, and its
+ * measure holds a round trip already; latency keeps a little for the small
+ * requests (lists, proofs, revisions). The two together weigh less than the
+ * proof record, one sample from one place against what the chain proves;
+ * the record weighs no more than the ratings because a new host has none
+ * and scores 0.5 on it, where every host that answers can be measured.
+ */
+export const SCORE_WEIGHTS = { price: 0.3, collateral: 0.15, reputation: 0.2, fulfilment: 0.2, latency: 0.05, throughput: 0.1 } as const;
+
+/** Throughput that scores half: 10 MB/s (80 Mbit/s) moves a 4 MiB shard in about 0.4 s. */
+export const THROUGHPUT_HALF_BPS = 10_000_000;
 
 /** A contract holds the renter's coins from funding until it is settled or refunded. */
 function _holdsCoins(c: MarketContract): boolean {
@@ -72,16 +88,18 @@ export function allowanceSpent(contracts: MarketContract[]): number {
  * The offer's score, 0..1: cheaper is better (price against the policy's
  * highest), collateral up to twice the price (what Sia's hosts put up),
  * reputation (1..5), share of proof windows proven on settled contracts (0.5
- * with none), and latency (halved at 200 ms).
+ * with none), latency (halved at 200 ms) and throughput (halved at
+ * THROUGHPUT_HALF_BPS; 0.5 when not measured, as a host with no record).
  */
-export function scoreOffer(offer: OfferInfo, policy: RenterPolicy, latencyMs: number): number {
+export function scoreOffer(offer: OfferInfo, policy: RenterPolicy, latencyMs: number, throughputBps: number | null): number {
   const w = SCORE_WEIGHTS;
   const price = policy.maxPrice === 0 ? 1 : 1 - offer.price / policy.maxPrice;
   const collateral = Math.min(offer.collateral / Math.max(offer.price, 1), 2) / 2;
   const reputation = (offer.reputation.score - 1) / 4;
   const fulfilment = offer.reputation.fulfilment.ratio ?? 0.5;
   const latency = 1 / (1 + latencyMs / 200);
-  return w.price * price + w.collateral * collateral + w.reputation * reputation + w.fulfilment * fulfilment + w.latency * latency;
+  const throughput = throughputBps === null ? 0.5 : throughputBps / (throughputBps + THROUGHPUT_HALF_BPS);
+  return w.price * price + w.collateral * collateral + w.reputation * reputation + w.fulfilment * fulfilment + w.latency * latency + w.throughput * throughput;
 }
 
 /** Why `offer` cannot be taken under `policy`, or null when it can. */
@@ -108,6 +126,49 @@ export async function probeLatency(url: string, timeoutMs = 5_000): Promise<numb
   }
 }
 
+/** What probing a host's file server measured. */
+export interface HostProbe {
+  /** Round trip of GET /status, ms. */
+  latencyMs: number;
+  /** Bytes a second of GET /v1/probe; null when the server does not serve it (an older one answers 404) or refuses it now. */
+  bytesPerSecond: number | null;
+}
+
+/** The throughput probe running now: hosts probed at once would share this end's link, and each would be measured at a fraction of it. */
+let _probing: Promise<unknown> = Promise.resolve();
+
+/**
+ * Bytes a second of one GET /v1/probe of the largest size the server gives,
+ * timed from request to last byte, one probe at a time in this process. One
+ * round trip, and TCP's slow start, are part of that time: at 1 MiB they
+ * still weigh, as they do in each shard's GET, which is what the figure is
+ * meant to foretell; it is no measure of the link alone.
+ */
+function _probeThroughput(url: string, timeoutMs: number): Promise<number | null> {
+  const run = _probing.then(() => _timedProbe(url, timeoutMs));
+  _probing = run;
+  return run;
+}
+
+async function _timedProbe(url: string, timeoutMs: number): Promise<number | null> {
+  try {
+    const t0 = performance.now();
+    const res = await sendHttp(new URL(`v1/probe?bytes=${PROBE_MAX_BYTES}`, url), { method: 'GET', timeoutMs, maxBody: PROBE_MAX_BYTES });
+    const seconds = (performance.now() - t0) / 1000;
+    return res.status === 200 && res.body.length === PROBE_MAX_BYTES ? PROBE_MAX_BYTES / seconds : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Latency and throughput of a file server; null when it does not answer GET /status within `timeoutMs`. */
+export async function probeHost(url: string, timeoutMs = 5_000): Promise<HostProbe | null> {
+  const latencyMs = await probeLatency(url, timeoutMs);
+  if (latencyMs === null) return null;
+  // A MiB may take longer than a status page; a host that needs more than twice as long is not worth the wait.
+  return { latencyMs, bytesPerSecond: await _probeThroughput(url, 2 * timeoutMs) };
+}
+
 /**
  * The offers `policy` allows, best first, and those set aside with why:
  * our own, a host already contracted or in `exclude`, one that does not fit
@@ -119,7 +180,7 @@ export async function rankOffers(
   contracts: MarketContract[],
   policy: RenterPolicy,
   exclude: Set<string> = new Set(),
-  probe: (url: string) => Promise<number | null> = probeLatency,
+  probe: (url: string) => Promise<HostProbe | null> = probeHost,
 ): Promise<{ ranked: RankedOffer[]; setAside: SetAside[] }> {
   const contracted = new Set(contracts.filter(_holdsCoins).map((c) => c.hostKey));
   const left = policy.allowance - allowanceSpent(contracts);
@@ -134,9 +195,9 @@ export async function rankOffers(
   }
   const ranked: RankedOffer[] = [];
   await Promise.all(fit.map(async (offer) => {
-    const latencyMs = await probe(offer.url);
-    if (latencyMs === null) setAside.push({ hash: offer.hash, hostKey: offer.hostKey, reason: 'file server does not answer' });
-    else ranked.push({ offer, latencyMs, score: scoreOffer(offer, policy, latencyMs) });
+    const measured = await probe(offer.url);
+    if (measured === null) setAside.push({ hash: offer.hash, hostKey: offer.hostKey, reason: 'file server does not answer' });
+    else ranked.push({ offer, latencyMs: measured.latencyMs, throughputBps: measured.bytesPerSecond, score: scoreOffer(offer, policy, measured.latencyMs, measured.bytesPerSecond) });
   }));
   ranked.sort((a, b) => b.score - a.score || a.offer.hostKey.localeCompare(b.offer.hostKey));
   return { ranked, setAside };
@@ -149,6 +210,7 @@ export interface Chosen {
   txid: string;
   score: number;
   latencyMs: number;
+  throughputBps: number | null;
 }
 
 export interface ChoiceResult {
@@ -171,7 +233,7 @@ export function policyRequest(offer: string, policy: RenterPolicy, timeout = 30_
  * EFUNDS (exit 5), one the node cannot sign with with ELOCKED (exit 4); a
  * refusal or silence moves on to the next offer.
  */
-export async function chooseHosts(market: HostMarket, policy: RenterPolicy, options: { want?: number; exclude?: Set<string>; probe?: (url: string) => Promise<number | null> } = {}): Promise<ChoiceResult> {
+export async function chooseHosts(market: HostMarket, policy: RenterPolicy, options: { want?: number; exclude?: Set<string>; probe?: (url: string) => Promise<HostProbe | null> } = {}): Promise<ChoiceResult> {
   const [offers, contracts] = await Promise.all([market.offers(), market.contracts()]);
   const have = new Set(contracts.filter((c) => _holdsCoins(c) && !options.exclude?.has(c.hostKey)).map((c) => c.hostKey)).size;
   const wanted = options.want ?? Math.max(0, policy.hosts - have);
@@ -190,7 +252,7 @@ export async function chooseHosts(market: HostMarket, policy: RenterPolicy, opti
     const out = await market.negotiate(policyRequest(r.offer.hash, policy));
     if (out.outcome === 'funded' && out.txid) {
       left -= payment;
-      result.contracted.push({ hostKey: r.offer.hostKey, offer: r.offer.hash, contractId: out.negotiation.contractId, txid: out.txid, score: r.score, latencyMs: r.latencyMs });
+      result.contracted.push({ hostKey: r.offer.hostKey, offer: r.offer.hash, contractId: out.negotiation.contractId, txid: out.txid, score: r.score, latencyMs: r.latencyMs, throughputBps: r.throughputBps });
       continue;
     }
     // Our wallet's failures would fail with every other host too: stop rather than waste their time.

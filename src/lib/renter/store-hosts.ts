@@ -8,7 +8,7 @@ import type { RenterPolicy } from '../config/renter-policy.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import type { ContractListItem, NegotiateResult, OfferInfo } from '../negotiator/index.js';
 import type { NodeClient } from '../node/node-client.js';
-import { chooseHosts, marketContracts, policyRequest, probeLatency, rankOffers, type ChoiceResult, type HostMarket } from './host-choice.js';
+import { chooseHosts, marketContracts, policyRequest, probeHost, rankOffers, type ChoiceResult, type HostMarket } from './host-choice.js';
 import { acceptOffer, listContracts, listOffers, negotiatorApi, reputation } from './negotiator-api.js';
 import { markHostRemoved, removedHosts } from './removed-hosts.js';
 
@@ -35,6 +35,8 @@ export interface StoreHostRow {
   fulfilment: number | null;
   /** Round trip of GET /status, ms; null when it did not answer or has no URL. */
   latencyMs: number | null;
+  /** Bytes a second of a 1 MiB GET /v1/probe; null when it did not answer or does not serve the probe. */
+  throughputBps: number | null;
   removed: boolean;
   /** The contract this one renewed, and the one that renewed it. */
   renewedFrom: string | null;
@@ -42,17 +44,17 @@ export interface StoreHostRow {
 }
 
 /** The renter's funded and active contracts, one row each (a renewed host has two until the old one ends). */
-export async function listStoreHosts(client: NodeClient, datadir: string, probe = probeLatency): Promise<StoreHostRow[]> {
+export async function listStoreHosts(client: NodeClient, datadir: string, probe = probeHost): Promise<StoreHostRow[]> {
   const [contracts, offers, removed] = await Promise.all([listContracts(client, 'renter'), listOffers(client, {}), removedHosts(datadir)]);
   const live = contracts.contracts.filter((c) => c.state === 'funded' || c.state === 'active');
   const urlOf = new Map(offers.filter((o) => o.url).map((o) => [o.hostKey, o.url]));
   const keys = [...new Set(live.map((c) => c.hostKey))];
-  const [reps, latencies] = await Promise.all([
+  const [reps, probes] = await Promise.all([
     Promise.all(keys.map((k) => reputation(client, k))),
     Promise.all(keys.map((k) => (urlOf.has(k) ? probe(urlOf.get(k)!) : Promise.resolve(null)))),
   ]);
   const repOf = new Map(keys.map((k, i) => [k, reps[i]]));
-  const latencyOf = new Map(keys.map((k, i) => [k, latencies[i]]));
+  const probeOf = new Map(keys.map((k, i) => [k, probes[i]]));
   return live
     .map((c: ContractListItem): StoreHostRow => ({
       hostKey: c.hostKey,
@@ -64,7 +66,8 @@ export async function listStoreHosts(client: NodeClient, datadir: string, probe 
       collateral: c.collateralRate,
       reputation: repOf.get(c.hostKey)!.score,
       fulfilment: repOf.get(c.hostKey)!.fulfilment.ratio,
-      latencyMs: latencyOf.get(c.hostKey) ?? null,
+      latencyMs: probeOf.get(c.hostKey)?.latencyMs ?? null,
+      throughputBps: probeOf.get(c.hostKey)?.bytesPerSecond ?? null,
       removed: removed.has(c.hostKey),
       renewedFrom: c.fulfilment?.renewedFrom ?? null,
       renewedTo: c.fulfilment?.renewedTo ?? null,

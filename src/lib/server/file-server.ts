@@ -13,6 +13,7 @@ import { sendError } from './http-util.js';
 import { isPubkeyHex } from './ids.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { NonceCache } from './request-auth.js';
+import { PROBE_PATH, ProbeRoute } from './probe-route.js';
 import { createRequestLogger, type LogFormat } from './request-log.js';
 import { sectorBufferPool } from './sector-buffers.js';
 import type { RouteContext, RouteNotes } from './route-context.js';
@@ -62,6 +63,10 @@ export interface FileServerOptions {
   rateLimit?: RateLimitOptions;
   /** Refused requests (401s; 403s for no contract or another's) per client address before it is turned away unchecked (default 20/s, bursts of 200). */
   failureLimit?: RateLimitOptions;
+  /** Throughput probes (GET /v1/probe) per client address (default 4 a minute, bursts of 4). */
+  probeLimit?: RateLimitOptions;
+  /** Throughput probes from all addresses together (default 1/s, bursts of 16). */
+  probeTotalLimit?: RateLimitOptions;
   /** Time for a client to send its headers (default 10000 ms). */
   headersTimeoutMs?: number;
   /** Time for a whole upload body to arrive (default 60000 ms). */
@@ -120,6 +125,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     roots: new SectorRoots(store),
     signer: options.signer,
   };
+  const probe = new ProbeRoute(options.probeLimit, options.probeTotalLimit);
   const sweeper = new ContractSweeper(store, authority, log, options.sweep);
   const started = Date.now();
   let served = 0;
@@ -168,6 +174,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method-not-allowed', 'status is read-only', { allow: 'GET, HEAD' });
       return sendStatus(req, res, status());
     }
+    if (url.pathname === PROBE_PATH) return probe.handle(req, res, url);
     const target = parseSectorPath(url.pathname);
     if (target === null) throw new HttpError(404, 'not-found', 'no such endpoint');
     return handleSector(ctx, req, res, url, target, notes);
