@@ -11,11 +11,39 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CloudCoinError } from '../src/lib/errors.js';
 import { shardSize } from '../src/lib/store/erasure.js';
 import { StoreKeys } from '../src/lib/store/keys.js';
 import { SECTOR_MAX, SECTOR_PLAIN_MAX, sealToShards } from '../src/lib/store/sector.js';
 import { SectorWorker } from '../src/lib/store/sectorworker.js';
+
+/**
+ * Runs `body` as a module file of its own, after it imported the compiled
+ * SectorWorker and StoreKeys (npm test builds first: from source, tsx's loader
+ * in the worker holds a port open that the product never has). A file, not
+ * --input-type=module -e: the worker inherits the flag and fails to start.
+ * No pipe to the child either: an open one would keep it alive and hide the fault.
+ */
+async function runScript(body: string): Promise<[number | null, NodeJS.Signals | null]> {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-worker-'));
+  try {
+    const dist = new URL('../dist/src/lib/store/', import.meta.url);
+    const file = join(dir, 'script.mjs');
+    writeFileSync(file, `const { SectorWorker } = await import(${JSON.stringify(new URL('sectorworker.js', dist).href)});
+const { StoreKeys } = await import(${JSON.stringify(new URL('keys.js', dist).href)});
+${body}`);
+    const child = spawn(process.execPath, [file], { stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = await once(child, 'exit');
+    clearTimeout(timer);
+    return [code, signal];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const keys = new StoreKeys(randomBytes(32));
 
@@ -85,6 +113,21 @@ test('without shard ids, a sector that does not decrypt is an ECORRUPT error', a
   t.is(err?.code, 'ECORRUPT');
 });
 
+test('closing a worker whose last reply comes in while it stops settles, with nothing else keeping the process alive', async (t) => {
+  // An interrupted pull closed the store while a sector fetched ahead was being opened: the
+  // reply, delivered during terminate(), unreferenced the worker, and the process exited 13
+  // with the close still awaited.
+  const exit = await runScript(`const w = new SectorWorker(new StoreKeys(Buffer.alloc(32, 1)));
+const sealing = w.seal(Buffer.alloc(1 << 20, 7), 1000, ['00'.repeat(32)], 2, 3);
+sealing.catch(() => undefined);
+await new Promise((r) => setImmediate(r));
+// The main thread busy while the worker starts and replies: the reply waits in the port.
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+await w.close();
+process.exitCode = 3;`);
+  t.deepEqual(exit, [3, null], 'the close settled (exit 13: it never did)');
+});
+
 test('a worker started early serves the first seal; started and idle, it lets the process exit', async (t) => {
   const w = new SectorWorker(keys);
   t.teardown(() => w.close());
@@ -94,16 +137,10 @@ test('a worker started early serves the first seal; started and idle, it lets th
   randomBytes(1000).copy(plain);
   const s = await w.seal(plain, 1000, [createHmac('sha256', keys.ids).update(plain.subarray(0, 1000)).digest('hex')], 2, 3);
   t.is(s.shards.length, 3);
-  // In a process of its own: nothing but an idle, started worker, which must not keep it
-  // running. The compiled module (npm test builds first): from source, tsx's loader in the
-  // worker holds a port open that the product never has.
-  const dist = new URL('../dist/src/lib/store/', import.meta.url);
-  const script = `const { SectorWorker } = await import(${JSON.stringify(new URL('sectorworker.js', dist).href)});
-const { StoreKeys } = await import(${JSON.stringify(new URL('keys.js', dist).href)});
-new SectorWorker(new StoreKeys(Buffer.alloc(32, 1))).start();`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const [code, signal] = await once(child, 'exit');
-  clearTimeout(timer);
-  t.deepEqual([code, signal], [0, null], 'exited on its own');
+  // In a process of its own: nothing but an idle, started worker, which must not keep it running.
+  const exit = await runScript(`const w = new SectorWorker(new StoreKeys(Buffer.alloc(32, 1)));
+w.start();
+// Started for real: a seal answered, then idle.
+await w.seal(Buffer.alloc(1 << 20, 7), 1000, ['00'.repeat(32)], 2, 3).catch(() => undefined);`);
+  t.deepEqual(exit, [0, null], 'exited on its own');
 });

@@ -106,7 +106,8 @@ export class SectorWorker {
     w.on('message', (m: any) => {
       const waiter = this._waiting.get(m.seq);
       this._waiting.delete(m.seq);
-      if (this._waiting.size === 0) w.unref();
+      // Not once closing: terminate() settles on the exit event, which an unreferenced worker does not wait for.
+      if (this._waiting.size === 0 && this._worker === w) w.unref();
       if (!waiter) return;
       if (m.error === undefined) return waiter.resolve(m);
       waiter.reject(m.code ? new CloudCoinError(m.code, m.error, m.exitCode as ExitCodeValue) : new Error(`sector worker: ${m.error}`));
@@ -223,6 +224,11 @@ export class SectorWorker {
     this._closed = true;
     const w = this._worker;
     this._worker = null;
-    if (w) await w.terminate();
+    if (!w) return;
+    // An idle worker is unreferenced, and terminate() settles on its exit event: unreferenced,
+    // nothing else may keep the loop alive until then, and the process would end with the
+    // close still awaited (exit 13, no error said: an interrupted pull did).
+    w.ref();
+    await w.terminate();
   }
 }
