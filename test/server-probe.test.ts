@@ -62,6 +62,8 @@ test('an address gets 4 probes at once, then 429 with Retry-After; another addre
   t.is(errorCode(refused), 'rate-limited');
   t.true(Number(refused.headers['retry-after']) >= 1);
   t.is((await get(`${server.url}/v1/probe?bytes=10`, '127.0.0.2')).status, 200);
+  const status = JSON.parse((await fetch(`${server.url}/status`, { headers: { accept: 'application/json' } }).then((r) => r.text())));
+  t.deepEqual(status.memory.probeAddresses, { size: 2, max: 10_000 }, 'the status page shows the addresses counted against their cap');
 });
 
 test('all addresses together are held to the server-wide limit, and an address over its own takes nothing from it', async (t) => {

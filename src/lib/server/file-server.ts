@@ -158,6 +158,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
         refusedAddresses: { size: ctx.failures.size, max: ctx.failures.maxKeys },
         knownContracts: { size: a.entries, max: a.maxEntries },
         unknownContracts: { size: a.unknown, max: a.maxUnknown },
+        probeAddresses: probe.addresses,
         lookupsInFlight: a.lookupsInFlight,
       },
     };

@@ -40,6 +40,11 @@ export class ProbeRoute {
     this.total = new RateLimiter({ ...TOTAL, ...total, maxKeys: 1 });
   }
 
+  /** The per-address limiter's memory, for the status page. */
+  get addresses(): { size: number; max: number } {
+    return { size: this.perAddress.size, max: this.perAddress.maxKeys };
+  }
+
   handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
     if (req.method !== 'GET') throw new HttpError(405, 'method-not-allowed', 'the probe is GET only', { allow: 'GET' });
     const bytes = _bytes(url);

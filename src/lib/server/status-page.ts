@@ -26,6 +26,8 @@ export interface ServerStatus {
     refusedAddresses: Bounded;
     knownContracts: Bounded;
     unknownContracts: Bounded;
+    /** Addresses whose throughput probes are being counted (probe-route.ts). */
+    probeAddresses: Bounded;
     lookupsInFlight: number;
   };
 }
