@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { publicKeyOf } from '../src/lib/crypto/sig.js';
 import { serverPid, startServerDetached, stopServer } from '../src/lib/devnet/server-process.js';
@@ -216,6 +216,25 @@ test.serial('a wrong passphrase: exit 4, a clear error, nothing changed', async 
   t.false(existsSync(join(work, 'never')));
   t.deepEqual(await Promise.all(hosts.map(sectorFiles)), before.shards);
   t.deepEqual(await readdir(join(renter.datadir, 'store')), before.state);
+});
+
+test.serial('a store command finds the lock held: exit 7 at once, or with --retry-lock it waits and runs once the holder lets go', async (t) => {
+  // Held as the node's background repair would hold it: a live process's lock file.
+  const lock = join(storePaths(renter.datadir).dir, 'lock');
+  await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), time: new Date().toISOString() }));
+  try {
+    const refused = await store(['snapshots']);
+    t.is(refused.code, 7);
+    t.regex(refused.stderr, new RegExp(`^error: the store is in use by pid ${process.pid} .*wait for it with --retry-lock\n$`));
+    const waiting = store(['snapshots', '--retry-lock', '2m']);
+    await sleep(1500);
+    await rm(lock);
+    const waited = await waiting;
+    t.is(waited.code, 0, waited.stderr);
+    t.true(waited.json.snapshots.length > 0);
+  } finally {
+    await rm(lock, { force: true });
+  }
 });
 
 test.serial('kill -9 during a push, then push again: it completes without re-uploading what hosts took; check --read-data is clean', async (t) => {

@@ -64,6 +64,12 @@ export function parseValidity(text: string): number {
   return _parse(text, _SECOND_UNITS, 'validity', '7d, 12h or 3600 (seconds)');
 }
 
+/** `5m` → 300 seconds of waiting (`--retry-lock`); a plain number is seconds, and 0 is no wait. */
+export function parseWait(text: string): number {
+  if (/^\s*0\s*$/.test(text)) return 0;
+  return _parse(text, _SECOND_UNITS, 'wait', '30s, 5m, 1h or 300 (seconds)');
+}
+
 /**
  * Bytes in the largest binary unit that keeps the number at least 1, with one
  * decimal unless it is whole: 10737418240 → "10 GiB", 1536 → "1.5 KiB".

@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/base.js';
+import { StoreCommand } from '../../lib/cli/store-command.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import { DEFAULT_SAMPLE, type CheckResult } from '../../lib/store/index.js';
 import { formatSize } from '../../lib/units.js';
 
-export default class StoreCheck extends BaseCommand {
+export default class StoreCheck extends StoreCommand {
   static summary = 'Check every shard of every snapshot on its host by proofs of random segments; --read-data downloads, verifies and decrypts them instead.';
   static description = `Each host's roots are checked against the latest commitment revision this renter signed with it (from the node), then a few random 64-byte segments of each shard are proven against the committed root: a host that deleted a shard, kept a stub of it or answers with another sector's data fails. Shards stored after the host's latest commitment are proven against the roots the host serves, and listed in uncommitted (--json). Exit 0 when everything is in place; 6 when something is missing, corrupt or unreachable but every sector can still be rebuilt; 1 when some sector cannot be rebuilt (listed in unreadable).
 
@@ -18,7 +18,7 @@ ${STORE_EXIT_STATUS}`;
   async run(): Promise<CheckResult> {
     const { flags } = await this.parse(StoreCheck);
     const readData = flags['read-data'];
-    const r = await withStore(this.location(flags).datadir, ({ store, signal, verifiers }) =>
+    const r = await withStore(this.storeAt(flags), ({ store, signal, verifiers }) =>
       store.check({ readData, signal, sample: flags.sample, verifiers: readData ? undefined : verifiers() }),
     );
     for (const m of r.missing) process.stderr.write(`missing: ${m.backend} lacks ${m.shard.slice(0, 16)}\n`);

@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/base.js';
+import { StoreCommand } from '../../lib/cli/store-command.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { PruneResult } from '../../lib/store/index.js';
 
-export default class StoreForget extends BaseCommand {
+export default class StoreForget extends StoreCommand {
   static summary = 'Forget snapshots by id or by a keep policy; --prune then deletes the data no snapshot needs.';
   static description = `Deletes the snapshots' manifests from every host. With --keep-last and/or --keep-daily, every snapshot the policy does not keep is forgotten too. Their data stays on the hosts until a prune (--prune here, or store prune). A host that is down keeps its copy of a manifest: the warnings say so (exit 6), and forgetting again later finishes. A snapshot this machine saw before that no host lists now (store snapshots warns of it) can be named too: this machine then stops remembering it.
 
@@ -26,7 +26,7 @@ ${STORE_EXIT_STATUS}`;
     if (snapshots.length === 0 && flags['keep-last'] === undefined && flags['keep-daily'] === undefined) {
       this.error('name snapshots to forget, or give --keep-last / --keep-daily', { exit: 2 });
     }
-    const r = await withStore(this.location(flags).datadir, async ({ store, signal }) => {
+    const r = await withStore(this.storeAt(flags), async ({ store, signal }) => {
       const f = await store.forget({ snapshots, keepLast: flags['keep-last'], keepDaily: flags['keep-daily'], signal });
       return { ...f, prune: flags.prune ? await store.prune({ signal }) : null };
     });

@@ -1,9 +1,9 @@
 import { Args } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/base.js';
+import { StoreCommand } from '../../lib/cli/store-command.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { ListEntry } from '../../lib/store/index.js';
 
-export default class StoreLs extends BaseCommand {
+export default class StoreLs extends StoreCommand {
   static summary = 'List the entries of a snapshot, or of one directory in it.';
   static description = `${STORE_EXIT_STATUS}`;
   static examples = ['<%= config.bin %> <%= command.id %> latest', '<%= config.bin %> <%= command.id %> 3f2a9c1e docs --json'];
@@ -14,7 +14,7 @@ export default class StoreLs extends BaseCommand {
 
   async run(): Promise<{ entries: ListEntry[] }> {
     const { args, flags } = await this.parse(StoreLs);
-    const entries = await withStore(this.location(flags).datadir, ({ store }) => store.ls(args.snapshot, args.path));
+    const entries = await withStore(this.storeAt(flags), ({ store }) => store.ls(args.snapshot, args.path));
     for (const e of entries) this.say(_line(e));
     return { entries };
   }

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/base.js';
+import { StoreCommand } from '../../lib/cli/store-command.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { PruneResult } from '../../lib/store/index.js';
 
-export default class StorePrune extends BaseCommand {
+export default class StorePrune extends StoreCommand {
   static summary = 'Delete from the hosts every sector no snapshot needs.';
   static description = `Refuses (exit 6, nothing deleted) while a host cannot be listed or a manifest cannot be read, since the sectors it needs would look unused. Refuses (exit 1, nothing deleted) while a snapshot this machine pushed or listed before is listed by no host (see store snapshots): a host hiding it would otherwise have its data deleted. --forget-hidden lets go of those snapshots and prunes.
 
@@ -13,7 +13,7 @@ ${STORE_EXIT_STATUS}`;
 
   async run(): Promise<PruneResult> {
     const { flags } = await this.parse(StorePrune);
-    const r = await withStore(this.location(flags).datadir, ({ store, signal }) => store.prune({ signal, forgetHidden: flags['forget-hidden'] }));
+    const r = await withStore(this.storeAt(flags), ({ store, signal }) => store.prune({ signal, forgetHidden: flags['forget-hidden'] }));
     for (const id of r.forgotten) process.stderr.write(`warning: snapshot ${id.slice(0, 16)}, listed by no host, forgotten\n`);
     this.say(`deleted ${r.deleted} objects from the hosts; ${r.sectors} sectors dropped from the local index`);
     return r;

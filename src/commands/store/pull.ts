@@ -1,12 +1,12 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/base.js';
+import { StoreCommand } from '../../lib/cli/store-command.js';
 import { warnHidden } from '../../lib/cli/hidden-snapshots.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { HiddenSnapshot, PullSummary } from '../../lib/store/index.js';
 import { formatSize } from '../../lib/units.js';
 import { terminalProgress } from '../../lib/ui/terminal.js';
 
-export default class StorePull extends BaseCommand {
+export default class StorePull extends StoreCommand {
   static summary = 'Restore a snapshot into a directory, or as a tar stream with --stdout.';
   static description = `Fetches any k shards of each sector from whichever hosts answer, verifies and decrypts them, and recreates files, directories, symlinks (as links), hard links, modes and mtimes. Files are written atomically and never outside the target: .. paths, absolute paths and writes through symlinks are refused. A host that returned wrong bytes is named in the result (corrupt) and its shards replaced by others'. Exit 6 when some entries could not be restored (listed), 0 otherwise. A full disk stops the restore (exit 1): the files restored by then stay, every other file is as it was, and pulling again after freeing space finishes the job. Ctrl-C (SIGINT) or SIGTERM stops it the same way at the next chunk, with exit 130 or 143; no temp file is left. With --stdout, a reader that stops early (| head) ends the pull with exit 1 and one line saying how many entries were sent.
 
@@ -31,7 +31,7 @@ ${STORE_EXIT_STATUS}`;
     const { args, flags } = await this.parse(StorePull);
     if (!flags.stdout && !args.target) this.error('a target directory is needed (or --stdout)', { exit: 2 });
     const ui = terminalProgress(this.jsonEnabled());
-    const r = await withStore(this.location(flags).datadir, async ({ store, signal }) => {
+    const r = await withStore(this.storeAt(flags), async ({ store, signal }) => {
       try {
         const options = { include: flags.include, progress: ui.progress, signal };
         const pulled = flags.stdout ? await store.pullTar(args.snapshot, process.stdout, options) : await store.pull(args.snapshot, args.target!, options);

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/base.js';
+import { StoreCommand } from '../../lib/cli/store-command.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import { CloudCoinError, ExitCode } from '../../lib/errors.js';
 import type { PushSummary } from '../../lib/store/index.js';
@@ -16,7 +16,7 @@ export interface PushResult extends Omit<PushSummary, 'hostsDown' | 'n' | 'k'> {
   minShards: number;
 }
 
-export default class StorePush extends BaseCommand {
+export default class StorePush extends StoreCommand {
   static summary = 'Back up a directory as a new snapshot on the contracted hosts.';
   static description = `Walks the directory, cuts files into content-defined chunks, uploads only chunks no earlier snapshot stored, packs them into sectors encrypted with XChaCha20-Poly1305, erasure-codes each sector k-of-n over the hosts and writes the encrypted manifest to every host used. An interrupted push resumes: shards hosts acknowledged are not uploaded again. A file whose size and modification time are those it had in the previous snapshot of the same directory is not read again (rsync's quick check); --force reads every file. Progress on a terminal only; --json prints the summary (snapshot, files, bytes, unchanged, newBytes, uploaded, seconds, hosts, hostsDown, totalShards, minShards).
 
@@ -55,7 +55,7 @@ ${STORE_EXIT_STATUS}`;
     }
     const ui = terminalProgress(this.jsonEnabled());
     const r = await withStore(
-      this.location(flags).datadir,
+      this.storeAt(flags),
       async ({ store, hosts, signal }) => {
         try {
           const s = await store.push(args.dir, { tags: flags.tag ?? [], force: flags.force, progress: ui.progress, signal });

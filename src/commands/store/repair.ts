@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/base.js';
+import { StoreCommand } from '../../lib/cli/store-command.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { RepairResult } from '../../lib/store/index.js';
 import { formatSize } from '../../lib/units.js';
 
-export default class StoreRepair extends BaseCommand {
+export default class StoreRepair extends StoreCommand {
   static summary = 'Rebuild the shards of hosts that are gone onto the hosts left, back to the renter policy\'s redundancy.';
   static description = `A shard is rebuilt when its host is no longer contracted, missed a proof window of its contract, answers without it, or has not answered for longer than the renter policy's repairAfter (seconds; --repair-after overrides). Each such sector is decoded from any k of its other shards and its lost shards, and the spare ones a push at reduced redundancy left out, are uploaded to hosts holding none of it; where they went is stored on every host beside the manifests, so any machine with the key reads them. Manifests are copied to hosts that lack them. The node runs this on its own when it has the store passphrase (node start --store-passphrase-file).
 
@@ -22,7 +22,7 @@ ${STORE_EXIT_STATUS}`;
   async run(): Promise<RepairResult> {
     const { flags } = await this.parse(StoreRepair);
     const r = await withStore(
-      this.location(flags).datadir,
+      this.storeAt(flags),
       async ({ store, signal, policy, badHosts }) => store.repair({ repairAfter: flags['repair-after'] ?? policy.repairAfter, bad: await badHosts(), signal }),
       {},
       'upload',

@@ -1,10 +1,10 @@
-import { BaseCommand } from '../../lib/cli/base.js';
+import { StoreCommand } from '../../lib/cli/store-command.js';
 import { warnHidden } from '../../lib/cli/hidden-snapshots.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { HiddenSnapshot, SnapshotInfo } from '../../lib/store/index.js';
 import { formatSize } from '../../lib/units.js';
 
-export default class StoreSnapshots extends BaseCommand {
+export default class StoreSnapshots extends StoreCommand {
   static summary = 'List the snapshots stored on the hosts, oldest first.';
   static description = `Read from the hosts themselves (each manifest fetched once, then cached locally), so a new machine sees every snapshot made elsewhere with the same key.
 
@@ -15,7 +15,7 @@ ${STORE_EXIT_STATUS}`;
 
   async run(): Promise<{ snapshots: SnapshotInfo[]; hidden: HiddenSnapshot[] }> {
     const { flags } = await this.parse(StoreSnapshots);
-    const { snapshots, hidden } = await withStore(this.location(flags).datadir, async ({ store }) => ({ snapshots: await store.snapshots(), hidden: store.hiddenSnapshots() }));
+    const { snapshots, hidden } = await withStore(this.storeAt(flags), async ({ store }) => ({ snapshots: await store.snapshots(), hidden: store.hiddenSnapshots() }));
     warnHidden(hidden);
     if (snapshots.length === 0) this.say('no snapshots');
     for (const s of snapshots) {

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../../lib/cli/base.js';
+import { StoreCommand } from '../../lib/cli/store-command.js';
 import { STORE_EXIT_STATUS, withStore } from '../../lib/cli/store.js';
 import type { StatusResult } from '../../lib/store/index.js';
 
-export default class StoreStatus extends BaseCommand {
+export default class StoreStatus extends StoreCommand {
   static summary = 'Show each snapshot\'s health: shards present over shards wanted.';
   static description = `A shard is present when its host listed it, is contracted and has not missed a proof window; wanted is the renter policy's count (min(n, contracted hosts), at least k + 1 where there are that many). Read from the hosts' listings and the local index: no shard data is downloaded. belowN counts sectors short of the wanted count (store repair rebuilds them), belowK those that cannot be read now.
 
@@ -17,7 +17,7 @@ ${STORE_EXIT_STATUS}`;
 
   async run(): Promise<StatusResult> {
     const { flags } = await this.parse(StoreStatus);
-    const r = await withStore(this.location(flags).datadir, async ({ store, policy, badHosts }) =>
+    const r = await withStore(this.storeAt(flags), async ({ store, policy, badHosts }) =>
       store.status({ repairAfter: flags['repair-after'] ?? policy.repairAfter, bad: await badHosts() }),
     );
     for (const s of r.snapshots) this.say(`${s.id.slice(0, 16)}  ${s.time}  ${s.health}%  ${s.sectors} sectors, ${s.belowN} below n, ${s.belowK} below k  ${s.source}`);

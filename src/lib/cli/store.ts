@@ -37,7 +37,7 @@ export const STORE_EXIT_STATUS = `EXIT STATUS
   3    the node is not running
   4    wrong passphrase (nothing was changed)
   6    partial: some of the work was done and kept (some files not restored, some hosts unreachable)
-  7    locked: another store command is running on this data directory, or the key exists
+  7    locked: another store command is running on this data directory (--retry-lock waits for it), or the key exists
   130  interrupted (SIGINT, Ctrl-C): stopped at a safe point and cleaned up; what was done is kept, and running it again finishes
   143  terminated (SIGTERM): the same; a second signal stops at once, without cleaning up`;
 
@@ -67,8 +67,21 @@ export interface StoreSession {
   verifiers(): Map<string, ShardVerifier>;
 }
 
+/** Which store a command opens, and how long it waits for the lock another run holds (`--retry-lock`). */
+export interface StoreWhere {
+  datadir: string;
+  retryLockMs?: number;
+}
+
+/** On a terminal only, like progress: cron's mail gets the error if the wait runs out, not a line for every wait. */
+function _sayWaiting(waitMs: number): (holder: string) => void {
+  return (holder) => {
+    if (process.stderr.isTTY) process.stderr.write(`waiting up to ${Math.round(waitMs / 1000)} s for the store lock held by ${holder}\n`);
+  };
+}
+
 /**
- * Opens the store of `datadir` on its node's contracted hosts, runs `fn`, and
+ * Opens the store of `where.datadir` on its node's contracted hosts, runs `fn`, and
  * closes it. `shards` must fit the contracted hosts (a usage error otherwise);
  * whether enough of them answer is the push's to find out. `work` tunes V8
  * for what `fn` does (heap.ts).
@@ -78,7 +91,8 @@ export interface StoreSession {
  * the store closes (its lock released) and the command exits 130 or 143.
  * An operation that ends before it looks at the signal returns as usual.
  */
-export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}, work: StoreWork = 'read'): Promise<T> {
+export async function withStore<T>(where: StoreWhere, fn: (s: StoreSession) => Promise<T>, shards: { n?: number; k?: number } = {}, work: StoreWork = 'read'): Promise<T> {
+  const { datadir } = where;
   tuneV8ForStore(work);
   const policy = parseRenterPolicy(readFileConfig(datadir).renter);
   const passphrase = await storePassphrase();
@@ -89,7 +103,7 @@ export async function withStore<T>(datadir: string, fn: (s: StoreSession) => Pro
   const keys = openKey(storePaths(datadir).key, passphrase);
   keys.catch(() => undefined);
   try {
-    return await _withKeys(await _engine(), datadir, keys, fn, { ...shards, policy }, signals.signal);
+    return await _withKeys(await _engine(), where, keys, fn, { ...shards, policy }, signals.signal);
   } catch (err) {
     // A missing key or a wrong passphrase is the error to report, whatever else failed meanwhile.
     await keys;
@@ -128,7 +142,7 @@ export function storeSignals(): { signal: AbortSignal; off(): void } {
 
 async function _withKeys<T>(
   { NodeClient, Store, abortHttpRequests, contractedHosts, hostBackends, hostShardVerifiers, listContracts, postSectorSets, rememberHosts, renterKey }: _Engine,
-  datadir: string,
+  { datadir, retryLockMs }: StoreWhere,
   keys: Promise<StoreKeys>,
   fn: (s: StoreSession) => Promise<T>,
   { policy, ...shards }: { n?: number; k?: number; policy: RenterPolicy },
@@ -145,7 +159,8 @@ async function _withKeys<T>(
       throw new CloudCoinError('EUSAGE', `${flag} ${value} needs ${value} hosts, and this renter has contracts with ${hosts.length} reachable ones`, ExitCode.usage);
     }
   }
-  const store = await Store.open({ keys, backends: await hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir, ...shards, policy: { k: policy.k, n: policy.n } });
+  const lock = { waitMs: retryLockMs ?? 0, signal, onWait: _sayWaiting(retryLockMs ?? 0) };
+  const store = await Store.open({ keys, backends: await hostBackends(hosts, renter.secretKey), stateDir: storePaths(datadir).dir, ...shards, policy: { k: policy.k, n: policy.n }, lock });
   const current = new Map(hosts.map((h) => [h.contractId, h.hostKey]));
   // The engine knows backends only: the node says which hosts failed proofs.
   const badHosts = async () =>

@@ -2,11 +2,14 @@
  * One store operation at a time per state directory: a lock file created with
  * O_EXCL holding the owner's pid and host. A lock whose process is gone (same
  * host, pid not alive) is stale and taken over, so a `kill -9` does not block
- * the next cron run forever.
+ * the next cron run forever. A run may wait for a held lock (restic's
+ * --retry-lock): the renter's daemon repairs in the background, and a cron
+ * backup that starts meanwhile should wait for it rather than fail.
  */
 import { hostname } from 'node:os';
 import { open, readFile, unlink } from 'node:fs/promises';
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
 import { isDiskFull } from '../fsutil/write-all.js';
 
 /** A full disk as one line; other errors as they are. */
@@ -24,6 +27,19 @@ function _alive(pid: number): boolean {
   }
 }
 
+export interface LockWait {
+  /** How long to wait for a lock another run holds (default 0: refuse at once). */
+  waitMs?: number;
+  /** Stops the wait with interruptedError. */
+  signal?: AbortSignal;
+  /** Called once, when the lock is found held and the wait begins, with who holds it. */
+  onWait?: (holder: string) => void;
+}
+
+/** Polls a held lock at this interval at first, doubling up to _POLL_MAX_MS. */
+const _POLL_FIRST_MS = 100;
+const _POLL_MAX_MS = 2_000;
+
 export class StoreLock {
   readonly path: string;
   private _held = false;
@@ -32,8 +48,35 @@ export class StoreLock {
     this.path = path;
   }
 
-  /** Takes the lock or throws CloudCoinError ELOCKED (exit code conflict) naming the holder. */
-  static async acquire(path: string): Promise<StoreLock> {
+  /**
+   * Takes the lock, waiting up to `wait.waitMs` while another live run holds
+   * it; then throws CloudCoinError ELOCKED (exit code conflict) naming the holder.
+   */
+  static async acquire(path: string, wait: LockWait = {}): Promise<StoreLock> {
+    const waitMs = wait.waitMs ?? 0;
+    if (!(waitMs >= 0)) throw new RangeError('waitMs must be a non-negative number');
+    const deadline = Date.now() + waitMs;
+    let pollMs = _POLL_FIRST_MS;
+    let told = false;
+    for (;;) {
+      const taken = await StoreLock._try(path);
+      if (taken instanceof StoreLock) return taken;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const waited = waitMs > 0 ? `; waited ${Math.round(waitMs / 1000)} s` : '; wait for it with --retry-lock';
+        throw new CloudCoinError('ELOCKED', `the store is in use by ${taken} (lock ${path})${waited}`, ExitCode.conflict);
+      }
+      if (!told) wait.onWait?.(taken);
+      told = true;
+      if (wait.signal?.aborted) throw interruptedError(wait.signal, `the store lock was still held by ${taken}; nothing was done`);
+      await sleep(Math.min(pollMs, left), undefined, { signal: wait.signal }).catch(() => undefined);
+      if (wait.signal?.aborted) throw interruptedError(wait.signal, `the store lock was still held by ${taken}; nothing was done`);
+      pollMs = Math.min(pollMs * 2, _POLL_MAX_MS);
+    }
+  }
+
+  /** The lock, or who holds it. */
+  private static async _try(path: string): Promise<StoreLock | string> {
     const me = JSON.stringify({ pid: process.pid, host: hostname(), time: new Date().toISOString() });
     for (let attempt = 0; attempt < 2; attempt++) {
       let fh;
@@ -63,13 +106,10 @@ export class StoreLock {
         // An unreadable or half-written lock is treated as held: better a refused run than two at once.
       }
       const stale = holder.host === hostname() && Number.isInteger(holder.pid) && !_alive(holder.pid);
-      if (!stale) {
-        const who = holder.pid ? `pid ${holder.pid} on ${holder.host} since ${holder.time}` : 'another process';
-        throw new CloudCoinError('ELOCKED', `the store is in use by ${who} (lock ${path})`, ExitCode.conflict);
-      }
+      if (!stale) return holder.pid ? `pid ${holder.pid} on ${holder.host} since ${holder.time}` : 'another process';
       await unlink(path).catch(() => undefined);
     }
-    throw new CloudCoinError('ELOCKED', `could not take the lock ${path}`, ExitCode.conflict);
+    return 'another process';
   }
 
   async release(): Promise<void> {

@@ -5,6 +5,7 @@
 import type { Backend } from './backend.js';
 import type { ForgetPolicy } from './history.js';
 import type { StoreKeys } from './keys.js';
+import type { LockWait } from './lock.js';
 import type { Redundancy } from './redundancy.js';
 import type { PullResult } from './restore.js';
 import type { CorruptReport } from './shards.js';
@@ -49,6 +50,8 @@ export interface StoreOptions {
   /** Upload attempts for unavailable backends (default 3) and the first delay (default 200 ms). */
   retries?: number;
   retryDelayMs?: number;
+  /** Waiting for the lock another run holds (default: none, ELOCKED at once). */
+  lock?: LockWait;
 }
 
 export interface PullSummary extends PullResult {

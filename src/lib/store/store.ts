@@ -114,7 +114,7 @@ export class Store {
     let lock: StoreLock;
     try {
       await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
-      lock = await StoreLock.acquire(join(o.stateDir, 'lock'));
+      lock = await StoreLock.acquire(join(o.stateDir, 'lock'), o.lock);
     } catch (err) {
       // A wrong passphrase is the error to report, whatever else failed meanwhile.
       await keys;
