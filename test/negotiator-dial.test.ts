@@ -6,6 +6,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
+import { canonicalHostPort } from '../src/lib/net/address.js';
 import { MemoryNodeAdapter } from '../src/lib/negotiator/node/memory-adapter.js';
 import type { OfferInfo } from '../src/lib/negotiator/node/offerbook.js';
 import { party, walletOf } from './negotiator-fixtures.js';
@@ -86,4 +87,13 @@ test('when the only peer dialled the renter and is not the host, the host is dia
   const lines = dialLines(renter);
   t.is(lines.length, 1);
   t.true(lines[0].includes(FALLBACK), lines[0]);
+});
+
+test('a peer\'s address and the offer\'s are compared in one spelling', (t) => {
+  t.is(canonicalHostPort('[::FFFF:127.0.0.1]:48444'), '127.0.0.1:48444');
+  t.is(canonicalHostPort('[2001:DB8:0:0::7]:1'), '[2001:db8::7]:1');
+  t.is(canonicalHostPort('[0:0:0:0:0:0:0:1]:2'), canonicalHostPort('[::1]:2'));
+  t.is(canonicalHostPort('Host.Example:9'), 'host.example:9');
+  t.is(canonicalHostPort('127.0.0.1'), null, 'no port');
+  t.is(canonicalHostPort('[1:2]:3'), null, 'not an IPv6 address');
 });
