@@ -87,6 +87,14 @@ test('a peer over its budget is flooding; the budget refills with time', async (
   t.true((await pool.add(offer(generateKeyPair()), NOW + 2, 'p')).added);
 });
 
+test('the budget is a connection\'s: another connection of the same address group still has its own', async (t) => {
+  const pool = new OfferPool({ burst: 5, rate: 1 });
+  for (let i = 0; i < 5; i++) await pool.add(offer(generateKeyPair()), NOW, 'p', 'g');
+  await throwsProtocol(t, () => pool.add(offer(generateKeyPair()), NOW, 'p', 'g'), 'flood', BanScore.flood);
+  t.true((await pool.add(offer(generateKeyPair()), NOW, 'q', 'g')).added, 'the neighbour is not charged for p\'s flood');
+  t.is(pool.countFrom('g'), 6);
+});
+
 test('a full pool drops the offer that expires first, or refuses one expiring sooner', async (t) => {
   const pool = new OfferPool({ maxOffers: 2 });
   const soon = offer(generateKeyPair(), { expiry: NOW + 100 });
@@ -105,12 +113,12 @@ function rankedPool(maxOffers: number, known: Map<string, number>): OfferPool {
   return new OfferPool({ maxOffers, burst: 1e9, standing: async (key) => known.get(Buffer.from(key).toString('hex')) ?? 0 });
 }
 
-async function flood(pool: OfferPool, peer: string, n: number, expiry = NOW + MONTH - 1): Promise<{ added: number; full: number }> {
+async function flood(pool: OfferPool, peer: string, n: number, expiry = NOW + MONTH - 1, group = peer): Promise<{ added: number; full: number }> {
   let added = 0;
   let full = 0;
   for (let i = 0; i < n; i++) {
     try {
-      if ((await pool.add(offer(generateKeyPair(), { expiry }), NOW, peer)).added) added++;
+      if ((await pool.add(offer(generateKeyPair(), { expiry }), NOW, peer, group)).added) added++;
     } catch (err) {
       if (!(err instanceof ProtocolError) || err.reason !== 'pool-full' || err.score !== BanScore.none) throw err;
       full++;
@@ -142,6 +150,19 @@ test('at equal standing the largest source gives way: one peer\'s flood keeps on
   t.true((await pool.add(offer(generateKeyPair(), { expiry: NOW + 60 }), NOW, 'n')).added, 'a new source gets in');
   t.is(pool.countFrom('a'), 29, '... at the cost of the largest one');
   t.is(pool.size, 50);
+});
+
+test('offers from several connections of one address group share one bucket: ten connections keep one source\'s share', async (t) => {
+  const pool = rankedPool(50, new Map());
+  await flood(pool, 's', 20, NOW + 600);
+  let added = 0;
+  for (let c = 0; c < 10; c++) added += (await flood(pool, `c${c}`, 20, NOW + MONTH - 1, 'g')).added;
+  t.is(pool.countFrom('g'), 30, 'the group holds what one flooding peer would');
+  t.is(added, 30);
+  t.is(pool.countFrom('s'), 20, 'the other source keeps all its offers');
+  t.is(pool.countFrom('c9'), 0, 'a connection is no source of its own');
+  t.true((await pool.add(offer(generateKeyPair(), { expiry: NOW + 60 }), NOW, 'n', 'h')).added, 'another group gets in');
+  t.is(pool.countFrom('g'), 29, '... at the cost of the group');
 });
 
 test('this node\'s own offer is never pushed out by a peer\'s', async (t) => {

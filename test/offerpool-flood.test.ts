@@ -4,7 +4,10 @@
  * renter's node R over P2P and floods it with offers from fresh keys, each
  * expiring as late as the pool allows. Both nodes run with a pool of 100
  * (CLOUDCOIN_MAX_OFFERS; the default is 10,000) so a few thousand offers
- * overflow it many times.
+ * overflow it many times. The pool counts sources by address group
+ * (src/lib/net/netgroup.ts), and each loopback address is a group of its
+ * own: each sender that stands for another party connects from its own
+ * address.
  */
 import test from 'ava';
 import { generateKeyPair } from '../src/lib/crypto/sig.js';
@@ -31,9 +34,9 @@ function freeOffers(n: number, expiry: number): OfferPacket[] {
   return Array.from({ length: n }, () => offerBy(generateKeyPair(), now(), { expiry, sequence: now() }));
 }
 
-/** Sends `offers` to R over one new P2P connection, under the per-peer budget (200), and hangs up once R has read them. */
-async function sendFrom(offers: OfferPacket[]): Promise<Set<string>> {
-  const p = await rawPeer(R.port);
+/** Sends `offers` to R over one new P2P connection from `localAddress`, under the per-connection budget (200), and hangs up once R has read them. */
+async function sendFrom(offers: OfferPacket[], localAddress: string): Promise<Set<string>> {
+  const p = await rawPeer(R.port, localAddress);
   p.write(frame('dev', 'version', versionPayload()));
   p.write(frame('dev', 'verack', Buffer.alloc(0)));
   await p.arrived(Buffer.from('ccinv'));
@@ -74,8 +77,10 @@ test.after.always(async () => {
 });
 
 test.serial('one peer flooding a full pool keeps only what the other sources leave; the host with standing stays', async (t) => {
-  const newcomers = await sendFrom(freeOffers(40, now() + 3600));
-  const flood = await sendFrom(freeOffers(190, latest()));
+  const newcomers = await sendFrom(freeOffers(40, now() + 3600), '127.0.0.2');
+  // Over two connections from one address: one address group, so one source; as two sources they would push out newcomers.
+  const offers = freeOffers(190, latest());
+  const flood = new Set([...await sendFrom(offers.slice(0, 95), '127.0.0.3'), ...await sendFrom(offers.slice(95), '127.0.0.3')]);
   // 1 + 40 + 59: the flood fills the pool, then gives way as the largest source.
   const seen = await waitFor(async () => {
     const hashes = await listed(R);
@@ -87,7 +92,7 @@ test.serial('one peer flooding a full pool keeps only what the other sources lea
 
 test.serial('thousands of offers from fresh keys over many connections: the host with standing stays in every node\'s pool', async (t) => {
   const connections: Set<string>[] = [];
-  for (let i = 0; i < 16; i++) connections.push(await sendFrom(freeOffers(190, latest())));
+  for (let i = 0; i < 16; i++) connections.push(await sendFrom(freeOffers(190, latest()), `127.0.0.${10 + i}`));
   const last = connections[connections.length - 1];
   const seen = await waitFor(async () => {
     const hashes = await listed(R);

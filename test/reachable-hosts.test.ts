@@ -2,15 +2,16 @@
  * A renter reaches a host it learnt of only through its offer
  * (docs/protocol.md §8.2): three real nodes, the host and the renter each
  * connected only to a third; the offer, gossiped through it, carries the
- * host node's address; `contract accept` dials it, the contract is funded,
- * and a store push and pull go to the host's file server.
+ * host node's address; `contract accept` dials it at once (no peer of the
+ * renter's can be the host), the contract is funded, and a store push and
+ * pull go to the host's file server.
  */
 import test from 'ava';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mine, ok, rpc } from './contract-util.js';
 import { cli, cliOk } from './util/cli.js';
-import { devNode, tempDir, waitFor } from './util/devnode.js';
+import { devNode, tempDir, waitFor, waitForLog } from './util/devnode.js';
 import { serveProcess } from './util/serve.js';
 import { walkTree } from './util/tree.js';
 
@@ -37,6 +38,8 @@ test('contract accept dials the host at its offer\'s address; push and pull go t
   const accepted = await ok(renter, ['contract', 'accept', offer.hash, '--size', '8MiB', '--duration', '40', '--timeout', '60']);
   t.truthy(accepted.txid);
   t.true((await peersOf(renter)).includes(`127.0.0.1:${host.port}`), 'the renter dialled the host');
+  // The one peer is the relay, which the renter dialled: no peer can be the host, so the dial went out at once, not after the fallback delay.
+  await waitForLog(renter, `${accepted.negotiation.nid.slice(0, 16)}: no connected peer is the host: dialling 127.0.0.1:${host.port}`);
   await mine(renter, 1, all);
   await waitFor(async () => (await ok(renter, ['contract', 'list'])).contracts.find((c: any) => c.id === accepted.negotiation.contractId)?.state === 'active', 30_000, 'the contract active');
 

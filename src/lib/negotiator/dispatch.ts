@@ -44,8 +44,9 @@ export interface PaymentHandler {
 /**
  * Handles one raw message from `peer` (a stable id of the connection) at
  * unix time `now`. `negotiator` may be null on a node that only relays
- * offers, `payments` on one that fulfils no contract; the negotiator counts
- * a peer's proposes by its address group `group` (src/lib/net/netgroup.ts).
+ * offers, `payments` on one that fulfils no contract; the offer pool's
+ * eviction and the negotiator count a peer's offers and proposes by its
+ * address group `group` (src/lib/net/netgroup.ts).
  * Throws ProtocolError, and only that, for anything the peer got wrong,
  * unless a reply must go out first (Delivery.fault).
  */
@@ -60,7 +61,7 @@ export async function dispatch(
   }
   if (packet instanceof GetOfferPacket) return { reply: pool.handleGetOffer(peer, packet, now), announce: [] };
   if (packet instanceof OfferPacket) {
-    const added = await pool.add(packet, now, peer);
+    const added = await pool.add(packet, now, peer, group);
     return { reply: [], announce: added.added ? [added.hash] : [] };
   }
   if (packet instanceof PayPacket || packet instanceof PayAckPacket) {

@@ -12,9 +12,17 @@
  * A full pool makes room by the order of offerranking.ts: offers rank by
  * their host key's standing on chain (standing.ts), so announcing offers
  * from fresh keys, which costs nothing, cannot push out the offers of hosts
- * that locked coins in contracts; and at equal standing the peer that
- * brought the most offers gives way, so no single peer keeps the pool to
- * itself.
+ * that locked coins in contracts; and at equal standing the address group
+ * (src/lib/net/netgroup.ts) whose peers brought the most offers gives way,
+ * so no single peer keeps the pool to itself, nor does one attacker by
+ * opening many connections from its own network.
+ *
+ * The budget of offers and requests is per connection, not per group: going
+ * over it costs ban score, which must fall on the connection that went over.
+ * A budget shared by a group would let one peer get its honest neighbours
+ * (nodes in the same /16 of a hosting provider) banned by spending it. What
+ * k connections of one group gain by k budgets is only a faster flood, and
+ * the group's offers still share one eviction bucket.
  *
  * Bad input throws a ProtocolError whose score the node adds to the peer's
  * ban score, and leaves the pool's offers untouched. Everything that is
@@ -32,7 +40,7 @@ export interface OfferPoolOptions {
   maxOffers?: number;
   /** Furthest expiry accepted, in seconds from now. */
   maxLifetime?: number;
-  /** Per-peer budget: offers and getoffer requests, refilled at `rate` a second up to `burst`. */
+  /** Per-connection budget: offers and getoffer requests, refilled at `rate` a second up to `burst`. */
   burst?: number;
   rate?: number;
   /** Optional persistence: a level@10 database or sublevel with Buffer keys and values. */
@@ -54,7 +62,7 @@ export const EXPIRY_GRACE = 120;
 /** How long a requested hash stays reserved for the peer that announced it. */
 export const REQUEST_TIMEOUT = 60;
 const MAX_REJECTS = 10_000;
-/** The source of offers this node made: they rank above every other. */
+/** The source of offers this node made: they rank above every other. Other sources are address groups, which never spell it. */
 export const LOCAL_SOURCE = 'local';
 /** The source of offers read back from the database on open. */
 export const STORED_SOURCE = 'stored';
@@ -133,9 +141,9 @@ export class OfferPool {
     return this.byHash.get(Buffer.from(hash).toString('hex'))?.rank ?? null;
   }
 
-  /** How many entries came from `peer` (LOCAL_SOURCE, STORED_SOURCE for the others). */
-  countFrom(peer: string): number {
-    return this.ranking.sizeOf(peer);
+  /** How many entries came from the source `source`: an address group, LOCAL_SOURCE or STORED_SOURCE. */
+  countFrom(source: string): number {
+    return this.ranking.sizeOf(source);
   }
 
   /** The host's live offer, or null (none, withdrawn or expired). */
@@ -195,13 +203,15 @@ export class OfferPool {
   }
 
   /**
-   * Adds an offer received from `peer` (or made locally, peer omitted).
+   * Adds an offer received from `peer` (or made locally, peer omitted), a
+   * connection of the address group `group`: the connection spends its
+   * budget, the group is the offer's source in the eviction order.
    * Throws ProtocolError: flood, expired, stale (an older sequence; score 0),
    * pool-full (score 0), bad-signature. The host's standing is read before
    * the signature is checked: a lookup costs less than a verify, and an
    * offer that would not get in is not verified at all.
    */
-  async add(offer: OfferPacket, now: number, peer?: string): Promise<AddResult> {
+  async add(offer: OfferPacket, now: number, peer?: string, group = peer): Promise<AddResult> {
     const hash = offer.hash();
     const hex = hash.toString('hex');
     if (this.byHash.has(hex)) return { added: false, hash, replaced: null };
@@ -218,7 +228,7 @@ export class OfferPool {
     if (offer.expiry > now + this.maxLifetime) throw new ProtocolError('expired', `offer expires more than ${this.maxLifetime}s ahead`, BanScore.expired);
 
     this._current(offer);
-    const source = peer ?? LOCAL_SOURCE;
+    const source = group ?? LOCAL_SOURCE;
     const rank = peer === undefined ? Infinity : await this.standing(offer.hostKey);
     // The pool may have changed while the standing was read.
     if (this.byHash.has(hex)) return { added: false, hash, replaced: null };

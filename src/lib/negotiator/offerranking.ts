@@ -3,17 +3,19 @@
  *
  * Every entry has a rank (its host key's standing on chain, standing.ts,
  * taken when the offer entered; the node's own offer ranks above all) and a
- * source (the peer it came from). Entries are kept in one bucket per source,
- * each a heap ordered by rank, then expiry; the buckets are in a heap of
- * their own, ordered by their lowest rank, then by size, largest first. The
- * victim is the lowest-ranked entry of the largest of the buckets that hold
- * the lowest rank. So:
+ * source: the address group of the peer it came from (src/lib/net/netgroup.ts),
+ * so that many connections from one network count as one source. Entries are
+ * kept in one bucket per source, each a heap ordered by rank, then expiry;
+ * the buckets are in a heap of their own, ordered by their lowest rank, then
+ * by size, largest first. The victim is the lowest-ranked entry of the
+ * largest of the buckets that hold the lowest rank. So:
  *
  * - an offer never pushes out one of higher rank: offers from keys with a
  *   track record stay however many fresh keys are announced;
  * - at equal rank an offer from a smaller source pushes out one from the
  *   largest source, so a source that floods the pool holds it only until
- *   other sources bring offers, and then keeps no more than its share;
+ *   other sources bring offers, and then keeps no more than its share,
+ *   however many connections it floods over;
  * - within one source, at equal rank, the entry that expires first goes.
  *
  * Adding, removing and finding the victim cost O(log n + log s) comparisons

@@ -91,6 +91,14 @@ export interface NodeAdapter {
    * raises 'peer open'. Rejects on an address it cannot dial.
    */
   dial(address: string): Promise<void>;
+  /**
+   * Where the peer's node takes connections, as canonicalHostPort
+   * (src/lib/net/address.ts) writes it: for an outbound peer, the address
+   * we dialled. Null when that cannot be told: an inbound peer connects from
+   * another port, and bcoin's version message names no listening address
+   * (bcoin sends its own empty and keeps nothing of the peer's).
+   */
+  listenAddressOf(peer: NodePeer): string | null;
   /** The address group of a peer (src/lib/net/netgroup.ts): what per-peer limits count by, so a reconnect does not reset them. */
   groupOf(peer: NodePeer): string;
   /**

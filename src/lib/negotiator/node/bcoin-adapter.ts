@@ -8,6 +8,7 @@ import { isNetworkName, type NetworkName } from '../../chain/names.js';
 import { Script, type BScript, type BTX } from '../../chain/primitives.js';
 import type { ExtensionContext } from '../../ext/context.js';
 import { ExtensionHost } from '../../ext/host.js';
+import { canonicalHostPort, formatHostPort } from '../../net/address.js';
 import { netgroupOf } from '../../net/netgroup.js';
 import type { IndexedChain } from '../indexer.js';
 import type { FundingWallet } from '../negotiator.js';
@@ -133,6 +134,11 @@ export class BcoinNodeAdapter implements NodeAdapter {
 
   dial(address: string): Promise<void> {
     return dialAddress(this.node.pool as unknown as DialablePool, address);
+  }
+
+  listenAddressOf(peer: NodePeer): string | null {
+    const p = bcoinPeer(peer);
+    return p.outbound ? canonicalHostPort(formatHostPort(p.address.host, p.address.port)) : null;
   }
 
   groupOf(peer: NodePeer): string {

@@ -15,6 +15,7 @@ import type { NetworkName } from '../../chain/names.js';
 import { MTX, Script, type BBlock, type BScript, type BTX } from '../../chain/primitives.js';
 import { MisbehaviorError } from '../../ext/types.js';
 import { publicKeyOf } from '../../crypto/sig.js';
+import { canonicalHostPort } from '../../net/address.js';
 import { negotiatorError } from '../errors.js';
 import type { FundingWallet } from '../negotiator.js';
 import type { NodeAdapter, NodeLogger, NodePeer, NodeWallet, PeerEvent, TxOutput } from './adapter.js';
@@ -94,7 +95,8 @@ class MemoryPeer implements NodePeer {
   /** The peer that stands for us at `remote`. */
   back: MemoryPeer | null = null;
 
-  constructor(readonly remote: MemoryNodeAdapter) {}
+  /** Whether we dialled `remote`: only then do we know its address. */
+  constructor(readonly remote: MemoryNodeAdapter, readonly outbound: boolean) {}
 }
 
 class MemoryLogger implements NodeLogger {
@@ -149,10 +151,10 @@ export class MemoryNodeAdapter implements NodeAdapter {
     this.mempool.splice(0, this.mempool.length, ...kept);
   }
 
-  /** Makes `a` and `b` peers of each other; both see 'peer open'. */
+  /** Makes `a` and `b` peers of each other, as if `a` had dialled `b`; both see 'peer open'. */
   static connect(a: MemoryNodeAdapter, b: MemoryNodeAdapter): void {
-    const atA = new MemoryPeer(b);
-    const atB = new MemoryPeer(a);
+    const atA = new MemoryPeer(b, true);
+    const atB = new MemoryPeer(a, false);
     atA.back = atB;
     atB.back = atA;
     a.connected.add(atA);
@@ -250,6 +252,12 @@ export class MemoryNodeAdapter implements NodeAdapter {
     if (!remote) throw new Error(`nothing listens at ${address}`);
     if ([...this.connected].some((p) => p.remote === remote)) return;
     MemoryNodeAdapter.connect(this, remote);
+  }
+
+  /** As a bcoin node knows it: the address of a node we dialled, and none of one that dialled us. */
+  listenAddressOf(peer: NodePeer): string | null {
+    const p = this._peer(peer);
+    return p.outbound && p.remote.address ? canonicalHostPort(p.remote.address) : null;
   }
 
   /** Peers in one process have no address: each connection is its own group. */

@@ -7,15 +7,17 @@
  *
  * Peers are anonymous connections, not keys: a renter sends its ccpropose to
  * every peer (a node drops, unread and unpunished, a propose addressed to
- * another host key) and then talks to the peer that answered. A host that
- * no peer answers for is dialled at the addresses its offer gives; a peer
- * that finishes its handshake while a propose has no answer yet gets it too,
- * as bcoin announces its own transactions to new peers: that is how the
- * dialled host gets it, and a host's node that was still connecting.
+ * another host key) and then talks to the peer that answered. A host no
+ * connected peer is known to be is dialled at once at the addresses its
+ * offer gives; a peer that finishes its handshake while a propose has no
+ * answer yet gets it too, as bcoin announces its own transactions to new
+ * peers: that is how the dialled host gets it, and a host's node that was
+ * still connecting.
  */
 import type { BTX } from '../../chain/primitives.js';
 import type { KeyPair } from '../../crypto/sig.js';
 import type { CloudCoinError } from '../../errors.js';
+import { canonicalHostPort } from '../../net/address.js';
 import type { Packet } from '../../net/packets.js';
 import { RefusePacket, RefuseReason, type RefuseReasonValue } from '../../net/refuse.js';
 import { collateralOf, paymentOf } from '../../net/terms.js';
@@ -57,11 +59,11 @@ export interface PendingInfo extends NegotiationInfo {
 }
 
 /**
- * How long a propose waits for a connected host to answer before the offer's
- * addresses are dialled. A host we are connected to by an inbound connection
- * cannot be told from a stranger by its address (it comes from another port),
- * and dialling it gives it the propose twice (a replay, 10 points): long
- * enough that a loaded host answers first.
+ * How long a propose waits for an answer before the offer's addresses are
+ * dialled, when a peer that may be the host cannot be told from a stranger
+ * (an inbound one: NodeAdapter.listenAddressOf). Dialling a host we are
+ * connected to gives it the propose twice (a replay, 10 points): long enough
+ * that a loaded host answers first.
  */
 const DIAL_AFTER_MS = 3000;
 
@@ -184,8 +186,8 @@ export class PeerNegotiations {
     if (peers.length === 0 && offer.addresses.length === 0) throw negotiatorError('ECONFLICT', 'no peers, and the offer gives no address: connect to the host\'s node first');
     for (const peer of peers) this._propose(propose, peer);
     this.unanswered.set(hex, propose);
-    // A host we are connected to answers at once; only one that has not by then is dialled (its new peer gets the propose on its handshake).
-    const dialing = offer.addresses.length === 0 ? null : setTimeout(() => this._dialHost(hex, offer.addresses), peers.length === 0 ? 0 : DIAL_AFTER_MS);
+    const delay = this._dialDelay(offer.addresses, peers);
+    const dialing = delay === null ? null : setTimeout(() => this._dialHost(hex, offer.addresses, delay), delay);
     try {
       await this._waitFor(hex, timeout, () => n.closed && (n.state === 'refused' || this.txids.has(hex) || this.errors.has(hex)));
     } finally {
@@ -205,8 +207,27 @@ export class PeerNegotiations {
     }
   }
 
-  private _dialHost(hex: string, addresses: string[]): void {
+  /**
+   * When to dial the host at `addresses`: never when a connected peer is
+   * it (it has the propose), at once when no peer can be it, and after
+   * DIAL_AFTER_MS when a peer whose address we do not know may be it.
+   */
+  private _dialDelay(addresses: string[], peers: NodePeer[]): number | null {
+    if (addresses.length === 0) return null;
+    const host = new Set(addresses.map(canonicalHostPort));
+    let unknown = false;
+    for (const peer of peers) {
+      const at = this.node.listenAddressOf(peer);
+      if (at === null) unknown = true;
+      else if (host.has(at)) return null;
+    }
+    return unknown ? DIAL_AFTER_MS : 0;
+  }
+
+  private _dialHost(hex: string, addresses: string[], delay: number): void {
     if (this.peerOf.has(hex) || !this.unanswered.has(hex)) return;
+    const why = delay === 0 ? 'no connected peer is the host' : `no peer answered within ${delay} ms`;
+    this.node.logger.info(`negotiator: ${hex.slice(0, 16)}: ${why}: dialling ${addresses.join(', ')}`);
     for (const address of addresses) {
       this.node.dial(address).catch((err: Error) => this.node.logger.warning(`negotiator: cannot dial the host at ${address}: ${err.message}`));
     }
