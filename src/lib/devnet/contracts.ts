@@ -79,13 +79,7 @@ export async function contractDevnetHosts(participants: Participant[], terms: De
   });
   for (const h of todo) {
     await peerWithRenter(h, renter);
-    const accept = () => acceptOffer(rc, { offer: offers[hosts.indexOf(h)], ...terms.take, timeout: 30_000 });
-    // A funding the renter's own mempool refused (seen under load as a double spend of a
-    // coin with the funding before it) is tried again once that one is in a block.
-    await accept().catch(async () => {
-      await rc.rpc('generatetoaddress', [1, renter.address]);
-      return accept();
-    });
+    await acceptOffer(rc, { offer: offers[hosts.indexOf(h)], ...terms.take, timeout: 30_000 });
   }
   if (todo.length > 0) {
     const height = (await rc.node('GET', '/')).chain.height;

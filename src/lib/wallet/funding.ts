@@ -1,8 +1,8 @@
 /**
  * The daemon's wallet as a funder of contracts: it pays an exact share of a
  * funding transaction from its coins, and signs those inputs when the
- * transaction is assembled. Coins handed out are locked in the wallet so two
- * negotiations never spend the same coin.
+ * transaction is assembled. Coins handed out stay reserved until released,
+ * so two negotiations never spend the same coin.
  *
  * Signing needs the wallet's passphrase. A host answers negotiations while
  * nobody is at the keyboard, so the daemon keeps the passphrase it was started
@@ -34,6 +34,27 @@ export interface FundingShare {
 /** Signatures in progress on each wallet, whichever WalletFunder makes them: the last one to finish locks it. */
 const signing = new WeakMap<BcoinWallet, number>();
 
+/**
+ * Coins of each wallet handed out to fundings and not released, whichever
+ * WalletFunder handed them out. bcoin's coin lock alone is not enough: bcoin
+ * drops it as soon as it indexes the transaction spending the coin, and a
+ * coin list read just before that still shows the coin unspent, so a share
+ * taken while the previous funding was being indexed got that funding's coin
+ * and its own funding was refused as a double spend.
+ */
+const reserved = new WeakMap<BcoinWallet, Set<string>>();
+
+function reservedOf(wallet: BcoinWallet): Set<string> {
+  let set = reserved.get(wallet);
+  if (!set) reserved.set(wallet, (set = new Set()));
+  return set;
+}
+
+/** bcoin's hex hash (internal byte order) and the output index. */
+function outpointKey(hash: string, index: number): string {
+  return `${hash}:${index}`;
+}
+
 export class WalletFunder {
   constructor(
     private readonly wallet: BcoinWallet,
@@ -45,8 +66,9 @@ export class WalletFunder {
   async share(amount: number): Promise<FundingShare> {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError(`amount must be a positive integer, got ${amount}`);
     const tip = this.height();
+    const held = reservedOf(this.wallet);
     const coins = (await this.wallet.getCoins())
-      .filter((c) => c.height !== -1 && !this.wallet.isLocked(c))
+      .filter((c) => c.height !== -1 && !this.wallet.isLocked(c) && !held.has(outpointKey(c.hash, c.index)))
       .filter((c) => !c.coinbase || tip + 1 >= c.height + COINBASE_MATURITY)
       .sort((a, b) => b.value - a.value);
     const picked: BcoinWalletCoin[] = [];
@@ -61,7 +83,11 @@ export class WalletFunder {
     if (change < 0 || (change > 0 && change < MIN_CHANGE)) {
       throw new CloudCoinError('EFUNDS', `insufficient confirmed funds for a contract share of ${amount} base units`, ExitCode.funds);
     }
-    for (const coin of picked) this.wallet.lockCoin(coin);
+    // bcoin's lock as well keeps the wallet's own payments off these coins.
+    for (const coin of picked) {
+      held.add(outpointKey(coin.hash, coin.index));
+      this.wallet.lockCoin(coin);
+    }
     const changeScript = change > 0 ? Script.fromAddress(await this.wallet.changeAddress()) : null;
     return {
       coins: picked.map((c) => ({ hash: Buffer.from(c.hash, 'hex'), index: c.index, value: c.value, script: c.script.toRaw() })),
@@ -70,9 +96,17 @@ export class WalletFunder {
     };
   }
 
-  /** Gives coins of a share back to the wallet, when a negotiation ends without funding. */
+  /**
+   * Gives coins of a share back to the wallet, when its negotiation is refused
+   * or forgotten; a coin its funding spent is out of the wallet's coins anyway.
+   */
   release(share: FundingShare): void {
-    for (const c of share.coins) this.wallet.unlockCoin(new bcoin.Outpoint(Buffer.from(c.hash).toString('hex'), c.index));
+    const held = reservedOf(this.wallet);
+    for (const c of share.coins) {
+      const hash = Buffer.from(c.hash).toString('hex');
+      held.delete(outpointKey(hash, c.index));
+      this.wallet.unlockCoin(new bcoin.Outpoint(hash, c.index));
+    }
   }
 
   /**
