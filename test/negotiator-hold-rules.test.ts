@@ -133,3 +133,32 @@ test('an unfunded negotiation is forgotten when its hold ends: only its nid stay
   await throwsProtocol(t, () => s.host.handle(wire(fund), NOW + DEFAULT_HOLD + 2, 'g'), 'lapsed', BanScore.none);
   await throwsProtocol(t, () => s.host.handle(wire(send[0]), NOW + DEFAULT_HOLD + 2, 'g'), 'replay', BanScore.replay);
 });
+
+test('the renter refusing while the host\'s wallet takes its share: no error, no refusal sent back, the share released', async (t) => {
+  const s = await setup();
+  const fund = await upToFund(s, NOW);
+  // The host's wallet holds its answer until the renter's refusal is in.
+  let answer!: () => void;
+  const held = new Promise<void>((resolve) => (answer = resolve));
+  let asked!: () => void;
+  const asking = new Promise<void>((resolve) => (asked = resolve));
+  const wallet = (s.host as unknown as { wallet: FundingWallet }).wallet;
+  const share = wallet.share.bind(wallet);
+  wallet.share = async (amount) => {
+    asked();
+    const part = await share(amount);
+    await held;
+    return part;
+  };
+  const handling = s.host.handle(wire(fund), NOW, 'g');
+  await asking;
+  const nid = (wire(fund) as unknown as { nid: Uint8Array }).nid;
+  const refuse = s.renter.get(nid)!.refuse(RefuseReason.other, NOW);
+  const refused = await s.host.handle(wire(refuse), NOW, 'g');
+  t.is(refused.negotiation.state, 'refused');
+  answer();
+  const out = await handling;
+  t.deepEqual(out.send, [], 'nothing to refuse: the renter already did');
+  t.is(out.error, undefined);
+  t.is(s.released.length, 1, 'the share the wallet handed out came back');
+});

@@ -275,6 +275,9 @@ export class Negotiator {
     try {
       await step();
     } catch (err) {
+      // The other side refused while the wallet worked, so the step found the negotiation
+      // closed: there is nothing to refuse, and handle() releases what the step took.
+      if (n.closed) return;
       out.error = err instanceof Error ? err : new Error(String(err));
       out.send.push(n.refuse(RefuseReason.funding, now));
     }
