@@ -99,3 +99,31 @@ test('a released share\'s coins are handed out again, unless its funding spent t
   const after = await f.funder.share(AMOUNT);
   t.deepEqual(outpoints(after).filter((o) => outpoints(funded).includes(o)), []);
 });
+
+test('a payment the wallet is sending and a share taken meanwhile never spend the same coin', async (t) => {
+  const f = await fundingNode(t);
+  const to = Script.fromAddress(await f.wallet.receiveAddress());
+  // A payment of all the mature coins but about one: a share that chose meanwhile from
+  // every coin would most likely pick one of the payment's. The payment holds the wallet's
+  // fund lock from choosing its coins to indexing its transaction.
+  const mature = (await f.wallet.getCoins()).filter((c) => f.node.chain.height + 1 >= c.height + 100);
+  const value = mature.reduce((n, c) => n + c.value, 0) - mature[0].value - 1_000_000;
+  // The share is asked for once the payment has chosen its coins and is signing.
+  const wallet = f.wallet as unknown as { sign(...args: unknown[]): Promise<unknown> };
+  const sign = wallet.sign.bind(wallet);
+  let signing!: () => void;
+  const chosen = new Promise<void>((resolve) => (signing = resolve));
+  wallet.sign = (...args) => {
+    signing();
+    return sign(...args);
+  };
+  const sending = f.wallet.send({ outputs: [{ script: to, value }] }, PASSPHRASE);
+  await chosen;
+  const share = await f.funder.share(AMOUNT);
+  const paid = await sending;
+  const spentByPayment = paid.inputs.map((i) => `${i.prevout.hash}:${i.prevout.index}`);
+  t.deepEqual(outpoints(share).filter((o) => spentByPayment.includes(o)), []);
+  const funding = await spend(f, share);
+  await f.node.sendTX(funding);
+  t.true(f.node.mempool.hasEntry(funding.hash('hex')), 'the funding is in the mempool beside the payment');
+});

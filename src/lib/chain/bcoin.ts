@@ -84,6 +84,8 @@ export interface BcoinWallet {
   isLocked(coin: BcoinOutpointKey): boolean;
   lockCoin(coin: BcoinOutpointKey): void;
   unlockCoin(coin: BcoinOutpointKey): void;
+  /** Held by `send` and `fund` from choosing coins to indexing the transaction (bmutex): resolves with its release. */
+  fundLock: { lock(): Promise<() => void> };
   receiveAddress(): Promise<unknown>;
   changeAddress(): Promise<unknown>;
   getPrivateKey(address: unknown, passphrase: string): Promise<unknown>;

@@ -67,26 +67,35 @@ export class WalletFunder {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError(`amount must be a positive integer, got ${amount}`);
     const tip = this.height();
     const held = reservedOf(this.wallet);
-    const coins = (await this.wallet.getCoins())
-      .filter((c) => c.height !== -1 && !this.wallet.isLocked(c) && !held.has(outpointKey(c.hash, c.index)))
-      .filter((c) => !c.coinbase || tip + 1 >= c.height + COINBASE_MATURITY)
-      .sort((a, b) => b.value - a.value);
-    const picked: BcoinWalletCoin[] = [];
-    let total = 0;
-    for (const coin of coins) {
-      picked.push(coin);
-      total += coin.value;
-      const change = total - amount;
-      if (change === 0 || change >= MIN_CHANGE) break;
-    }
-    const change = total - amount;
-    if (change < 0 || (change > 0 && change < MIN_CHANGE)) {
-      throw new CloudCoinError('EFUNDS', `insufficient confirmed funds for a contract share of ${amount} base units`, ExitCode.funds);
-    }
-    // bcoin's lock as well keeps the wallet's own payments off these coins.
-    for (const coin of picked) {
-      held.add(outpointKey(coin.hash, coin.index));
-      this.wallet.lockCoin(coin);
+    // The wallet's own payments (`wallet send`) choose, sign and index their coins under
+    // this lock without locking the coins: taken here too, a share never picks a coin a
+    // payment is spending.
+    const unlock = await this.wallet.fundLock.lock();
+    let picked: BcoinWalletCoin[];
+    let change: number;
+    try {
+      const coins = (await this.wallet.getCoins())
+        .filter((c) => c.height !== -1 && !this.wallet.isLocked(c) && !held.has(outpointKey(c.hash, c.index)))
+        .filter((c) => !c.coinbase || tip + 1 >= c.height + COINBASE_MATURITY)
+        .sort((a, b) => b.value - a.value);
+      picked = [];
+      let total = 0;
+      for (const coin of coins) {
+        picked.push(coin);
+        total += coin.value;
+        if (total - amount === 0 || total - amount >= MIN_CHANGE) break;
+      }
+      change = total - amount;
+      if (change < 0 || (change > 0 && change < MIN_CHANGE)) {
+        throw new CloudCoinError('EFUNDS', `insufficient confirmed funds for a contract share of ${amount} base units`, ExitCode.funds);
+      }
+      // bcoin's lock as well keeps the wallet's own payments off these coins.
+      for (const coin of picked) {
+        held.add(outpointKey(coin.hash, coin.index));
+        this.wallet.lockCoin(coin);
+      }
+    } finally {
+      unlock();
     }
     const changeScript = change > 0 ? Script.fromAddress(await this.wallet.changeAddress()) : null;
     return {
