@@ -4,13 +4,10 @@
  * never share a coin, whenever the wallet indexes the one before.
  */
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bcoin, type BcoinWallet, type BcoinWalletCoin } from '../src/lib/chain/bcoin.js';
-import { bcoinType } from '../src/lib/chain/networks.js';
+import type { BcoinWallet, BcoinWalletCoin } from '../src/lib/chain/bcoin.js';
 import { Coin, MTX, Script, type BTX } from '../src/lib/chain/primitives.js';
 import { WalletFunder, type FundingShare } from '../src/lib/wallet/funding.js';
+import { inProcessNode } from './util/bcoin-node.js';
 import { waitFor } from './util/devnode.js';
 
 const PASSPHRASE = 'funding test';
@@ -26,17 +23,7 @@ interface FundingNode {
 
 /** A dev node with its wallet plugin, a hundred and some blocks mined to the wallet so a few coinbases are mature. */
 async function fundingNode(t: ExecutionContext): Promise<FundingNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-wallet-funding-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const node: any = new bcoin.FullNode({
-    network: bcoinType('dev'), prefix: dir, memory: false, workers: false, listen: false,
-    httpPort: 0, walletHttpPort: 0, walletPrefix: dir, walletWitness: true,
-    logLevel: 'none', logConsole: false, logFile: false,
-  });
-  node.use(bcoin.wallet.plugin);
-  await node.ensure();
-  await node.open();
-  t.teardown(() => node.close());
+  const node = await inProcessNode(t, 'cc-wallet-funding-');
   const wdb = node.plugins.walletdb.wdb;
   const wallet = wdb.primary;
   await wallet.setPassphrase(PASSPHRASE);

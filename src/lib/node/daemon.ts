@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, isIP } from 'node:net';
 import { join } from 'node:path';
 import { bcoin, type BcoinFullNode } from '../chain/bcoin.js';
+import { keepReorgedTransactions } from '../chain/mempool-reorg.js';
 import { bcoinType, networkSpec, type NetworkName } from '../chain/networks.js';
 import { unlockChecked } from '../wallet/unlock.js';
 import { CloudCoinError, ExitCode } from '../errors.js';
@@ -145,6 +146,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
   installApiAuth(node.http, { full: apiKey, serve: serveKey });
   if (dev) keepLoopbackUnbanned(node);
+  keepReorgedTransactions(node.mempool as unknown as Parameters<typeof keepReorgedTransactions>[0]);
   const host = ExtensionHost.attach(node, datadir);
   node.use(bcoin.wallet.plugin);
   for (const ext of extensions) {

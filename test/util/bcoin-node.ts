@@ -1,0 +1,26 @@
+/**
+ * A real dev node with its wallet plugin in the test's own process, on
+ * LevelDB in a temporary directory, closed and removed in t's teardown: for
+ * tests that reach into bcoin's objects (the mempool, the wallet) directly.
+ */
+import type { ExecutionContext } from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bcoin } from '../../src/lib/chain/bcoin.js';
+import { bcoinType } from '../../src/lib/chain/networks.js';
+
+export async function inProcessNode(t: ExecutionContext, prefix: string): Promise<any> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const node: any = new bcoin.FullNode({
+    network: bcoinType('dev'), prefix: dir, memory: false, workers: false, listen: false,
+    httpPort: 0, walletHttpPort: 0, walletPrefix: dir, walletWitness: true,
+    logLevel: 'none', logConsole: false, logFile: false,
+  });
+  node.use(bcoin.wallet.plugin);
+  await node.ensure();
+  await node.open();
+  t.teardown(() => node.close());
+  return node;
+}
