@@ -7,6 +7,7 @@ import { printFigures, type BenchSuite } from './harness.js';
 import { chainBench } from './chain.js';
 import { contractsBench } from './contracts.js';
 import { fulfilmentBench } from './fulfilment.js';
+import { mallocBench } from './malloc.js';
 import { negotiatorBench } from './negotiator.js';
 import { nodeBench } from './node.js';
 import { offerPoolBench } from './offerpool.js';
@@ -14,7 +15,7 @@ import { repairBench } from './repair.js';
 import { serverBench } from './server.js';
 import { storeBench } from './store.js';
 
-const suites: BenchSuite[] = [nodeBench, chainBench, serverBench, storeBench, repairBench, negotiatorBench, offerPoolBench, contractsBench, fulfilmentBench];
+const suites: BenchSuite[] = [nodeBench, chainBench, serverBench, storeBench, mallocBench, repairBench, negotiatorBench, offerPoolBench, contractsBench, fulfilmentBench];
 
 const filter = process.argv[2];
 for (const suite of suites) {
