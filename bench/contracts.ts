@@ -134,6 +134,14 @@ async function run(): Promise<Figure[]> {
     })));
     const negotiated = performance.now() - t1;
     const funded = results.filter((r) => r.status === 200 && r.body.outcome === 'funded').length;
+    // A figure short of CONCURRENT says why, so a run that funded fewer can be read.
+    const why = new Map<string, number>();
+    for (const r of results) {
+      if (r.status === 200 && r.body.outcome === 'funded') continue;
+      const what = r.status !== 200 ? `HTTP ${r.status} ${r.body?.error?.code ?? ''}` : `${r.body.outcome}${r.body.reason ? ` (${r.body.reason})` : ''}${r.body.error ? `: ${r.body.error.message}` : ''}`;
+      why.set(what, (why.get(what) ?? 0) + 1);
+    }
+    for (const [what, n] of why) process.stderr.write(`contracts: ${n} of ${CONCURRENT} not funded: ${what}\n`);
     await ok(renter, ['node', 'mine', '1']);
     await atHeight([renter], height + 1);
     const onChain = (await renter.http('GET', '/ext/negotiator/contracts')).body.contracts.length;
