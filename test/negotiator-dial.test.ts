@@ -55,9 +55,11 @@ test('a renter whose only peer is a relay it dialled dials the host at once', as
   t.true(lines[0].includes(AT_ONCE), lines[0]);
 });
 
-test('a renter that dialled the host\'s address already does not dial it again', async (t) => {
+/** A renter connected to the host one way or the other: funded, and no dial. */
+const noDial = test.macro(async (t, dialled: 'renter dialled the host' | 'host dialled the renter') => {
   const { renter, offer } = await market(t, async (host, renter) => {
-    MemoryNodeAdapter.connect(renter.node, host.node);
+    if (dialled === 'renter dialled the host') MemoryNodeAdapter.connect(renter.node, host.node);
+    else MemoryNodeAdapter.connect(host.node, renter.node);
   });
   const r = await renter.svc.negotiate({ offer: offer.hash, ...ASK });
   t.is(r.outcome, 'funded');
@@ -65,15 +67,8 @@ test('a renter that dialled the host\'s address already does not dial it again',
   t.deepEqual(dialLines(renter), []);
 });
 
-test('a peer that dialled the renter may be the host: it has the fallback delay to answer, and does', async (t) => {
-  const { renter, offer } = await market(t, async (host, renter) => {
-    MemoryNodeAdapter.connect(host.node, renter.node);
-  });
-  const r = await renter.svc.negotiate({ offer: offer.hash, ...ASK });
-  t.is(r.outcome, 'funded');
-  t.deepEqual(renter.node.dialled, []);
-  t.deepEqual(dialLines(renter), []);
-});
+test('a renter that dialled the host\'s address already does not dial it again', noDial, 'renter dialled the host');
+test('a peer that dialled the renter may be the host: it has the fallback delay to answer, and does', noDial, 'host dialled the renter');
 
 test('when the only peer dialled the renter and is not the host, the host is dialled after the fallback delay', async (t) => {
   const { renter, offer, at } = await market(t, async (host, renter) => {

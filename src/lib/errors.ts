@@ -53,6 +53,20 @@ export function interruptedError(signal: AbortSignal, kept: string): CloudCoinEr
 }
 
 /**
+ * A port another process holds, said one way by the node and the file server
+ * alike, so that a parent that started one of them as a child (the devnet)
+ * can tell this failure from its one-line error and retry on other ports.
+ */
+export function portInUseError(what: string, port: number): CloudCoinError {
+  return new CloudCoinError('EPORTINUSE', `${what} port ${port} is already in use`, ExitCode.conflict);
+}
+
+/** Whether a child's one-line error is a portInUseError. */
+export function saysPortInUse(message: string | null): boolean {
+  return message !== null && / port \d+ is already in use$/.test(message);
+}
+
+/**
  * An HTTP answer's error: the one type every HTTP layer (the node's extension
  * routes, the file server) throws and turns into `{ error: { code, message } }`
  * with `status`. Only HTTP code throws it; domain code throws CloudCoinError

@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CloudCoinError } from '../errors.js';
-import { lastError, portInUse } from '../node/control.js';
+import { CloudCoinError, saysPortInUse } from '../errors.js';
+import { lastError } from '../node/control.js';
 import { isAlive } from '../node/datafiles.js';
 
 export const SERVE_PID_FILE = 'serve.pid';
@@ -36,7 +36,7 @@ export async function startServerDetached(bin: string, datadir: string, port: nu
     }
     if (!isAlive(pid)) {
       const said = lastError(join(datadir, SERVE_LOG_FILE));
-      if (portInUse(said)) throw new CloudCoinError('EPORTINUSE', said!);
+      if (saysPortInUse(said)) throw new CloudCoinError('EPORTINUSE', said!);
       throw new CloudCoinError('ESERVE', `the file server in ${datadir} exited; see ${join(datadir, SERVE_LOG_FILE)}`);
     }
     if (Date.now() > deadline) throw new CloudCoinError('ESERVE', `the file server in ${datadir} did not answer within ${timeoutMs / 1000} s`);

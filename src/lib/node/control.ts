@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CloudCoinError, ExitCode, type ExitCodeValue } from '../errors.js';
+import { CloudCoinError, ExitCode, saysPortInUse, type ExitCodeValue } from '../errors.js';
 import { isAlive, liveRuntime, LOG_FILE, PID_FILE, readRuntime, type RuntimeInfo } from './datafiles.js';
 
 export async function startDetached(bin: string, args: string[], datadir: string, timeoutMs = 60_000): Promise<RuntimeInfo> {
@@ -34,17 +34,12 @@ export async function startDetached(bin: string, args: string[], datadir: string
       // The child is this same CLI, so its exit code already has the documented meaning.
       const code = (Object.values(ExitCode) as number[]).includes(exitCode) ? (exitCode as ExitCodeValue) : ExitCode.failure;
       const said = lastError(logPath);
-      throw new CloudCoinError(portInUse(said) ? 'EPORTINUSE' : 'ESTART', said ?? `the node exited with code ${exitCode}; see ${logPath}`, code);
+      throw new CloudCoinError(saysPortInUse(said) ? 'EPORTINUSE' : 'ESTART', said ?? `the node exited with code ${exitCode}; see ${logPath}`, code);
     }
     await sleep(100);
   }
   process.kill(pid, 'SIGTERM');
   throw new CloudCoinError('ESTART', `the node did not become ready within ${timeoutMs / 1000} s; see ${logPath}`);
-}
-
-/** Whether a child's one-line error says a port it was given is taken (EPORTINUSE), which a caller can retry with others. */
-export function portInUse(error: string | null): boolean {
-  return error !== null && / port \d+ is already in use$/.test(error);
 }
 
 /** The last `error: …` line the child wrote, which is the CLI's one-line error. */

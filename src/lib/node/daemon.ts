@@ -10,7 +10,7 @@ import { bcoin, type BcoinFullNode } from '../chain/bcoin.js';
 import { keepReorgedTransactions } from '../chain/mempool-reorg.js';
 import { bcoinType, networkSpec, type NetworkName } from '../chain/networks.js';
 import { unlockChecked } from '../wallet/unlock.js';
-import { CloudCoinError, ExitCode } from '../errors.js';
+import { CloudCoinError, ExitCode, portInUseError } from '../errors.js';
 import { ExtensionHost } from '../ext/host.js';
 import { splitHostPort } from '../net/address.js';
 import { loadExtension } from '../ext/loader.js';
@@ -60,7 +60,7 @@ async function checkPortFree(port: number, host: string, what: string): Promise<
     const server = createServer();
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'EADDRINUSE'
-        ? new CloudCoinError('EPORTINUSE', `${what} port ${port} is already in use`, ExitCode.conflict)
+        ? portInUseError(what, port)
         : new CloudCoinError('EPORT', `cannot bind ${what} port ${port}: ${err.message}`, ExitCode.failure));
     });
     server.listen(port, host, () => server.close(() => resolve()));

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CloudCoinError, ExitCode, HttpError } from '../errors.js';
+import { HttpError, portInUseError } from '../errors.js';
 import type { ContractAuthority, RevisionSigner } from './authority.js';
 import { CachingAuthority, type CacheOptions } from './authority-cache.js';
 import { sendError } from './http-util.js';
@@ -237,7 +237,7 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
     });
   } catch (err) {
     await store.close();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CloudCoinError('EPORTINUSE', `file server port ${port} is already in use`, ExitCode.conflict);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUseError('file server', port);
     throw err;
   }
   sweeper.start();

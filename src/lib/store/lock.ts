@@ -68,7 +68,7 @@ export class StoreLock {
       }
       if (!told) wait.onWait?.(taken);
       told = true;
-      if (wait.signal?.aborted) throw interruptedError(wait.signal, `the store lock was still held by ${taken}; nothing was done`);
+      // An aborted signal ends the sleep at once, and the check after it says so.
       await sleep(Math.min(pollMs, left), undefined, { signal: wait.signal }).catch(() => undefined);
       if (wait.signal?.aborted) throw interruptedError(wait.signal, `the store lock was still held by ${taken}; nothing was done`);
       pollMs = Math.min(pollMs * 2, _POLL_MAX_MS);
