@@ -1,8 +1,8 @@
 /**
  * The daemon sending its wallet's unconfirmed transactions again
- * (src/lib/wallet/rebroadcast.ts), on a real dev node in this process: a
- * transaction a reorganisation dropped from the mempool is back after the
- * next block and confirms; one whose input another transaction spent is
+ * (src/lib/wallet/rebroadcast.ts), on a real dev node in this process:
+ * transactions a reorganisation dropped from the mempool are back after the
+ * next block and confirm; one whose input another transaction spent is
  * logged once and not tried again.
  */
 import test from 'ava';
@@ -46,31 +46,37 @@ function startRebroadcast(t: any, node: any): { rebroadcast: WalletRebroadcast; 
   return { rebroadcast, warnings };
 }
 
-test('a wallet transaction a reorganisation drops from the mempool is sent again after the next block, and confirms', async (t) => {
+test('wallet transactions a reorganisation drops from the mempool are sent again after the next block, a parent and its child, and confirm', async (t) => {
   const { node, wallet, mine, walletFollows } = await walletNode(t, 'cc-rebroadcast-');
-  const coinbases = new Set((await wallet.getCoins()).filter((c: any) => c.coinbase).map((c: any) => c.hash));
-  const tx = await wallet.send({ outputs: [{ script: Script.fromAddress(nobodysAddress()), value: 1_000_000 }] });
-  t.true(tx.inputs.every((i: any) => coinbases.has(i.prevout.hash)), 'spends a coinbase');
-  const hash = tx.hash('hex');
-  await waitFor(() => node.mempool.hasEntry(hash), 30_000, 'the payment in the mempool', 20);
+  const coinbases = await wallet.getCoins();
+  const pay = () => wallet.send({ outputs: [{ script: Script.fromAddress(nobodysAddress()), value: 1_000_000 }] });
+  const parent = await pay();
+  const cbHashes = new Set(coinbases.map((c: any) => c.hash));
+  t.true(parent.inputs.every((i: any) => cbHashes.has(i.prevout.hash)), 'the first spends a coinbase');
+  for (const c of coinbases) wallet.lockCoin(c);
+  const child = await pay();
+  t.true(child.inputs.every((i: any) => i.prevout.hash === parent.hash('hex')), 'the second spends the first\'s change');
+  const hashes = [parent.hash('hex'), child.hash('hex')];
+  const inMempool = () => hashes.every((h) => node.mempool.hasEntry(h));
+  await waitFor(inMempool, 30_000, 'both payments in the mempool', 20);
   const fork = node.chain.tip;
   const undone = await mine();
-  t.true(undone.txs.some((x: any) => x.hash('hex') === hash), 'mined');
+  t.deepEqual(undone.txs.slice(1).map((x: any) => x.hash('hex')).sort(), [...hashes].sort(), 'mined');
   await walletFollows();
 
-  // A longer branch from before that block, without the payment.
+  // A longer branch from before that block, without the payments.
   const side = await mine(fork, nobodysAddress());
   await mine(await node.chain.getEntry(side.hash('hex')), nobodysAddress());
   t.is(node.chain.tip.prevBlock, side.hash('hex'), 'the side branch is the chain');
-  t.false(node.mempool.hasEntry(hash), 'bcoin dropped it from the mempool: it spends a coinbase');
-  t.is(node.mempool.map.size, 0);
+  t.is(node.mempool.map.size, 0, 'bcoin dropped both from the mempool: the first spends a coinbase');
 
-  startRebroadcast(t, node);
+  const { warnings } = startRebroadcast(t, node);
   await mine(node.chain.tip, nobodysAddress());
-  await waitFor(() => node.mempool.hasEntry(hash), 60_000, 'the payment back in the mempool', 20);
+  await waitFor(inMempool, 60_000, 'both payments back in the mempool', 20);
+  t.deepEqual(warnings, [], 'neither taken for refused: the child waits for its parent');
   const next = await mine(node.chain.tip, nobodysAddress());
-  t.true(next.txs.some((x: any) => x.hash('hex') === hash), 'confirmed on the new branch');
-  t.false(node.mempool.hasEntry(hash));
+  t.deepEqual(next.txs.slice(1).map((x: any) => x.hash('hex')).sort(), [...hashes].sort(), 'confirmed on the new branch');
+  t.is(node.mempool.map.size, 0);
 });
 
 test('a wallet transaction whose input another transaction spent is logged once and not sent again', async (t) => {
