@@ -10,6 +10,7 @@ import { bcoin, type BcoinFullNode } from '../chain/bcoin.js';
 import { keepReorgedTransactions } from '../chain/mempool-reorg.js';
 import { bcoinType, networkSpec, type NetworkName } from '../chain/networks.js';
 import { unlockChecked } from '../wallet/unlock.js';
+import { WalletRebroadcast, type RebroadcastNode } from '../wallet/rebroadcast.js';
 import { CloudCoinError, ExitCode, portInUseError } from '../errors.js';
 import { ExtensionHost } from '../ext/host.js';
 import { splitHostPort } from '../net/address.js';
@@ -194,6 +195,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   await node.connect();
   node.startSync();
+  const rebroadcast = WalletRebroadcast.start(node as unknown as RebroadcastNode);
   const repairs = opts.autoRepair ? AutoRepair.start({ datadir, ...opts.autoRepair, log: (m) => node.logger.info(m) }) : null;
 
   const info: RuntimeInfo = {
@@ -214,6 +216,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stopping ??= (async () => {
       try {
         await repairs?.stop();
+        await rebroadcast.close();
         await remoteApi?.close();
         await node.close();
         await host.close();
