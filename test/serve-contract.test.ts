@@ -9,6 +9,8 @@ import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudCoinError } from '../src/lib/errors.js';
+import { parseCacheTtl } from '../src/lib/server/authority-cache.js';
 import { FileServerClient, FileServerError } from '../src/lib/server/index.js';
 import { readRuntime } from '../src/lib/node/datafiles.js';
 import { cliOk } from './util/cli.js';
@@ -40,7 +42,19 @@ test.serial('a negotiated contract is served locally and through a remote Negoti
   await t.throwsAsync(unknown.get(sectorId), { instanceOf: FileServerError });
 });
 
+test('--cache-ttl is a time of at least a second, in milliseconds', (t) => {
+  t.is(parseCacheTtl('30s'), 30_000);
+  t.is(parseCacheTtl('2m'), 120_000);
+  t.is(parseCacheTtl('5'), 5_000);
+  for (const bad of ['0', '0s', 'soon', '-1']) t.throws(() => parseCacheTtl(bad), { instanceOf: CloudCoinError }, bad);
+});
+
 test.serial('past its end a contract is read and not written; past its refund height nothing is served', async (t) => {
+  // The devnet's file server inherits this: it learns of the end and the refund height within a second, not the default 30 s.
+  process.env.CLOUDCOIN_SERVE_CACHE_TTL = '1s';
+  t.teardown(() => {
+    delete process.env.CLOUDCOIN_SERVE_CACHE_TTL;
+  });
   const { renter, host, contractId, renterKey } = await negotiated(t, 10);
   const client = new FileServerClient({ url: host.serverUrl, contractId, secretKey: renterKey, retries: 0 });
   const sector = randomBytes(100_000);
@@ -58,7 +72,7 @@ test.serial('past its end a contract is read and not written; past its refund he
   };
 
   await mineTo(info.endHeight);
-  // The server may use the answer it cached while the contract was active for up to its TTL (30 s).
+  // The server may use the answer it cached while the contract was active for up to its TTL.
   const ended = await until(() => client.put('ab'.repeat(32), sector).then(() => { throw new Error('still written'); }, (err: FileServerError) => err));
   t.is(ended.status, 403);
   t.is(ended.code, 'contract-ended');

@@ -4,7 +4,7 @@ import { serve, DEFAULT_SERVE_PORT, type ServeInfo } from '../lib/server/serve-c
 
 export default class Serve extends BaseCommand {
   static summary = 'Run the light file server that stores sectors for this host\'s contracts.';
-  static description = `Renters upload encrypted sectors here, each request signed by the contract's renter key. The server asks a Negotiator which contracts are live: the node of the same data directory by default, or a remote node with --negotiator and --api-key (then this machine needs no node). Give a remote node's serve key (node serve-key), which cannot negotiate, rate or settle. A remote Negotiator is reached over https:// (--negotiator-ca for a self-signed certificate); http:// is refused off loopback unless --insecure. It serves only contracts whose host is that Negotiator's identity (or --host-key), and no contract beyond its size. Answers are cached, so known contracts are still served while the Negotiator is briefly unreachable. One log line a request goes to stderr (--log-format json for JSON lines). SIGINT or SIGTERM stop it after uploads in flight finish.
+  static description = `Renters upload encrypted sectors here, each request signed by the contract's renter key. The server asks a Negotiator which contracts are live: the node of the same data directory by default, or a remote node with --negotiator and --api-key (then this machine needs no node). Give a remote node's serve key (node serve-key), which cannot negotiate, rate or settle. A remote Negotiator is reached over https:// (--negotiator-ca for a self-signed certificate); http:// is refused off loopback unless --insecure. It serves only contracts whose host is that Negotiator's identity (or --host-key), and no contract beyond its size. Answers are cached (--cache-ttl: shorter sees a contract end sooner, longer asks the Negotiator less), so known contracts are still served while the Negotiator is briefly unreachable. One log line a request goes to stderr (--log-format json for JSON lines). SIGINT or SIGTERM stop it after uploads in flight finish.
 
 ${EXIT_STATUS}`;
   static examples = [
@@ -22,6 +22,7 @@ ${EXIT_STATUS}`;
     'negotiator-ca': Flags.string({ summary: 'PEM CA certificate an https Negotiator must chain to (for a self-signed one).' }),
     insecure: Flags.boolean({ summary: 'Allow an http:// Negotiator that is not on loopback (the key travels in the clear).' }),
     'host-key': Flags.string({ summary: "Serve only contracts with this host key, 66 hex (default: the Negotiator's identity)." }),
+    'cache-ttl': Flags.string({ summary: "How long a contract's answer from the Negotiator is reused, e.g. 30s, 2m (default 30s).", env: 'CLOUDCOIN_SERVE_CACHE_TTL' }),
     'log-format': Flags.string({ summary: 'One line per request: text, json or none.', options: ['text', 'json', 'none'], default: 'text' }),
   };
 
@@ -39,6 +40,7 @@ ${EXIT_STATUS}`;
       insecure: flags.insecure,
       hostKey: flags['host-key'],
       logFormat: flags['log-format'] as 'text' | 'json' | 'none',
+      cacheTtl: flags['cache-ttl'],
     }, (info) => {
       if (this.jsonEnabled()) this.logJson({ event: 'listening', ...info });
       this.say(`serving on ${info.url}, sectors in ${info.storage}, Negotiator ${info.negotiator}`);

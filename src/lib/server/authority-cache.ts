@@ -11,10 +11,15 @@
  * in flight are bounded too, so a flood of fresh ids asks the Negotiator at
  * most `maxLookups` questions at once.
  */
+import { CloudCoinError, ExitCode } from '../errors.js';
+import { parseWait } from '../units.js';
 import { AuthorityUnavailableError, type ContractAuthority, type ServedContract } from './authority.js';
 
+/** The default of `ttlMs`: how long a known contract's answer is used without asking again. */
+export const DEFAULT_CACHE_TTL_MS = 30_000;
+
 export interface CacheOptions {
-  /** How long a known contract's answer is used without asking again (default 30 s). */
+  /** How long a known contract's answer is used without asking again (default DEFAULT_CACHE_TTL_MS). */
   ttlMs?: number;
   /** How long "unknown contract" is remembered (default 5 s). */
   negativeTtlMs?: number;
@@ -46,6 +51,21 @@ export interface CacheStats {
   unreachableSince: number | null;
   /** The latest failure's message (it may name the authority's address: not for clients). */
   lastError: string | null;
+}
+
+/**
+ * `--cache-ttl` (`30s`, `2m`, or a plain number of seconds) in milliseconds:
+ * how late a server learns that a contract ended or was refunded.
+ */
+export function parseCacheTtl(text: string): number {
+  let seconds = 0;
+  try {
+    seconds = parseWait(text);
+  } catch {
+    // parseWait's message names a wait; this names the setting.
+  }
+  if (seconds === 0) throw new CloudCoinError('EUSAGE', `cache-ttl "${text}" is not valid: use e.g. 30s, 2m or 45 (seconds), at least 1s`, ExitCode.usage);
+  return seconds * 1000;
 }
 
 function _positive(v: number | undefined, fallback: number, what: string): number {
@@ -81,7 +101,7 @@ export class CachingAuthority implements ContractAuthority {
     options: CacheOptions = {},
     private readonly now: () => number = Date.now,
   ) {
-    this.ttlMs = _positive(options.ttlMs, 30_000, 'ttlMs');
+    this.ttlMs = _positive(options.ttlMs, DEFAULT_CACHE_TTL_MS, 'ttlMs');
     this.negativeTtlMs = _positive(options.negativeTtlMs, 5_000, 'negativeTtlMs');
     this.staleIfErrorMs = _positive(options.staleIfErrorMs, 15 * 60_000, 'staleIfErrorMs');
     this.maxEntries = _positive(options.maxEntries, 10_000, 'maxEntries');

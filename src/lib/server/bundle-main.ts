@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { ExitCode, isCloudCoinError } from '../errors.js';
 import { type BundleValues, resolveBundleSettings } from './bundle-settings.js';
+import { parseCacheTtl } from './authority-cache.js';
 import { HOST_KEY_WAIT_MS, HttpContractAuthority } from './authority-http.js';
 import { tuneHeapForFileServer } from './heap.js';
 import type { LogFormat } from './request-log.js';
@@ -22,8 +23,8 @@ import { parseSize } from '../units.js';
 const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-key <key>]
        [--negotiator-ca <file>] [--insecure]
        [--port <n>] [--host <addr>] [--base-path <path>] [--max-storage <size>]
-       [--host-key <hex>] [--rate-limit <n>] [--log-format text|json|none]
-       [--config <file.json>]
+       [--host-key <hex>] [--rate-limit <n>] [--cache-ttl <time>]
+       [--log-format text|json|none] [--config <file.json>]
 
   --storage      directory for sectors (created if missing)
   --negotiator   base URL of the node whose Negotiator knows this host's contracts;
@@ -39,6 +40,8 @@ const USAGE = `usage: cloudcoin-serve --storage <dir> --negotiator <url> [--api-
   --host-key     serve only contracts with this host key, 66 hex
                  (default: the Negotiator's identity)
   --rate-limit   requests per second per renter key, bursts of twice that (default 50)
+  --cache-ttl    how long a contract's answer from the Negotiator is reused, e.g. 30s, 2m
+                 (default 30s; shorter sees a contract end sooner)
   --log-format   one line per request as text (default), JSON lines, or none
   --config       a JSON file of these settings by name (or CLOUDCOIN_SERVE_CONFIG)
 
@@ -66,6 +69,7 @@ try {
       'max-storage': { type: 'string' },
       'host-key': { type: 'string' },
       'rate-limit': { type: 'string', default: '50' },
+      'cache-ttl': { type: 'string' },
       'log-format': { type: 'string', default: 'text' },
     },
     process.argv.slice(2),
@@ -85,6 +89,12 @@ const port = Number(opt('port'));
 if (!/^\d{1,5}$/.test(opt('port') ?? '') || port > 65535) fail('--port must be 0-65535');
 const rate = Number(opt('rate-limit'));
 if (!/^\d{1,7}$/.test(opt('rate-limit') ?? '') || rate < 1) fail('--rate-limit must be a positive whole number');
+let cacheTtlMs: number | undefined;
+try {
+  cacheTtlMs = opt('cache-ttl') === undefined ? undefined : parseCacheTtl(opt('cache-ttl') as string);
+} catch (err) {
+  fail((err as Error).message);
+}
 const caFile = opt('negotiator-ca');
 let ca: Buffer | undefined;
 try {
@@ -109,6 +119,7 @@ try {
     // Without a host key the server would store sectors for any contract its Negotiator knows of.
     hostKey: opt('host-key') ?? (await authority.hostKey(HOST_KEY_WAIT_MS)),
     rateLimit: { perSecond: rate, burst: 2 * rate },
+    cache: { ttlMs: cacheTtlMs },
     logFormat,
   });
   const stop = () => {

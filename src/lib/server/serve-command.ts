@@ -13,6 +13,7 @@ import { CloudCoinError, ExitCode } from '../errors.js';
 import { liveRuntime, readServeKey } from '../node/datafiles.js';
 import { untilSignal } from '../node/signals.js';
 import { AuthorityUnavailableError } from './authority.js';
+import { parseCacheTtl } from './authority-cache.js';
 import { HOST_KEY_WAIT_MS, HttpContractAuthority } from './authority-http.js';
 import { tuneHeapForFileServer } from './heap.js';
 import { isPubkeyHex } from './ids.js';
@@ -37,6 +38,8 @@ export interface ServeOptions {
   /** Serve only contracts with this host key (66 hex); default: the Negotiator's identity. */
   hostKey?: string;
   logFormat?: LogFormat;
+  /** How long a contract's answer from the Negotiator is reused, e.g. `30s` (parseCacheTtl). */
+  cacheTtl?: string;
 }
 
 export interface ServeInfo {
@@ -95,6 +98,7 @@ export async function serve(opts: ServeOptions, onReady: (info: ServeInfo) => vo
   }
   const negotiator = opts.negotiator ? { url: opts.negotiator, apiKey: opts.apiKey as string } : await localNegotiator(opts.location);
   const maxStorage = opts.maxStorage === undefined ? undefined : parseSize(opts.maxStorage);
+  const ttlMs = opts.cacheTtl === undefined ? undefined : parseCacheTtl(opts.cacheTtl);
   const storage = opts.storage ?? join(opts.location.datadir, 'sectors');
   const authority = new HttpContractAuthority({ ...negotiator, ca: readCa(opts.negotiatorCa), insecure: opts.insecure });
   const hostKey = opts.hostKey ?? (await _negotiatorHostKey(authority));
@@ -108,6 +112,7 @@ export async function serve(opts: ServeOptions, onReady: (info: ServeInfo) => vo
     signer: authority,
     hostKey,
     logFormat: opts.logFormat ?? 'text',
+    cache: { ttlMs },
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const info: ServeInfo = { url: server.url, storage, negotiator: negotiator.url, hostKey, maxStorage: maxStorage ?? null };

@@ -13,9 +13,27 @@ import { MAX_SIZE } from '../../net/packets.js';
 import { loadIdentity } from '../identity.js';
 import { BcoinNodeAdapter } from './bcoin-adapter.js';
 import { registerRoutes } from './routes.js';
-import { NegotiatorService } from './service.js';
+import { NegotiatorService, type NegotiatorServiceOptions } from './service.js';
 
 export const id = 'negotiator';
+
+/** A positive whole number from the daemon's environment, or undefined when it is not set. */
+function _envCount(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`${name} must be a positive whole number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/**
+ * The service's sizes the daemon's environment may set: CLOUDCOIN_MAX_OFFERS
+ * (the offer pool) and CLOUDCOIN_NEGOTIATION_HOLD (seconds an unfunded
+ * reservation lasts), so a test can run a small pool or a short hold.
+ */
+export function serviceSettings(env: NodeJS.ProcessEnv): Pick<NegotiatorServiceOptions, 'maxOffers' | 'holdSeconds'> {
+  return { maxOffers: _envCount(env, 'CLOUDCOIN_MAX_OFFERS'), holdSeconds: _envCount(env, 'CLOUDCOIN_NEGOTIATION_HOLD') };
+}
 
 export function init(node: BcoinFullNode): ExtensionInstance {
   const ext = extensionContext(node, id);
@@ -32,8 +50,7 @@ export function init(node: BcoinFullNode): ExtensionInstance {
   registerRoutes(ext, svc);
   return {
     async open() {
-      const maxOffers = process.env.CLOUDCOIN_MAX_OFFERS;
-      const s = new NegotiatorService(new BcoinNodeAdapter(node, ext), ext.db(), loadIdentity(ext.datadir), { maxOffers: maxOffers ? Number(maxOffers) : undefined, datadir: ext.datadir });
+      const s = new NegotiatorService(new BcoinNodeAdapter(node, ext), ext.db(), loadIdentity(ext.datadir), { ...serviceSettings(process.env), datadir: ext.datadir });
       await s.open();
       service = s;
     },

@@ -61,6 +61,8 @@ const EXPIRE_EVERY_MS = 5_000;
 export interface NegotiatorServiceOptions extends ContractFulfilmentOptions {
   /** The offer pool's size (OfferPoolOptions.maxOffers). */
   maxOffers?: number;
+  /** Seconds an unfunded reservation lasts (NegotiatorOptions.holdSeconds). */
+  holdSeconds?: number;
 }
 
 export class NegotiatorService {
@@ -99,6 +101,7 @@ export class NegotiatorService {
         release: (share) => node.wallet.funder().release?.(share),
       },
       offers: this.pool,
+      holdSeconds: options.holdSeconds,
       unspent: node.coin && (async (c) => {
         const coin = await node.coin!(c.hash, c.index);
         return coin !== null && coin.value === c.value && Buffer.compare(coin.script, c.script) === 0;
