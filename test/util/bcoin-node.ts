@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { bcoin } from '../../src/lib/chain/bcoin.js';
 import { bcoinType } from '../../src/lib/chain/networks.js';
 
-export async function inProcessNode(t: ExecutionContext, prefix: string): Promise<any> {
+/** `options` go to bcoin's FullNode over these defaults (for one that listens: `listen`, `host`, `port`). */
+export async function inProcessNode(t: ExecutionContext, prefix: string, options: Record<string, unknown> = {}): Promise<any> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const node: any = new bcoin.FullNode({
     network: bcoinType('dev'), prefix: dir, memory: false, workers: false, listen: false,
     httpPort: 0, walletHttpPort: 0, walletPrefix: dir, walletWitness: true,
-    logLevel: 'none', logConsole: false, logFile: false,
+    logLevel: 'none', logConsole: false, logFile: false, ...options,
   });
   node.use(bcoin.wallet.plugin);
   await node.ensure();

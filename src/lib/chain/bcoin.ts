@@ -36,6 +36,21 @@ export interface BcoinPeer extends EventEmitter {
   next: BcoinPeer | null;
   banScore: number;
   address: { host: string; port: number; hostname: string };
+  /** Whether the pool syncs the chain from this peer while the chain is not synced. */
+  loader: boolean;
+  /** Whether a sync request went to this peer and it still counts as serving it. */
+  syncing: boolean;
+  /** The height in the peer's version message. */
+  height: number;
+  /** The last block the peer announced (hex, internal byte order) and its height, -1 if bcoin does not know it. */
+  bestHash: string | null;
+  bestHeight: number;
+  /** When the peer last sent a block or headers while syncing, or was asked to sync; -1 if not syncing. */
+  blockTime: number;
+  /** Blocks asked of this peer and not yet received. */
+  blockMap: Map<string, number>;
+  hasServices(services: number): boolean;
+  hasWitness(): boolean;
   sendRaw(cmd: string, body: Buffer): void;
   increaseBan(score: number): boolean;
   destroy(): void;
@@ -44,10 +59,13 @@ export interface BcoinPeer extends EventEmitter {
 export interface BcoinPool extends EventEmitter {
   /** Announces `tx` to every peer (an inv; peers that want it fetch it). */
   broadcast(tx: BTX): unknown;
-  peers: { head(): BcoinPeer | null; size(): number; outbound: number; inbound: number };
+  peers: { head(): BcoinPeer | null; size(): number; outbound: number; inbound: number; load: BcoinPeer | null };
   hosts: { banned: Map<string, number>; isBanned(host: string): boolean };
-  options: { services: number };
+  options: { services: number; hasWitness(): boolean };
   connected: boolean;
+  syncing: boolean;
+  /** Makes `peer` (outbound, not a loader, with no other loader set) the loader and sends it a sync request. */
+  setLoader(peer: BcoinPeer): void;
 }
 
 export interface BcoinChainEntry { height: number; hash: Buffer | string; time: number }
@@ -55,6 +73,9 @@ export interface BcoinChainEntry { height: number; hash: Buffer | string; time: 
 export interface BcoinChain extends EventEmitter {
   height: number;
   tip: BcoinChainEntry;
+  /** Set once the tip is recent; until then blocks come from the pool's loader only. */
+  synced: boolean;
+  hasEntry(hash: string | Buffer): Promise<boolean>;
   getEntry(height: number): Promise<BcoinChainEntry | null>;
   getEntryByHeight(height: number): Promise<BcoinChainEntry | null>;
   getEntryByHash(hash: string | Buffer): Promise<BcoinChainEntry | null>;

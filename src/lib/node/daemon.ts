@@ -8,6 +8,7 @@ import { createServer, isIP } from 'node:net';
 import { join } from 'node:path';
 import { bcoin, type BcoinFullNode } from '../chain/bcoin.js';
 import { keepReorgedTransactions } from '../chain/mempool-reorg.js';
+import { loaderWatchPlugin } from '../chain/loader-watch.js';
 import { bcoinType, networkSpec, type NetworkName } from '../chain/networks.js';
 import { unlockChecked } from '../wallet/unlock.js';
 import { WalletRebroadcast, type RebroadcastNode } from '../wallet/rebroadcast.js';
@@ -148,6 +149,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   installApiAuth(node.http, { full: apiKey, serve: serveKey });
   if (dev) keepLoopbackUnbanned(node);
   keepReorgedTransactions(node.mempool as unknown as Parameters<typeof keepReorgedTransactions>[0]);
+  node.use(loaderWatchPlugin);
   const host = ExtensionHost.attach(node, datadir);
   node.use(bcoin.wallet.plugin);
   for (const ext of extensions) {
