@@ -7,6 +7,7 @@
  * from the registry tip to the chain tip. Chain events only wake the loop.
  */
 import type { BBlock } from '../chain/primitives.js';
+import { CoalescedRounds } from '../coalesced-rounds.js';
 import type { Registry } from './registry.js';
 
 /** What the indexer needs of bcoin's Chain. */
@@ -21,10 +22,7 @@ export interface IndexedChain {
 }
 
 export class ChainIndexer {
-  private running: Promise<void> | null = null;
-  private again = false;
-  private closed = false;
-  private readonly wake = () => void this.sync().catch((err) => this.log(`registry sync failed: ${(err as Error).message}`));
+  private readonly rounds = new CoalescedRounds(() => this._step());
 
   constructor(
     private readonly chain: IndexedChain,
@@ -34,35 +32,17 @@ export class ChainIndexer {
 
   /** Catches up, then follows the chain's connect and disconnect events. */
   async open(): Promise<void> {
-    this.chain.on('connect', this.wake);
-    this.chain.on('disconnect', this.wake);
+    this.rounds.wakeOn(this.chain, ['connect', 'disconnect'], { onError: (err) => this.log(`registry sync failed: ${err.message}`) });
     await this.sync();
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    this.chain.removeListener('connect', this.wake);
-    this.chain.removeListener('disconnect', this.wake);
-    await this.running?.catch(() => {});
+  close(): Promise<void> {
+    return this.rounds.close();
   }
 
   /** Resolves once the registry has reached the chain tip seen when it was called (or later). */
   sync(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this._step();
-        } while (this.again && !this.closed);
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    return this.rounds.run();
   }
 
   private async _onMain(hash: Buffer): Promise<boolean> {
@@ -72,13 +52,13 @@ export class ChainIndexer {
 
   private async _step(): Promise<void> {
     // Unwind what the main chain no longer holds.
-    for (let tip = this.registry.getTip(); tip && !this.closed && !(await this._onMain(tip.hash)); tip = this.registry.getTip()) {
+    for (let tip = this.registry.getTip(); tip && !this.rounds.closed && !(await this._onMain(tip.hash)); tip = this.registry.getTip()) {
       const block = await this.chain.getBlock(tip.hash.toString('hex'));
       if (!block) throw new Error(`registry tip ${tip.hash.toString('hex')} at ${tip.height}: block not in the block store; reindex`);
       await this.registry.disconnectBlock(block, tip.height);
     }
     // Then follow the main chain up to its tip.
-    while (!this.closed) {
+    while (!this.rounds.closed) {
       const tip = this.registry.getTip();
       const next = tip ? tip.height + 1 : 0;
       if (next > this.chain.height) break;
@@ -87,7 +67,7 @@ export class ChainIndexer {
       const block = await this.chain.getBlock(entry.hash);
       if (!block) throw new Error(`block at ${next} not in the block store`);
       if (tip && block.prevBlock !== tip.hash.toString('hex')) {
-        this.again = true; // the chain moved under us: unwind first
+        this.rounds.requestAgain(); // the chain moved under us: unwind first
         break;
       }
       await this.registry.connectBlock(block, next);

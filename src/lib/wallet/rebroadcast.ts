@@ -23,6 +23,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { BTX } from '../chain/primitives.js';
+import { CoalescedRounds } from '../coalesced-rounds.js';
 
 /**
  * A round on every block, and at least once a minute. Core waits 12 to 36
@@ -66,15 +67,11 @@ export interface RebroadcastNode extends EventEmitter {
 }
 
 export class WalletRebroadcast {
-  private _timer: NodeJS.Timeout | null = null;
-  private _running: Promise<void> | null = null;
-  private _again = false;
-  private _closed = false;
+  private readonly _rounds = new CoalescedRounds(() => this._loggedRound());
   /** Hashes refused for good: not sent again. */
   private readonly _givenUp = new Set<string>();
   /** Hashes whose refusal is logged, so a refusal that lasts is one line. */
   private readonly _logged = new Set<string>();
-  private readonly _wake = () => void this.round();
 
   private constructor(private readonly node: RebroadcastNode) {}
 
@@ -82,41 +79,25 @@ export class WalletRebroadcast {
   static start(node: RebroadcastNode): WalletRebroadcast {
     const r = new WalletRebroadcast(node);
     // The node's 'connect' comes once its mempool has taken the block in.
-    node.on('connect', r._wake);
-    r._timer = setInterval(r._wake, _EVERY_MS);
-    r._timer.unref();
+    r._rounds.wakeOn(node, ['connect'], { everyMs: _EVERY_MS });
     return r;
   }
 
-  async close(): Promise<void> {
-    this._closed = true;
-    if (this._timer) clearInterval(this._timer);
-    this.node.removeListener('connect', this._wake);
-    await this._running;
+  close(): Promise<void> {
+    return this._rounds.close();
   }
 
   /** Runs a round now, or once more after the one running; resolves when that round is done. */
   round(): Promise<void> {
-    if (this._closed) return Promise.resolve();
-    if (this._running) {
-      this._again = true;
-      return this._running;
+    return this._rounds.run();
+  }
+
+  private async _loggedRound(): Promise<void> {
+    try {
+      await this._round();
+    } catch (err) {
+      this.node.logger.warning(`rebroadcast: round failed: ${(err as Error).message}`);
     }
-    this._running = (async () => {
-      try {
-        do {
-          this._again = false;
-          try {
-            await this._round();
-          } catch (err) {
-            this.node.logger.warning(`rebroadcast: round failed: ${(err as Error).message}`);
-          }
-        } while (this._again && !this._closed);
-      } finally {
-        this._running = null;
-      }
-    })();
-    return this._running;
   }
 
   private async _round(): Promise<void> {
@@ -134,7 +115,7 @@ export class WalletRebroadcast {
     for (const hash of [...this._givenUp]) if (!pending.has(hash)) this._givenUp.delete(hash);
     for (const hash of [...this._logged]) if (!pending.has(hash)) this._logged.delete(hash);
     for (const tx of parentsFirst(pending)) {
-      if (this._closed) return;
+      if (this._rounds.closed) return;
       const hash = tx.hash('hex');
       if (this._givenUp.has(hash)) continue;
       if (this.node.mempool.hasEntry(hash)) this.node.pool.announceTX(tx);

@@ -5,6 +5,7 @@
  * round runs each step in turn; a step that fails is logged in one line and
  * tried again next round, and nothing is thrown into bcoin's event handlers.
  */
+import { CoalescedRounds } from '../../coalesced-rounds.js';
 import type { NodeAdapter } from './adapter.js';
 
 export interface FulfilmentStep {
@@ -14,11 +15,7 @@ export interface FulfilmentStep {
 }
 
 export class FulfilmentLoop {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private closed = false;
-  private readonly wake = () => void this.round();
+  private readonly rounds = new CoalescedRounds(() => this.runSteps());
 
   constructor(
     private readonly node: NodeAdapter,
@@ -27,42 +24,26 @@ export class FulfilmentLoop {
   ) {}
 
   open(): void {
-    this.node.chain.on('connect', this.wake);
-    this.timer = setInterval(this.wake, this.everyMs);
-    this.timer.unref();
+    this.rounds.wakeOn(this.node.chain, ['connect'], { everyMs: this.everyMs });
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.node.chain.removeListener('connect', this.wake);
-    await this.running;
+  close(): Promise<void> {
+    return this.rounds.close();
   }
 
   /** Runs a round now, or once more after the one running; resolves when that round is done. */
   round(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
+    return this.rounds.run();
+  }
+
+  private async runSteps(): Promise<void> {
+    for (const step of this.steps) {
+      if (this.rounds.closed) return;
       try {
-        do {
-          this.again = false;
-          for (const step of this.steps) {
-            if (this.closed) break;
-            try {
-              await step.run();
-            } catch (err) {
-              this.node.logger.error(`negotiator: ${step.name} failed: ${(err as Error).message}`);
-            }
-          }
-        } while (this.again && !this.closed);
-      } finally {
-        this.running = null;
+        await step.run();
+      } catch (err) {
+        this.node.logger.error(`negotiator: ${step.name} failed: ${(err as Error).message}`);
       }
-    })();
-    return this.running;
+    }
   }
 }
