@@ -83,9 +83,11 @@ test('probeHost measures latency and throughput of a real server; one that refus
   t.truthy(first);
   t.true(first!.latencyMs > 0);
   t.true(first!.bytesPerSecond !== null && first!.bytesPerSecond > 0, 'a MiB came back and was timed');
+  t.is(first!.outcome, 'measured');
   const second = await probeHost(server.url);
   t.true(second !== null && second.latencyMs > 0, 'latency is still measured');
   t.is(second!.bytesPerSecond, null, 'the refused probe (429), as an older server\'s 404, gives no figure');
+  t.is(second!.outcome, 'refused', 'a refusal for now, which choosing does not count against the host (renter-host-choice.test.ts)');
   const other = await inProcessServer(t);
   await other.server.close();
   t.is(await probeHost(other.server.url), null, 'a server that does not answer /status is not probed further');

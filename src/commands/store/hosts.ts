@@ -3,7 +3,7 @@ import { BaseCommand, EXIT_STATUS } from '../../lib/cli/base.js';
 import { renterPolicyOf, type RenterPolicy } from '../../lib/config/renter-policy.js';
 import { CloudCoinError, ExitCode } from '../../lib/errors.js';
 import { NodeClient } from '../../lib/node/node-client.js';
-import type { ChoiceResult } from '../../lib/renter/host-choice.js';
+import type { ChoiceResult, ThroughputSource } from '../../lib/renter/host-choice.js';
 import { addStoreHost, chooseStoreHosts, listStoreHosts, removeStoreHost, type StoreHostRow } from '../../lib/renter/store-hosts.js';
 import { formatSize, parseDuration, parseSize } from '../../lib/units.js';
 import { parseAmount } from '../../lib/wallet/amount.js';
@@ -13,6 +13,14 @@ function _rate(bytesPerSecond: number | null): string {
   return bytesPerSecond === null ? '- MB/s' : `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
 }
 
+/** What a chosen host's throughput was scored on when its probe measured nothing now. */
+const _UNMEASURED: Record<ThroughputSource, string> = {
+  measured: '',
+  remembered: ' (probe refused: scored on the figure remembered)',
+  refused: ' (probe refused: scored neutral)',
+  failed: ' (probe failed: scored as the slowest)',
+};
+
 export default class StoreHosts extends BaseCommand {
   static summary = 'List, add, remove or choose the hosts the store keeps contracted.';
   static description = `list (the default): every funded or active contract of this renter with its host: key, contract, end height, file server URL, price and collateral (base units per GiB-month), reputation (1..5), share of proof windows proven, round trip of the server's /status and the rate of a 1 MiB download from it (MB/s; "-" when it does not serve GET /v1/probe), whether it is removed, and renewal links.
@@ -21,7 +29,7 @@ add <offer-hash|host-key>: contracts that host on the renter policy's terms (con
 
 remove <host-key>: marks the host removed: it is neither renewed nor chosen again, and repair moves its shards; until then the store still reads them.
 
-choose: contracts the best offers until the policy's number of hosts have a contract, never two with one host (docs/store.md, "Which hosts", has the score). The renter's node does the same on its own when config.json holds a "renter" policy.
+choose: contracts the best offers until the policy's number of hosts have a contract, never two with one host (docs/store.md, "Which hosts", has the score). Each host's throughputSource says what its throughput was scored on: measured now, remembered (it refused the probe; the figure its last probe gave), refused (nothing remembered: neutral) or failed (scored as the slowest). The renter's node does the same on its own when config.json holds a "renter" policy.
 
 Flags override the policy for this call.
 
@@ -76,7 +84,7 @@ ${EXIT_STATUS}`;
   }
 
   private _choose(r: ChoiceResult): ChoiceResult {
-    for (const h of r.contracted) this.say(`contracted ${h.hostKey}  contract ${h.contractId}  score ${h.score.toFixed(3)}  ${Math.round(h.latencyMs)} ms ${_rate(h.throughputBps)}`);
+    for (const h of r.contracted) this.say(`contracted ${h.hostKey}  contract ${h.contractId}  score ${h.score.toFixed(3)}  ${Math.round(h.latencyMs)} ms ${_rate(h.throughputBps)}${_UNMEASURED[h.throughputSource]}`);
     for (const f of r.failed) this.say(`failed ${f.hostKey}: ${f.reason}`);
     if (r.wanted === 0) this.say('the policy\'s hosts are contracted already');
     if (r.contracted.length < r.wanted) {

@@ -2,10 +2,11 @@
  * How the renter chooses hosts from the offers its node knows (docs/store.md,
  * "Which hosts"): offers that do not fit the policy are set aside with the
  * reason, the rest are ranked by a score of price, collateral, reputation,
- * fulfilment record and measured latency and throughput, and the best are contracted in
- * turn until enough have been funded. Never two contracts with one host key:
- * the store makes one backend a host, and that is what keeps two shards of a
- * sector off one host.
+ * fulfilment record and measured latency and throughput (or the throughput
+ * last measured, host-probes.ts, when a host refuses the probe for now), and
+ * the best are contracted in turn until enough have been funded. Never two
+ * contracts with one host key: the store makes one backend a host, and that
+ * is what keeps two shards of a sector off one host.
  *
  * Used by `store hosts choose` through the node's HTTP API and by the
  * renter's daemon in-process, through the same HostMarket seam.
@@ -19,6 +20,7 @@ import type { NegotiateRequest, NegotiateResult } from '../negotiator/node/peern
 import { paymentOf } from '../net/terms.js';
 import { sendHttp } from '../server/http-request.js';
 import { PROBE_MAX_BYTES } from '../server/probe-route.js';
+import { rememberThroughput, rememberedThroughput } from './host-probes.js';
 
 /** A contract of this renter as choosing sees it. */
 export type MarketContract = Pick<ContractInfo, 'id' | 'state' | 'hostKey' | 'payment' | 'size' | 'endHeight'>;
@@ -48,8 +50,9 @@ export interface RankedOffer {
   score: number;
   /** Round trip of GET /status on the host's file server, ms. */
   latencyMs: number;
-  /** Bytes a second of its GET /v1/probe; null when it does not serve one. */
+  /** Bytes a second of its GET /v1/probe now; null when this probe measured nothing. */
   throughputBps: number | null;
+  throughputSource: ThroughputSource;
 }
 
 export interface SetAside {
@@ -89,7 +92,7 @@ export function allowanceSpent(contracts: MarketContract[]): number {
  * highest), collateral up to twice the price (what Sia's hosts put up),
  * reputation (1..5), share of proof windows proven on settled contracts (0.5
  * with none), latency (halved at 200 ms) and throughput (halved at
- * THROUGHPUT_HALF_BPS; 0.5 when not measured, as a host with no record).
+ * THROUGHPUT_HALF_BPS; 0.5 for null, no figure, as a host with no record).
  */
 export function scoreOffer(offer: OfferInfo, policy: RenterPolicy, latencyMs: number, throughputBps: number | null): number {
   const w = SCORE_WEIGHTS;
@@ -126,12 +129,41 @@ export async function probeLatency(url: string, timeoutMs = 5_000): Promise<numb
   }
 }
 
+/**
+ * How a GET /v1/probe went: timed; refused for now (429 or 503: the
+ * server's limits, spent by this renter a moment ago or by others); or
+ * failed any other way (404, another status, a body of the wrong length,
+ * an error or no answer in time).
+ */
+export type ProbeOutcome = 'measured' | 'refused' | 'failed';
+
 /** What probing a host's file server measured. */
 export interface HostProbe {
   /** Round trip of GET /status, ms. */
   latencyMs: number;
-  /** Bytes a second of GET /v1/probe; null when the server does not serve it (an older one answers 404) or refuses it now. */
+  /** Bytes a second of GET /v1/probe; null unless `outcome` is 'measured'. */
   bytesPerSecond: number | null;
+  outcome: ProbeOutcome;
+}
+
+/**
+ * Where the throughput a host was scored on came from: its probe now; the
+ * figure its probe last gave this renter, as it refuses now; nothing (it
+ * refuses and none is remembered: neutral); or a failed probe (the slowest).
+ */
+export type ThroughputSource = 'measured' | 'remembered' | 'refused' | 'failed';
+
+/**
+ * The throughput `scoreOffer` takes for `probe`, given the host's
+ * remembered figure. A refusal is what an honest host under load gives, so
+ * it is not held against a host this renter never measured. Any other
+ * failure scores as the slowest: every file server of this release serves
+ * the probe, so one that does not is older or hides a slow link.
+ */
+export function scoredThroughput(probe: HostProbe, remembered: number | undefined): { bytesPerSecond: number | null; source: ThroughputSource } {
+  if (probe.outcome === 'measured') return { bytesPerSecond: probe.bytesPerSecond, source: 'measured' };
+  if (probe.outcome === 'failed') return { bytesPerSecond: 0, source: 'failed' };
+  return remembered === undefined ? { bytesPerSecond: null, source: 'refused' } : { bytesPerSecond: remembered, source: 'remembered' };
 }
 
 /** The throughput probe running now: hosts probed at once would share this end's link, and each would be measured at a fraction of it. */
@@ -144,20 +176,21 @@ let _probing: Promise<unknown> = Promise.resolve();
  * still weigh, as they do in each shard's GET, which is what the figure is
  * meant to foretell; it is no measure of the link alone.
  */
-function _probeThroughput(url: string, timeoutMs: number): Promise<number | null> {
+function _probeThroughput(url: string, timeoutMs: number): Promise<Omit<HostProbe, 'latencyMs'>> {
   const run = _probing.then(() => _timedProbe(url, timeoutMs));
   _probing = run;
   return run;
 }
 
-async function _timedProbe(url: string, timeoutMs: number): Promise<number | null> {
+async function _timedProbe(url: string, timeoutMs: number): Promise<Omit<HostProbe, 'latencyMs'>> {
   try {
     const t0 = performance.now();
     const res = await sendHttp(new URL(`v1/probe?bytes=${PROBE_MAX_BYTES}`, url), { method: 'GET', timeoutMs, maxBody: PROBE_MAX_BYTES });
     const seconds = (performance.now() - t0) / 1000;
-    return res.status === 200 && res.body.length === PROBE_MAX_BYTES ? PROBE_MAX_BYTES / seconds : null;
+    if (res.status === 200 && res.body.length === PROBE_MAX_BYTES) return { bytesPerSecond: PROBE_MAX_BYTES / seconds, outcome: 'measured' };
+    return { bytesPerSecond: null, outcome: res.status === 429 || res.status === 503 ? 'refused' : 'failed' };
   } catch {
-    return null;
+    return { bytesPerSecond: null, outcome: 'failed' };
   }
 }
 
@@ -166,22 +199,26 @@ export async function probeHost(url: string, timeoutMs = 5_000): Promise<HostPro
   const latencyMs = await probeLatency(url, timeoutMs);
   if (latencyMs === null) return null;
   // A MiB may take longer than a status page; a host that needs more than twice as long is not worth the wait.
-  return { latencyMs, bytesPerSecond: await _probeThroughput(url, 2 * timeoutMs) };
+  return { latencyMs, ...(await _probeThroughput(url, 2 * timeoutMs)) };
+}
+
+export interface RankOptions {
+  /** Host keys not to take (removed or being replaced). */
+  exclude?: Set<string>;
+  probe?: (url: string) => Promise<HostProbe | null>;
+  /** The renter's data directory, where throughput figures are remembered (host-probes.ts); without it none is remembered or recalled. */
+  datadir?: string;
 }
 
 /**
  * The offers `policy` allows, best first, and those set aside with why:
  * our own, a host already contracted or in `exclude`, one that does not fit
  * the policy or the allowance left, one whose file server does not answer.
- * The newest offer of a host stands for it.
+ * The newest offer of a host stands for it. Each throughput measured is
+ * remembered in `options.datadir`.
  */
-export async function rankOffers(
-  offers: OfferInfo[],
-  contracts: MarketContract[],
-  policy: RenterPolicy,
-  exclude: Set<string> = new Set(),
-  probe: (url: string) => Promise<HostProbe | null> = probeHost,
-): Promise<{ ranked: RankedOffer[]; setAside: SetAside[] }> {
+export async function rankOffers(offers: OfferInfo[], contracts: MarketContract[], policy: RenterPolicy, options: RankOptions = {}): Promise<{ ranked: RankedOffer[]; setAside: SetAside[] }> {
+  const { exclude = new Set(), probe = probeHost, datadir } = options;
   const contracted = new Set(contracts.filter(_holdsCoins).map((c) => c.hostKey));
   const left = policy.allowance - allowanceSpent(contracts);
   const newest = new Map<string, OfferInfo>();
@@ -193,12 +230,19 @@ export async function rankOffers(
     if (reason) setAside.push({ hash: o.hash, hostKey: o.hostKey, reason });
     else fit.push(o);
   }
+  const remembered = datadir === undefined || fit.length === 0 ? new Map<string, number>() : await rememberedThroughput(datadir);
   const ranked: RankedOffer[] = [];
   await Promise.all(fit.map(async (offer) => {
     const measured = await probe(offer.url);
-    if (measured === null) setAside.push({ hash: offer.hash, hostKey: offer.hostKey, reason: 'file server does not answer' });
-    else ranked.push({ offer, latencyMs: measured.latencyMs, throughputBps: measured.bytesPerSecond, score: scoreOffer(offer, policy, measured.latencyMs, measured.bytesPerSecond) });
+    if (measured === null) {
+      setAside.push({ hash: offer.hash, hostKey: offer.hostKey, reason: 'file server does not answer' });
+      return;
+    }
+    const scored = scoredThroughput(measured, remembered.get(offer.hostKey));
+    const score = scoreOffer(offer, policy, measured.latencyMs, scored.bytesPerSecond);
+    ranked.push({ offer, latencyMs: measured.latencyMs, throughputBps: measured.bytesPerSecond, throughputSource: scored.source, score });
   }));
+  if (datadir !== undefined) await rememberThroughput(datadir, new Map(ranked.filter((r) => r.throughputBps !== null).map((r) => [r.offer.hostKey, r.throughputBps!])));
   ranked.sort((a, b) => b.score - a.score || a.offer.hostKey.localeCompare(b.offer.hostKey));
   return { ranked, setAside };
 }
@@ -211,6 +255,7 @@ export interface Chosen {
   score: number;
   latencyMs: number;
   throughputBps: number | null;
+  throughputSource: ThroughputSource;
 }
 
 export interface ChoiceResult {
@@ -233,13 +278,13 @@ export function policyRequest(offer: string, policy: RenterPolicy, timeout = 30_
  * EFUNDS (exit 5), one the node cannot sign with with ELOCKED (exit 4); a
  * refusal or silence moves on to the next offer.
  */
-export async function chooseHosts(market: HostMarket, policy: RenterPolicy, options: { want?: number; exclude?: Set<string>; probe?: (url: string) => Promise<HostProbe | null> } = {}): Promise<ChoiceResult> {
+export async function chooseHosts(market: HostMarket, policy: RenterPolicy, options: RankOptions & { want?: number } = {}): Promise<ChoiceResult> {
   const [offers, contracts] = await Promise.all([market.offers(), market.contracts()]);
   const have = new Set(contracts.filter((c) => _holdsCoins(c) && !options.exclude?.has(c.hostKey)).map((c) => c.hostKey)).size;
   const wanted = options.want ?? Math.max(0, policy.hosts - have);
   // Nothing to contract: no host's file server is probed (the daemon asks at every block).
   if (wanted === 0) return { wanted, contracted: [], failed: [], setAside: [] };
-  const { ranked, setAside } = await rankOffers(offers, contracts, policy, options.exclude, options.probe);
+  const { ranked, setAside } = await rankOffers(offers, contracts, policy, options);
   const result: ChoiceResult = { wanted, contracted: [], failed: [], setAside };
   let left = policy.allowance - allowanceSpent(contracts);
   for (const r of ranked) {
@@ -252,7 +297,7 @@ export async function chooseHosts(market: HostMarket, policy: RenterPolicy, opti
     const out = await market.negotiate(policyRequest(r.offer.hash, policy));
     if (out.outcome === 'funded' && out.txid) {
       left -= payment;
-      result.contracted.push({ hostKey: r.offer.hostKey, offer: r.offer.hash, contractId: out.negotiation.contractId, txid: out.txid, score: r.score, latencyMs: r.latencyMs, throughputBps: r.throughputBps });
+      result.contracted.push({ hostKey: r.offer.hostKey, offer: r.offer.hash, contractId: out.negotiation.contractId, txid: out.txid, score: r.score, latencyMs: r.latencyMs, throughputBps: r.throughputBps, throughputSource: r.throughputSource });
       continue;
     }
     // Our wallet's failures would fail with every other host too: stop rather than waste their time.

@@ -10,6 +10,7 @@ import type { ContractListItem, NegotiateResult, OfferInfo } from '../negotiator
 import type { NodeClient } from '../node/node-client.js';
 import { chooseHosts, marketContracts, policyRequest, probeHost, rankOffers, type ChoiceResult, type HostMarket } from './host-choice.js';
 import { acceptOffer, listContracts, listOffers, negotiatorApi, reputation } from './negotiator-api.js';
+import { rememberThroughput } from './host-probes.js';
 import { markHostRemoved, removedHosts } from './removed-hosts.js';
 
 /** The node's Negotiator API as a HostMarket. */
@@ -55,6 +56,7 @@ export async function listStoreHosts(client: NodeClient, datadir: string, probe 
   ]);
   const repOf = new Map(keys.map((k, i) => [k, reps[i]]));
   const probeOf = new Map(keys.map((k, i) => [k, probes[i]]));
+  await rememberThroughput(datadir, new Map(keys.filter((k) => probeOf.get(k)?.outcome === 'measured').map((k) => [k, probeOf.get(k)!.bytesPerSecond!])));
   return live
     .map((c: ContractListItem): StoreHostRow => ({
       hostKey: c.hostKey,
@@ -91,7 +93,7 @@ export async function addStoreHost(client: NodeClient, datadir: string, policy: 
   const market = nodeMarket(client);
   const [offers, contracts, removed] = await Promise.all([market.offers(), market.contracts(), removedHosts(datadir)]);
   const offer = _offerFor(offers, target);
-  const { setAside } = await rankOffers([offer], contracts, policy);
+  const { setAside } = await rankOffers([offer], contracts, policy, { datadir });
   const why = setAside.find((s) => s.hash === offer.hash)?.reason;
   if (why === 'host already contracted') throw new CloudCoinError('ECONFLICT', `host ${offer.hostKey} is contracted already: one contract a host`, ExitCode.conflict);
   if (why) throw new CloudCoinError('EPOLICY', `the renter policy does not allow host ${offer.hostKey.slice(0, 16)}: ${why} (flags override the policy)`, ExitCode.failure);
@@ -110,5 +112,5 @@ export async function removeStoreHost(client: NodeClient, datadir: string, hostK
 
 /** Contracts hosts until the policy's are; exit 6 when fewer could be. */
 export async function chooseStoreHosts(client: NodeClient, datadir: string, policy: RenterPolicy): Promise<ChoiceResult> {
-  return chooseHosts(nodeMarket(client), policy, { exclude: await removedHosts(datadir) });
+  return chooseHosts(nodeMarket(client), policy, { exclude: await removedHosts(datadir), datadir });
 }

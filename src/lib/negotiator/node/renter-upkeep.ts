@@ -73,7 +73,7 @@ export class RenterUpkeep implements FulfilmentStep {
       }
     }
     const exclude = new Set([...removed, ...replaced]);
-    const chosen = await chooseHosts(this.p.market, policy, { exclude });
+    const chosen = await chooseHosts(this.p.market, policy, { exclude, datadir: this.p.datadir });
     for (const h of chosen.contracted) this.p.node.logger.info(`negotiator: contracted host ${h.hostKey.slice(0, 16)} (contract ${h.contractId.slice(0, 16)}, score ${h.score.toFixed(2)})`);
   }
 
@@ -137,7 +137,7 @@ export class RenterUpkeep implements FulfilmentStep {
    */
   private async _replace(c: MarketContract, policy: RenterPolicy, reason: string): Promise<RenewalState | null> {
     const exclude = new Set([...(await removedHosts(this.p.datadir)), c.hostKey]);
-    const chosen = await chooseHosts(this.p.market, policy, { want: 1, exclude });
+    const chosen = await chooseHosts(this.p.market, policy, { want: 1, exclude, datadir: this.p.datadir });
     if (chosen.contracted.length === 0) {
       this.p.node.logger.warning(`negotiator: contract ${c.id.slice(0, 16)} not renewed (${reason}) and no other host could be contracted`);
       return null;
