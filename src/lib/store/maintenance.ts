@@ -92,6 +92,8 @@ export interface CheckResult {
   sampled: { segments: number; bytes: number };
   /** Backends that could not answer, with the reason. */
   unavailable: string[];
+  /** Backends that could not answer but hold nothing a snapshot needs: repair placed their shards elsewhere. Not a problem. */
+  retired: string[];
   /** Sectors that cannot be rebuilt and decrypted. */
   unreadable: string[];
   ok: boolean;
@@ -102,6 +104,32 @@ function _sectors(snapshots: Iterable<Snapshot>): Map<string, SectorRecord> {
   const out = new Map<string, SectorRecord>();
   for (const snap of snapshots) for (const s of [...snap.header.sectors, ...snap.sectors]) out.set(s.id, s);
   return out;
+}
+
+/** Each shard id the snapshots use, with every backend their records (after repairs) place it on. */
+function _homes(snapshots: Iterable<Snapshot>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const snap of snapshots) {
+    for (const rec of [...snap.header.sectors, ...snap.sectors]) {
+      for (const [id, name] of rec.shards) {
+        const at = out.get(id);
+        if (at) at.add(name);
+        else out.set(id, new Set([name]));
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Backends that could not list and that no sector record names: whatever
+ * they held, repair has placed elsewhere. None while a snapshot or placement
+ * is unreadable or a snapshot seen before is hidden, since those may name them.
+ */
+function _retired(catalog: Catalog): string[] {
+  if (catalog.unreadable.length > 0 || catalog.hidden.length > 0) return [];
+  const named = new Set([..._homes(catalog.snapshots.values()).values()].flatMap((at) => [...at]));
+  return catalog.unavailable.filter((name) => !named.has(name));
 }
 
 /**
@@ -153,6 +181,7 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, { 
  */
 export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, { readData = false, verifiers, sample = DEFAULT_SAMPLE, parallel = 4, signal }: CheckOptions = {}): Promise<CheckResult> {
   const sectors = [..._sectors(catalog.snapshots.values()).values()];
+  const retired = _retired(catalog);
   const res: CheckResult = {
     snapshots: catalog.snapshots.size,
     sectors: sectors.length,
@@ -161,7 +190,8 @@ export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, { re
     corrupt: [],
     uncommitted: [],
     sampled: { segments: 0, bytes: 0 },
-    unavailable: [...catalog.unavailable],
+    unavailable: catalog.unavailable.filter((name) => !retired.includes(name)),
+    retired,
     unreadable: [...catalog.unreadable],
     ok: false,
   };
