@@ -216,6 +216,7 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, { 
 export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, { readData = false, verifiers, sample = DEFAULT_SAMPLE, parallel = 4, signal }: CheckOptions = {}): Promise<CheckResult> {
   const sectors = [..._sectors(catalog.snapshots.values()).values()];
   const retired = _retired(catalog);
+  const unlisted = new Set(catalog.unavailable);
   const res: CheckResult = {
     snapshots: catalog.snapshots.size,
     sectors: sectors.length,
@@ -238,6 +239,8 @@ export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, { re
           res.unavailable.push(`${name}: not configured`);
           return null;
         }
+        // Already unavailable: asking it for each shard only waits on it again, as long as a verifier's retries last.
+        if (unlisted.has(name)) return null;
         try {
           if (readData) return await io.getShard(b, id);
           const verifier = verifiers?.get(name);
