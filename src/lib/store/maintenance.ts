@@ -5,7 +5,7 @@
  * on partial knowledge could delete data a snapshot still needs.
  */
 import { CloudCoinError, ExitCode, interruptedError } from '../errors.js';
-import { BackendError } from './backend.js';
+import { type Backend, BackendError } from './backend.js';
 import type { StoreKeys } from './keys.js';
 import type { LocalIndex } from './localindex.js';
 import type { HiddenSnapshot } from './listing.js';
@@ -29,6 +29,8 @@ export interface Catalog {
 export interface PruneResult {
   /** Objects deleted from backends (shards and stray objects). */
   deleted: number;
+  /** Of those, shard copies left on a backend after repair placed the shard on another (docs/store.md, "Health, status and repair"). */
+  superseded: number;
   /** Sectors dropped from the local index. */
   sectors: number;
   /** Hidden snapshots the local index stopped remembering (forgetHidden). */
@@ -92,6 +94,8 @@ export interface CheckResult {
   sampled: { segments: number; bytes: number };
   /** Backends that could not answer, with the reason. */
   unavailable: string[];
+  /** Backends that could not answer but hold nothing a snapshot needs: repair placed their shards elsewhere. Not a problem. */
+  retired: string[];
   /** Sectors that cannot be rebuilt and decrypted. */
   unreadable: string[];
   ok: boolean;
@@ -104,9 +108,63 @@ function _sectors(snapshots: Iterable<Snapshot>): Map<string, SectorRecord> {
   return out;
 }
 
+async function _listed(b: Backend): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const id of b.list()) ids.add(id);
+  return ids;
+}
+
+/** Each shard id the snapshots use, with every backend their records (after repairs) place it on. */
+function _homes(snapshots: Iterable<Snapshot>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const snap of snapshots) {
+    for (const rec of [...snap.header.sectors, ...snap.sectors]) {
+      for (const [id, name] of rec.shards) {
+        const at = out.get(id);
+        if (at) at.add(name);
+        else out.set(id, new Set([name]));
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * By backend, the shards it lists that a snapshot needs on other backends
+ * only: a rebuilt shard keeps its id, so the copy a host that was gone
+ * still holds looks referenced. It is superseded only when every backend
+ * the records name for it listed it: a copy whose new home lost it may be
+ * the last of those bytes, and stays.
+ */
+function _superseded(snapshots: Iterable<Snapshot>, listed: Map<string, Set<string>>): Map<string, Set<string>> {
+  const homes = _homes(snapshots);
+  const out = new Map<string, Set<string>>();
+  for (const [name, ids] of listed) {
+    const left = new Set<string>();
+    for (const id of ids) {
+      const at = homes.get(id);
+      if (at && !at.has(name) && [...at].every((home) => listed.get(home)?.has(id))) left.add(id);
+    }
+    out.set(name, left);
+  }
+  return out;
+}
+
+/**
+ * Backends that could not list and that no sector record names: whatever
+ * they held, repair has placed elsewhere. None while a snapshot or placement
+ * is unreadable or a snapshot seen before is hidden, since those may name them.
+ */
+function _retired(catalog: Catalog): string[] {
+  if (catalog.unreadable.length > 0 || catalog.hidden.length > 0) return [];
+  const named = new Set([..._homes(catalog.snapshots.values()).values()].flatMap((at) => [...at]));
+  return catalog.unavailable.filter((name) => !named.has(name));
+}
+
 /**
  * Deletes from the local index, then from the backends, everything no
- * snapshot in `catalog` needs. Refuses while a snapshot seen before is
+ * snapshot in `catalog` needs, and the shard copies repair has superseded
+ * (_superseded). Refuses while a snapshot seen before is
  * hidden, the data it needs looking unused, unless `forgetHidden` lets go of
  * it. Once `signal` is aborted no more is deleted, and it throws interruptedError.
  */
@@ -130,20 +188,24 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, { 
   const dead = new Set((await index.sectorIds()).filter((id) => !live.has(id)));
   await index.dropSectors(dead);
   await index.dropAcks((await index.acks()).map(([id]) => id).filter((id) => !keep.has(id)));
+  const listed = new Map(await Promise.all(io.backends.map(async (b) => [b.name, await _listed(b)] as const)));
+  const superseded = _superseded(catalog.snapshots.values(), listed);
   let deleted = 0;
+  let copies = 0;
   await Promise.all(
     io.backends.map(async (b) => {
-      const doomed: string[] = [];
-      for await (const id of b.list()) if (!keep.has(id)) doomed.push(id);
-      for (const id of doomed) {
+      const left = superseded.get(b.name)!;
+      for (const id of listed.get(b.name)!) {
+        if (keep.has(id) && !left.has(id)) continue;
         if (signal?.aborted) return;
         await b.delete(id);
         deleted++;
+        if (left.has(id)) copies++;
       }
     }),
   );
   if (signal?.aborted) throw interruptedError(signal, `objects deleted: ${deleted}; the local index is updated; prune again to finish`);
-  return { deleted, sectors: dead.size, forgotten };
+  return { deleted, superseded: copies, sectors: dead.size, forgotten };
 }
 
 /**
@@ -153,6 +215,8 @@ export async function prune(io: ShardIO, index: LocalIndex, catalog: Catalog, { 
  */
 export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, { readData = false, verifiers, sample = DEFAULT_SAMPLE, parallel = 4, signal }: CheckOptions = {}): Promise<CheckResult> {
   const sectors = [..._sectors(catalog.snapshots.values()).values()];
+  const retired = _retired(catalog);
+  const unlisted = new Set(catalog.unavailable);
   const res: CheckResult = {
     snapshots: catalog.snapshots.size,
     sectors: sectors.length,
@@ -161,7 +225,8 @@ export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, { re
     corrupt: [],
     uncommitted: [],
     sampled: { segments: 0, bytes: 0 },
-    unavailable: [...catalog.unavailable],
+    unavailable: catalog.unavailable.filter((name) => !retired.includes(name)),
+    retired,
     unreadable: [...catalog.unreadable],
     ok: false,
   };
@@ -174,6 +239,8 @@ export async function check(keys: StoreKeys, io: ShardIO, catalog: Catalog, { re
           res.unavailable.push(`${name}: not configured`);
           return null;
         }
+        // Already unavailable: asking it for each shard only waits on it again, as long as a verifier's retries last.
+        if (unlisted.has(name)) return null;
         try {
           if (readData) return await io.getShard(b, id);
           const verifier = verifiers?.get(name);
