@@ -48,6 +48,12 @@ export class HostShardVerifier implements ShardVerifier {
   private _known: Promise<_Known> | null = null;
   /** The last proof asked for: the next waits for it. */
   private _turn: Promise<unknown> = Promise.resolve();
+  /**
+   * Why the host stopped answering, once a proof failed for that after all its
+   * retries: its other shards are reported unavailable at once rather than
+   * each waiting out the same retries (a host that dies during a check).
+   */
+  private _gone: string | null = null;
 
   constructor(
     private readonly name: string,
@@ -57,6 +63,7 @@ export class HostShardVerifier implements ShardVerifier {
   ) {}
 
   async sample(shardId: string, segments: number): Promise<ShardSample> {
+    if (this._gone !== null) throw new BackendError('unavailable', this.name, this._gone, shardId);
     let known: _Known;
     try {
       known = await (this._known ??= this._learn());
@@ -82,7 +89,8 @@ export class HostShardVerifier implements ShardVerifier {
         if (status === 404) return { ...result, state: 'missing' };
         // 400: the host says the sector has fewer segments than the root it committed to.
         if (status === 400) return { ...result, state: 'corrupt', reason: `segment ${i} refused: ${(err as Error).message}` };
-        throw new BackendError('unavailable', this.name, (err as Error).message, shardId);
+        this._gone = (err as Error).message;
+        throw new BackendError('unavailable', this.name, this._gone, shardId);
       }
       if (proof.sectorSize !== sector.size || !verifyMerkleProof(root, proof)) {
         return { ...result, state: 'corrupt', reason: `segment ${i}: the proof does not match the ${committed ? 'committed' : 'served'} root` };

@@ -32,6 +32,8 @@ export interface FileServerClientOptions {
   retries?: number;
   /** First backoff delay; doubled each retry, with jitter (default 200 ms). */
   backoffMs?: number;
+  /** Longest backoff delay when the server gave no Retry-After (default 10000 ms): many retries must not mean hours of waiting. */
+  maxBackoffMs?: number;
   /** Time-out of one attempt (default 30000 ms). */
   timeoutMs?: number;
 }
@@ -89,6 +91,7 @@ export class FileServerClient {
   private readonly publicKey: Uint8Array;
   private readonly retries: number;
   private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
   private readonly timeoutMs: number;
 
   constructor(options: FileServerClientOptions) {
@@ -102,9 +105,10 @@ export class FileServerClient {
     this.publicKey = publicKeyOf(options.secretKey);
     this.retries = options.retries ?? 3;
     this.backoffMs = options.backoffMs ?? 200;
+    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     if (!Number.isSafeInteger(this.retries) || this.retries < 0) throw new RangeError('retries must be a non-negative integer');
-    if (!(this.backoffMs >= 0) || !(this.timeoutMs > 0)) throw new RangeError('backoffMs must be >= 0 and timeoutMs > 0');
+    if (!(this.backoffMs >= 0) || !(this.maxBackoffMs >= 0) || !(this.timeoutMs > 0)) throw new RangeError('backoffMs and maxBackoffMs must be >= 0 and timeoutMs > 0');
   }
 
   /**
@@ -253,7 +257,7 @@ export class FileServerClient {
         // A Negotiator's refusal comes as a 502 too, but asking again gets the same answer.
         const retryable = err instanceof FileServerError && (err.status === null || RETRY_STATUS.has(err.status)) && err.code !== 'negotiator-refused';
         if (!retryable || attempt >= this.retries) throw err;
-        await _sleep(err.retryAfterMs ?? this.backoffMs * 2 ** attempt * (0.5 + Math.random()));
+        await _sleep(err.retryAfterMs ?? Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt) * (0.5 + Math.random()));
         continue;
       }
       return res;
