@@ -7,6 +7,7 @@
 import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import type { BTX } from '../../src/lib/chain/primitives.js';
+import type { KeyPair } from '../../src/lib/crypto/sig.js';
 import { MemoryChain } from '../../src/lib/negotiator/node/memory-chain.js';
 import { MemoryNodeAdapter } from '../../src/lib/negotiator/node/memory-adapter.js';
 import { NegotiatorRefusedError, parseServedContract } from '../../src/lib/server/authority.js';
@@ -36,9 +37,10 @@ export interface World {
   server: FileServer;
 }
 
-export function start(t: ExecutionContext, chain: MemoryChain): Promise<Party> {
+/** A service on `chain`; `identity`, if given, is its key (a node reinstalled with the key it kept). */
+export function start(t: ExecutionContext, chain: MemoryChain, identity?: KeyPair): Promise<Party> {
   // Rounds run on each block; the timer stays out of the way of what a test checks.
-  return startService(t, { chain, passphrase: PASSPHRASE, funder: walletOf(party()) }, { roundEveryMs: 3_600_000 });
+  return startService(t, { chain, passphrase: PASSPHRASE, funder: walletOf(party()) }, { roundEveryMs: 3_600_000 }, identity);
 }
 
 /**

@@ -17,10 +17,9 @@ export interface Party {
   identity: KeyPair;
 }
 
-export async function startService(t: ExecutionContext, nodeOptions: MemoryNodeOptions = {}, serviceOptions: ContractFulfilmentOptions = {}): Promise<Party> {
+export async function startService(t: ExecutionContext, nodeOptions: MemoryNodeOptions = {}, serviceOptions: ContractFulfilmentOptions = {}, identity = generateKeyPair()): Promise<Party> {
   const node = new MemoryNodeAdapter(nodeOptions);
   const db = new Level<string, Buffer>(tempDir(t, 'cc-service-'), { valueEncoding: 'buffer' });
-  const identity = generateKeyPair();
   const svc = new NegotiatorService(node, db, identity, serviceOptions);
   node.listen((peer, cmd, payload) => svc.onMessage(peer, cmd, payload));
   await svc.open();

@@ -7,6 +7,11 @@
  * goes out again; once it is close to its expiry a fresh one replaces it
  * under the next sequence number, so a host that got it is never sent the
  * same number twice with other bytes (which it would score as a replay).
+ *
+ * A revision is numbered max(the previous one + 1, unix time): every number
+ * sent before was at most the time it was sent, so a renter that lost its
+ * state (a reinstall that kept only the identity key) still numbers above
+ * the host's latest instead of starting from 1 again as a replay.
  */
 import { BanScore, ProtocolError } from '../../net/errors.js';
 import { PayPacket } from '../../net/pay.js';
@@ -59,11 +64,11 @@ export class RenterPayments {
   private async _issue(e: ContractEntry, latest: PaymentState | null, proven: number, missed: number): Promise<void> {
     const terms = e.record.terms;
     const id = e.record.id();
-    const state: SettlementState = { windows: this.ctx.windowsOf(e).count, proven, missed, seq: (latest?.seq ?? 0) + 1 };
+    const now = unixNow();
+    const state: SettlementState = { windows: this.ctx.windowsOf(e).count, proven, missed, seq: Math.max((latest?.seq ?? 0) + 1, now) };
     const funding = await fundingTxOf(this.ctx.node.chain, e);
     const paySig = signSettlement(buildSettlement('pay', 'host', funding, terms, state), 'pay', terms, this.ctx.identity.secretKey);
     const splitSig = signSettlement(buildSettlement('split', 'host', funding, terms, state), 'split', terms, this.ctx.identity.secretKey);
-    const now = unixNow();
     const packet = new PayPacket({ contractId: id, ...state, expiry: now + PAY_TTL, paySig, splitSig }).sign(this.ctx.identity.secretKey);
     await this.ctx.store.setPayment(id, {
       ...state,
