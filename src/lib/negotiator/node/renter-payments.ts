@@ -34,7 +34,12 @@ const REISSUE_BEFORE = 300;
 export class RenterPayments {
   constructor(private readonly ctx: FulfilmentContext) {}
 
-  /** Sends a new payment revision if the decided windows changed since the last one. */
+  /**
+   * Sends a new payment revision if the decided windows changed since the
+   * last one. With no window decided there is nothing to pay: a revision of
+   * none would only be refused, as shrinking, by a host that holds a later one
+   * from before this renter lost its state.
+   */
   async update(e: ContractEntry, states: Map<number, WindowState>): Promise<void> {
     let proven = 0;
     let missed = 0;
@@ -42,6 +47,7 @@ export class RenterPayments {
       if (s.outcome === 'proven') proven++;
       if (s.outcome === 'missed') missed++;
     }
+    if (proven + missed === 0) return;
     const latest = await this.ctx.store.payment(e.record.id());
     if (latest && latest.proven === proven && latest.missed === missed) return;
     await this._issue(e, latest, proven, missed);
