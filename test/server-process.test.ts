@@ -202,7 +202,7 @@ function _get(url: string, headers: Record<string, string>, agent: Agent): Promi
   });
 }
 
-const FLOOD = 50_000;
+const FLOOD = 25_000;
 const FLOOD_ADDRESSES = 500;
 /** docs/server.md, "Limits and safety": what a flood may add to the server's RSS after its first tenth. */
 const FLOOD_RSS_BOUND = 128 * 1024 * 1024;
