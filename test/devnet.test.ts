@@ -37,6 +37,7 @@ test.serial('devnet up starts a funded, connected network; status shows it; down
   const down = await cli(['devnet', 'down', '--dir', dir, '--json']);
   t.is(down.code, 0, down.stderr);
   t.deepEqual(down.json.stopped.sort(), ['host1', 'host2', 'renter']);
+  t.deepEqual(down.json.killed, [], 'every node stopped by itself');
   for (const p of participants) t.false(isAlive(p.pid), `${p.name} stopped`);
   for (const host of participants.slice(1)) {
     await t.throwsAsync(fetch(host.serverUrl), undefined, `${host.name}'s file server stopped`);

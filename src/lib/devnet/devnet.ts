@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudCoinError, ExitCode } from '../errors.js';
 import { NodeClient } from '../node/node-client.js';
-import { startDetached, stopNode } from '../node/control.js';
+import { startDetached, stopNodeOrKill } from '../node/control.js';
 import { liveRuntime } from '../node/datafiles.js';
 import { receiveAddress, getBalance } from '../wallet/wallet.js';
 import { waitWalletSynced } from '../node/status.js';
@@ -153,7 +153,7 @@ export async function devnetUp(opts: UpOptions): Promise<Devnet> {
 
 async function stopAll(started: Participant[]): Promise<void> {
   await Promise.allSettled(started.map((p) => stopServer(p.datadir)));
-  await Promise.allSettled(started.map((p) => stopNode(p.datadir)));
+  await Promise.allSettled(started.map((p) => stopNodeOrKill(p.datadir, DOWN_GRACE_MS)));
 }
 
 async function planParticipants(dir: string, names: string[]): Promise<Omit<Participant, 'pid' | 'address'>[]> {
@@ -207,13 +207,31 @@ export async function devnetStatus(dirOpt?: string): Promise<{ dir: string; part
   return { dir, participants };
 }
 
-export async function devnetDown(dirOpt?: string, clean = false): Promise<{ dir: string; stopped: string[] }> {
+export interface DownResult {
+  dir: string;
+  /** Every node that was running. */
+  stopped: string[];
+  /** Those that did not stop within DOWN_GRACE_MS of SIGTERM and were killed. */
+  killed: string[];
+}
+
+/**
+ * How long `devnet down` gives each node's graceful stop. A devnet is for
+ * development and tests: a node whose stop hangs is killed rather than left
+ * running (its LevelDB stores recover from that as from a crash), and named.
+ */
+const DOWN_GRACE_MS = 60_000;
+
+export async function devnetDown(dirOpt?: string, clean = false): Promise<DownResult> {
   const dir = resolve(dirOpt ?? defaultDevnetDir());
   const devnet = readDevnet(dir);
   if (!devnet) throw new CloudCoinError('ENODEVNET', `no devnet in ${dir}`, ExitCode.nodeNotRunning);
   await Promise.all(devnet.participants.map((p) => stopServer(p.datadir)));
   const running = devnet.participants.filter((p) => liveRuntime(p.datadir));
-  await Promise.all(running.map((p) => stopNode(p.datadir)));
+  const killed: string[] = [];
+  await Promise.all(running.map(async (p) => {
+    if (!await stopNodeOrKill(p.datadir, DOWN_GRACE_MS)) killed.push(p.name);
+  }));
   if (clean) rmSync(dir, { recursive: true, force: true });
-  return { dir, stopped: running.map((p) => p.name) };
+  return { dir, stopped: running.map((p) => p.name), killed };
 }

@@ -61,3 +61,24 @@ export async function stopNode(datadir: string, timeoutMs = 60_000): Promise<Run
   rmSync(join(datadir, PID_FILE), { force: true });
   return info;
 }
+
+/**
+ * stopNode, and SIGKILL for a node still running `timeoutMs` after SIGTERM;
+ * true when it stopped by itself. For throwaway nodes (the devnet's), where
+ * a stop that hangs must not leave a process behind.
+ */
+export async function stopNodeOrKill(datadir: string, timeoutMs: number): Promise<boolean> {
+  try {
+    await stopNode(datadir, timeoutMs);
+    return true;
+  } catch (err) {
+    if (!(err instanceof CloudCoinError && err.code === 'ESTOP')) throw err;
+  }
+  const info = liveRuntime(datadir);
+  if (info) {
+    process.kill(info.pid, 'SIGKILL');
+    while (isAlive(info.pid)) await sleep(50);
+  }
+  rmSync(join(datadir, PID_FILE), { force: true });
+  return false;
+}

@@ -11,6 +11,7 @@ import { keepReorgedTransactions } from '../chain/mempool-reorg.js';
 import { loaderWatchPlugin } from '../chain/loader-watch.js';
 import { bcoinType, networkSpec, type NetworkName } from '../chain/networks.js';
 import { unlockChecked } from '../wallet/unlock.js';
+import { settledWithin } from '../settled-within.js';
 import { WalletRebroadcast, type RebroadcastNode } from '../wallet/rebroadcast.js';
 import { CloudCoinError, ExitCode, portInUseError } from '../errors.js';
 import { ExtensionHost } from '../ext/host.js';
@@ -217,8 +218,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const stop = () => {
     stopping ??= (async () => {
       try {
-        await repairs?.stop();
-        await rebroadcast.close();
+        const log = (line: string) => node.logger.warning(line);
+        await settledWithin(repairs?.stop(), BACKGROUND_STOP_MS, 'the store repair under way', log);
+        await settledWithin(rebroadcast.close(), BACKGROUND_STOP_MS, 'the wallet rebroadcast round', log);
         await remoteApi?.close();
         await node.close();
         await host.close();
@@ -230,3 +232,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
   return { node, host, info, apiKey, stop };
 }
+
+/**
+ * How long a stop waits for the daemon's own background work before it closes
+ * the node under it. That work only reads and sends, and fails harmlessly on
+ * a closed node; a stop that waited on it for ever would leave the process
+ * running after SIGTERM.
+ */
+const BACKGROUND_STOP_MS = 10_000;
