@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bcoin } from '../src/lib/chain/bcoin.js';
 import { bcoinType } from '../src/lib/chain/networks.js';
+import { mineBlocks } from '../test/util/bcoin-node.js';
 import { rssMiB, type BenchSuite, type Figure } from './harness.js';
 
 const FEE = 2000;
@@ -25,16 +26,6 @@ export function makeNode(dir: string, wallet: boolean): any {
   });
   if (wallet) node.use(bcoin.wallet.plugin);
   return node;
-}
-
-async function mine(node: any, address: any, n = 1): Promise<any[]> {
-  const blocks = [];
-  for (let i = 0; i < n; i++) {
-    const block = await node.miner.mineBlock(node.chain.tip, address);
-    await node.chain.add(block);
-    blocks.push(block);
-  }
-  return blocks;
 }
 
 /** Splits one coin into `count` outputs to `ring`, so later blocks can carry `count` independent transactions. */
@@ -70,7 +61,7 @@ export const nodeBench: BenchSuite = {
       const ring = bcoin.KeyRing.generate();
       ring.witness = true;
       const addr = ring.getAddress();
-      const funding = await mine(miner, addr, 110);
+      const funding = await mineBlocks(miner, addr, 110);
       for (const b of funding) await validator.chain.add(b);
 
       const sizes = [1, 100, 1000];
@@ -86,14 +77,14 @@ export const nodeBench: BenchSuite = {
             const cb = funding[coinbaseIndex++].txs[0];
             const fan = fanOut(ring, bcoin.Coin.fromTX(cb, 0, -1), size - 1);
             await miner.mempool.addTX(fan);
-            const [fanBlock] = await mine(miner, addr);
+            const [fanBlock] = await mineBlocks(miner, addr);
             await validator.chain.add(fanBlock);
             for (let i = 0; i < size - 1; i++) {
               await miner.mempool.addTX(spendTx(ring, bcoin.Coin.fromTX(fan, i, fanBlock.height ?? -1)));
             }
           }
           let t0 = performance.now();
-          const [block] = await mine(miner, addr);
+          const [block] = await mineBlocks(miner, addr);
           mineMs += performance.now() - t0;
           if (block.txs.length !== size) throw new Error(`block carries ${block.txs.length} transactions, expected ${size}`);
           t0 = performance.now();
@@ -110,8 +101,8 @@ export const nodeBench: BenchSuite = {
 
       const wallet = miner.plugins.walletdb.wdb.primary;
       const walletAddr = await wallet.receiveAddress();
-      await mine(miner, walletAddr, 3);
-      await mine(miner, addr, 100);
+      await mineBlocks(miner, walletAddr, 3);
+      await mineBlocks(miner, addr, 100);
       await new Promise((r) => setTimeout(r, 500));
       const target = bcoin.KeyRing.generate().getAddress();
       const sends = 200;

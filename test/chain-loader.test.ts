@@ -13,7 +13,7 @@ import { bcoin } from '../src/lib/chain/bcoin.js';
 import { LOADER_QUIET_MS, LoaderWatch } from '../src/lib/chain/loader-watch.js';
 import { bcoinType, getNetwork } from '../src/lib/chain/networks.js';
 import { freePorts } from '../src/lib/devnet/ports.js';
-import { inProcessNode } from './util/bcoin-node.js';
+import { inProcessNode, mineBlocks } from './util/bcoin-node.js';
 import { waitFor } from './util/devnode.js';
 
 const BLOCKS = 30;
@@ -30,13 +30,7 @@ function testBlocks(t: ExecutionContext): Promise<unknown[]> {
   mined ??= (async () => {
     const miner = await inProcessNode(t, 'cc-loader-m-', { network });
     const to = bcoin.Address.fromWitnessPubkeyhash(Buffer.alloc(20, 7)).toString(getNetwork('test'));
-    const blocks = [];
-    for (let i = 0; i < BLOCKS; i++) {
-      const block = await miner.miner.mineBlock(miner.chain.tip, to);
-      await miner.chain.add(block);
-      blocks.push(block);
-    }
-    return blocks;
+    return mineBlocks(miner, to, BLOCKS);
   })();
   return mined;
 }

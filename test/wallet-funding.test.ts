@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import type { BcoinWallet, BcoinWalletCoin } from '../src/lib/chain/bcoin.js';
 import { Coin, MTX, Script, type BTX } from '../src/lib/chain/primitives.js';
 import { WalletFunder, type FundingShare } from '../src/lib/wallet/funding.js';
-import { inProcessNode } from './util/bcoin-node.js';
+import { inProcessNode, mineBlocks } from './util/bcoin-node.js';
 import { waitFor } from './util/devnode.js';
 
 const PASSPHRASE = 'funding test';
@@ -29,7 +29,7 @@ async function fundingNode(t: ExecutionContext): Promise<FundingNode> {
   await wallet.setPassphrase(PASSPHRASE);
   await wallet.lock();
   const address = await wallet.receiveAddress();
-  for (let i = 0; i < 105; i++) await node.chain.add(await node.miner.mineBlock(node.chain.tip, address));
+  await mineBlocks(node, address, 105);
   await waitFor(() => wdb.state.height === node.chain.height, 60_000, 'the wallet following the chain', 20);
   return { node, wallet, funder: new WalletFunder(wallet, () => node.chain.height, PASSPHRASE) };
 }

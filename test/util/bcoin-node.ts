@@ -25,3 +25,14 @@ export async function inProcessNode(t: ExecutionContext, prefix: string, options
   t.teardown(() => node.close());
   return node;
 }
+
+/** Mines `n` blocks on `node`'s tip paying `to` and adds each to its chain; resolves with the blocks. */
+export async function mineBlocks(node: any, to: unknown, n = 1): Promise<any[]> {
+  const blocks = [];
+  for (let i = 0; i < n; i++) {
+    const block = await node.miner.mineBlock(node.chain.tip, to);
+    await node.chain.add(block);
+    blocks.push(block);
+  }
+  return blocks;
+}
