@@ -162,8 +162,15 @@ test.serial("a used nonce is refused; a stranger past its address's refusal budg
   t.true(Number(turnedAway?.retryAfter) >= 1, 'with a Retry-After');
   t.true((answers.get('403 wrong-key') ?? 0) >= REFUSAL_BURST, 'refused one by one up to the burst first');
   t.deepEqual([...answers.keys()].sort(), ['403 wrong-key', '429 too-many-failures']);
-  const fromThere = await send(sectorPath(), renterGet(), agent);
-  t.deepEqual([fromThere.status, fromThere.code], [429, 'too-many-failures'], 'that address is turned away before its signature is checked');
+  // The budget refills a token every 50 ms, which a loaded machine can spend between two requests:
+  // spend it again just before the renter's request, a few times, and ask for one 429 among them.
+  const fromThere: Answer[] = [];
+  for (let i = 0; i < 5 && !fromThere.some((a) => a.status === 429); i++) {
+    await Promise.all(Array.from({ length: 4 }, () => send(sectorPath(), signRequest({ contractId, sectorId, operation: 'GET', bodySha256: EMPTY_SHA256 }, stranger.secretKey, stranger.publicKey), agent)));
+    fromThere.push(await send(sectorPath(), renterGet(), agent));
+  }
+  t.deepEqual(fromThere.map((a) => [a.status, a.code]).find(([status]) => status === 429), [429, 'too-many-failures'], `that address is turned away before its signature is checked (${fromThere.map((a) => a.status).join(', ')})`);
+  t.true(fromThere.every((a) => a.status === 429 || a.status === 200), 'a renter request from there is either turned away or served');
   const renterServed = await send(sectorPath(), renterGet());
   t.is(renterServed.status, 200, 'the renter, from its own address, is served');
   t.deepEqual(renterServed.body, sector);
